@@ -1,0 +1,63 @@
+/**
+ * `@tollgate/client` — typed client for the Tollgate HTTP API, with no runtime dependencies.
+ * See the package README for usage.
+ */
+export {
+  type AmountInput,
+  Credits,
+  credits,
+  formatCredits,
+  fromMicros,
+  MICROS_PER_CREDIT,
+  toMicros,
+} from './amounts.ts';
+export { Tollgate, type TollgateOptions } from './client.ts';
+export {
+  DIRECTORS_CUT_FALLBACK_CREDITS,
+  DIRECTORS_CUT_MODEL_ID,
+  defaultModelFor,
+  estimateCostMicros,
+  findModel,
+  type WorkEstimate,
+} from './costs.ts';
+export {
+  AlreadyRedeemedError,
+  APIConnectionError,
+  APITimeoutError,
+  AuthenticationError,
+  type ClientErrorCode,
+  ConflictError,
+  type ErrorCode,
+  ErrorCodes,
+  IdempotencyConflictError,
+  InsufficientCreditsError,
+  InternalServerError,
+  InvalidRequestError,
+  InvalidStateError,
+  NotFoundError,
+  PaymentRequiredError,
+  PermissionDeniedError,
+  RateLimitedError,
+  RunLimitExceededError,
+  TollgateError,
+  type TollgateErrorInit,
+  UpstreamError,
+} from './errors.ts';
+export type {
+  Apps,
+  Billing,
+  Charges,
+  Checkout,
+  Customers,
+  Generations,
+  GiftCodes,
+  Holds,
+  Models,
+  ProviderKeys,
+  Purchases,
+  Subscriptions,
+  UserCredits,
+} from './resources.ts';
+export type { RequestOptions, SleepFunction } from './transport.ts';
+export type * from './types.ts';
+export type { HoldRestatement, WithHoldOptions, WithHoldResult, WithHoldValue } from './with-hold.ts';

@@ -1,0 +1,375 @@
+/**
+ * Request and response shapes of the native Tollgate API, with the wire's snake_case field names.
+ * Amounts in responses are JSON numbers of credits (at most 6 decimals); read them exactly with
+ * `toMicros(value)`. Amounts in requests accept `AmountInput` (number, decimal text or `Credits`).
+ */
+import type { AmountInput } from './amounts.ts';
+
+/** A credit amount as it arrives: a JSON number of credits. Use `toMicros` for the exact value. */
+export type CreditAmount = number;
+
+/** An ISO-8601 timestamp string. */
+export type Timestamp = string;
+
+/** Token counts of a language-model call. */
+export interface TokenUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cached_input_tokens?: number;
+}
+
+/** The amount of work a hold, capture or charge is for. */
+export interface WorkMeasure {
+  /** Units of a `per_unit` price (images, seconds, …). Defaults to 1 on the server. */
+  quantity?: number | string;
+  /** Token counts, for per-million-token prices. */
+  usage?: TokenUsage;
+  /** An explicit credit amount instead of pricing by model. */
+  amount?: AmountInput;
+}
+
+/** A page of a list. */
+export interface Page<T> {
+  data: T[];
+  has_more: boolean;
+}
+
+/** Pagination of list endpoints. */
+export interface ListParams {
+  limit?: number;
+  offset?: number;
+}
+
+// ── Apps ────────────────────────────────────────────────────────────────────
+
+export interface AppCreateParams {
+  name: string;
+  /** Share of each charge paid to the app, e.g. `0.1` for 10 %. */
+  referral_rate?: number;
+  /** Model ids the app's users may call; all when omitted. */
+  allowed_models?: string[];
+}
+
+export interface App {
+  id: string;
+  name: string;
+  /** `tg_pk_…`, safe for browsers. */
+  publishable_key: string;
+  /** `tg_sk_…`, shown only now; keep it on the server. */
+  secret_key: string;
+  referral_rate: number;
+}
+
+// ── Customers ───────────────────────────────────────────────────────────────
+
+export interface CustomerCreateParams {
+  /** The app's own id for this user. */
+  external_id: string;
+  email?: string;
+}
+
+export interface CustomerCreated {
+  id: string;
+  external_id: string;
+  balance: CreditAmount;
+  /** `tg_uk_…`, present when the customer was just created. */
+  user_key?: string;
+}
+
+export interface Grant {
+  id: string;
+  source: string;
+  amount: CreditAmount;
+  remaining: CreditAmount;
+  expires_at: Timestamp | null;
+  created_at?: Timestamp;
+}
+
+export interface Customer {
+  id: string;
+  external_id: string;
+  email?: string | null;
+  balance: CreditAmount;
+  /** Credits reserved by open holds. */
+  pending: CreditAmount;
+  /** `balance - pending`: what new work may use. */
+  available: CreditAmount;
+  /** The balance by where the credits came from (`purchase`, `promo`, `gift`, …). */
+  breakdown?: Record<string, CreditAmount>;
+  grants: Grant[];
+  subscription: Subscription | null;
+}
+
+export interface GrantCreateParams {
+  amount: AmountInput;
+  /** Where the credits come from, e.g. `promo`, `purchase`, `manual`. */
+  source: string;
+  expires_at?: Timestamp | Date;
+  reason?: string;
+}
+
+export interface UserKey {
+  /** `tg_uk_…`, shown only now. */
+  user_key: string;
+}
+
+export interface Transaction {
+  id: string;
+  type: string;
+  amount: CreditAmount;
+  balance_after: CreditAmount;
+  model?: string;
+  created_at: Timestamp;
+  [field: string]: unknown;
+}
+
+// ── Holds and charges ───────────────────────────────────────────────────────
+
+export interface HoldCreateParams extends WorkMeasure {
+  /** `cus_…` or the app's `external_id`. */
+  customer: string;
+  model: string;
+  /** Groups holds of one agent run or CLI session, for `max_run_cost`. */
+  run_id?: string;
+  /** Cap on what all holds of `run_id` may spend; beyond it → `RunLimitExceededError`. */
+  max_run_cost?: AmountInput;
+  metadata?: Record<string, unknown>;
+}
+
+export interface Hold {
+  id: string;
+  status: 'held';
+  amount: CreditAmount;
+  expires_at: Timestamp;
+  /** `byok` when the customer's own provider key pays and no credits are held. */
+  funding: 'credits' | 'byok';
+}
+
+export type HoldCaptureParams = WorkMeasure;
+
+export interface HoldCapture {
+  id: string;
+  status: 'captured';
+  amount: CreditAmount;
+  transaction_id: string;
+}
+
+export interface HoldVoid {
+  id: string;
+  status: 'voided';
+}
+
+export interface HoldExtendParams {
+  /** New lifetime of the hold, counted from now. */
+  timeout_seconds: number;
+}
+
+export interface ChargeCreateParams extends WorkMeasure {
+  customer: string;
+  model: string;
+  /** Groups the charges of one agent run or CLI session, for `max_run_cost`. */
+  run_id?: string;
+  /** Cap on what `run_id` may spend in all; beyond it → `RunLimitExceededError`. */
+  max_run_cost?: AmountInput;
+  metadata?: Record<string, unknown>;
+}
+
+/** A charge is a hold captured at once. */
+export type Charge = HoldCapture;
+
+// ── Checkout, gift codes, provider keys ─────────────────────────────────────
+
+export interface CheckoutSessionCreateParams {
+  customer: string;
+  /** Money to pay, in the configured currency; or name a `pack`. */
+  amount_usd?: number | string;
+  /** A credit pack code from the billing catalog, e.g. `pack_100`. */
+  pack?: string;
+  success_url?: string;
+  cancel_url?: string;
+}
+
+export interface CheckoutSession {
+  id: string;
+  /** Where to send the buyer. */
+  url: string;
+  /** `test` with the built-in test-mode provider, `live` with Stripe. */
+  mode?: 'test' | 'live';
+  /** The pending purchase: amount paid, credits (bonus included) and bonus. */
+  purchase?: Purchase;
+}
+
+/** A checkout session's progress: `pending` until paid, then `completed` (or `failed` when cancelled). */
+export interface CheckoutSessionStatus {
+  id: string;
+  status: 'pending' | 'completed' | 'failed' | (string & {});
+  purchase: Purchase;
+}
+
+export interface GiftCodeCreateParams {
+  amount: AmountInput;
+  count?: number;
+  max_redemptions?: number;
+  expires_at?: Timestamp | Date;
+}
+
+export interface GiftCodeBatch {
+  codes: string[];
+}
+
+export interface GiftCodeRedeemParams {
+  code: string;
+}
+
+export interface GiftCodeRedemption {
+  code?: string;
+  amount: CreditAmount;
+  balance?: CreditAmount;
+  [field: string]: unknown;
+}
+
+export interface ProviderKeySetParams {
+  /** The provider's secret key; stored encrypted, shown masked afterwards. */
+  key: string;
+}
+
+export interface ProviderKey {
+  provider: string;
+  /** The key, masked. */
+  masked_key: string;
+  created_at?: Timestamp;
+  updated_at?: Timestamp;
+}
+
+// ── Billing and subscriptions ───────────────────────────────────────────────
+
+export interface Plan {
+  code: string;
+  name: string;
+  price_usd: number;
+  interval: string;
+  /** Credits included per period, spent before other credits. */
+  allowance: CreditAmount;
+  [field: string]: unknown;
+}
+
+export interface CreditPack {
+  code: string;
+  credits: CreditAmount;
+  price_usd: number;
+  [field: string]: unknown;
+}
+
+export interface Subscription {
+  plan: string;
+  status: string;
+  current_period_end?: Timestamp;
+  cancel_at_period_end?: boolean;
+  [field: string]: unknown;
+}
+
+export interface BillingCatalog {
+  subscription: Subscription | null;
+  wallet: { balance: CreditAmount; [field: string]: unknown };
+  plans: Plan[];
+  credit_packs: CreditPack[];
+}
+
+export interface BillingCatalogParams {
+  customer?: string;
+}
+
+export interface SubscriptionStartParams {
+  plan: string;
+  success_url?: string;
+  cancel_url?: string;
+}
+
+export interface SubscriptionChangeParams {
+  plan: string;
+}
+
+/** A subscription answer; `url` is set when the buyer must finish a checkout first. */
+export type SubscriptionResult = Partial<Subscription> & { url?: string; [field: string]: unknown };
+
+export interface Purchase {
+  id: string;
+  status: string;
+  amount_usd: number;
+  credits: CreditAmount;
+  bonus_credits: CreditAmount;
+  created_at: Timestamp;
+}
+
+// ── User endpoints ──────────────────────────────────────────────────────────
+
+export interface Balance {
+  balance: CreditAmount;
+  currency: 'credits';
+  /** Credits reserved by open holds. */
+  pending?: CreditAmount;
+  /** `balance` minus `pending`: what new work can spend. */
+  available?: CreditAmount;
+  /** The user's own customer id (`cus_…`), for endpoints that name a customer. */
+  customer?: string;
+}
+
+export interface PricingParams {
+  publishable_key: string;
+  models?: string[];
+  input_tokens?: number;
+  output_tokens?: number;
+}
+
+export interface PricingEstimate {
+  token_assumption: { input: number; output: number };
+  models: Array<{ id: string; name: string; credits_per_request: CreditAmount }>;
+}
+
+export interface ModelPricing {
+  per_call?: CreditAmount;
+  per_unit?: CreditAmount;
+  /** What one `per_unit` counts: `image`, `second`, … */
+  unit?: string;
+  input_per_million?: CreditAmount;
+  output_per_million?: CreditAmount;
+  cached_input_per_million?: CreditAmount;
+}
+
+export interface Model {
+  id: string;
+  name: string;
+  /** `language`, `image`, `video`, `audio`, … */
+  type: string;
+  context_window?: number;
+  max_tokens?: number;
+  pricing: ModelPricing;
+  /** The kinds of work this model is the catalog default for, e.g. `image`. */
+  default_for?: string | string[];
+}
+
+export interface ModelList {
+  data: Model[];
+}
+
+export interface GenerationCreateParams {
+  model: string;
+  /** The provider's input for the job (prompt, image size, duration, …). */
+  input: Record<string, unknown>;
+}
+
+export interface Generation {
+  id: string;
+  model: string;
+  /** e.g. `queued`, `running`, `succeeded`, `failed`; charged only when it succeeds. */
+  status: string;
+  output?: unknown;
+  error?: unknown;
+  created_at?: Timestamp;
+  [field: string]: unknown;
+}
+
+/** The ledger audit: whether the books balance, with the server's findings. */
+export interface AuditReport {
+  [field: string]: unknown;
+}

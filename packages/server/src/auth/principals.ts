@@ -1,0 +1,109 @@
+/**
+ * Who is calling. Keys are looked up by their hash; a short-lived cache keeps the gateway's hot path
+ * free of a database round trip per request (revocation clears the entry at once on this node; other
+ * nodes see it within the cache's lifetime).
+ */
+import type { Database } from '../store/database.ts';
+import { type Clock, systemClock } from '../shared/clock.ts';
+import { TollgateError } from '../shared/errors.ts';
+import { hashKey, KEY_PREFIX, sameHash } from './keys.ts';
+
+export type Principal =
+  | { kind: 'admin' }
+  | { kind: 'app'; appId: string }
+  | { kind: 'user'; appId: string | null; customerId: string; keyId: string };
+
+export type PrincipalKind = Principal['kind'];
+
+interface CachedPrincipal {
+  principal: Principal | null;
+  expiresAt: number;
+}
+
+const CACHE_MILLISECONDS = 5_000;
+const CACHE_LIMIT = 50_000;
+
+export class KeyStore {
+  private readonly cache = new Map<string, CachedPrincipal>();
+  private adminHash: string | null = null;
+
+  constructor(
+    private readonly db: Database,
+    /** Decides when an expiring key (a portal session) has ended. */
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  async loadAdminHash(): Promise<void> {
+    const row = await this.db.kysely
+      .selectFrom('settings')
+      .select('value')
+      .where('name', '=', 'admin_key_hash')
+      .executeTakeFirst();
+    this.adminHash = row?.value ?? null;
+  }
+
+  setAdminHash(hash: string): void {
+    this.adminHash = hash;
+  }
+
+  /** Resolves a presented key to a principal, or null when it is unknown or revoked. */
+  async resolve(key: string): Promise<Principal | null> {
+    const hash = hashKey(key);
+    if (this.adminHash && !key.startsWith(KEY_PREFIX.user) && !key.startsWith(KEY_PREFIX.secret)) {
+      return sameHash(hash, this.adminHash) ? { kind: 'admin' } : null;
+    }
+    const now = Date.now();
+    const cached = this.cache.get(hash);
+    if (cached && cached.expiresAt > now) return cached.principal;
+    const row = await this.db.kysely
+      .selectFrom('api_keys')
+      .select(['id', 'kind', 'key_hash', 'app_id', 'customer_id', 'expires_at'])
+      .where('key_hash', '=', hash)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    let principal: Principal | null = null;
+    const ended = row?.expires_at != null && new Date(row.expires_at) <= this.clock.now();
+    if (row && !ended && sameHash(row.key_hash, hash)) {
+      if (row.kind === 'secret' && row.app_id) principal = { kind: 'app', appId: row.app_id };
+      if (row.kind === 'user' && row.customer_id) {
+        principal = { kind: 'user', appId: row.app_id, customerId: row.customer_id, keyId: row.id };
+      }
+    }
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(hash, { principal, expiresAt: now + CACHE_MILLISECONDS });
+    return principal;
+  }
+
+  forget(keyHash?: string): void {
+    if (keyHash) this.cache.delete(keyHash);
+    else this.cache.clear();
+  }
+
+  /** The app a publishable key belongs to. */
+  async appForPublishableKey(key: string): Promise<string> {
+    if (!key.startsWith(KEY_PREFIX.publishable)) throw new TollgateError('invalid_api_key', 'Invalid publishable key');
+    const row = await this.db.kysely
+      .selectFrom('api_keys')
+      .select(['app_id', 'key_hash'])
+      .where('key_hash', '=', hashKey(key))
+      .where('kind', '=', 'publishable')
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (!row?.app_id) throw new TollgateError('invalid_api_key', 'Invalid publishable key');
+    return row.app_id;
+  }
+}
+
+/** Pulls the presented key out of the headers the contract accepts. */
+export function presentedKey(headers: Record<string, string | string[] | undefined>): string | null {
+  const userKey = headers['x-user-key'];
+  if (typeof userKey === 'string' && userKey) return userKey.trim();
+  const authorization = headers.authorization;
+  if (typeof authorization === 'string') {
+    const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
+    if (match) return match[1]!.trim();
+  }
+  const apiKey = headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey) return apiKey.trim();
+  return null;
+}

@@ -1,0 +1,56 @@
+/** `tollgate grant` (operator key): credit a customer (promotions, support, corrections). */
+import { type Command, decimalFlag, requireFlag, stringFlag, UsageError } from '../command.ts';
+import { credits } from '../format.ts';
+import { parseDate } from './gift.ts';
+
+const SOURCES = ['promo', 'gift', 'purchase', 'allowance', 'adjustment'];
+
+export const grant: Command = {
+  path: ['grant'],
+  group: 'operator',
+  summary: 'grant credits to a customer (a negative amount with --source adjustment takes them back)',
+  usage:
+    '--customer C --amount CREDITS [--source promo] [--reason TEXT] [--expires-at DATE] [--idempotency-key K]',
+  flags: [
+    ['--customer C', "cus_… or the app's external id"],
+    ['--amount CREDITS', 'credits to grant'],
+    ['--source S', `${SOURCES.join(', ')} (default promo; adjustment for a negative amount)`],
+    ['--reason TEXT', 'shown in the customer history'],
+    ['--expires-at DATE', 'when unspent credits of this grant expire'],
+    ['--idempotency-key K', 'makes a rerun of the same grant a no-op'],
+  ],
+  options: {
+    customer: { type: 'string' },
+    amount: { type: 'string' },
+    source: { type: 'string' },
+    reason: { type: 'string' },
+    'expires-at': { type: 'string' },
+    'idempotency-key': { type: 'string' },
+  },
+  async run({ values, context }) {
+    const customer = requireFlag(values, 'customer', grant);
+    requireFlag(values, 'amount', grant);
+    const amount = decimalFlag(values, 'amount', grant, { signed: true })!;
+    const source = stringFlag(values, 'source') ?? (amount.startsWith('-') ? 'adjustment' : 'promo');
+    if (!SOURCES.includes(source))
+      throw new UsageError(`--source must be one of ${SOURCES.join(', ')}`, grant);
+    const result = await context.operatorClient().customers.grant(
+      customer,
+      {
+        amount,
+        source,
+        reason: stringFlag(values, 'reason'),
+        expires_at: parseDate(stringFlag(values, 'expires-at'), grant),
+      },
+      { idempotencyKey: stringFlag(values, 'idempotency-key') },
+    );
+    const output = context.output;
+    output.data(result);
+    const balance = (result as { balance?: number }).balance;
+    output.line(
+      `${output.green(amount.startsWith('-') ? 'Debited' : 'Granted')} ${credits(amount.replace(/^-/, ''))} (${source}) to ${customer}.` +
+        (balance !== undefined ? ` Balance: ${credits(balance)}` : ''),
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,117 @@
+/** The commands that run on the server's own machine: serve, migrate, audit. */
+import { join } from 'node:path';
+import { type Command, integerFlag, stringFlag } from '../command.ts';
+
+// The server's modules are loaded by the commands that need them, so that the client-side
+// commands start without compiling the whole server.
+
+async function openStore() {
+  const { openDatabase } = await import('../../store/database.ts');
+  return openDatabase({
+    url: process.env.DATABASE_URL,
+    dataDir: process.env.TOLLGATE_DATA_DIR ?? join(process.cwd(), '.tollgate'),
+  });
+}
+
+const bigintAsText = (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value);
+
+export const serve: Command = {
+  path: ['serve'],
+  group: 'server',
+  summary: 'run the server (default port 8787, embedded database)',
+  usage: '[--port N] [--host H] [--config FILE]',
+  flags: [
+    ['--port N', 'port to listen on (default PORT or 8787)'],
+    ['--host H', 'address to listen on (default HOST or 127.0.0.1)'],
+    ['--config FILE', 'catalog/config file, YAML or JSON (default TOLLGATE_CONFIG)'],
+  ],
+  options: { port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' } },
+  async run({ values }) {
+    const port =
+      integerFlag(values, 'port', serve, { min: 0, max: 65535 }) ??
+      integerFlag({ port: process.env.PORT }, 'port', serve, { min: 0, max: 65535 }) ??
+      8787;
+    const { createTollgate } = await import('../../app.ts');
+    const tollgate = await createTollgate({
+      configPath: stringFlag(values, 'config'),
+      logger: { level: process.env.LOG_LEVEL ?? 'info' },
+    });
+    const address = await tollgate.listen(
+      port,
+      stringFlag(values, 'host') ?? process.env.HOST ?? '127.0.0.1',
+    );
+    process.stdout.write(`Tollgate listening on ${address} (${tollgate.db.kind})\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await tollgate.close();
+    return 0;
+  },
+};
+
+export const migrate: Command = {
+  path: ['migrate'],
+  group: 'server',
+  summary: 'apply database migrations and exit',
+  async run({ context }) {
+    const { migrateToLatest } = await import('../../store/migrate.ts');
+    const db = await openStore();
+    try {
+      const applied = await migrateToLatest(db.kysely);
+      context.output.data({ applied });
+      context.output.line(applied.length ? `Applied: ${applied.join(', ')}` : 'Already up to date');
+      return 0;
+    } finally {
+      await db.close();
+    }
+  },
+};
+
+export const audit: Command = {
+  path: ['audit'],
+  group: 'server',
+  summary: 'check the books; exit 1 when a problem is found',
+  usage: '[--json] [--sweep]',
+  flags: [['--sweep', 'first void holds past their timeout']],
+  options: { sweep: { type: 'boolean' } },
+  async run({ values }) {
+    const { migrateToLatest } = await import('../../store/migrate.ts');
+    const { auditLedger } = await import('../../ledger/audit.ts');
+    const { systemClock } = await import('../../shared/clock.ts');
+    const db = await openStore();
+    try {
+      await migrateToLatest(db.kysely);
+      if (values.sweep) {
+        const { Ledger } = await import('../../ledger/ledger.ts');
+        const { sweepOnce } = await import('../../ledger/sweeper.ts');
+        const ledger = new Ledger(db, systemClock);
+        await sweepOnce(db, ledger, systemClock);
+        await ledger.drain();
+      }
+      const report = await auditLedger(db, systemClock);
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(report, bigintAsText, 2)}\n`);
+      } else {
+        process.stdout.write(
+          `Ledger audit at ${report.checkedAt}: ${report.ok ? 'OK — books balanced' : 'PROBLEMS FOUND'}\n`,
+        );
+        process.stdout.write(
+          `  customers ${report.customers}, transactions ${report.transactions}, sum over all accounts ${report.totalMicros}\n`,
+        );
+        for (const [account, micros] of Object.entries(report.systemAccounts)) {
+          process.stdout.write(`  ${account.padEnd(24)} ${micros}\n`);
+        }
+        for (const problem of report.problems) {
+          process.stdout.write(
+            `  ✗ ${problem.check}: ${problem.count} (e.g. ${JSON.stringify(problem.sample[0], bigintAsText)})\n`,
+          );
+        }
+      }
+      return report.ok ? 0 : 1;
+    } finally {
+      await db.close();
+    }
+  },
+};

@@ -1,0 +1,330 @@
+/**
+ * The config file format (snake_case, names fixed by the contract) and its one-pass translation
+ * into `TollgateConfig`. Money is read from exact decimal text through `shared/money.ts`: numbers
+ * from a file arrive as their source text (`parse-config-text.ts`); numbers passed in code are read
+ * through their shortest decimal text, as money.ts does.
+ */
+import { z } from 'zod';
+import { TollgateError } from '../shared/errors.ts';
+import { decimalToScaled, formatMicros, parseCredits, parseUsdToCents } from '../shared/money.ts';
+import { creditsMicrosForCents } from './credit-rate.ts';
+import {
+  MODEL_TYPES,
+  type ModelConfig,
+  PLAN_INTERVALS,
+  PROVIDER_FORMATS,
+  type Price,
+  type ProviderConfig,
+  type TollgateConfig,
+} from './types.ts';
+
+/** Where an unconfigured provider points: a closed local port, so a call fails fast and visibly. */
+export const UNCONFIGURED_BASE_URL = 'http://127.0.0.1:0';
+
+const MAX_PERCENT_PPM = 10_000_000n; // a 1000% bonus is surely a typo beyond that
+const WHOLE_NUMBER_MESSAGE = 'must be a positive whole number';
+const CODE_PATTERN = /^[A-Za-z0-9_.-]+$/;
+
+type Issue = { message: string; path?: PropertyKey[] };
+
+/**
+ * A decimal field parsed by a money.ts parser. The parser's TollgateError becomes a zod issue, so
+ * it is reported with the field's full path like any other.
+ */
+function exactDecimal<T>(parse: (value: number | string) => T, check?: (parsed: T) => string | null) {
+  return z.union([z.number(), z.string()]).transform((value, context) => {
+    if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      context.addIssue({ code: 'custom', message: 'is too large to be exact; write it as a string' });
+      return z.NEVER;
+    }
+    let parsed: T;
+    try {
+      parsed = parse(value);
+    } catch (error) {
+      if (!(error instanceof TollgateError)) throw error;
+      // money.ts prefixes the field name it was given; the path already names the field.
+      context.addIssue({ code: 'custom', message: error.message.trim() });
+      return z.NEVER;
+    }
+    const problem = check?.(parsed);
+    if (problem) {
+      context.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+}
+
+const nonNegative = (amount: bigint) => (amount < 0n ? 'must not be negative' : null);
+const positive = (amount: bigint) => (amount <= 0n ? 'must be greater than zero' : null);
+
+const creditAmount = exactDecimal((value) => parseCredits(value, ''), nonNegative);
+const positiveCreditAmount = exactDecimal((value) => parseCredits(value, ''), positive);
+const usdCents = exactDecimal((value) => parseUsdToCents(value, ''), nonNegative);
+const positiveUsdCents = exactDecimal((value) => parseUsdToCents(value, ''), positive);
+/** Dollars per credit, to a millionth of a dollar. */
+const usdPerCredit = exactDecimal((value) => decimalToScaled(String(value).trim(), 6, ''), positive);
+/** A percentage with up to 4 decimals, as parts per million (10 → 100_000n). */
+const percentPpm = exactDecimal(
+  (value) => decimalToScaled(String(value).trim(), 4, ''),
+  (ppm) => (ppm < 0n || ppm > MAX_PERCENT_PPM ? 'must be between 0 and 1000' : null),
+);
+/** A positive whole number that is not money (seconds, tokens, requests). */
+const positiveWholeNumber = exactDecimal(
+  (value) => {
+    try {
+      return decimalToScaled(String(value).trim(), 0, '');
+    } catch {
+      throw new TollgateError('invalid_request', WHOLE_NUMBER_MESSAGE);
+    }
+  },
+  (whole) => (whole <= 0n || whole > BigInt(Number.MAX_SAFE_INTEGER) ? WHOLE_NUMBER_MESSAGE : null),
+).transform(Number);
+
+const code = z.string().regex(CODE_PATTERN, 'must contain only letters, digits, "_", "-" and "."');
+
+export const priceSchema = z
+  .strictObject({
+    per_call: creditAmount.optional(),
+    per_unit: creditAmount.optional(),
+    unit: z.string().trim().min(1).optional(),
+    input_per_million: creditAmount.optional(),
+    output_per_million: creditAmount.optional(),
+    cached_input_per_million: creditAmount.optional(),
+  })
+  .transform((raw, context): Price => {
+    if (raw.per_unit !== undefined && raw.unit === undefined) {
+      context.addIssue({ code: 'custom', message: 'is required with per_unit', path: ['unit'] });
+    }
+    if (raw.unit !== undefined && raw.per_unit === undefined) {
+      context.addIssue({ code: 'custom', message: 'is only allowed with per_unit', path: ['unit'] });
+    }
+    const kinds = [raw.per_call, raw.per_unit, raw.input_per_million, raw.output_per_million];
+    if (kinds.every((kind) => kind === undefined) && raw.cached_input_per_million === undefined) {
+      context.addIssue({
+        code: 'custom',
+        message: 'needs at least one of per_call, per_unit, input_per_million, output_per_million',
+      });
+    }
+    return {
+      perCallMicros: raw.per_call ?? null,
+      perUnitMicros: raw.per_unit ?? null,
+      unit: raw.unit ?? null,
+      inputPerMillionMicros: raw.input_per_million ?? null,
+      outputPerMillionMicros: raw.output_per_million ?? null,
+      cachedInputPerMillionMicros: raw.cached_input_per_million ?? null,
+    };
+  });
+
+export const modelSchema = z
+  .object({
+    id: z.string().regex(/^\S+$/, 'must be non-empty and contain no spaces'),
+    name: z.string().trim().min(1).optional(),
+    type: z.enum(MODEL_TYPES),
+    category: z.string().trim().min(1).optional(),
+    provider: z.string().min(1),
+    upstream_model: z.string().trim().min(1).optional(),
+    context_window: positiveWholeNumber.optional(),
+    max_tokens: positiveWholeNumber.optional(),
+    default_for: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+    price: priceSchema,
+  })
+  .transform(
+    (raw): ModelConfig => ({
+      id: raw.id,
+      name: raw.name ?? raw.id,
+      type: raw.type,
+      category: raw.category ?? null,
+      provider: raw.provider,
+      upstreamModel: raw.upstream_model ?? raw.id,
+      contextWindow: raw.context_window ?? null,
+      maxTokens: raw.max_tokens ?? null,
+      defaultFor: raw.default_for === undefined ? [] : [raw.default_for].flat(),
+      price: raw.price,
+    }),
+  );
+
+const providerSchema = z.object({
+  base_url: z.string().trim().min(1).optional(),
+  /** Environment variable read for the base URL when `base_url` is absent. */
+  base_url_env: z.string().min(1).optional(),
+  api_key_env: z.string().min(1).optional(),
+  format: z.enum(PROVIDER_FORMATS),
+});
+
+const packSchema = z.object({
+  code,
+  name: z.string().trim().min(1).optional(),
+  credits: positiveCreditAmount,
+  price_usd: positiveUsdCents,
+});
+
+const planSchema = z.object({
+  code,
+  name: z.string().trim().min(1).optional(),
+  price_usd: usdCents,
+  interval: z.enum(PLAN_INTERVALS).default('month'),
+  /** Credits per period; defaults to what `price_usd` buys at `usd_per_credit`. */
+  allowance: creditAmount.optional(),
+});
+
+const rawConfigSchema = z.object({
+  credits: z.object({ usd_per_credit: usdPerCredit }),
+  signup_bonus: creditAmount,
+  purchases: z.object({
+    minimum_usd: usdCents,
+    bonus: z.array(z.object({ from_usd: usdCents, percent: percentPpm })),
+    packs: z.array(packSchema),
+  }),
+  plans: z.array(planSchema),
+  holds: z.object({ timeout_seconds: positiveWholeNumber }),
+  rate_limits: z.object({ requests_per_minute: positiveWholeNumber }),
+  default_price: priceSchema,
+  default_provider: z.string().min(1),
+  providers: z.record(
+    z.string().regex(/^[a-z0-9_-]+$/, 'must be lowercase letters, digits, "_" or "-"'),
+    providerSchema,
+  ),
+  models: z.array(modelSchema),
+});
+
+export type RawConfig = z.input<typeof rawConfigSchema>;
+export type RawModel = z.input<typeof modelSchema>;
+export type RawProvider = z.input<typeof providerSchema>;
+
+/** The schema of a complete (defaults already merged) config; `env` supplies provider base URLs. */
+export function createConfigSchema(env: Record<string, string | undefined>, sourcePath: string | null) {
+  return rawConfigSchema.transform((raw, context): TollgateConfig => {
+    const report = (issue: Issue) => context.addIssue({ code: 'custom', ...issue });
+    const providers = resolveProviders(raw.providers, env, report);
+    checkModels(raw.models, providers, report);
+    if (!providers[raw.default_provider]) {
+      report({
+        message: `names no configured provider ("${raw.default_provider}")`,
+        path: ['default_provider'],
+      });
+    }
+    checkUnique(
+      raw.purchases.packs.map((pack) => pack.code),
+      ['purchases', 'packs'],
+      'code',
+      report,
+    );
+    checkUnique(
+      raw.plans.map((plan) => plan.code),
+      ['plans'],
+      'code',
+      report,
+    );
+    const priceMicroUsd = raw.credits.usd_per_credit;
+    return {
+      // Millionths of a dollar print like micro-credits: 10_000n → '0.01'.
+      credits: { priceUsd: formatMicros(priceMicroUsd), priceMicroUsd },
+      signupBonusMicros: raw.signup_bonus,
+      purchases: {
+        minimumCents: raw.purchases.minimum_usd,
+        bonusTiers: raw.purchases.bonus
+          .map((tier) => ({ fromCents: tier.from_usd, ratePpm: tier.percent }))
+          .sort((left, right) =>
+            left.fromCents < right.fromCents ? -1 : left.fromCents > right.fromCents ? 1 : 0,
+          ),
+        packs: raw.purchases.packs.map((pack) => ({
+          code: pack.code,
+          name: pack.name ?? `${formatMicros(pack.credits)} credits`,
+          creditsMicros: pack.credits,
+          priceCents: pack.price_usd,
+        })),
+      },
+      plans: raw.plans.map((plan) => ({
+        code: plan.code,
+        name: plan.name ?? plan.code,
+        priceCents: plan.price_usd,
+        interval: plan.interval,
+        allowanceMicros: plan.allowance ?? creditsMicrosForCents(plan.price_usd, priceMicroUsd),
+      })),
+      holds: { timeoutSeconds: raw.holds.timeout_seconds },
+      rateLimits: { requestsPerMinute: raw.rate_limits.requests_per_minute },
+      defaultPrice: raw.default_price,
+      defaultProvider: raw.default_provider,
+      providers,
+      models: raw.models,
+      sourcePath,
+    };
+  });
+}
+
+/** Base URL: the file's, else the environment's, else the unconfigured placeholder. */
+function resolveProviders(
+  raw: Record<string, z.output<typeof providerSchema>>,
+  env: Record<string, string | undefined>,
+  report: (issue: Issue) => void,
+): Record<string, ProviderConfig> {
+  const providers: Record<string, ProviderConfig> = {};
+  for (const [name, provider] of Object.entries(raw)) {
+    const envPrefix = name.toUpperCase().replace(/-/g, '_');
+    const baseUrlEnv = provider.base_url_env ?? `${envPrefix}_BASE_URL`;
+    const fromEnv = env[baseUrlEnv]?.trim() || undefined;
+    const baseUrl = provider.base_url ?? fromEnv;
+    if (baseUrl !== undefined && !isHttpUrl(baseUrl)) {
+      const origin = provider.base_url === undefined ? ` (from ${baseUrlEnv})` : '';
+      report({ message: `must be an http(s) URL${origin}`, path: ['providers', name, 'base_url'] });
+    }
+    providers[name] = {
+      name,
+      baseUrl: (baseUrl ?? UNCONFIGURED_BASE_URL).replace(/\/+$/, ''),
+      apiKeyEnv: provider.api_key_env ?? `${envPrefix}_API_KEY`,
+      format: provider.format,
+      configured: baseUrl !== undefined,
+    };
+  }
+  return providers;
+}
+
+function checkModels(
+  models: ModelConfig[],
+  providers: Record<string, ProviderConfig>,
+  report: (issue: Issue) => void,
+): void {
+  checkUnique(
+    models.map((model) => model.id),
+    ['models'],
+    'id',
+    report,
+  );
+  const defaultOwners = new Map<string, string>();
+  models.forEach((model, index) => {
+    if (!providers[model.provider]) {
+      report({
+        message: `names no configured provider ("${model.provider}")`,
+        path: ['models', index, 'provider'],
+      });
+    }
+    for (const purpose of model.defaultFor) {
+      const owner = defaultOwners.get(purpose);
+      if (owner) {
+        report({
+          message: `"${purpose}" is already the default of ${owner}`,
+          path: ['models', index, 'default_for'],
+        });
+      }
+      defaultOwners.set(purpose, model.id);
+    }
+  });
+}
+
+function checkUnique(values: string[], path: PropertyKey[], field: string, report: (issue: Issue) => void) {
+  const seen = new Set<string>();
+  values.forEach((value, index) => {
+    if (seen.has(value)) report({ message: `duplicates "${value}"`, path: [...path, index, field] });
+    seen.add(value);
+  });
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './load-config.ts';
+
+const config = loadConfig(undefined, {});
+const byId = new Map(config.models.map((model) => [model.id, model]));
+
+describe('the built-in catalog', () => {
+  it('validates, with unique ids', () => {
+    expect(byId.size).toBe(config.models.length);
+    // 24 models in seed 001, 53 in seed 002, 5 ids in both, and 4 token-priced chat models.
+    expect(config.models.length).toBe(24 + 53 - 5 + 4);
+  });
+
+  it("marks seed 001's and seed 002's defaults, one model per purpose", () => {
+    const defaults = Object.fromEntries(
+      config.models.flatMap((model) => model.defaultFor.map((purpose) => [purpose, model.id])),
+    );
+    expect(defaults).toEqual({
+      asset_image: 'fal-ai/flux-2-flex',
+      image_edit: 'fal-ai/flux-pro/kontext',
+      background_removal: 'fal-ai/birefnet',
+      upscale: 'fal-ai/bria/upscale/creative',
+      image: 'fal-ai/nano-banana-2',
+      video: 'fal-ai/kling-video/o3/standard/text-to-video',
+      tts: 'fal-ai/elevenlabs/tts/turbo-v2.5',
+      text: 'gmi/deepseek-r1',
+    });
+  });
+
+  it('routes each namespace to its provider', () => {
+    for (const model of config.models) {
+      const expected = /^(fal-ai|beatoven|minimax|cassetteai)\//.test(model.id)
+        ? 'fal'
+        : model.id.startsWith('gmi/')
+          ? 'gmi'
+          : model.id.startsWith('openai/')
+            ? 'openai'
+            : model.id.startsWith('anthropic/')
+              ? 'anthropic'
+              : 'openrouter';
+      expect(model.provider, model.id).toBe(expected);
+      expect(config.providers[model.provider], model.id).toBeDefined();
+    }
+    expect(byId.get('gmi/deepseek-r1')?.upstreamModel).toBe('deepseek-r1');
+    expect(byId.get('fal-ai/flux/schnell')?.upstreamModel).toBe('fal-ai/flux/schnell');
+  });
+
+  it('includes the token-priced chat models with their limits', () => {
+    expect(byId.get('anthropic/claude-sonnet-4-20250514')).toMatchObject({
+      name: 'Claude Sonnet 4',
+      type: 'language',
+      provider: 'anthropic',
+      upstreamModel: 'claude-sonnet-4-20250514',
+      contextWindow: 200_000,
+      maxTokens: 8_192,
+      price: {
+        inputPerMillionMicros: 300_000_000n,
+        outputPerMillionMicros: 1_500_000_000n,
+        cachedInputPerMillionMicros: 30_000_000n,
+        perCallMicros: null,
+      },
+    });
+    expect(byId.get('openai/gpt-4o')).toMatchObject({ upstreamModel: 'gpt-4o', maxTokens: 16_384 });
+    expect(byId.get('openai/gpt-4o-mini')?.price.cachedInputPerMillionMicros).toBe(7_500_000n);
+    expect(byId.get('anthropic/claude-3-5-haiku-20241022')?.provider).toBe('anthropic');
+  });
+
+  it("prices Director's Cut as an operation and Veo 3.1 per second", () => {
+    expect(byId.get('fal-ai/ffmpeg-api/compose')).toMatchObject({
+      type: 'operation',
+      price: { perCallMicros: 12_000_000n },
+    });
+    expect(byId.get('fal-ai/veo3.1')?.price).toMatchObject({ perUnitMicros: 10_000_000n, unit: 'second' });
+  });
+});

@@ -1,0 +1,316 @@
+/**
+ * The built-in model catalog: every model of seeds 001 (Open Animate, prices in dollars) and 002
+ * (WZRD Studio, prices in credits), plus the token-priced chat models the gateway serves.
+ *
+ * Prices are in credits. Seed 001's dollars are converted at the default $0.01 per credit by
+ * `usdAtDefaultRate` so the published dollar figure stays readable here. Where both seeds list the
+ * same id, seed 001's dollar price wins (it matches the contract's `fal-ai/flux/schnell per_call
+ * 0.3`); the one exception is `fal-ai/veo3.1`, priced per second as in the contract's example.
+ * Overlaps: fal-ai/flux/schnell, fal-ai/ideogram/v3, fal-ai/nano-banana-2, fal-ai/veo3.1,
+ * fal-ai/sora-2/text-to-video/pro.
+ */
+import { decimalToScaled, formatMicros } from '../shared/money.ts';
+import type { RawModel } from './config-schema.ts';
+import type { ModelType } from './types.ts';
+
+/** Seed 001's dollars as credits at $0.01 per credit ('0.003' → '0.3'), exactly. */
+function usdAtDefaultRate(usd: string): string {
+  const microUsd = decimalToScaled(usd, 6, 'usd');
+  // $0.01 per credit: one micro-dollar buys 100 micro-credits.
+  return formatMicros(microUsd * 100n);
+}
+
+/** A model charged a fixed number of credits per call, served by the provider its id names. */
+function perCall(
+  id: string,
+  name: string,
+  type: ModelType,
+  category: string,
+  credits: string,
+  extra: Partial<RawModel> = {},
+): RawModel {
+  const provider = providerFor(id);
+  // GMI Cloud knows its models without our namespace; fal's endpoint ids are the model ids.
+  const upstream = provider === 'gmi' ? { upstream_model: id.slice('gmi/'.length) } : {};
+  return { id, name, type, category, provider, ...upstream, price: { per_call: credits }, ...extra };
+}
+
+/**
+ * fal hosts fal-ai/*, and also serves the beatoven, minimax and cassetteai ids; GMI Cloud ids carry
+ * their own namespace; the remaining text models (Llama) go through OpenRouter.
+ */
+function providerFor(id: string): string {
+  if (id.startsWith('gmi/')) return 'gmi';
+  if (/^(fal-ai|beatoven|minimax|cassetteai)\//.test(id)) return 'fal';
+  return 'openrouter';
+}
+
+// Seed 001 (Open Animate): dollars per operation.
+const seedAnimateModels: RawModel[] = [
+  // Image generation
+  perCall('fal-ai/flux/schnell', 'FLUX Schnell', 'image', 'image_generation', usdAtDefaultRate('0.003')),
+  perCall('fal-ai/flux-2-flex', 'Flux 2 Flex', 'image', 'image_generation', usdAtDefaultRate('0.05'), {
+    // Open Animate's default for generated assets; WZRD's default image model holds 'image'.
+    default_for: 'asset_image',
+  }),
+  perCall(
+    'fal-ai/recraft/v4/text-to-image',
+    'Recraft V4',
+    'image',
+    'image_generation',
+    usdAtDefaultRate('0.04'),
+  ),
+  perCall(
+    'fal-ai/recraft/v4/pro/text-to-image',
+    'Recraft V4 Pro',
+    'image',
+    'image_generation',
+    usdAtDefaultRate('0.06'),
+  ),
+  perCall('fal-ai/ideogram/v3', 'Ideogram V3', 'image', 'image_generation', usdAtDefaultRate('0.06')),
+  perCall('fal-ai/nano-banana-2', 'Nano Banana 2', 'image', 'image_generation', usdAtDefaultRate('0.08'), {
+    default_for: 'image',
+  }),
+  // Image editing
+  perCall(
+    'fal-ai/flux-pro/kontext',
+    'FLUX Kontext Pro Edit',
+    'image',
+    'image_editing',
+    usdAtDefaultRate('0.04'),
+    {
+      default_for: 'image_edit',
+    },
+  ),
+  perCall(
+    'fal-ai/nano-banana-2/edit',
+    'Nano Banana 2 Edit',
+    'image',
+    'image_editing',
+    usdAtDefaultRate('0.08'),
+  ),
+  perCall('fal-ai/reve/edit', 'Reve Edit', 'image', 'image_editing', usdAtDefaultRate('0.04')),
+  // Background removal
+  perCall('fal-ai/birefnet', 'BiRefNet', 'image', 'background_removal', usdAtDefaultRate('0.005'), {
+    default_for: 'background_removal',
+  }),
+  perCall(
+    'fal-ai/bria/background/remove',
+    'Bria Background Removal',
+    'image',
+    'background_removal',
+    usdAtDefaultRate('0.018'),
+  ),
+  // Upscaling
+  perCall(
+    'fal-ai/bria/upscale/creative',
+    'Bria Creative Upscale',
+    'image',
+    'upscaling',
+    usdAtDefaultRate('0.03'),
+    {
+      default_for: 'upscale',
+    },
+  ),
+  perCall(
+    'fal-ai/topaz/upscale/image',
+    'Topaz Image Upscale',
+    'image',
+    'upscaling',
+    usdAtDefaultRate('0.08'),
+  ),
+  // Video generation
+  perCall(
+    'fal-ai/minimax/hailuo-02/standard/text-to-video',
+    'MiniMax Hailuo 02 Standard T2V',
+    'video',
+    'video_generation',
+    usdAtDefaultRate('0.27'),
+  ),
+  perCall(
+    'fal-ai/kling-video/v2.5-turbo/pro/text-to-video',
+    'Kling 2.5 Turbo Pro T2V',
+    'video',
+    'video_generation',
+    usdAtDefaultRate('0.35'),
+  ),
+  perCall(
+    'fal-ai/kling-video/v3/pro/text-to-video',
+    'Kling 3 Pro T2V',
+    'video',
+    'video_generation',
+    usdAtDefaultRate('1.12'),
+  ),
+  // Seed 001 says $1.00 and seed 002 says 40 credits per clip; the contract prices it per second.
+  {
+    id: 'fal-ai/veo3.1',
+    name: 'Veo 3.1',
+    type: 'video',
+    category: 'video_generation',
+    provider: 'fal',
+    price: { per_unit: '10', unit: 'second' },
+  },
+  perCall(
+    'fal-ai/sora-2/text-to-video/pro',
+    'Sora 2 Pro',
+    'video',
+    'video_generation',
+    usdAtDefaultRate('1.50'),
+  ),
+  // Audio / speech
+  perCall('beatoven/music-generation', 'Beatoven Music', 'audio', 'music', usdAtDefaultRate('0.05')),
+  perCall(
+    'beatoven/sound-effect-generation',
+    'Beatoven Sound Effects',
+    'audio',
+    'sound_effects',
+    usdAtDefaultRate('0.05'),
+  ),
+  perCall('minimax/speech-02-hd', 'MiniMax Speech 02 HD', 'audio', 'speech', usdAtDefaultRate('0.05')),
+  // Other
+  perCall('fal-ai/flux/dev/controlnet', 'FLUX Dev ControlNet', 'image', 'other', usdAtDefaultRate('0.03')),
+  perCall('fal-ai/flux/dev/ip-adapter', 'FLUX Dev IP-Adapter', 'image', 'other', usdAtDefaultRate('0.03')),
+  perCall('fal-ai/lora', 'FLUX LoRA', 'image', 'other', usdAtDefaultRate('0.02')),
+];
+
+// Seed 002 (WZRD Studio): credits per call. Ids already listed by seed 001 are left out here.
+const seedStudioModels: RawModel[] = [
+  // Image
+  perCall('fal-ai/flux-2/flash', 'Flux 2 Flash', 'image', 'image_generation', '4'),
+  perCall('fal-ai/flux/dev', 'FLUX Dev', 'image', 'image_generation', '5'),
+  perCall('fal-ai/seedream/v5/lite/text-to-image', 'Seedream 5 Lite', 'image', 'image_generation', '5'),
+  perCall('fal-ai/qwen-image-2/text-to-image', 'Qwen Image 2', 'image', 'image_generation', '5'),
+  perCall('fal-ai/flux-2/turbo', 'Flux 2 Turbo', 'image', 'image_generation', '5'),
+  perCall('fal-ai/flux-2', 'Flux 2', 'image', 'image_generation', '6'),
+  perCall('fal-ai/qwen-image-2512', 'Qwen Image 2512', 'image', 'image_generation', '6'),
+  perCall('fal-ai/hidream-i1-full', 'HiDream I1', 'image', 'image_generation', '6'),
+  perCall('fal-ai/nano-banana-pro', 'Nano Banana Pro', 'image', 'image_generation', '7'),
+  perCall('fal-ai/qwen-image-2/pro/text-to-image', 'Qwen Image 2 Pro', 'image', 'image_generation', '7'),
+  perCall('fal-ai/flux-pro/kontext/text-to-image', 'FLUX Kontext Pro', 'image', 'image_generation', '7'),
+  perCall('fal-ai/flux-pro/v1.1-ultra', 'FLUX Pro Ultra', 'image', 'image_generation', '8'),
+  perCall('fal-ai/flux-2-pro', 'Flux 2 Pro', 'image', 'image_generation', '8'),
+  perCall('fal-ai/gpt-image-1.5', 'GPT-Image 1.5', 'image', 'image_generation', '8'),
+  perCall('fal-ai/flux-2-max', 'Flux 2 Max', 'image', 'image_generation', '10'),
+  perCall('fal-ai/imagen4/preview/ultra', 'Imagen 4 Ultra', 'image', 'image_generation', '10'),
+  // GMI Cloud image
+  perCall('gmi/seedream-5.0-lite', 'Seedream 5 Lite (GMI)', 'image', 'image_generation', '2'),
+  perCall('gmi/seedream-5.0', 'Seedream 5.0', 'image', 'image_generation', '3'),
+  perCall('gmi/gemini-3.1-flash-image-preview', 'Gemini 3.1 Flash Image', 'image', 'image_generation', '4'),
+  // Video
+  perCall('fal-ai/ltx-video', 'LTX Video', 'video', 'video_generation', '16'),
+  perCall(
+    'fal-ai/bytedance/seedance/v1/lite/text-to-video',
+    'Seedance Lite T2V',
+    'video',
+    'video_generation',
+    '18',
+  ),
+  perCall(
+    'fal-ai/kling-video/o3/standard/text-to-video',
+    'Kling O3 Standard T2V',
+    'video',
+    'video_generation',
+    '20',
+    { default_for: 'video' },
+  ),
+  perCall('fal-ai/veo3/fast', 'Veo 3 Fast', 'video', 'video_generation', '25'),
+  perCall(
+    'fal-ai/kling-video/v2.5-turbo/pro/image-to-video',
+    'Kling 2.5 Turbo Pro I2V',
+    'video',
+    'video_generation',
+    '22',
+  ),
+  perCall('fal-ai/ltx-2.3/text-to-video', 'LTX 2.3 Pro T2V', 'video', 'video_generation', '22'),
+  perCall(
+    'fal-ai/kling-video/o3/standard/image-to-video',
+    'Kling O3 Standard I2V',
+    'video',
+    'video_generation',
+    '24',
+  ),
+  perCall('fal-ai/minimax/video-01-live', 'MiniMax Video-01 Live', 'video', 'video_generation', '25'),
+  perCall('fal-ai/veo3', 'Veo 3', 'video', 'video_generation', '35'),
+  perCall('fal-ai/kling-video/o3/pro/text-to-video', 'Kling O3 Pro T2V', 'video', 'video_generation', '30'),
+  perCall('fal-ai/sora-2/text-to-video', 'Sora 2', 'video', 'video_generation', '35'),
+  perCall('fal-ai/kling-video/o3/pro/image-to-video', 'Kling O3 Pro I2V', 'video', 'video_generation', '32'),
+  // Audio
+  perCall('fal-ai/minimax/speech-2.8-turbo', 'MiniMax 2.8 Turbo', 'audio', 'speech', '2'),
+  perCall('fal-ai/minimax/speech-02-turbo', 'MiniMax Turbo', 'audio', 'speech', '2'),
+  perCall('fal-ai/chatterbox/text-to-speech', 'Chatterbox', 'audio', 'speech', '2'),
+  perCall('fal-ai/qwen-3-tts/text-to-speech/1.7b', 'Qwen 3 TTS', 'audio', 'speech', '2'),
+  perCall('fal-ai/minimax/speech-02-hd', 'MiniMax Speech HD', 'audio', 'speech', '3'),
+  perCall('fal-ai/kling-video/v1/tts', 'Kling TTS', 'audio', 'speech', '3'),
+  perCall('fal-ai/elevenlabs/tts/turbo-v2.5', 'ElevenLabs TTS Turbo', 'audio', 'speech', '4', {
+    default_for: 'tts',
+  }),
+  perCall('cassetteai/music-generator', 'CassetteAI Music', 'audio', 'music', '5'),
+  perCall('fal-ai/lyria2', 'Lyria 2', 'audio', 'music', '6'),
+  // Text & storyline, charged per call
+  perCall('gmi/gemini-3.1-flash-lite', 'Gemini 3.1 Flash-Lite', 'language', 'text', '1'),
+  perCall('llama-3.3-70b-versatile', 'Llama 3.3 70B', 'language', 'text', '1'),
+  perCall('llama-3.1-8b-instant', 'Llama 3.1 8B', 'language', 'text', '1'),
+  perCall('gmi/glm-5.1', 'GLM 5.1', 'language', 'text', '2'),
+  perCall('gmi/openai-o4-mini', 'OpenAI o4 Mini', 'language', 'text', '3'),
+  perCall('gmi/deepseek-r1', 'DeepSeek R1', 'language', 'text', '4', { default_for: 'text' }),
+  perCall('gmi/claude-opus-4.7', 'Claude Opus 4.7', 'language', 'text', '5'),
+  // Special operations: Director's Cut assembles the final video from all shot assets.
+  perCall('fal-ai/ffmpeg-api/compose', "Director's Cut", 'operation', 'composition', '12'),
+];
+
+/**
+ * Token-priced chat models for the OpenAI- and Anthropic-compatible gateway. Credits per million
+ * tokens are the providers' list prices at $0.01 per credit; gpt-4o's are the contract's example.
+ */
+const gatewayChatModels: RawModel[] = [
+  {
+    id: 'openai/gpt-4o',
+    name: 'GPT-4o',
+    type: 'language',
+    category: 'text',
+    provider: 'openai',
+    upstream_model: 'gpt-4o',
+    context_window: 128_000,
+    max_tokens: 16_384,
+    price: { input_per_million: '250', output_per_million: '1000', cached_input_per_million: '125' },
+  },
+  {
+    id: 'openai/gpt-4o-mini',
+    name: 'GPT-4o mini',
+    type: 'language',
+    category: 'text',
+    provider: 'openai',
+    upstream_model: 'gpt-4o-mini',
+    context_window: 128_000,
+    max_tokens: 16_384,
+    price: { input_per_million: '15', output_per_million: '60', cached_input_per_million: '7.5' },
+  },
+  {
+    id: 'anthropic/claude-sonnet-4-20250514',
+    name: 'Claude Sonnet 4',
+    type: 'language',
+    category: 'text',
+    provider: 'anthropic',
+    upstream_model: 'claude-sonnet-4-20250514',
+    context_window: 200_000,
+    max_tokens: 8_192,
+    price: { input_per_million: '300', output_per_million: '1500', cached_input_per_million: '30' },
+  },
+  {
+    id: 'anthropic/claude-3-5-haiku-20241022',
+    name: 'Claude 3.5 Haiku',
+    type: 'language',
+    category: 'text',
+    provider: 'anthropic',
+    upstream_model: 'claude-3-5-haiku-20241022',
+    context_window: 200_000,
+    max_tokens: 8_192,
+    price: { input_per_million: '80', output_per_million: '400', cached_input_per_million: '8' },
+  },
+];
+
+export const DEFAULT_MODELS: readonly RawModel[] = [
+  ...seedAnimateModels,
+  ...seedStudioModels,
+  ...gatewayChatModels,
+];

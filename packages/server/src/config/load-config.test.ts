@@ -1,0 +1,346 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TollgateError } from '../shared/errors.ts';
+import { UNCONFIGURED_BASE_URL } from './config-schema.ts';
+import { DEFAULT_RAW_CONFIG } from './default-config.ts';
+import { loadConfig, parseConfig, parseConfigSource } from './load-config.ts';
+
+const directory = mkdtempSync(join(tmpdir(), 'tollgate-config-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+function writeConfig(name: string, text: string): string {
+  const path = join(directory, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function expectInvalid(run: () => unknown, messageStart: string): TollgateError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(TollgateError);
+    const tollgateError = error as TollgateError;
+    expect(tollgateError.code).toBe('invalid_request');
+    expect(tollgateError.message.startsWith(messageStart), tollgateError.message).toBe(true);
+    return tollgateError;
+  }
+  throw new Error('expected an invalid_request error');
+}
+
+const CONTRACT_EXAMPLE = `
+credits: { usd_per_credit: 0.01 }          # what a buyer pays for one credit
+signup_bonus: 500                           # credits for each new customer, once
+purchases:
+  minimum_usd: 5
+  bonus: [{ from_usd: 50, percent: 10 }]
+  packs: [{ code: pack_100, credits: 100, price_usd: 1 }]
+plans: [{ code: pro, name: Pro, price_usd: 25, interval: month, allowance: 2500 }]
+holds: { timeout_seconds: 900 }
+rate_limits: { requests_per_minute: 600 }   # per user key
+default_price: { per_call: 5 }              # unknown models
+providers:
+  openai:    { base_url: "http://127.0.0.1:4010/v1", api_key_env: OPENAI_API_KEY, format: openai }
+  anthropic: { base_url: "http://127.0.0.1:4011",    api_key_env: ANTHROPIC_API_KEY, format: anthropic }
+  fal:       { base_url: "http://127.0.0.1:4012",    api_key_env: FAL_KEY, format: fal }
+models:
+  - { id: fal-ai/flux/schnell, type: image, provider: fal, price: { per_call: 0.3 } }
+  - { id: fal-ai/veo3.1, type: video, provider: fal, price: { per_unit: 10, unit: second } }
+  - { id: openai/gpt-4o, type: language, provider: openai, upstream_model: gpt-4o,
+      max_tokens: 16384, price: { input_per_million: 250, output_per_million: 1000, cached_input_per_million: 125 } }
+referral: { rate: 0.1 }                     # per app, not config: ignored like any unknown key
+`;
+
+describe('loadConfig without a path', () => {
+  const config = loadConfig(undefined, {});
+
+  it('returns the built-in default with every amount exact', () => {
+    expect(config.sourcePath).toBeNull();
+    expect(config.credits).toEqual({ priceUsd: '0.01', priceMicroUsd: 10_000n });
+    expect(config.signupBonusMicros).toBe(500_000_000n);
+    expect(config.purchases.minimumCents).toBe(500n);
+    expect(config.purchases.bonusTiers).toEqual([{ fromCents: 5_000n, ratePpm: 100_000n }]);
+    expect(config.purchases.packs[0]).toEqual({
+      code: 'pack_100',
+      name: '100 credits',
+      creditsMicros: 100_000_000n,
+      priceCents: 100n,
+    });
+    expect(config.holds.timeoutSeconds).toBe(900);
+    expect(config.rateLimits.requestsPerMinute).toBe(600);
+    expect(config.defaultPrice.perCallMicros).toBe(5_000_000n);
+    expect(config.defaultProvider).toBe('fal');
+  });
+
+  it("has seed 003's plans plus pro, allowance = price / usd_per_credit", () => {
+    expect(
+      config.plans.map((plan) => [plan.code, plan.priceCents, plan.allowanceMicros, plan.interval]),
+    ).toEqual([
+      ['microbudget', 1_000n, 1_000_000_000n, 'month'],
+      ['independent', 2_500n, 2_500_000_000n, 'month'],
+      ['pro', 2_500n, 2_500_000_000n, 'month'],
+      ['hollywood', 5_000n, 5_000_000_000n, 'month'],
+    ]);
+  });
+
+  it('leaves providers unconfigured unless the environment names their base URL', () => {
+    for (const name of ['openai', 'anthropic', 'fal', 'openrouter', 'gmi']) {
+      expect(config.providers[name]).toMatchObject({ baseUrl: UNCONFIGURED_BASE_URL, configured: false });
+    }
+    expect(config.providers.fal.apiKeyEnv).toBe('FAL_KEY');
+    expect(config.providers.openrouter.format).toBe('openai');
+    const fromEnv = loadConfig(undefined, { OPENAI_BASE_URL: 'http://localhost:9000/v1/' });
+    expect(fromEnv.providers.openai).toEqual({
+      name: 'openai',
+      baseUrl: 'http://localhost:9000/v1',
+      apiKeyEnv: 'OPENAI_API_KEY',
+      format: 'openai',
+      configured: true,
+    });
+  });
+
+  it('builds in no provider hostname', () => {
+    expect(JSON.stringify(DEFAULT_RAW_CONFIG)).not.toMatch(/https?:/);
+  });
+
+  it('reads an empty path as no path', () => {
+    expect(loadConfig('', {}).models.length).toBe(config.models.length);
+  });
+});
+
+describe('loadConfig from a file', () => {
+  it("reads the contract's YAML example; its models replace the default catalog", () => {
+    const path = writeConfig('tollgate.yaml', CONTRACT_EXAMPLE);
+    const config = loadConfig(path, {});
+    expect(config.sourcePath).toBe(path);
+    expect(config.models.map((model) => model.id)).toEqual([
+      'fal-ai/flux/schnell',
+      'fal-ai/veo3.1',
+      'openai/gpt-4o',
+    ]);
+    const [schnell, veo, gpt4o] = config.models;
+    expect(schnell.price.perCallMicros).toBe(300_000n);
+    expect(schnell.name).toBe('fal-ai/flux/schnell');
+    expect(veo.price).toMatchObject({ perUnitMicros: 10_000_000n, unit: 'second', perCallMicros: null });
+    expect(gpt4o).toMatchObject({ upstreamModel: 'gpt-4o', maxTokens: 16_384, contextWindow: null });
+    expect(gpt4o.price).toMatchObject({
+      inputPerMillionMicros: 250_000_000n,
+      outputPerMillionMicros: 1_000_000_000n,
+      cachedInputPerMillionMicros: 125_000_000n,
+    });
+    expect(config.plans).toEqual([
+      { code: 'pro', name: 'Pro', priceCents: 2_500n, interval: 'month', allowanceMicros: 2_500_000_000n },
+    ]);
+    expect(config.providers.openai).toMatchObject({ baseUrl: 'http://127.0.0.1:4010/v1', configured: true });
+    // Providers the file does not name keep their defaults.
+    expect(config.providers.openrouter.configured).toBe(false);
+    expect(config).not.toHaveProperty('referral');
+  });
+
+  it('prefers a base URL written in the file over the environment', () => {
+    const path = writeConfig('override.yaml', CONTRACT_EXAMPLE);
+    const config = loadConfig(path, { OPENAI_BASE_URL: 'http://elsewhere.test' });
+    expect(config.providers.openai.baseUrl).toBe('http://127.0.0.1:4010/v1');
+  });
+
+  it('reads JSON by extension and by content, keeping decimals exact', () => {
+    const json = JSON.stringify({ signup_bonus: 0.1, credits: { usd_per_credit: '0.001' } }).replace(
+      '0.1',
+      '1234567890.123456',
+    );
+    const byExtension = loadConfig(writeConfig('tollgate.json', json), {});
+    expect(byExtension.signupBonusMicros).toBe(1_234_567_890_123_456n);
+    expect(byExtension.credits).toEqual({ priceUsd: '0.001', priceMicroUsd: 1_000n });
+    // Plan allowances follow the price of a credit: $10 at $0.001 → 10,000 credits.
+    expect(byExtension.plans[0].allowanceMicros).toBe(10_000_000_000n);
+    const byContent = loadConfig(writeConfig('tollgate-config', json), {});
+    expect(byContent.signupBonusMicros).toBe(1_234_567_890_123_456n);
+  });
+
+  it('keeps YAML integers too large for a float exact', () => {
+    // 2^53 + 1 dollars: a float would read 9007199254740992.
+    const config = parseConfigSource('purchases: { minimum_usd: 9007199254740993 }', { env: {} });
+    expect(config.purchases.minimumCents).toBe(900_719_925_474_099_300n);
+  });
+
+  it('merges object sections key by key and keeps defaults for missing sections', () => {
+    const config = parseConfigSource('purchases: { minimum_usd: 10 }\nholds:\nsomething_else: 1\n', {
+      env: {},
+    });
+    expect(config.purchases.minimumCents).toBe(1_000n);
+    expect(config.purchases.packs.length).toBeGreaterThan(1);
+    expect(config.holds.timeoutSeconds).toBe(900);
+    expect(config.models.length).toBeGreaterThan(70);
+  });
+
+  it('adds file models to the default catalog with include_default_models', () => {
+    const config = parseConfigSource(
+      [
+        'include_default_models: true',
+        'models:',
+        '  - { id: fal-ai/flux/schnell, type: image, provider: fal, price: { per_call: 1 } }',
+        '  - { id: my/new-model, type: video, provider: fal, price: { per_unit: 0.25, unit: second } }',
+      ].join('\n'),
+      { env: {} },
+    );
+    const defaults = loadConfig(undefined, {});
+    expect(config.models.length).toBe(defaults.models.length + 1);
+    expect(config.models.find((model) => model.id === 'fal-ai/flux/schnell')?.price.perCallMicros).toBe(
+      1_000_000n,
+    );
+    expect(config.models.find((model) => model.id === 'my/new-model')?.price.perUnitMicros).toBe(250_000n);
+  });
+
+  it('answers a missing file with invalid_request', () => {
+    expectInvalid(
+      () => loadConfig(join(directory, 'absent.yaml'), {}),
+      `config file ${join(directory, 'absent.yaml')}`,
+    );
+  });
+
+  it('answers malformed YAML and JSON with invalid_request', () => {
+    expectInvalid(
+      () => loadConfig(writeConfig('bad.yaml', 'credits: [\n'), {}),
+      `${join(directory, 'bad.yaml')}: invalid YAML`,
+    );
+    expectInvalid(
+      () => loadConfig(writeConfig('bad.json', '{"a": 1,}'), {}),
+      `${join(directory, 'bad.json')}: invalid JSON`,
+    );
+    expectInvalid(() => parseConfigSource('- 1\n- 2\n', { env: {} }), 'config: must be a mapping');
+  });
+});
+
+describe('invalid values name the field', () => {
+  const model = (price: string) => `models: [{ id: m/one, type: image, provider: fal, price: ${price} }]`;
+  const cases: [string, string, string][] = [
+    [
+      'zero usd_per_credit',
+      'credits: { usd_per_credit: 0 }',
+      'credits.usd_per_credit: must be greater than zero',
+    ],
+    [
+      'sub-micro-dollar credit price',
+      'credits: { usd_per_credit: 0.0000001 }',
+      'credits.usd_per_credit: has more than 6 decimals',
+    ],
+    ['negative signup bonus', 'signup_bonus: -1', 'signup_bonus: must not be negative'],
+    ['signup bonus as text', 'signup_bonus: lots', 'signup_bonus: must be a decimal number'],
+    [
+      '7 decimals of credits',
+      model('{ per_call: 0.1234567 }'),
+      'models[0].price.per_call (model m/one): has more than 6 decimals',
+    ],
+    [
+      'per_unit without unit',
+      model('{ per_unit: 1 }'),
+      'models[0].price.unit (model m/one): is required with per_unit',
+    ],
+    [
+      'unit without per_unit',
+      model('{ per_call: 1, unit: second }'),
+      'models[0].price.unit (model m/one): is only allowed',
+    ],
+    ['empty price', model('{}'), 'models[0].price (model m/one): needs at least one of'],
+    ['misspelt price kind', model('{ per_cal: 1 }'), 'models[0].price (model m/one): Unrecognized key'],
+    [
+      'unknown model type',
+      'models: [{ id: x, type: hologram, provider: fal, price: { per_call: 1 } }]',
+      'models[0].type (model x): Invalid option',
+    ],
+    [
+      'unknown provider',
+      'models: [{ id: x, type: image, provider: nope, price: { per_call: 1 } }]',
+      'models[0].provider (model x): names no configured provider',
+    ],
+    [
+      'duplicate model id',
+      'models: [{ id: x, type: image, provider: fal, price: { per_call: 1 } }, { id: x, type: image, provider: fal, price: { per_call: 2 } }]',
+      'models[1].id (model x): duplicates "x"',
+    ],
+    [
+      'two defaults for one purpose',
+      'models: [{ id: x, type: image, provider: fal, default_for: image, price: { per_call: 1 } }, { id: y, type: image, provider: fal, default_for: [image], price: { per_call: 2 } }]',
+      'models[1].default_for (model y): "image" is already the default of x',
+    ],
+    [
+      'fractional timeout',
+      'holds: { timeout_seconds: 1.5 }',
+      'holds.timeout_seconds: must be a positive whole number',
+    ],
+    [
+      'zero rate limit',
+      'rate_limits: { requests_per_minute: 0 }',
+      'rate_limits.requests_per_minute: must be a positive whole number',
+    ],
+    [
+      'cents of a cent',
+      'purchases: { minimum_usd: 5.001 }',
+      'purchases.minimum_usd: has more than 2 decimals',
+    ],
+    [
+      'free pack',
+      'purchases: { packs: [{ code: p, credits: 10, price_usd: 0 }] }',
+      'purchases.packs[0].price_usd: must be greater than zero',
+    ],
+    [
+      'duplicate pack code',
+      'purchases: { packs: [{ code: p, credits: 10, price_usd: 1 }, { code: p, credits: 20, price_usd: 2 }] }',
+      'purchases.packs[1].code: duplicates "p"',
+    ],
+    [
+      'plan interval',
+      'plans: [{ code: p, price_usd: 5, interval: fortnight }]',
+      'plans[0].interval: Invalid input',
+    ],
+    [
+      'duplicate plan',
+      'plans: [{ code: p, price_usd: 5 }, { code: p, price_usd: 6 }]',
+      'plans[1].code: duplicates "p"',
+    ],
+    [
+      'huge bonus',
+      'purchases: { bonus: [{ from_usd: 50, percent: 5000 }] }',
+      'purchases.bonus[0].percent: must be between 0 and 1000',
+    ],
+    ['bad provider format', 'providers: { mine: { format: grpc } }', 'providers.mine.format: Invalid option'],
+    [
+      'bad provider URL',
+      'providers: { openai: { base_url: "ftp://x" } }',
+      'providers.openai.base_url: must be an http(s) URL',
+    ],
+    [
+      'default provider missing',
+      'default_provider: nowhere',
+      'default_provider: names no configured provider',
+    ],
+    [
+      'include_default_models not boolean',
+      'include_default_models: yes please',
+      'include_default_models: must be true or false',
+    ],
+  ];
+
+  it.each(cases)('%s', (_label, text, messageStart) => {
+    expectInvalid(() => parseConfigSource(text, { env: {} }), messageStart);
+  });
+
+  it('reports a bad base URL coming from the environment', () => {
+    expectInvalid(
+      () => parseConfig({}, { FAL_BASE_URL: 'not a url' }),
+      'providers.fal.base_url: must be an http(s) URL (from FAL_BASE_URL)',
+    );
+  });
+
+  it('lists every issue in details', () => {
+    const error = expectInvalid(
+      () => parseConfigSource('signup_bonus: -1\nholds: { timeout_seconds: 0 }', { env: {} }),
+      'signup_bonus: must not be negative (and 1 more)',
+    );
+    expect(error.details.issues).toEqual([
+      { path: 'signup_bonus', message: 'must not be negative' },
+      { path: 'holds.timeout_seconds', message: 'must be a positive whole number' },
+    ]);
+  });
+});

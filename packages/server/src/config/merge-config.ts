@@ -1,0 +1,55 @@
+/**
+ * How a config file combines with the built-in default, before validation:
+ * - a section the file leaves out (or leaves empty) keeps the default;
+ * - object sections (`credits`, `purchases`, `holds`, `rate_limits`) merge key by key;
+ * - `providers` merge by name, and each provider key by key, so models may keep naming defaults;
+ * - lists (`plans`, `purchases.packs`, `purchases.bonus`) and `default_price` are replaced whole;
+ * - `models` replaces the default catalog, unless `include_default_models: true`, in which case the
+ *   file's models are added to it (a file model replaces the default with the same id).
+ * Unknown top-level keys pass through here and are dropped by the schema.
+ */
+import { TollgateError } from '../shared/errors.ts';
+import type { RawConfig } from './config-schema.ts';
+
+const MERGED_SECTIONS = ['credits', 'purchases', 'holds', 'rate_limits'] as const;
+
+type PlainObject = Record<string, unknown>;
+
+function isPlainObject(value: unknown): value is PlainObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function mergeWithDefaults(file: unknown, defaults: RawConfig): PlainObject {
+  if (file === null || file === undefined) return { ...defaults };
+  if (!isPlainObject(file)) {
+    throw new TollgateError('invalid_request', 'config: must be a mapping of sections', { param: 'config' });
+  }
+  const includeDefaultModels = file.include_default_models ?? false;
+  if (typeof includeDefaultModels !== 'boolean') {
+    throw new TollgateError('invalid_request', 'include_default_models: must be true or false', {
+      param: 'include_default_models',
+    });
+  }
+  const present = Object.fromEntries(Object.entries(file).filter(([, value]) => value !== null));
+  const merged: PlainObject = { ...defaults, ...present };
+  for (const section of MERGED_SECTIONS) {
+    const value = present[section];
+    if (isPlainObject(value)) merged[section] = { ...defaults[section], ...value };
+  }
+  if (isPlainObject(present.providers))
+    merged.providers = mergeProviders(present.providers, defaults.providers);
+  if (Array.isArray(present.models) && includeDefaultModels) {
+    const fileIds = new Set(present.models.map((model) => (isPlainObject(model) ? model.id : undefined)));
+    merged.models = [...defaults.models.filter((model) => !fileIds.has(model.id)), ...present.models];
+  }
+  return merged;
+}
+
+function mergeProviders(file: PlainObject, defaults: RawConfig['providers']): PlainObject {
+  const merged: PlainObject = { ...defaults };
+  for (const [name, provider] of Object.entries(file)) {
+    const base = defaults[name];
+    merged[name] = base && isPlainObject(provider) ? { ...base, ...provider } : provider;
+  }
+  return merged;
+}

@@ -1,0 +1,108 @@
+/**
+ * The normalized configuration every other module reads. Names are camelCase with the unit last;
+ * every money amount is already exact: credits as bigint micro-credits (1 credit = 1,000,000n),
+ * dollars as bigint cents. The file format (snake_case, decimals) lives in `config-schema.ts`.
+ */
+
+export const MODEL_TYPES = ['image', 'video', 'audio', 'language', 'operation'] as const;
+export type ModelType = (typeof MODEL_TYPES)[number];
+
+export const PROVIDER_FORMATS = ['openai', 'anthropic', 'fal'] as const;
+export type ProviderFormat = (typeof PROVIDER_FORMATS)[number];
+
+export const PLAN_INTERVALS = ['month'] as const;
+export type PlanInterval = (typeof PLAN_INTERVALS)[number];
+
+/**
+ * A model's price. Kinds combine: a call may cost `perCall` plus `perUnit × quantity` plus tokens.
+ * Per-million prices are micro-credits per million tokens, so a price of 0.3 credits per million
+ * tokens is 300_000n and stays exact. `null` means "this kind is not charged"; it differs from 0n
+ * for the cached-input rate, which falls back to the input rate when null.
+ */
+export interface Price {
+  perCallMicros: bigint | null;
+  perUnitMicros: bigint | null;
+  /** What one unit of `perUnitMicros` is: 'image', 'second', 'character', … (set iff perUnitMicros is). */
+  unit: string | null;
+  inputPerMillionMicros: bigint | null;
+  outputPerMillionMicros: bigint | null;
+  cachedInputPerMillionMicros: bigint | null;
+}
+
+export interface ModelConfig {
+  id: string;
+  name: string;
+  type: ModelType;
+  /** Finer grouping for UIs ('image_editing', 'speech', 'music', …); free text. */
+  category: string | null;
+  /** Key into `TollgateConfig.providers`. */
+  provider: string;
+  /** The model name the provider expects; defaults to `id`. */
+  upstreamModel: string;
+  contextWindow: number | null;
+  maxTokens: number | null;
+  /** Purposes this model is the default for ('image', 'video', 'tts', 'text', …); unique across models. */
+  defaultFor: string[];
+  price: Price;
+}
+
+export interface ProviderConfig {
+  name: string;
+  /** The upstream origin; a local placeholder when `configured` is false. */
+  baseUrl: string;
+  /** Name of the environment variable holding the platform's API key (never the key itself). */
+  apiKeyEnv: string;
+  format: ProviderFormat;
+  /** False when neither the file nor the environment gave a base URL. */
+  configured: boolean;
+}
+
+export interface PurchaseBonusTier {
+  /** The tier applies to purchases of at least this many cents. */
+  fromCents: bigint;
+  /** Extra credits as parts per million of the purchased credits (10% = 100_000n). */
+  ratePpm: bigint;
+}
+
+export interface CreditPack {
+  code: string;
+  name: string;
+  creditsMicros: bigint;
+  priceCents: bigint;
+}
+
+export interface Plan {
+  code: string;
+  name: string;
+  priceCents: bigint;
+  interval: PlanInterval;
+  /** Usage allowance granted each period, spent before credits. */
+  allowanceMicros: bigint;
+}
+
+export interface TollgateConfig {
+  credits: {
+    /** What a buyer pays for one credit, as exact decimal text ('0.01'), for display. */
+    priceUsd: string;
+    /** The same price in millionths of a dollar (0.01 → 10_000n), for exact conversions. */
+    priceMicroUsd: bigint;
+  };
+  signupBonusMicros: bigint;
+  purchases: {
+    minimumCents: bigint;
+    /** Sorted by `fromCents`, ascending; the highest tier reached applies. */
+    bonusTiers: PurchaseBonusTier[];
+    packs: CreditPack[];
+  };
+  plans: Plan[];
+  holds: { timeoutSeconds: number };
+  rateLimits: { requestsPerMinute: number };
+  /** What a model missing from the catalog costs. */
+  defaultPrice: Price;
+  /** Provider that serves model ids whose namespace names no provider (seed 001: any fal model). */
+  defaultProvider: string;
+  providers: Record<string, ProviderConfig>;
+  models: ModelConfig[];
+  /** The file the config came from, or null for the built-in default. */
+  sourcePath: string | null;
+}

@@ -1,0 +1,145 @@
+/**
+ * Customers of an app: created idempotently on the app's own `external_id`, given the signup bonus
+ * exactly once (a ledger grant with a fixed idempotency key), and reachable by `cus_…` id or external id.
+ */
+import { generateKey, hashKey, keyHint } from '../auth/keys.ts';
+import type { KeyStore, Principal } from '../auth/principals.ts';
+import { type Ledger, unwrap } from '../ledger/ledger.ts';
+import { TollgateError } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import type { Database } from '../store/database.ts';
+
+export interface CustomerRecord {
+  id: string;
+  appId: string | null;
+  externalId: string | null;
+  email: string | null;
+  createdAt: Date;
+}
+
+export class CustomersService {
+  constructor(
+    private readonly db: Database,
+    private readonly ledger: Ledger,
+    private readonly keys: KeyStore,
+    private readonly signupBonusMicros: bigint,
+  ) {}
+
+  async create(input: { appId: string | null; externalId: string; email?: string | null }): Promise<{
+    customer: CustomerRecord;
+    created: boolean;
+    userKey?: string;
+  }> {
+    const { id, created } = await this.ledger.createCustomer({
+      appId: input.appId,
+      externalId: input.externalId,
+      email: input.email ?? null,
+    });
+    // The bonus is keyed by customer, so a retry after a crash between the two steps grants it once.
+    if (this.signupBonusMicros > 0n) {
+      unwrap(
+        await this.ledger.grant({
+          customerId: id,
+          amountMicros: this.signupBonusMicros,
+          source: 'promo',
+          type: 'signup_bonus',
+          reason: 'Signup bonus',
+          idempotency: { key: `signup-bonus:${id}`, scope: 'system', fingerprint: 'signup-bonus' },
+        }),
+      );
+    }
+    const customer = await this.get(id);
+    if (!created) return { customer, created };
+    const userKey = await this.createUserKey(customer);
+    return { customer, created, userKey: userKey.userKey };
+  }
+
+  async get(id: string): Promise<CustomerRecord> {
+    const row = await this.db.kysely
+      .selectFrom('customers')
+      .select(['id', 'app_id', 'external_id', 'email', 'created_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row) throw new TollgateError('not_found', `No such customer: ${id}`);
+    return {
+      id: row.id,
+      appId: row.app_id,
+      externalId: row.external_id,
+      email: row.email,
+      createdAt: new Date(row.created_at),
+    };
+  }
+
+  /**
+   * Resolves a customer reference (Tollgate id or the app's external id) for a caller, refusing
+   * anything outside the caller's app. An unknown customer and another app's customer answer alike
+   * (404), so ids cannot be probed.
+   */
+  async resolve(reference: string, principal: Principal): Promise<CustomerRecord> {
+    const appId = principal.kind === 'app' || principal.kind === 'user' ? principal.appId : null;
+    let query = this.db.kysely
+      .selectFrom('customers')
+      .select(['id', 'app_id', 'external_id', 'email', 'created_at']);
+    if (principal.kind === 'admin') {
+      query = query.where('id', '=', reference);
+    } else {
+      query = query.where((where) =>
+        where.or([where('id', '=', reference), where('external_id', '=', reference)]),
+      );
+      query = appId === null ? query.where('app_id', 'is', null) : query.where('app_id', '=', appId);
+    }
+    const rows = await query.limit(2).execute();
+    const row = rows.find((candidate) => candidate.id === reference) ?? rows[0];
+    if (!row || (principal.kind === 'user' && row.id !== principal.customerId)) {
+      throw new TollgateError('not_found', `No such customer: ${reference}`);
+    }
+    return {
+      id: row.id,
+      appId: row.app_id,
+      externalId: row.external_id,
+      email: row.email,
+      createdAt: new Date(row.created_at),
+    };
+  }
+
+  async createUserKey(customer: CustomerRecord): Promise<{ id: string; userKey: string }> {
+    const userKey = generateKey('user');
+    const id = newId('uk', 12);
+    await this.db.kysely
+      .insertInto('api_keys')
+      .values({
+        id,
+        kind: 'user',
+        key_hash: hashKey(userKey),
+        key_hint: keyHint(userKey),
+        app_id: customer.appId,
+        customer_id: customer.id,
+        revoked_at: null,
+      })
+      .execute();
+    return { id, userKey };
+  }
+
+  async listUserKeys(customerId: string) {
+    return this.db.kysely
+      .selectFrom('api_keys')
+      .select(['id', 'key_hint', 'created_at', 'revoked_at'])
+      .where('customer_id', '=', customerId)
+      .where('kind', '=', 'user')
+      .orderBy('created_at', 'desc')
+      .execute();
+  }
+
+  async revokeUserKey(customerId: string, keyId: string): Promise<void> {
+    const row = await this.db.kysely
+      .updateTable('api_keys')
+      .set({ revoked_at: new Date() })
+      .where('id', '=', keyId)
+      .where('customer_id', '=', customerId)
+      .where('kind', '=', 'user')
+      .returning('key_hash')
+      .executeTakeFirst();
+    if (!row) throw new TollgateError('not_found', `No such user key: ${keyId}`);
+    this.keys.forget(row.key_hash);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Keep-alive connection pools to the providers (undici), one per origin. The gateway's upstream calls
+ * all go through here, so connection reuse and timeouts are set in one place.
+ */
+import { Pool } from 'undici';
+
+export interface UpstreamTimeouts {
+  /** Until the response headers arrive. */
+  headersMilliseconds: number;
+  /** Between two body chunks (a stalled stream). */
+  bodyMilliseconds: number;
+}
+
+export class Upstreams {
+  private readonly pools = new Map<string, Pool>();
+
+  constructor(readonly timeouts: UpstreamTimeouts) {}
+
+  /** Pool and request path for a provider base URL plus an endpoint path (`/chat/completions`). */
+  target(baseUrl: string, endpointPath: string): { pool: Pool; path: string } {
+    const url = new URL(baseUrl);
+    const origin = url.origin;
+    let pool = this.pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: 256,
+        keepAliveTimeout: 30_000,
+        headersTimeout: this.timeouts.headersMilliseconds,
+        bodyTimeout: this.timeouts.bodyMilliseconds,
+      });
+      this.pools.set(origin, pool);
+    }
+    const basePath = url.pathname.replace(/\/+$/, '');
+    return { pool, path: `${basePath}${endpointPath}` };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.close().catch(() => {})));
+    this.pools.clear();
+  }
+}

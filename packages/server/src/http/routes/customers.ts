@@ -1,0 +1,212 @@
+import { z } from 'zod';
+import type { ProviderKeysService } from '../../byok/provider-keys.ts';
+import type { CustomersService } from '../../customers/customers-service.ts';
+import type { GateService } from '../../gate/gate-service.ts';
+import type { Ledger } from '../../ledger/ledger.ts';
+import { TollgateError } from '../../shared/errors.ts';
+import { defineRoute } from '../route.ts';
+import { balanceWire, customerWire, transactionWire } from '../wire.ts';
+import { creditAmount, customerParams, identifier, pagination } from './schemas.ts';
+
+const PROVIDER_NAME = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,49}$/, 'provider must be a lowercase name like "fal"');
+
+export interface CustomerRouteDeps {
+  customers: CustomersService;
+  ledger: Ledger;
+  gate: GateService;
+  providerKeys: ProviderKeysService;
+  subscriptionOf?: (customerId: string) => Promise<unknown>;
+}
+
+export function customerRoutes(deps: CustomerRouteDeps) {
+  const { customers, ledger, gate, providerKeys } = deps;
+  const view = async (customerId: string) => {
+    const customer = await customers.get(customerId);
+    const balance = await ledger.balance(customerId);
+    if (!balance) throw new TollgateError('not_found', `No such customer: ${customerId}`);
+    return customerWire(customer, balance, deps.subscriptionOf ? await deps.subscriptionOf(customerId) : null);
+  };
+  return [
+    defineRoute({
+      method: 'POST',
+      url: '/v1/customers',
+      summary: 'Create a customer (idempotent on external_id); a new customer gets the signup bonus and a user key',
+      tag: 'Customers',
+      auth: ['app', 'admin'],
+      idempotent: 'replay',
+      body: z.object({
+        external_id: z.string().min(1).max(200),
+        email: z.string().email().max(320).optional(),
+      }),
+      async handler({ body, principal, reply }) {
+        const appId = principal.kind === 'app' ? principal.appId : null;
+        const { customer, created, userKey } = await customers.create({
+          appId,
+          externalId: body.external_id,
+          email: body.email ?? null,
+        });
+        reply.code(created ? 201 : 200);
+        return { ...(await view(customer.id)), ...(userKey ? { user_key: userKey } : {}) };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/customers/:id',
+      summary: 'A customer with balance breakdown (grants, pending, available)',
+      tag: 'Customers',
+      auth: ['app', 'admin', 'user'],
+      params: customerParams,
+      async handler({ params, principal }) {
+        const customer = await customers.resolve(params.id, principal);
+        return view(customer.id);
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/customers/:id/grants',
+      summary: 'Grant credits (or adjust with a negative amount and source "adjustment")',
+      tag: 'Customers',
+      auth: ['app', 'admin'],
+      idempotent: 'ledger',
+      params: customerParams,
+      body: z.object({
+        amount: creditAmount,
+        source: z.enum(['purchase', 'promo', 'gift', 'allowance', 'adjustment']).default('adjustment'),
+        expires_at: z.string().datetime({ offset: true }).optional(),
+        reason: z.string().max(500).optional(),
+      }),
+      async handler({ params, body, principal, idempotencyKey, reply }) {
+        const result = await gate.grant(principal, params.id, body, idempotencyKey);
+        reply.code(201);
+        return result;
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/customers/:id/transactions',
+      summary: 'Transaction history, newest first, with balance_after per row',
+      tag: 'Customers',
+      auth: ['app', 'admin', 'user'],
+      params: customerParams,
+      query: pagination,
+      async handler({ params, query, principal }) {
+        const customer = await customers.resolve(params.id, principal);
+        const page = await ledger.history({ customerId: customer.id, limit: query.limit, offset: query.offset });
+        return { object: 'list', data: page.data.map(transactionWire), has_more: page.hasMore };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/customers/:id/balance',
+      summary: 'Balance breakdown only',
+      tag: 'Customers',
+      auth: ['app', 'admin', 'user'],
+      params: customerParams,
+      async handler({ params, principal }) {
+        const customer = await customers.resolve(params.id, principal);
+        const balance = (await ledger.balance(customer.id))!;
+        return { customer: customer.id, ...balanceWire(balance) };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/customers/:id/user-keys',
+      summary: 'Issue a new user key for the customer (shown once)',
+      tag: 'Customers',
+      auth: ['app', 'admin'],
+      params: customerParams,
+      async handler({ params, principal, reply }) {
+        const customer = await customers.resolve(params.id, principal);
+        const { id, userKey } = await customers.createUserKey(customer);
+        reply.code(201);
+        return { id, object: 'user_key', customer: customer.id, user_key: userKey };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/customers/:id/user-keys',
+      summary: "List a customer's user keys (hints only)",
+      tag: 'Customers',
+      auth: ['app', 'admin'],
+      params: customerParams,
+      async handler({ params, principal }) {
+        const customer = await customers.resolve(params.id, principal);
+        const rows = await customers.listUserKeys(customer.id);
+        return {
+          data: rows.map((row) => ({
+            id: row.id,
+            hint: row.key_hint,
+            created_at: new Date(row.created_at).toISOString(),
+            revoked_at: row.revoked_at ? new Date(row.revoked_at).toISOString() : null,
+          })),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      url: '/v1/customers/:id/user-keys/:key_id',
+      summary: 'Revoke a user key',
+      tag: 'Customers',
+      auth: ['app', 'admin'],
+      params: z.object({ id: identifier, key_id: identifier }),
+      async handler({ params, principal }) {
+        const customer = await customers.resolve(params.id, principal);
+        await customers.revokeUserKey(customer.id, params.key_id);
+        return { id: params.key_id, object: 'user_key', revoked: true };
+      },
+    }),
+    defineRoute({
+      method: 'PUT',
+      url: '/v1/customers/:id/provider-keys/:provider',
+      summary: "Store the customer's own provider key (encrypted); requests for that provider then skip credits",
+      tag: 'Bring your own keys',
+      auth: ['app', 'admin', 'user'],
+      params: z.object({ id: identifier, provider: PROVIDER_NAME }),
+      body: z.object({ key: z.string().min(8).max(4096) }),
+      async handler({ params, body, principal }) {
+        const customer = await customers.resolve(params.id, principal);
+        return providerKeys.set(customer.id, params.provider, body.key.trim());
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/customers/:id/provider-keys/:provider',
+      summary: 'A stored provider key, masked',
+      tag: 'Bring your own keys',
+      auth: ['app', 'admin', 'user'],
+      params: z.object({ id: identifier, provider: PROVIDER_NAME }),
+      async handler({ params, principal }) {
+        const customer = await customers.resolve(params.id, principal);
+        const key = await providerKeys.get(customer.id, params.provider);
+        if (!key) throw new TollgateError('not_found', `No ${params.provider} key stored for this customer`);
+        return key;
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/customers/:id/provider-keys',
+      summary: 'All stored provider keys, masked',
+      tag: 'Bring your own keys',
+      auth: ['app', 'admin', 'user'],
+      params: customerParams,
+      async handler({ params, principal }) {
+        const customer = await customers.resolve(params.id, principal);
+        return { data: await providerKeys.list(customer.id) };
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      url: '/v1/customers/:id/provider-keys/:provider',
+      summary: 'Remove a stored provider key',
+      tag: 'Bring your own keys',
+      auth: ['app', 'admin', 'user'],
+      params: z.object({ id: identifier, provider: PROVIDER_NAME }),
+      async handler({ params, principal }) {
+        const customer = await customers.resolve(params.id, principal);
+        const removed = await providerKeys.remove(customer.id, params.provider);
+        if (!removed) throw new TollgateError('not_found', `No ${params.provider} key stored for this customer`);
+        return { provider: params.provider, deleted: true };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,90 @@
+/**
+ * The customer dashboard (`/dashboard/`), the partner view (`/partner/`) and the embeddable billing
+ * gate (`/billing-gate.js`): small HTML shells around bundles built by DashboardAssets. Everything
+ * the pages show comes from the JSON API with the signed-in key.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Bundle, BundleName, DashboardAssets } from '../../portal/dashboard-assets.ts';
+
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  // The components inject their stylesheet and the charts use inline SVG attributes.
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+function shell(title: string, bundle: Bundle, path: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title><link rel="icon" href="data:,"><meta name="referrer" content="no-referrer">
+<style>body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f7f9;color:#1b1f24}</style>
+</head><body><div id="app"><p style="padding:24px">Loading…</p></div>
+<noscript><p style="padding:24px">This page needs JavaScript.</p></noscript>
+<script src="${path}?v=${bundle.hash}" defer></script></body></html>`;
+}
+
+function sendBundle(request: FastifyRequest, reply: FastifyReply, bundle: Bundle, cacheControl: string) {
+  reply.header('content-type', 'text/javascript; charset=utf-8');
+  reply.header('cache-control', cacheControl);
+  reply.header('etag', `"${bundle.hash}"`);
+  reply.header('vary', 'accept-encoding');
+  reply.header('x-content-type-options', 'nosniff');
+  if (request.headers['if-none-match'] === `"${bundle.hash}"`) return reply.code(304).send();
+  if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
+    reply.header('content-encoding', 'gzip');
+    return reply.send(bundle.gzip);
+  }
+  return reply.send(bundle.code);
+}
+
+export function registerDashboardPages(http: FastifyInstance, assets: DashboardAssets): void {
+  const page =
+    (title: string, name: BundleName, scriptPath: string) =>
+    async (_request: FastifyRequest, reply: FastifyReply) => {
+      const bundle = await assets.get(name);
+      reply
+        .header('content-type', 'text/html; charset=utf-8')
+        .header('cache-control', 'no-cache')
+        .header('content-security-policy', CONTENT_SECURITY_POLICY)
+        .header('x-content-type-options', 'nosniff')
+        .header('referrer-policy', 'no-referrer');
+      return reply.send(shell(title, bundle, scriptPath));
+    };
+  const script =
+    (name: BundleName) =>
+    async (request: FastifyRequest<{ Querystring: { v?: string } }>, reply: FastifyReply) => {
+      const bundle = await assets.get(name);
+      // A hashed URL never changes; anything else is revalidated.
+      const immutable = request.query.v === bundle.hash;
+      return sendBundle(
+        request,
+        reply,
+        bundle,
+        immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+      );
+    };
+
+  const dashboard = page('Credits — Tollgate', 'dashboard', '/dashboard/assets/dashboard.js');
+  http.get('/dashboard', (_request, reply) => reply.redirect('/dashboard/', 308));
+  http.get('/dashboard/', dashboard);
+  // The OpenRouter OAuth callback lands on the dashboard, which finishes the flow with its key.
+  http.get('/dashboard/openrouter/callback', dashboard);
+  http.get('/dashboard/assets/dashboard.js', script('dashboard'));
+
+  const partner = page('Partner — Tollgate', 'partner', '/partner/assets/partner.js');
+  http.get('/partner', (_request, reply) => reply.redirect('/partner/', 308));
+  http.get('/partner/', partner);
+  http.get('/partner/assets/partner.js', script('partner'));
+
+  http.get('/billing-gate.js', async (request, reply) => {
+    const bundle = await assets.get('billing-gate');
+    reply.header('access-control-allow-origin', '*');
+    reply.header('cross-origin-resource-policy', 'cross-origin');
+    return sendBundle(request, reply, bundle, 'public, max-age=300');
+  });
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import type { GenerationsService } from '../../generations/generations-service.ts';
+import { TollgateError } from '../../shared/errors.ts';
+import { defineRoute } from '../route.ts';
+import { creditAmount, identifier } from './schemas.ts';
+
+export function generationRoutes(generations: GenerationsService) {
+  return [
+    defineRoute({
+      method: 'POST',
+      url: '/v1/generations',
+      summary: 'Submit a media generation job (held at the catalog price, charged only when it succeeds)',
+      tag: 'Generations',
+      auth: ['user'],
+      idempotent: 'replay',
+      body: z.object({
+        model: z.string().min(1).max(300),
+        input: z.record(z.string(), z.unknown()),
+        quantity: creditAmount.optional(),
+      }),
+      async handler({ body, principal, reply }) {
+        if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
+        reply.code(201);
+        return generations.create({ customerId: principal.customerId, appId: principal.appId, model: body.model, input: body.input, quantity: body.quantity });
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/generations/:id',
+      summary: 'A generation job (refreshed from the provider while it runs)',
+      tag: 'Generations',
+      auth: ['user'],
+      params: z.object({ id: identifier }),
+      async handler({ params, principal }) {
+        if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
+        return generations.get(params.id, principal.customerId);
+      },
+    }),
+  ];
+}

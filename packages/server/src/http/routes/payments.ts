@@ -1,0 +1,210 @@
+/** Checkout sessions, purchases, Stripe webhooks, gift codes and subscriptions over HTTP. */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Principal } from '../../auth/principals.ts';
+import type { CustomersService } from '../../customers/customers-service.ts';
+import type { GiftCodesService } from '../../gifts/gift-codes-service.ts';
+import { type PurchasesService, purchaseWire } from '../../payments/purchases-service.ts';
+import type { StripeWebhooks } from '../../payments/webhooks.ts';
+import type { RateLimiter } from '../../ratelimit/rate-limiter.ts';
+import type { SubscriptionsService } from '../../subscriptions/subscriptions-service.ts';
+import { TollgateError } from '../../shared/errors.ts';
+import { parsePositiveCredits } from '../../shared/money.ts';
+import { defineRoute } from '../route.ts';
+import { creditAmount, customerParams, identifier, pagination } from './schemas.ts';
+
+export interface PaymentRouteDeps {
+  customers: CustomersService;
+  purchases: PurchasesService;
+  webhooks: StripeWebhooks;
+  gifts: GiftCodesService;
+  subscriptions: SubscriptionsService;
+  redeemLimiter: RateLimiter;
+}
+
+const urlField = z.string().url().max(2000);
+
+export function paymentRoutes(deps: PaymentRouteDeps) {
+  const { customers, purchases, gifts, subscriptions } = deps;
+  /** A user key acts for its own customer; apps and the operator name one. */
+  const customerFor = (principal: Principal, reference: string | undefined) => {
+    if (principal.kind === 'user') return customers.resolve(reference ?? principal.customerId, principal);
+    if (!reference) throw new TollgateError('invalid_request', 'customer is required', { param: 'customer' });
+    return customers.resolve(reference, principal);
+  };
+  const appIdOf = (principal: Principal) => (principal.kind === 'app' ? principal.appId : principal.kind === 'user' ? principal.appId : null);
+
+  return [
+    defineRoute({
+      method: 'POST',
+      url: '/v1/checkout/sessions',
+      summary: 'Start buying credits: a custom amount (minimum and bonus tiers from config) or a named pack',
+      tag: 'Payments',
+      auth: ['app', 'admin', 'user'],
+      idempotent: 'replay',
+      body: z.object({
+        customer: identifier.optional(),
+        amount_usd: z.union([z.number(), z.string().max(20)]).optional(),
+        pack: z.string().min(1).max(100).optional(),
+        success_url: urlField.optional(),
+        cancel_url: urlField.optional(),
+        ui_mode: z.enum(['hosted', 'embedded']).optional(),
+      }),
+      async handler({ body, principal, reply }) {
+        const customer = await customerFor(principal, body.customer);
+        reply.code(201);
+        return purchases.createCheckout(customer, body);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/checkout/sessions/:id',
+      summary: 'A checkout session and its purchase status (poll until completed)',
+      tag: 'Payments',
+      auth: ['app', 'admin', 'user'],
+      params: z.object({ id: identifier }),
+      handler: ({ params, principal }) =>
+        purchases.sessionStatus(params.id, principal, (customerId) => customers.resolve(customerId, principal)),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/customers/:id/purchases',
+      summary: "A customer's purchases: amount paid, credits, bonus, status",
+      tag: 'Payments',
+      auth: ['app', 'admin', 'user'],
+      params: customerParams,
+      query: pagination,
+      async handler({ params, query, principal }) {
+        const customer = await customers.resolve(params.id, principal);
+        const page = await purchases.list(customer.id, query.limit, query.offset);
+        return { object: 'list', data: page.data.map(purchaseWire), has_more: page.hasMore };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/credits/purchases',
+      summary: "The user's purchases (user key)",
+      tag: 'Credits',
+      auth: ['user'],
+      query: pagination,
+      async handler({ principal, query }) {
+        const customer = await customerFor(principal, undefined);
+        const page = await purchases.list(customer.id, query.limit, query.offset);
+        return { object: 'list', data: page.data.map(purchaseWire), has_more: page.hasMore };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/gift-codes',
+      summary: 'Create gift codes (shown once; stored hashed)',
+      tag: 'Gift codes',
+      auth: ['app', 'admin'],
+      idempotent: 'replay',
+      body: z.object({
+        amount: creditAmount,
+        count: z.number().int().min(1).max(1000).default(1),
+        max_redemptions: z.number().int().min(1).max(1_000_000).default(1),
+        expires_at: z.string().datetime({ offset: true }).optional(),
+      }),
+      async handler({ body, principal, reply }) {
+        const batch = await gifts.createBatch({
+          appId: appIdOf(principal),
+          amountMicros: parsePositiveCredits(body.amount, 'amount'),
+          count: body.count,
+          maxRedemptions: body.max_redemptions,
+          expiresAt: body.expires_at ? new Date(body.expires_at) : null,
+        });
+        reply.code(201);
+        return batch;
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/gift-codes',
+      summary: "The app's gift-code batches with redemption counts",
+      tag: 'Gift codes',
+      auth: ['app', 'admin'],
+      handler: async ({ principal }) => ({ object: 'list', data: await gifts.listBatches(appIdOf(principal)) }),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/gift-codes/redeem',
+      summary: 'Redeem a gift code (user key; rate limited)',
+      tag: 'Gift codes',
+      auth: ['user'],
+      idempotent: 'replay',
+      body: z.object({ code: z.string().min(4).max(64) }),
+      async handler({ body, principal }) {
+        if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
+        // Limits guessing: a handful of attempts per minute per customer, whatever the outcome.
+        const decision = await deps.redeemLimiter.take(`gift:${principal.customerId}`);
+        if (!decision.allowed) {
+          throw new TollgateError('rate_limited', 'Too many gift code attempts. Try again later.', {
+            retry_after_seconds: decision.retryAfterSeconds,
+          });
+        }
+        return gifts.redeem(principal.customerId, principal.appId, body.code);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/customers/:id/subscription',
+      summary: "The customer's subscription (null without one)",
+      tag: 'Subscriptions',
+      auth: ['app', 'admin', 'user'],
+      params: customerParams,
+      async handler({ params, principal }) {
+        const customer = await customers.resolve(params.id, principal);
+        return { subscription: await subscriptions.view(customer.id) };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/customers/:id/subscription',
+      summary: 'Start a plan: Stripe Checkout in subscription mode, or at once in test mode',
+      tag: 'Subscriptions',
+      auth: ['app', 'admin', 'user'],
+      idempotent: 'replay',
+      params: customerParams,
+      body: z.object({ plan: z.string().min(1).max(100), success_url: urlField.optional(), cancel_url: urlField.optional() }),
+      async handler({ params, body, principal, reply }) {
+        const customer = await customers.resolve(params.id, principal);
+        reply.code(201);
+        return subscriptions.start(customer, body.plan, body);
+      },
+    }),
+    defineRoute({
+      method: 'PATCH',
+      url: '/v1/customers/:id/subscription',
+      summary: 'Change plan: an upgrade applies now with prorated allowance, a downgrade at the period end',
+      tag: 'Subscriptions',
+      auth: ['app', 'admin', 'user'],
+      params: customerParams,
+      body: z.object({ plan: z.string().min(1).max(100) }),
+      async handler({ params, body, principal }) {
+        const customer = await customers.resolve(params.id, principal);
+        return subscriptions.change(customer, body.plan);
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      url: '/v1/customers/:id/subscription',
+      summary: 'Cancel at the period end',
+      tag: 'Subscriptions',
+      auth: ['app', 'admin', 'user'],
+      params: customerParams,
+      async handler({ params, principal }) {
+        const customer = await customers.resolve(params.id, principal);
+        return subscriptions.cancel(customer);
+      },
+    }),
+  ];
+}
+
+/** The Stripe webhook needs the raw body and answers Stripe, not a client: registered outside the route table. */
+export function registerStripeWebhook(http: FastifyInstance, webhooks: StripeWebhooks): void {
+  http.post('/v1/webhooks/stripe', async (request) => {
+    const signature = request.headers['stripe-signature'];
+    return webhooks.handle(request.rawBody, typeof signature === 'string' ? signature : undefined);
+  });
+}

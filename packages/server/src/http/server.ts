@@ -1,0 +1,93 @@
+/**
+ * The Fastify instance: JSON bodies kept raw as well (webhook signatures are computed over the exact
+ * bytes), request ids, metrics, the one error mapper, and the operational endpoints.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { TollgateError } from '../shared/errors.ts';
+import { type ErrorDialect, errorBody, toTollgateError } from './error-mapper.ts';
+import type { Metrics } from './metrics.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rawBody?: Buffer;
+  }
+  interface FastifyContextConfig {
+    dialect?: ErrorDialect;
+  }
+}
+
+export interface HttpServerOptions {
+  metrics: Metrics;
+  logger?: FastifyServerOptions['logger'];
+  bodyLimitBytes?: number;
+}
+
+export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimitBytes ?? 20 * 1024 * 1024,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && /^[\w.-]{1,100}$/.test(incoming) ? incoming : `req_${randomUUID()}`;
+    },
+    requestIdHeader: false,
+    return503OnClosing: true,
+    // Errors Fastify raises before routing (a malformed percent-encoding in the URL) answer in the
+    // native error shape like everything else, not Fastify's own.
+    frameworkErrors: (error, _request, reply) => {
+      const message =
+        (error as { code?: string }).code === 'FST_ERR_BAD_URL'
+          ? 'The URL is not valid (malformed percent-encoding)'
+          : 'Bad request';
+      const body = errorBody(new TollgateError('invalid_request', message), 'native');
+      (reply as unknown as FastifyReply).code(400).send(body);
+    },
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    request.rawBody = body as Buffer;
+    if ((body as Buffer).length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse((body as Buffer).toString('utf8')));
+    } catch {
+      done(new TollgateError('invalid_request', 'Request body is not valid JSON'), undefined);
+    }
+  });
+  // Anything else (forms, text) is kept raw; routes that need JSON refuse it with a typed error.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    request.rawBody = body as Buffer;
+    done(null, undefined);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    options.metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    options.metrics.latency.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const tollgateError = toTollgateError(error);
+    if (tollgateError.code === 'internal_error') request.log.error({ err: error }, 'unhandled error');
+    if (tollgateError.code === 'insufficient_credits') options.metrics.insufficientCredits.inc();
+    const dialect = request.routeOptions.config?.dialect ?? 'native';
+    if (tollgateError.code === 'rate_limited' && tollgateError.details.retry_after_seconds !== undefined) {
+      reply.header('retry-after', String(tollgateError.details.retry_after_seconds));
+    }
+    reply.code(tollgateError.status).send(errorBody(tollgateError, dialect));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = new TollgateError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`);
+    reply.code(404).send(errorBody(error, 'native'));
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/metrics', async (_request, reply) => {
+    reply.type('text/plain; version=0.0.4').send(options.metrics.render());
+  });
+  return app;
+}

@@ -1,0 +1,118 @@
+/**
+ * The ledger's operation inputs, validated once where they enter. Amounts are bigint micro-credits:
+ * the HTTP edge parses decimal credits into them (shared/money.ts).
+ */
+import { z } from 'zod';
+import { MAX_MICROS } from '../shared/money.ts';
+import { GRANT_SOURCES } from './spend-order.ts';
+
+const positiveMicros = z
+  .bigint({ error: 'amount must be an integer number of micro-credits (bigint)' })
+  .positive({ error: 'amount must be greater than zero' })
+  .max(MAX_MICROS, { error: 'amount is out of range' });
+const nonNegativeMicros = z
+  .bigint({ error: 'amount must be an integer number of micro-credits (bigint)' })
+  .nonnegative({ error: 'amount must not be negative' })
+  .max(MAX_MICROS, { error: 'amount is out of range' });
+const identifier = z.string().min(1).max(200);
+const metadata = z.record(z.string(), z.unknown()).optional();
+
+export const idempotencySchema = z
+  .object({
+    key: z.string().min(1).max(255),
+    /** Who owns the key (an app, an admin); keys of different scopes never collide. */
+    scope: z.string().min(1).max(200).default('ledger'),
+    /** What the request said; the same key with another fingerprint is a conflict. Defaults to a hash of the input. */
+    fingerprint: z.string().min(1).max(200).optional(),
+  })
+  .optional();
+
+export const grantInputSchema = z.object({
+  customerId: identifier,
+  amountMicros: positiveMicros,
+  source: z.enum(GRANT_SOURCES),
+  expiresAt: z.date().optional(),
+  priority: z.number().int().min(0).max(100).optional(),
+  reason: z.string().max(500).optional(),
+  metadata,
+  /** Transaction type shown in history (e.g. `purchase`, `signup_bonus`); defaults to `grant`. */
+  type: z.string().min(1).max(50).optional(),
+  idempotency: idempotencySchema,
+});
+export type GrantInput = z.input<typeof grantInputSchema>;
+
+export const holdInputSchema = z.object({
+  customerId: identifier,
+  amountMicros: nonNegativeMicros,
+  timeoutSeconds: z.number().int().positive().max(31 * 24 * 3600).optional(),
+  model: z.string().max(300).optional(),
+  provider: z.string().max(100).optional(),
+  runId: z.string().min(1).max(200).optional(),
+  maxRunMicros: nonNegativeMicros.optional(),
+  funding: z.enum(['credits', 'byok']).default('credits'),
+  metadata,
+  idempotency: idempotencySchema,
+});
+export type HoldInput = z.input<typeof holdInputSchema>;
+
+export const captureInputSchema = z.object({
+  holdId: identifier,
+  /** What to charge; omitted → the held amount. */
+  amountMicros: nonNegativeMicros.optional(),
+  /** `clamp` (default): never charge above the hold. `charge_available`: take the excess from the balance. */
+  overrun: z.enum(['clamp', 'charge_available']).default('clamp'),
+  /** Part of the amount that goes to the app's referral account instead of revenue. */
+  referralShareMicros: nonNegativeMicros.optional(),
+  referralAccount: z.string().min(1).max(200).optional(),
+  model: z.string().max(300).optional(),
+  metadata,
+  idempotency: idempotencySchema,
+});
+export type CaptureInput = z.input<typeof captureInputSchema>;
+
+export const voidInputSchema = z.object({
+  holdId: identifier,
+  reason: z.string().max(200).optional(),
+  idempotency: idempotencySchema,
+});
+export type VoidInput = z.input<typeof voidInputSchema>;
+
+export const extendInputSchema = z.object({
+  holdId: identifier,
+  timeoutSeconds: z.number().int().positive().max(31 * 24 * 3600),
+});
+export type ExtendInput = z.input<typeof extendInputSchema>;
+
+export const chargeInputSchema = holdInputSchema
+  .omit({ funding: true })
+  .extend({
+    referralShareMicros: nonNegativeMicros.optional(),
+    referralAccount: z.string().min(1).max(200).optional(),
+  });
+export type ChargeInput = z.input<typeof chargeInputSchema>;
+
+export const debitInputSchema = z.object({
+  customerId: identifier,
+  amountMicros: positiveMicros,
+  reason: z.string().max(500).optional(),
+  type: z.string().min(1).max(50).optional(),
+  metadata,
+  idempotency: idempotencySchema,
+});
+export type DebitInput = z.input<typeof debitInputSchema>;
+
+export const clawbackInputSchema = z.object({
+  grantId: identifier,
+  amountMicros: positiveMicros,
+  type: z.string().min(1).max(50).optional(),
+  metadata,
+  idempotency: idempotencySchema,
+});
+export type ClawbackInput = z.input<typeof clawbackInputSchema>;
+
+export const historyInputSchema = z.object({
+  customerId: identifier,
+  limit: z.number().int().min(1).max(500).default(50),
+  offset: z.number().int().min(0).max(10_000_000).default(0),
+});
+export type HistoryInput = z.input<typeof historyInputSchema>;

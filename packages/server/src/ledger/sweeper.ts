@@ -1,0 +1,61 @@
+/**
+ * Resolves what nobody resolved: holds past their timeout are voided, expired grants are written off.
+ * Safe to run on every server at once: each void goes through the ledger, which re-checks the hold's
+ * state under the customer's row lock, so a hold is voided once whoever gets there first.
+ */
+import type { Clock } from '../shared/clock.ts';
+import type { Database } from '../store/database.ts';
+import type { Ledger } from './ledger.ts';
+
+export interface SweepResult {
+  holdsVoided: number;
+  customersExpired: number;
+}
+
+export async function sweepOnce(db: Database, ledger: Ledger, clock: Clock, batchSize = 500): Promise<SweepResult> {
+  const now = clock.now().toISOString();
+  const dueHolds = await db.query<{ id: string }>(
+    `select id from holds where status = 'held' and expires_at <= $1::timestamptz order by expires_at limit $2`,
+    [now, batchSize],
+  );
+  const voided = await Promise.all(dueHolds.map((hold) => ledger.voidIfExpired(hold.id)));
+  const dueGrants = await db.query<{ customer_id: string }>(
+    `select distinct customer_id from grants
+     where expires_at <= $1::timestamptz and remaining_micros > 0 and remaining_micros > reserved_micros limit $2`,
+    [now, batchSize],
+  );
+  await Promise.all(dueGrants.map((grant) => ledger.expireGrants(grant.customer_id)));
+  return { holdsVoided: voided.filter(Boolean).length, customersExpired: dueGrants.length };
+}
+
+export class Sweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly db: Database,
+    private readonly ledger: Ledger,
+    private readonly clock: Clock,
+    private readonly intervalMilliseconds = 5_000,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = sweepOnce(this.db, this.ledger, this.clock)
+        .catch(this.onError)
+        .finally(() => {
+          this.running = undefined;
+        });
+    }, this.intervalMilliseconds);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * Buying credits. A checkout creates a pending purchase whose credits the server computes from its own
+ * config (never from the client or Stripe metadata); fulfilment, failure and refunds are driven by
+ * Stripe webhooks or the test-mode page, and the money-moving steps run as ledger operations so the
+ * purchase state and the grant commit together, exactly once.
+ */
+import type { Principal } from '../auth/principals.ts';
+import type { CreditPack, TollgateConfig } from '../config/types.ts';
+import type { CustomerRecord } from '../customers/customers-service.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import { creditsForPurchase } from '../pricing/purchase-credits.ts';
+import type { Clock } from '../shared/clock.ts';
+import { TollgateError } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import { microsToCredits, parseUsdToCents } from '../shared/money.ts';
+import type { Database } from '../store/database.ts';
+import type { CheckoutProvider } from './checkout-provider.ts';
+import { centsToUsd, refundedCredits } from './compute.ts';
+
+export type PurchaseStatus = 'pending' | 'completed' | 'failed' | 'refunded' | 'partially_refunded';
+
+export interface PurchaseRow {
+  id: string;
+  customer_id: string;
+  app_id: string | null;
+  kind: 'credits' | 'pack';
+  pack_code: string | null;
+  provider: 'stripe' | 'test';
+  provider_session_id: string | null;
+  payment_intent_id: string | null;
+  amount_cents: bigint;
+  currency: string;
+  credits_micros: bigint;
+  bonus_micros: bigint;
+  status: PurchaseStatus;
+  grant_id: string | null;
+  refunded_cents: bigint;
+  refund_shortfall_micros: bigint;
+  success_url: string | null;
+  cancel_url: string | null;
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+export interface CheckoutInput {
+  amount_usd?: number | string;
+  pack?: string;
+  success_url?: string;
+  cancel_url?: string;
+  ui_mode?: 'hosted' | 'embedded';
+}
+
+export function purchaseWire(row: PurchaseRow) {
+  return {
+    id: row.id,
+    object: 'purchase',
+    customer: row.customer_id,
+    status: row.status,
+    kind: row.kind,
+    pack: row.pack_code,
+    amount_usd: centsToUsd(BigInt(row.amount_cents)),
+    currency: row.currency,
+    credits: microsToCredits(BigInt(row.credits_micros)),
+    bonus_credits: microsToCredits(BigInt(row.bonus_micros)),
+    refunded_usd: centsToUsd(BigInt(row.refunded_cents)),
+    refund_shortfall: microsToCredits(BigInt(row.refund_shortfall_micros)),
+    provider: row.provider,
+    session_id: row.provider_session_id,
+    created_at: new Date(row.created_at).toISOString(),
+    completed_at: row.completed_at ? new Date(row.completed_at).toISOString() : null,
+  };
+}
+
+export class PurchasesService {
+  constructor(
+    private readonly db: Database,
+    private readonly ledger: Ledger,
+    private readonly config: TollgateConfig,
+    private readonly checkout: CheckoutProvider,
+    private readonly clock: Clock,
+    private readonly publicUrl: () => string,
+  ) {}
+
+  get providerName(): 'stripe' | 'test' {
+    return this.checkout.name;
+  }
+
+  /** What a purchase of this input would grant; refuses amounts below the minimum. */
+  price(input: CheckoutInput): { kind: 'credits' | 'pack'; pack: CreditPack | null; amountCents: bigint; creditsMicros: bigint; bonusMicros: bigint } {
+    if ((input.amount_usd === undefined) === (input.pack === undefined)) {
+      throw new TollgateError('invalid_request', 'Give exactly one of amount_usd or pack');
+    }
+    if (input.pack !== undefined) {
+      const pack = this.config.purchases.packs.find((candidate) => candidate.code === input.pack);
+      if (!pack) throw new TollgateError('invalid_request', `Unknown credit pack: ${input.pack}`, { param: 'pack' });
+      return { kind: 'pack', pack, amountCents: pack.priceCents, creditsMicros: pack.creditsMicros, bonusMicros: 0n };
+    }
+    const amountCents = parseUsdToCents(input.amount_usd, 'amount_usd');
+    const minimumCents = this.config.purchases.minimumCents;
+    if (amountCents < minimumCents) {
+      throw new TollgateError('invalid_request', `The minimum purchase is $${centsToUsd(minimumCents)}`, {
+        param: 'amount_usd',
+        minimum_usd: centsToUsd(minimumCents),
+      });
+    }
+    if (amountCents > 100_000_000n) {
+      throw new TollgateError('invalid_request', 'amount_usd is too large', { param: 'amount_usd' });
+    }
+    const credits = creditsForPurchase(this.config, amountCents);
+    if (credits.totalMicros <= 0n) throw new TollgateError('invalid_request', 'amount_usd buys no credits');
+    return { kind: 'credits', pack: null, amountCents, creditsMicros: credits.totalMicros, bonusMicros: credits.bonusMicros };
+  }
+
+  async createCheckout(customer: CustomerRecord, input: CheckoutInput) {
+    const priced = this.price(input);
+    const id = newId('pur', 12);
+    const base = this.publicUrl();
+    const successUrl = input.success_url ?? `${base}/dashboard/?purchase=success`;
+    const cancelUrl = input.cancel_url ?? `${base}/dashboard/?purchase=cancelled`;
+    await this.db.query(
+      `insert into purchases (id, customer_id, app_id, kind, pack_code, provider, provider_session_id, amount_cents,
+         credits_micros, bonus_micros, status, success_url, cancel_url, created_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12, $13)`,
+      [
+        id,
+        customer.id,
+        customer.appId,
+        priced.kind,
+        priced.pack?.code ?? null,
+        this.checkout.name,
+        null,
+        priced.amountCents.toString(),
+        priced.creditsMicros.toString(),
+        priced.bonusMicros.toString(),
+        successUrl,
+        cancelUrl,
+        this.clock.now().toISOString(),
+      ],
+    );
+    // The purchase exists before the buyer can pay, so a fast webhook always finds it.
+    let session: Awaited<ReturnType<CheckoutProvider['createSession']>>;
+    try {
+      session = await this.checkout.createSession({
+        reference: id,
+        customerId: customer.id,
+        mode: 'payment',
+        amountCents: priced.amountCents,
+        currency: 'usd',
+        productName: priced.pack ? priced.pack.name : `${microsToCredits(priced.creditsMicros)} credits`,
+        successUrl,
+        cancelUrl,
+        embedded: input.ui_mode === 'embedded',
+        email: customer.email,
+        metadata: { tollgate_purchase_id: id, tollgate_customer_id: customer.id },
+      });
+    } catch (error) {
+      await this.fail({ id } as PurchaseRow);
+      throw new TollgateError('upstream_error', `The payment provider refused the checkout: ${(error as Error).message}`);
+    }
+    await this.db.query('update purchases set provider_session_id = $2 where id = $1', [id, session.id]);
+    return {
+      id: session.id,
+      object: 'checkout.session',
+      url: session.url,
+      client_secret: session.clientSecret,
+      mode: this.checkout.name === 'test' ? 'test' : 'live',
+      purchase: purchaseWire((await this.byId(id))!),
+    };
+  }
+
+  async byId(id: string): Promise<PurchaseRow | null> {
+    const rows = await this.db.query<PurchaseRow>('select * from purchases where id = $1', [id]);
+    return rows[0] ?? null;
+  }
+
+  async bySession(sessionId: string): Promise<PurchaseRow | null> {
+    const rows = await this.db.query<PurchaseRow>('select * from purchases where provider_session_id = $1', [sessionId]);
+    return rows[0] ?? null;
+  }
+
+  async byPaymentIntent(paymentIntentId: string): Promise<PurchaseRow | null> {
+    const rows = await this.db.query<PurchaseRow>('select * from purchases where payment_intent_id = $1', [paymentIntentId]);
+    return rows[0] ?? null;
+  }
+
+  async list(customerId: string, limit = 50, offset = 0): Promise<{ data: PurchaseRow[]; hasMore: boolean }> {
+    const rows = await this.db.query<PurchaseRow>(
+      'select * from purchases where customer_id = $1 order by created_at desc, id desc limit $2 offset $3',
+      [customerId, limit + 1, offset],
+    );
+    return { data: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+
+  /** Grants a purchase's credits exactly once, whoever calls (webhook, redelivery, the test page). */
+  async complete(purchase: PurchaseRow, event?: { id: string; type: string; paymentIntent?: string | null }) {
+    const result = await this.ledger.domainOperation('fulfil_purchase', {
+      customer: purchase.customer_id,
+      purchase: purchase.id,
+      grant_id: newId('gr'),
+      event_id: event?.id,
+      event_type: event?.type,
+      payment_intent: event?.paymentIntent ?? undefined,
+    });
+    if (!result.ok) throw result.error;
+    return result.value;
+  }
+
+  async fail(purchase: PurchaseRow): Promise<void> {
+    await this.db.query(
+      `update purchases set status = 'failed', failed_at = $2 where id = $1 and status = 'pending'`,
+      [purchase.id, this.clock.now().toISOString()],
+    );
+  }
+
+  async refund(purchase: PurchaseRow, refundedCents: bigint, event?: { id: string; type: string }) {
+    const result = await this.ledger.domainOperation('refund_purchase', {
+      customer: purchase.customer_id,
+      purchase: purchase.id,
+      refunded_cents: refundedCents.toString(),
+      target_micros: refundedCredits(BigInt(purchase.credits_micros), BigInt(purchase.amount_cents), refundedCents).toString(),
+      event_id: event?.id,
+      event_type: event?.type,
+    });
+    if (!result.ok) throw result.error;
+    return result.value;
+  }
+
+  /** A customer's view of a checkout session (the CLI polls this until the purchase completes). */
+  async sessionStatus(sessionId: string, principal: Principal, resolve: (id: string) => Promise<CustomerRecord>) {
+    const purchase = await this.bySession(sessionId);
+    if (!purchase) throw new TollgateError('not_found', `No such checkout session: ${sessionId}`);
+    await resolve(purchase.customer_id).catch(() => {
+      throw new TollgateError('not_found', `No such checkout session: ${sessionId}`);
+    });
+    void principal;
+    return { id: sessionId, object: 'checkout.session', status: purchase.status, purchase: purchaseWire(purchase) };
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The `/v1/models` wire shape (seed 004): prices as JSON numbers of credits, built from their
+ * exact decimal text; kinds the model does not charge are left out.
+ */
+import type { ModelConfig, ModelType, Price } from '../config/types.ts';
+import { microsToCredits } from '../shared/money.ts';
+
+export interface PublicModelPricing {
+  per_call?: number;
+  per_unit?: number;
+  unit?: string;
+  /** Credits per million tokens. */
+  input_per_million?: number;
+  output_per_million?: number;
+  cached_input_per_million?: number;
+}
+
+export interface PublicModel {
+  id: string;
+  name: string;
+  type: ModelType;
+  context_window?: number;
+  max_tokens?: number;
+  pricing: PublicModelPricing;
+}
+
+export function publicPricing(price: Price): PublicModelPricing {
+  const pricing: PublicModelPricing = {};
+  if (price.perCallMicros !== null) pricing.per_call = microsToCredits(price.perCallMicros);
+  if (price.perUnitMicros !== null) {
+    pricing.per_unit = microsToCredits(price.perUnitMicros);
+    if (price.unit !== null) pricing.unit = price.unit;
+  }
+  if (price.inputPerMillionMicros !== null)
+    pricing.input_per_million = microsToCredits(price.inputPerMillionMicros);
+  if (price.outputPerMillionMicros !== null) {
+    pricing.output_per_million = microsToCredits(price.outputPerMillionMicros);
+  }
+  if (price.cachedInputPerMillionMicros !== null) {
+    pricing.cached_input_per_million = microsToCredits(price.cachedInputPerMillionMicros);
+  }
+  return pricing;
+}
+
+export function publicModel(model: ModelConfig): PublicModel {
+  const wire: PublicModel = {
+    id: model.id,
+    name: model.name,
+    type: model.type,
+    pricing: publicPricing(model.price),
+  };
+  if (model.contextWindow !== null) wire.context_window = model.contextWindow;
+  if (model.maxTokens !== null) wire.max_tokens = model.maxTokens;
+  return wire;
+}

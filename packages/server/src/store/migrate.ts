@@ -1,0 +1,50 @@
+/**
+ * Forward-only migrations, run on every start. Kysely's migrator records what ran and takes a lock,
+ * so running twice (or from two servers at once) applies each migration exactly once.
+ */
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import * as ledger from './migrations/0001-ledger.ts';
+import * as ledgerFunctions from './migrations/0002-ledger-functions.ts';
+import * as apps from './migrations/0003-apps.ts';
+import * as payments from './migrations/0004-payments.ts';
+import * as generations from './migrations/0005-generations.ts';
+import * as widget from './migrations/0006-widget.ts';
+import * as portal from './migrations/0007-portal.ts';
+
+const MIGRATIONS: Record<string, { up: string }> = {
+  '0001-ledger': ledger,
+  '0002-ledger-functions': ledgerFunctions,
+  '0003-apps': apps,
+  '0004-payments': payments,
+  '0005-generations': generations,
+  '0006-widget': widget,
+  '0007-portal': portal,
+};
+
+class InCodeProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const migrations: Record<string, Migration> = {};
+    for (const [name, migration] of Object.entries(MIGRATIONS)) {
+      migrations[name] = {
+        async up(db: Kysely<any>) {
+          await sql.raw(migration.up).execute(db);
+        },
+      };
+    }
+    return migrations;
+  }
+}
+
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  // Kysely looks for its bookkeeping tables in every schema unless told which one: with another
+  // schema's migration tables present (parallel tests, benchmarks) it would skip creating its own.
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  const migrator = new Migrator({
+    db,
+    provider: new InCodeProvider(),
+    migrationTableSchema: rows[0]?.schema,
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
+}

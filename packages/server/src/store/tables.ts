@@ -1,0 +1,165 @@
+/** Row types of the tables Kysely queries (the ledger's own writes go through SQL functions). */
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json = ColumnType<unknown, string, string>;
+
+export interface CustomersTable {
+  id: string;
+  app_id: string | null;
+  external_id: string | null;
+  email: string | null;
+  balance_micros: Generated<bigint>;
+  held_micros: Generated<bigint>;
+  metadata: Json | null;
+  created_at: DefaultedTimestamp;
+}
+
+export interface GrantsTable {
+  id: string;
+  customer_id: string;
+  source: string;
+  amount_micros: bigint;
+  remaining_micros: bigint;
+  reserved_micros: bigint;
+  priority: number;
+  expires_at: Timestamp | null;
+  reason: string | null;
+  metadata: Json | null;
+  created_at: Timestamp;
+}
+
+export interface HoldsTable {
+  id: string;
+  customer_id: string;
+  status: 'held' | 'captured' | 'voided';
+  funding: 'credits' | 'byok';
+  amount_micros: bigint;
+  captured_micros: bigint | null;
+  allocations: Json;
+  model: string | null;
+  run_id: string | null;
+  provider: string | null;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+  resolved_at: Timestamp | null;
+  void_reason: string | null;
+  transaction_id: bigint | null;
+  result: Json | null;
+  metadata: Json | null;
+  provider_key_read_at: Timestamp | null;
+}
+
+export interface LedgerTransactionsTable {
+  id: Generated<bigint>;
+  customer_id: string;
+  type: string;
+  amount_micros: bigint;
+  balance_after_micros: bigint;
+  hold_id: string | null;
+  grant_id: string | null;
+  model: string | null;
+  metadata: Json | null;
+  created_at: Timestamp;
+}
+
+export interface LedgerEntriesTable {
+  transaction_id: bigint;
+  account_id: string;
+  amount_micros: bigint;
+}
+
+export interface LedgerAccountsTable {
+  id: string;
+  kind: string;
+  app_id: string | null;
+  created_at: DefaultedTimestamp;
+}
+
+export interface AppsTable {
+  id: string;
+  name: string;
+  referral_rate_ppm: bigint;
+  allowed_models: Json | null;
+  created_at: DefaultedTimestamp;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  kind: 'admin' | 'publishable' | 'secret' | 'user';
+  key_hash: string;
+  key_hint: string;
+  app_id: string | null;
+  customer_id: string | null;
+  created_at: DefaultedTimestamp;
+  revoked_at: Timestamp | null;
+  /** Null: never (keys the app issues); set for portal sessions. */
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface ProviderKeysTable {
+  customer_id: string;
+  provider: string;
+  ciphertext: string;
+  key_hint: string;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface SettingsTable {
+  name: string;
+  value: string;
+}
+
+export interface RunTotalsTable {
+  customer_id: string;
+  run_id: string;
+  captured_micros: bigint;
+  held_micros: bigint;
+}
+
+export interface IdempotencyKeysTable {
+  scope: string;
+  key: string;
+  request_hash: string;
+  response: Json | null;
+  created_at: DefaultedTimestamp;
+}
+
+export interface PortalLinksTable {
+  id: string;
+  customer_id: string;
+  token_hash: string;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  user_key_id: string | null;
+  created_at: Timestamp;
+}
+
+export interface OAuthStatesTable {
+  state_hash: string;
+  customer_id: string;
+  provider: string;
+  code_verifier_sealed: string;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+export interface Tables {
+  customers: CustomersTable;
+  grants: GrantsTable;
+  holds: HoldsTable;
+  ledger_transactions: LedgerTransactionsTable;
+  ledger_entries: LedgerEntriesTable;
+  ledger_accounts: LedgerAccountsTable;
+  apps: AppsTable;
+  api_keys: ApiKeysTable;
+  provider_keys: ProviderKeysTable;
+  settings: SettingsTable;
+  run_totals: RunTotalsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  portal_links: PortalLinksTable;
+  oauth_states: OAuthStatesTable;
+}

@@ -1,0 +1,750 @@
+/**
+ * A local stand-in for the AI providers the gateway calls: OpenAI Chat Completions, Anthropic Messages
+ * and fal's queue API, on 127.0.0.1 with a random port. It records every request (with the key it was
+ * sent, so a bring-your-own-key test can check which key reached the provider) and misbehaves on
+ * demand, so the gateway's failure paths can be tested without a network.
+ *
+ * Choosing a behavior, most specific first:
+ *   1. the `x-fake-behavior` header (a behavior name) and `x-fake-settings` header (JSON settings);
+ *   2. a model id ending in `:<behavior>` (`gpt-4o:error500`) — survives a gateway that drops headers;
+ *   3. `queueBehavior(settings)`: applies to the next request only, first in first out;
+ *   4. `setBehavior(settings)` / the start options: every request.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+
+export const FAKE_BEHAVIORS = [
+  'normal',
+  /** 500 with the provider's error body (before any stream starts). */
+  'error500',
+  /** 429 with `retry-after: 1`. */
+  'error429',
+  /** 401, as for a bad provider key. */
+  'error401',
+  /** Never answers; the socket stays open until the client gives up or the fake closes. */
+  'hang',
+  /** Streams: a few chunks, then the socket is destroyed. Non-stream: the socket is destroyed at once. */
+  'stream_then_error',
+  /** Streams without any usage report (no OpenAI usage chunk; no Anthropic usage fields). */
+  'stream_no_usage',
+  /** A successful answer with no text (and 0 output tokens unless overridden). */
+  'empty',
+  /** Streams with a pause between chunks (`chunkDelayMilliseconds`), so a client can leave midway. */
+  'slow_stream',
+] as const;
+
+export type FakeBehavior = (typeof FAKE_BEHAVIORS)[number];
+export type FalStatus = 'IN_QUEUE' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+
+export interface FakeUsage {
+  /** Input tokens NOT served from cache (Tollgate's normalized meaning). */
+  input_tokens?: number;
+  output_tokens?: number;
+  cached_input_tokens?: number;
+}
+
+export interface FakeBehaviorSettings {
+  behavior?: FakeBehavior;
+  /** Reported usage; fields left out keep their defaults (10 input, one output token per word, 0 cached). */
+  usage?: FakeUsage;
+  /** The answer (default "Hello from the fake upstream."). */
+  outputText?: string;
+  /** Instead of `outputText`: an answer of this many words, "word1 word2 …". */
+  outputWordCount?: number;
+  /** Pause between stream chunks in `slow_stream` (default 50 ms). */
+  chunkDelayMilliseconds?: number;
+  /** Content chunks sent before `stream_then_error` cuts the socket (default 2). */
+  chunksBeforeError?: number;
+  /** Answer with a call to the first tool when tools are given (default: only when tool_choice forces it). */
+  toolCall?: boolean;
+  /** Arguments of that tool call (default `{"location":"Paris"}`). */
+  toolArguments?: Record<string, unknown>;
+  /** fal: the statuses successive polls return; the last one repeats (default IN_QUEUE, IN_PROGRESS, COMPLETED). */
+  falStatuses?: FalStatus[];
+  /** fal: the result body (default: images, or a video for video-looking model paths). */
+  falResult?: unknown;
+}
+
+export type FakeUpstreamOptions = FakeBehaviorSettings;
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** `authorization` header as sent (`Bearer sk-…` for OpenAI, `Key …` for fal). */
+  authorization: string | undefined;
+  /** `x-api-key` header as sent (Anthropic). */
+  apiKey: string | undefined;
+  /** The key itself, whichever header carried it. */
+  credential: string | undefined;
+  body: any;
+  rawBody: string;
+  behavior: FakeBehavior;
+  /** The client went away before the response was complete. */
+  clientDisconnected: boolean;
+  /** The fake finished writing its response. */
+  completed: boolean;
+}
+
+export interface FakeUpstream {
+  /** Base URL without a trailing slash; OpenAI clients use `${url}/v1`, Anthropic clients `url`. */
+  url: string;
+  requests: RecordedRequest[];
+  /** Replaces the settings every request starts from. */
+  setBehavior(settings: FakeBehaviorSettings): void;
+  /** Settings for the next request only (queued, first in first out). */
+  queueBehavior(settings: FakeBehaviorSettings): void;
+  close(): Promise<void>;
+}
+
+const DEFAULT_OUTPUT_TEXT = 'Hello from the fake upstream.';
+const DEFAULT_INPUT_TOKENS = 10;
+const DEFAULT_CHUNK_DELAY_MILLISECONDS = 50;
+const DEFAULT_TOOL_ARGUMENTS = { location: 'Paris' };
+const DEFAULT_FAL_STATUSES: FalStatus[] = ['IN_QUEUE', 'IN_PROGRESS', 'COMPLETED'];
+const VIDEO_MODEL_PATTERN = /video|veo|kling|luma|seedance|hunyuan|minimax|wan-/i;
+
+interface ResolvedSettings extends FakeBehaviorSettings {
+  behavior: FakeBehavior;
+}
+
+interface FalJob {
+  id: string;
+  modelPath: string;
+  input: any;
+  statuses: FalStatus[];
+  polls: number;
+  result: unknown;
+}
+
+interface Exchange {
+  request: IncomingMessage;
+  response: ServerResponse;
+  recorded: RecordedRequest;
+  settings: ResolvedSettings;
+  baseUrl: string;
+}
+
+export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
+  let globalSettings: FakeBehaviorSettings = { ...options };
+  const queued: FakeBehaviorSettings[] = [];
+  const requests: RecordedRequest[] = [];
+  const falJobs = new Map<string, FalJob>();
+  let baseUrl = '';
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent)
+        sendJson(response, 500, { error: { message: String(error), type: 'fake_error' } });
+      else response.destroy();
+    });
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const rawBody = await readBody(request);
+    let body: any;
+    try {
+      body = rawBody ? JSON.parse(rawBody) : undefined;
+    } catch {
+      body = undefined;
+    }
+    const settings = resolveSettings(request.headers, body, queued.shift(), globalSettings);
+    const authorization = header(request.headers, 'authorization');
+    const apiKey = header(request.headers, 'x-api-key');
+    const recorded: RecordedRequest = {
+      method: request.method ?? 'GET',
+      path: request.url ?? '/',
+      headers: request.headers,
+      authorization,
+      apiKey,
+      credential: apiKey ?? authorization?.replace(/^(Bearer|Key)\s+/i, ''),
+      body,
+      rawBody,
+      behavior: settings.behavior,
+      clientDisconnected: false,
+      completed: false,
+    };
+    requests.push(recorded);
+    response.on('close', () => {
+      if (!response.writableFinished) recorded.clientDisconnected = true;
+    });
+    response.on('finish', () => {
+      recorded.completed = true;
+    });
+    const exchange: Exchange = { request, response, recorded, settings, baseUrl };
+    const path = new URL(recorded.path, baseUrl).pathname;
+
+    if (recorded.method === 'POST' && path === '/v1/chat/completions') return openAiChat(exchange);
+    if (recorded.method === 'POST' && path === '/v1/messages') return anthropicMessages(exchange);
+    if (recorded.method === 'GET' && path.startsWith('/files/')) return sendFile(response, path);
+    const falRequest = /^(?:\/(.+))?\/requests\/([^/]+)(\/status|\/cancel)?$/.exec(path);
+    if (falRequest) return falRequestRoute(exchange, falJobs, falRequest[2], falRequest[3]);
+    if (recorded.method === 'POST' && path.length > 1 && !path.startsWith('/v1/')) {
+      return falSubmit(exchange, falJobs, path.slice(1));
+    }
+    sendJson(response, 404, {
+      error: { message: `No fake route for ${recorded.method} ${path}`, type: 'not_found' },
+    });
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  baseUrl = `http://127.0.0.1:${port}`;
+
+  return {
+    url: baseUrl,
+    requests,
+    setBehavior(settings) {
+      globalSettings = { ...settings };
+    },
+    queueBehavior(settings) {
+      queued.push({ ...settings });
+    },
+    async close() {
+      // Hanging and slow responses would otherwise keep close() waiting forever.
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+// ───────────────────────────── settings ─────────────────────────────
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isBehavior(value: unknown): value is FakeBehavior {
+  return typeof value === 'string' && (FAKE_BEHAVIORS as readonly string[]).includes(value);
+}
+
+function resolveSettings(
+  headers: IncomingHttpHeaders,
+  body: any,
+  queued: FakeBehaviorSettings | undefined,
+  global: FakeBehaviorSettings,
+): ResolvedSettings {
+  let headerSettings: FakeBehaviorSettings = {};
+  const settingsHeader = header(headers, 'x-fake-settings');
+  if (settingsHeader) headerSettings = JSON.parse(settingsHeader) as FakeBehaviorSettings;
+  const merged: FakeBehaviorSettings = { ...global, ...queued, ...headerSettings };
+  const modelSuffix =
+    typeof body?.model === 'string' ? body.model.slice(body.model.lastIndexOf(':') + 1) : undefined;
+  const headerBehavior = header(headers, 'x-fake-behavior');
+  const behavior =
+    [headerBehavior, headerSettings.behavior, modelSuffix, merged.behavior].find(isBehavior) ?? 'normal';
+  return { ...merged, behavior };
+}
+
+function outputText(settings: ResolvedSettings): string {
+  if (settings.behavior === 'empty') return '';
+  if (settings.outputWordCount !== undefined) {
+    return Array.from({ length: settings.outputWordCount }, (_, index) => `word${index + 1}`).join(' ');
+  }
+  return settings.outputText ?? DEFAULT_OUTPUT_TEXT;
+}
+
+/** Word-sized stream pieces that keep their trailing spaces, so the pieces join back into the text. */
+function textPieces(text: string): string[] {
+  return text.match(/\S+\s*|\s+/g) ?? [];
+}
+
+interface PlannedAnswer {
+  pieces: string[];
+  truncated: boolean;
+  tool: { id: string; name: string; arguments: string } | null;
+  usage: Required<FakeUsage>;
+}
+
+/** What to answer: the text (cut at the request's token limit, one token per word), a tool call, usage. */
+function planAnswer(
+  settings: ResolvedSettings,
+  body: any,
+  maxTokens: number | undefined,
+  forcedTool: string | null,
+) {
+  let pieces = textPieces(outputText(settings));
+  let truncated = false;
+  if (typeof maxTokens === 'number' && pieces.length > maxTokens) {
+    pieces = pieces.slice(0, maxTokens);
+    truncated = true;
+  }
+  const tools = Array.isArray(body?.tools) ? body.tools : [];
+  const firstToolName =
+    tools.length > 0 ? String(tools[0]?.function?.name ?? tools[0]?.name ?? 'tool') : null;
+  const toolName = forcedTool ?? (settings.toolCall ? firstToolName : null);
+  const tool = toolName
+    ? {
+        id: randomUUID().replaceAll('-', '').slice(0, 24),
+        name: toolName,
+        arguments: JSON.stringify(settings.toolArguments ?? DEFAULT_TOOL_ARGUMENTS),
+      }
+    : null;
+  const wordCount = pieces.filter((piece) => piece.trim().length > 0).length;
+  const usage: Required<FakeUsage> = {
+    input_tokens: settings.usage?.input_tokens ?? DEFAULT_INPUT_TOKENS,
+    output_tokens: settings.usage?.output_tokens ?? wordCount + (tool ? 5 : 0),
+    cached_input_tokens: settings.usage?.cached_input_tokens ?? 0,
+  };
+  return { pieces, truncated, tool, usage } satisfies PlannedAnswer;
+}
+
+// ───────────────────────────── transport helpers ─────────────────────────────
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  response.end(text);
+}
+
+function sendFile(response: ServerResponse, path: string): void {
+  const bytes = Buffer.from(`fake file ${path}`);
+  const type = path.endsWith('.mp4') ? 'video/mp4' : 'image/jpeg';
+  response.writeHead(200, { 'content-type': type, 'content-length': bytes.length });
+  response.end(bytes);
+}
+
+function startSse(response: ServerResponse): void {
+  response.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
+  response.flushHeaders();
+}
+
+/**
+ * Writes frames one by one, pausing between them when asked. Stops early (returning false) when the
+ * client has gone, or — for `stream_then_error` — destroys the socket after `cutAfter` frames.
+ */
+async function writeFrames(exchange: Exchange, frames: string[], cutAfter?: number): Promise<boolean> {
+  const { response, settings } = exchange;
+  const pause =
+    settings.behavior === 'slow_stream'
+      ? (settings.chunkDelayMilliseconds ?? DEFAULT_CHUNK_DELAY_MILLISECONDS)
+      : 0;
+  for (let index = 0; index < frames.length; index += 1) {
+    if (response.destroyed) return false;
+    if (cutAfter !== undefined && index >= cutAfter) {
+      response.socket?.destroy();
+      return false;
+    }
+    // Waiting for each write to reach the socket keeps frames apart on the wire, and makes sure the
+    // frames before a `stream_then_error` cut are really delivered before the socket dies.
+    await new Promise<void>((resolve) => response.write(frames[index], () => resolve()));
+    if (pause > 0) await delay(pause);
+  }
+  return !response.destroyed;
+}
+
+/** Handles the behaviors that answer before any content: errors, hangs, cut sockets. True if handled. */
+function answeredEarly(exchange: Exchange, dialect: 'openai' | 'anthropic', streaming: boolean): boolean {
+  const { response, settings } = exchange;
+  const errorFor = (status: number, openAiType: string, anthropicType: string, message: string) =>
+    dialect === 'openai'
+      ? { error: { message, type: openAiType, param: null, code: status === 401 ? 'invalid_api_key' : null } }
+      : { type: 'error', error: { type: anthropicType, message } };
+  switch (settings.behavior) {
+    case 'error500':
+      sendJson(response, 500, errorFor(500, 'server_error', 'api_error', 'The fake upstream had an error.'));
+      return true;
+    case 'error429':
+      sendJson(
+        response,
+        429,
+        errorFor(429, 'rate_limit_error', 'rate_limit_error', 'Rate limited by the fake.'),
+        {
+          'retry-after': '1',
+        },
+      );
+      return true;
+    case 'error401':
+      sendJson(
+        response,
+        401,
+        errorFor(401, 'invalid_request_error', 'authentication_error', 'Invalid API key.'),
+      );
+      return true;
+    case 'hang':
+      return true;
+    case 'stream_then_error':
+      if (!streaming) {
+        response.socket?.destroy();
+        return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+// ───────────────────────────── OpenAI ─────────────────────────────
+
+function openAiUsage(usage: Required<FakeUsage>) {
+  const prompt = usage.input_tokens + usage.cached_input_tokens;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: usage.output_tokens,
+    total_tokens: prompt + usage.output_tokens,
+    prompt_tokens_details: { cached_tokens: usage.cached_input_tokens, audio_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
+  };
+}
+
+function forcedOpenAiTool(body: any): string | null {
+  const tools = Array.isArray(body?.tools) ? body.tools : [];
+  if (tools.length === 0) return null;
+  if (body.tool_choice === 'required') return String(tools[0]?.function?.name);
+  if (body.tool_choice?.type === 'function') return String(body.tool_choice.function?.name);
+  return null;
+}
+
+async function openAiChat(exchange: Exchange): Promise<void> {
+  const { response, settings } = exchange;
+  const body = exchange.recorded.body ?? {};
+  const streaming = body.stream === true;
+  if (answeredEarly(exchange, 'openai', streaming)) return;
+  const answer = planAnswer(
+    settings,
+    body,
+    body.max_completion_tokens ?? body.max_tokens,
+    forcedOpenAiTool(body),
+  );
+  const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`;
+  const created = Math.floor(Date.now() / 1000);
+  const model = String(body.model ?? 'fake-model');
+  const finishReason = answer.tool ? 'tool_calls' : answer.truncated ? 'length' : 'stop';
+  const text = answer.pieces.join('');
+  const toolCall = answer.tool
+    ? {
+        id: `call_${answer.tool.id}`,
+        type: 'function',
+        function: { name: answer.tool.name, arguments: answer.tool.arguments },
+      }
+    : null;
+
+  if (!streaming) {
+    sendJson(response, 200, {
+      id,
+      object: 'chat.completion',
+      created,
+      model,
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: toolCall ? null : text,
+            refusal: null,
+            annotations: [],
+            ...(toolCall ? { tool_calls: [toolCall] } : {}),
+          },
+          logprobs: null,
+          finish_reason: finishReason,
+        },
+      ],
+      usage: openAiUsage(answer.usage),
+      service_tier: 'default',
+      system_fingerprint: 'fp_fake',
+    });
+    return;
+  }
+
+  const includeUsage = body.stream_options?.include_usage === true && settings.behavior !== 'stream_no_usage';
+  const chunk = (choices: unknown[], usage?: unknown) =>
+    `data: ${JSON.stringify({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      service_tier: 'default',
+      system_fingerprint: 'fp_fake',
+      choices,
+      ...(includeUsage ? { usage: usage ?? null } : {}),
+    })}\n\n`;
+  const delta = (value: object, finish: string | null = null) =>
+    chunk([{ index: 0, delta: value, logprobs: null, finish_reason: finish }]);
+
+  const frames = [delta({ role: 'assistant', content: '', refusal: null })];
+  if (toolCall) {
+    const half = Math.ceil(toolCall.function.arguments.length / 2);
+    frames.push(
+      delta({
+        tool_calls: [
+          {
+            index: 0,
+            id: toolCall.id,
+            type: 'function',
+            function: { name: toolCall.function.name, arguments: '' },
+          },
+        ],
+      }),
+      delta({
+        tool_calls: [{ index: 0, function: { arguments: toolCall.function.arguments.slice(0, half) } }],
+      }),
+      delta({ tool_calls: [{ index: 0, function: { arguments: toolCall.function.arguments.slice(half) } }] }),
+    );
+  } else {
+    for (const piece of answer.pieces) frames.push(delta({ content: piece }));
+  }
+  frames.push(delta({}, finishReason));
+  if (includeUsage) frames.push(chunk([], openAiUsage(answer.usage)));
+  frames.push('data: [DONE]\n\n');
+
+  startSse(response);
+  const cutAfter =
+    settings.behavior === 'stream_then_error' ? 1 + (settings.chunksBeforeError ?? 2) : undefined;
+  if (await writeFrames(exchange, frames, cutAfter)) response.end();
+}
+
+// ───────────────────────────── Anthropic ─────────────────────────────
+
+function forcedAnthropicTool(body: any): string | null {
+  const tools = Array.isArray(body?.tools) ? body.tools : [];
+  if (tools.length === 0) return null;
+  if (body.tool_choice?.type === 'any') return String(tools[0]?.name);
+  if (body.tool_choice?.type === 'tool') return String(body.tool_choice.name);
+  return null;
+}
+
+async function anthropicMessages(exchange: Exchange): Promise<void> {
+  const { response, settings } = exchange;
+  const body = exchange.recorded.body ?? {};
+  const streaming = body.stream === true;
+  if (answeredEarly(exchange, 'anthropic', streaming)) return;
+  const answer = planAnswer(settings, body, body.max_tokens, forcedAnthropicTool(body));
+  const id = `msg_fake${randomUUID().replaceAll('-', '').slice(0, 20)}`;
+  const model = String(body.model ?? 'fake-model');
+  const stopReason = answer.tool ? 'tool_use' : answer.truncated ? 'max_tokens' : 'end_turn';
+  const text = answer.pieces.join('');
+  const usage = {
+    input_tokens: answer.usage.input_tokens,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: answer.usage.cached_input_tokens,
+    output_tokens: answer.usage.output_tokens,
+    service_tier: 'standard',
+  };
+  const toolBlock = answer.tool
+    ? {
+        type: 'tool_use',
+        id: `toolu_${answer.tool.id}`,
+        name: answer.tool.name,
+        input: JSON.parse(answer.tool.arguments),
+      }
+    : null;
+
+  if (!streaming) {
+    const content: unknown[] = [];
+    if (text.length > 0) content.push({ type: 'text', text });
+    if (toolBlock) content.push(toolBlock);
+    sendJson(response, 200, {
+      id,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content,
+      stop_reason: stopReason,
+      stop_sequence: null,
+      usage,
+    });
+    return;
+  }
+
+  const withUsage = settings.behavior !== 'stream_no_usage';
+  const event = (type: string, fields: object = {}) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`;
+  const frames = [
+    event('message_start', {
+      message: {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        ...(withUsage ? { usage: { ...usage, output_tokens: 1 } } : {}),
+      },
+    }),
+  ];
+  let index = 0;
+  if (answer.pieces.length > 0) {
+    frames.push(
+      event('content_block_start', { index, content_block: { type: 'text', text: '' } }),
+      event('ping'),
+    );
+    for (const piece of answer.pieces) {
+      frames.push(event('content_block_delta', { index, delta: { type: 'text_delta', text: piece } }));
+    }
+    frames.push(event('content_block_stop', { index }));
+    index += 1;
+  }
+  if (toolBlock && answer.tool) {
+    const json = answer.tool.arguments;
+    const half = Math.ceil(json.length / 2);
+    frames.push(
+      event('content_block_start', { index, content_block: { ...toolBlock, input: {} } }),
+      event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } }),
+      event('content_block_delta', {
+        index,
+        delta: { type: 'input_json_delta', partial_json: json.slice(0, half) },
+      }),
+      event('content_block_delta', {
+        index,
+        delta: { type: 'input_json_delta', partial_json: json.slice(half) },
+      }),
+      event('content_block_stop', { index }),
+    );
+  }
+  frames.push(
+    event('message_delta', {
+      delta: { stop_reason: stopReason, stop_sequence: null },
+      ...(withUsage ? { usage: { output_tokens: answer.usage.output_tokens } } : {}),
+    }),
+    event('message_stop'),
+  );
+
+  startSse(response);
+  // message_start, content_block_start and ping come before the first text delta.
+  const cutAfter =
+    settings.behavior === 'stream_then_error' ? 3 + (settings.chunksBeforeError ?? 2) : undefined;
+  if (await writeFrames(exchange, frames, cutAfter)) response.end();
+}
+
+// ───────────────────────────── fal queue ─────────────────────────────
+
+/** fal's status and result URLs sit under the app id: the first two segments of the model path. */
+function falAppPath(modelPath: string): string {
+  return modelPath.split('/').slice(0, 2).join('/');
+}
+
+function defaultFalResult(job: FalJob, baseUrl: string): unknown {
+  if (VIDEO_MODEL_PATTERN.test(job.modelPath)) {
+    return {
+      video: {
+        url: `${baseUrl}/files/${job.id}.mp4`,
+        content_type: 'video/mp4',
+        file_name: 'output.mp4',
+        file_size: 1_048_576,
+      },
+      seed: 42,
+    };
+  }
+  const count =
+    Number.isInteger(job.input?.num_images) && job.input.num_images > 0 ? job.input.num_images : 1;
+  return {
+    images: Array.from({ length: count }, (_, index) => ({
+      url: `${baseUrl}/files/${job.id}-${index}.jpg`,
+      width: 1024,
+      height: 1024,
+      content_type: 'image/jpeg',
+    })),
+    timings: { inference: 0.42 },
+    seed: 42,
+    has_nsfw_concepts: Array.from({ length: count }, () => false),
+    prompt: String(job.input?.prompt ?? ''),
+  };
+}
+
+function falUrls(job: FalJob, baseUrl: string) {
+  const prefix = `${baseUrl}/${falAppPath(job.modelPath)}/requests/${job.id}`;
+  return { response_url: prefix, status_url: `${prefix}/status`, cancel_url: `${prefix}/cancel` };
+}
+
+function falSubmit(exchange: Exchange, jobs: Map<string, FalJob>, modelPath: string): void {
+  const { response, settings, baseUrl } = exchange;
+  switch (settings.behavior) {
+    case 'error500':
+      sendJson(response, 500, { detail: 'The fake upstream had an error.' });
+      return;
+    case 'error429':
+      sendJson(response, 429, { detail: 'Rate limited by the fake.' }, { 'retry-after': '1' });
+      return;
+    case 'error401':
+      sendJson(response, 401, { detail: 'Invalid API key.' });
+      return;
+    case 'hang':
+      return;
+    case 'stream_then_error':
+      response.socket?.destroy();
+      return;
+    default:
+      break;
+  }
+  const job: FalJob = {
+    id: randomUUID(),
+    modelPath,
+    input: exchange.recorded.body ?? {},
+    statuses: settings.falStatuses?.length ? [...settings.falStatuses] : [...DEFAULT_FAL_STATUSES],
+    polls: 0,
+    result: settings.falResult,
+  };
+  jobs.set(job.id, job);
+  sendJson(response, 200, { request_id: job.id, ...falUrls(job, baseUrl), queue_position: 0 });
+}
+
+function currentFalStatus(job: FalJob): FalStatus {
+  return job.statuses[Math.min(Math.max(job.polls - 1, 0), job.statuses.length - 1)];
+}
+
+function falRequestRoute(
+  exchange: Exchange,
+  jobs: Map<string, FalJob>,
+  id: string,
+  suffix: string | undefined,
+): void {
+  const { response, baseUrl } = exchange;
+  const job = jobs.get(id);
+  if (!job) {
+    sendJson(response, 404, { detail: `Request ${id} not found` });
+    return;
+  }
+  if (suffix === '/cancel') {
+    sendJson(response, 202, { status: 'CANCELLATION_REQUESTED' });
+    return;
+  }
+  if (suffix === '/status') {
+    job.polls += 1;
+    const status = currentFalStatus(job);
+    const urls = falUrls(job, baseUrl);
+    sendJson(response, 200, {
+      status,
+      request_id: job.id,
+      response_url: urls.response_url,
+      status_url: urls.status_url,
+      cancel_url: urls.cancel_url,
+      logs: null,
+      ...(status === 'IN_QUEUE' ? { queue_position: 0 } : {}),
+      ...(status === 'COMPLETED' ? { metrics: { inference_time: 0.42 } } : {}),
+      ...(status === 'FAILED' ? { error: 'The fake generation failed.' } : {}),
+    });
+    return;
+  }
+  const status = job.polls === 0 ? job.statuses[0] : currentFalStatus(job);
+  if (status === 'COMPLETED') sendJson(response, 200, job.result ?? defaultFalResult(job, baseUrl));
+  else if (status === 'FAILED') sendJson(response, 500, { detail: 'The fake generation failed.' });
+  else sendJson(response, 400, { detail: 'Request is still in progress' });
+}

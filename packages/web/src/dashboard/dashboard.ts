@@ -1,0 +1,463 @@
+/**
+ * The customer dashboard at /dashboard/: sign-in (a user key, or a portal link's one-time token),
+ * then Credits, Usage, Plans and Settings → API Keys, with the billing gate on first visit and
+ * whenever a generation would be refused. Hash routes: #/credits/balance, #/credits/transactions,
+ * #/credits/gift-codes, #/usage, #/plans, #/settings/api-keys.
+ */
+import { type Api, ApiError, createApi, errorMessage } from './api.ts';
+import { showBillingGate, showInsufficientCreditsToast } from './billing-gate.ts';
+import type { DashboardContext, Notice, PublicModel } from './context.ts';
+import {
+  formatCredits,
+  h,
+  injectStyles,
+  isBusy,
+  mount,
+  setBusy,
+  storageGet,
+  storageSet,
+  uid,
+} from './dom.ts';
+import { CREDIT_TABS, noticeElement, renderCreditsPage } from './page-credits.ts';
+import { renderPlansPage } from './page-plans.ts';
+import { renderSettingsPage } from './page-settings.ts';
+import { renderUsagePage } from './page-usage.ts';
+import { STYLES } from './styles.ts';
+import type { Tabs } from './tabs.ts';
+
+const KEY_NAME = 'tollgate.user_key';
+const GATE_SEEN = 'tollgate.gate_seen';
+
+const root = document.getElementById('app')!;
+/** Ends the signed-in dashboard (its hash listener) when signing out or in again. */
+let stopDashboard: (() => void) | null = null;
+injectStyles(STYLES);
+
+/** A portal session lives in this tab only; a pasted key may be remembered on the device. */
+function storedKey(): string | null {
+  return storageGet(sessionStorage, KEY_NAME) ?? storageGet(localStorage, KEY_NAME);
+}
+
+function storeKey(key: string, remember: boolean): void {
+  storageSet(remember ? localStorage : sessionStorage, KEY_NAME, key);
+}
+
+function forgetKey(): void {
+  storageSet(sessionStorage, KEY_NAME, null);
+  storageSet(localStorage, KEY_NAME, null);
+}
+
+async function boot(message?: Notice): Promise<void> {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const portalToken = fragment.get('portal');
+  if (portalToken) {
+    // Out of the address bar (and history) before anything else happens.
+    history.replaceState(null, '', `${location.pathname}${location.search}#/credits/balance`);
+    try {
+      const session = await createApi(null).post<{ user_key: string }>('/v1/portal/exchange', {
+        token: portalToken,
+      });
+      forgetKey();
+      storeKey(session.user_key, false);
+    } catch (error) {
+      return renderSignIn({
+        kind: 'error',
+        title: 'This sign-in link cannot be used',
+        text: `${errorMessage(error)}. Ask the app for a new link.`,
+      });
+    }
+  }
+  const key = storedKey();
+  if (!key) return renderSignIn(message ?? null);
+  const api = createApi(key, () => {
+    forgetKey();
+    void renderSignIn({
+      kind: 'warning',
+      title: 'Your session has ended',
+      text: 'Sign in again to continue.',
+    });
+  });
+  let balance: { customer: string; available: number };
+  try {
+    balance = await api.get('/v1/credits/balance');
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return;
+    mount(root, h('main', null, h('div', { class: 'notice error', role: 'alert' }, errorMessage(error))));
+    return;
+  }
+  await startDashboard(api, balance.customer, balance.available);
+}
+
+function renderSignIn(notice: Notice | null): void {
+  stopDashboard?.();
+  stopDashboard = null;
+  document.title = 'Sign in — Tollgate';
+  const inputId = uid('user-key');
+  const errorId = uid('sign-in-error');
+  const input = h('input', {
+    type: 'password',
+    id: inputId,
+    name: 'user_key',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    placeholder: 'tg_uk_…',
+    'aria-describedby': errorId,
+    'data-testid': 'user-key',
+  });
+  const remember = h('input', { type: 'checkbox', id: uid('remember') });
+  const error = h('p', { class: 'field-error', id: errorId });
+  const button = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
+  mount(
+    root,
+    h(
+      'main',
+      { id: 'main' },
+      h(
+        'div',
+        { class: 'sign-in' },
+        noticeElement(notice),
+        h(
+          'section',
+          { class: 'card' },
+          h('h1', null, 'Your credits'),
+          h('p', { class: 'muted' }, 'Open the sign-in link from the app you use, or paste your user key.'),
+          h(
+            'form',
+            {
+              novalidate: true,
+              onsubmit: async (event: SubmitEvent) => {
+                event.preventDefault();
+                const key = input.value.trim();
+                error.textContent = '';
+                input.removeAttribute('aria-invalid');
+                const fail = (message: string) => {
+                  error.setAttribute('role', 'alert');
+                  error.textContent = message;
+                  input.setAttribute('aria-invalid', 'true');
+                  input.focus();
+                };
+                if (!key.startsWith('tg_uk_')) return fail('A user key starts with tg_uk_.');
+                if (isBusy(button)) return;
+                setBusy(button, true);
+                try {
+                  await createApi(key).get('/v1/credits/balance');
+                  forgetKey();
+                  storeKey(key, remember.checked);
+                  await boot();
+                } catch (failure) {
+                  fail(
+                    failure instanceof ApiError && failure.status === 401
+                      ? 'That key is not valid or has been revoked.'
+                      : errorMessage(failure),
+                  );
+                  setBusy(button, false);
+                }
+              },
+            },
+            h('div', { class: 'field' }, h('label', { for: inputId }, 'User key'), input, error),
+            h(
+              'div',
+              { class: 'field' },
+              h('label', { class: 'inline-check' }, remember, 'Keep me signed in on this device'),
+            ),
+            h('div', { class: 'actions' }, button),
+          ),
+        ),
+      ),
+    ),
+  );
+  input.focus();
+}
+
+const PAGES = [
+  { id: 'credits', label: 'Credits', route: 'credits/balance' },
+  { id: 'usage', label: 'Usage', route: 'usage' },
+  { id: 'plans', label: 'Plans', route: 'plans' },
+  { id: 'settings', label: 'Settings', route: 'settings/api-keys' },
+] as const;
+
+async function startDashboard(api: Api, customerId: string, available: number): Promise<void> {
+  stopDashboard?.();
+  const lifetime = new AbortController();
+  stopDashboard = () => lifetime.abort();
+  const notices = new Map<string, Notice>();
+  await takeReturnParameters(api, notices);
+
+  const balancePill = h('a', { class: 'pill', href: '#/credits/balance', 'data-testid': 'balance-pill' });
+  const setBalance = (value: number) => {
+    balancePill.textContent = `${formatCredits(value)} credits`;
+    balancePill.setAttribute('aria-label', `Balance: ${formatCredits(value)} credits available`);
+  };
+  setBalance(available);
+  const navLinks = PAGES.map((page) => h('a', { href: `#/${page.route}`, 'data-page': page.id }, page.label));
+  const main = h('main', { id: 'main', tabindex: -1 });
+  mount(
+    root,
+    h(
+      'a',
+      {
+        class: 'skip',
+        href: '#main',
+        onclick: (event: Event) => {
+          event.preventDefault();
+          main.focus();
+        },
+      },
+      'Skip to content',
+    ),
+    h(
+      'header',
+      { class: 'top' },
+      h(
+        'div',
+        { class: 'top-inner' },
+        h(
+          'a',
+          { class: 'brand', href: '#/credits/balance' },
+          h('span', { class: 'logo', 'aria-hidden': 'true' }),
+          'Credits',
+        ),
+        h(
+          'nav',
+          { class: 'main-nav', 'aria-label': 'Dashboard' },
+          h(
+            'ul',
+            null,
+            navLinks.map((link) => h('li', null, link)),
+          ),
+        ),
+        h(
+          'div',
+          { class: 'who' },
+          balancePill,
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'link',
+              onclick: () => {
+                forgetKey();
+                renderSignIn({ kind: 'info', title: 'You have signed out' });
+                history.replaceState(null, '', '/dashboard/');
+              },
+            },
+            'Sign out',
+          ),
+        ),
+      ),
+    ),
+    main,
+  );
+
+  let modelsPromise: Promise<PublicModel[]> | null = null;
+  let currentPage = '';
+  let creditTabs: Tabs | null = null;
+  let focusAfter: string | undefined;
+
+  const context: DashboardContext = {
+    api,
+    customerId,
+    takeNotice(page) {
+      const notice = notices.get(page) ?? null;
+      notices.delete(page);
+      return notice;
+    },
+    navigate(route, focus) {
+      focusAfter = focus;
+      if (location.hash === `#/${route}`) void render(true);
+      else location.hash = `#/${route}`;
+    },
+    async refreshBalance() {
+      const balance = await api.get('/v1/credits/balance').catch(() => null);
+      if (balance) setBalance(balance.available);
+    },
+    models() {
+      modelsPromise ??= api.get<{ data: PublicModel[] }>('/v1/models').then((result) => result.data);
+      modelsPromise.catch(() => {
+        modelsPromise = null;
+      });
+      return modelsPromise;
+    },
+    showGate(reason, numbers = {}) {
+      const addCredits = () => context.navigate('credits/balance', '[data-testid="buy-amount"]');
+      showBillingGate({
+        reason,
+        ...numbers,
+        onAddCredits: addCredits,
+        onAddKeys: () => context.navigate('settings/api-keys', '[data-testid="key-input-fal"]'),
+        onConnectOpenRouter: () => void context.connectOpenRouter(),
+      });
+      if (reason === 'insufficient_credits') showInsufficientCreditsToast(addCredits);
+    },
+    async connectOpenRouter() {
+      const authorization = await api.post(
+        `/v1/customers/${encodeURIComponent(customerId)}/openrouter/authorize`,
+        {
+          callback_url: `${location.origin}/dashboard/openrouter/callback`,
+        },
+      );
+      location.assign(authorization.url);
+    },
+  };
+
+  async function render(force = false): Promise<void> {
+    const [page = 'credits', sub] = location.hash.replace(/^#\/?/, '').split('/');
+    const known = PAGES.find((candidate) => candidate.id === page) ?? PAGES[0];
+    for (const link of navLinks) {
+      if (link.dataset.page === known.id) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+    }
+    const samePage = known.id === currentPage && !force;
+    if (known.id === 'credits') {
+      const tab = (CREDIT_TABS as readonly string[]).includes(sub ?? '') ? sub! : 'balance';
+      if (samePage && creditTabs) creditTabs.select(tab);
+      else creditTabs = renderCreditsPage(main, context, tab);
+      document.title = 'Credits — Tollgate';
+    } else {
+      creditTabs = null;
+      if (samePage) return;
+      if (known.id === 'usage') renderUsagePage(main, context);
+      if (known.id === 'plans') renderPlansPage(main, context);
+      if (known.id === 'settings') await renderSettingsPage(main, context);
+      document.title = `${known.label} — Tollgate`;
+    }
+    const firstRender = currentPage === '';
+    currentPage = known.id;
+    const target = focusAfter;
+    focusAfter = undefined;
+    if (target) {
+      // The page may still be loading its data: wait for the element to appear.
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const element = main.querySelector(target) as HTMLElement | null;
+        if (element) {
+          element.focus();
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } else if (!firstRender && !samePage) {
+      (main.querySelector('h1') as HTMLElement | null)?.focus();
+    }
+  }
+
+  window.addEventListener('hashchange', () => void render(), { signal: lifetime.signal });
+  await render();
+  await maybeShowOnboardingGate(api, customerId, available, context);
+}
+
+/** Seed 000: at first visit (once per session), a customer with neither credits nor keys sees the gate. */
+async function maybeShowOnboardingGate(
+  api: Api,
+  customerId: string,
+  available: number,
+  context: DashboardContext,
+) {
+  const seenKey = `${GATE_SEEN}.${customerId}`;
+  if (available > 0 || storageGet(sessionStorage, seenKey)) return;
+  const keys = await api
+    .get<{ data: unknown[] }>(`/v1/customers/${encodeURIComponent(customerId)}/provider-keys`)
+    .catch(() => ({ data: [1] }));
+  if (keys.data.length > 0) return;
+  storageSet(sessionStorage, seenKey, '1');
+  context.showGate('onboarding');
+}
+
+/**
+ * Coming back from checkout (?purchase=…), plan checkout (?subscription=…) or OpenRouter's OAuth
+ * callback (/dashboard/openrouter/callback?code=…&state=…): turn it into a notice for the page and
+ * clean the address bar.
+ */
+async function takeReturnParameters(api: Api, notices: Map<string, Notice>): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  let hash = location.hash || '#/credits/balance';
+  let changed = false;
+  const purchase = params.get('purchase');
+  if (purchase === 'success') {
+    notices.set('balance', await purchaseNotice(api, params.get('session_id')));
+    hash = '#/credits/balance';
+    changed = true;
+  } else if (purchase === 'cancelled') {
+    notices.set('balance', {
+      kind: 'warning',
+      title: 'Checkout cancelled',
+      text: 'No payment was taken. You can buy credits whenever you like.',
+    });
+    hash = '#/credits/balance';
+    changed = true;
+  }
+  const subscription = params.get('subscription');
+  if (subscription) {
+    notices.set(
+      'plans',
+      subscription === 'success'
+        ? { kind: 'success', title: 'Your plan is active', text: 'Your allowance is ready to use.' }
+        : { kind: 'warning', title: 'Plan checkout cancelled', text: 'Nothing was charged.' },
+    );
+    hash = '#/plans';
+    changed = true;
+  }
+  if (location.pathname.endsWith('/openrouter/callback')) {
+    const code = params.get('code');
+    const state = params.get('state');
+    if (code && state) {
+      try {
+        const balance = await api.get<{ customer: string }>('/v1/credits/balance');
+        const key = await api.post(
+          `/v1/customers/${encodeURIComponent(balance.customer)}/openrouter/exchange`,
+          { code, state },
+        );
+        notices.set('settings', {
+          kind: 'success',
+          title: 'OpenRouter connected',
+          text: `Your OpenRouter key ${key.masked_key} is saved. Language models now run on it without using credits.`,
+        });
+      } catch (error) {
+        notices.set('settings', {
+          kind: 'error',
+          title: 'OpenRouter could not be connected',
+          text: errorMessage(error),
+        });
+      }
+    } else {
+      notices.set('settings', {
+        kind: 'warning',
+        title: 'OpenRouter was not connected',
+        text: 'The sign-in was cancelled.',
+      });
+    }
+    hash = '#/settings/api-keys';
+    changed = true;
+  }
+  if (changed) history.replaceState(null, '', `/dashboard/${hash}`);
+}
+
+async function purchaseNotice(api: Api, sessionId: string | null): Promise<Notice> {
+  const pending: Notice = {
+    kind: 'info',
+    title: 'Payment received',
+    text: 'Your credits will appear in a moment; refresh if they do not.',
+  };
+  if (!sessionId || sessionId.includes('{')) return { ...pending, kind: 'success' };
+  // Stripe confirms by webhook, which may land a moment after the redirect.
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const session = await api.get(`/v1/checkout/sessions/${encodeURIComponent(sessionId)}`).catch(() => null);
+    if (session?.status === 'completed') {
+      const purchase = session.purchase;
+      return {
+        kind: 'success',
+        title: 'Purchase complete',
+        text: `${formatCredits(purchase.credits)} credits were added to your balance${
+          purchase.bonus_credits > 0
+            ? `, including a ${formatCredits(purchase.bonus_credits)} credit bonus`
+            : ''
+        }. Thank you!`,
+      };
+    }
+    if (session?.status === 'failed')
+      return { kind: 'error', title: 'The payment did not go through', text: 'No credits were added.' };
+    await new Promise((resolve) => setTimeout(resolve, 750));
+  }
+  return pending;
+}
+
+void boot();

@@ -1,0 +1,252 @@
+/**
+ * Plans (seed 003): the current plan and what is left of its allowance this period; upgrades apply
+ * now (prorated), downgrades at the end of the period; start a plan; cancel at the period end.
+ */
+import { errorMessage } from './api.ts';
+import { confirmDialog } from './confirm-dialog.ts';
+import type { BillingCatalog, DashboardContext, Notice, Subscription } from './context.ts';
+import { formatCredits, formatDate, formatUsd, h, mount } from './dom.ts';
+import { noticeElement } from './page-credits.ts';
+
+type Plan = BillingCatalog['plans'][number];
+
+export function renderPlansPage(main: HTMLElement, context: DashboardContext): void {
+  const body = h('div', null, h('p', { class: 'muted' }, 'Loading plans…'));
+  mount(
+    main,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', { tabindex: -1 }, 'Plans'),
+      h(
+        'p',
+        { class: 'muted' },
+        'A plan gives you a monthly allowance, spent before your credits. Credits you buy stay yours either way.',
+      ),
+    ),
+    body,
+  );
+  void load(context.takeNotice('plans'));
+
+  async function load(notice: Notice | null) {
+    let catalog: BillingCatalog;
+    try {
+      catalog = await context.api.get<BillingCatalog>('/v1/billing/catalog');
+    } catch (error) {
+      mount(body, h('div', { class: 'notice error', role: 'alert' }, errorMessage(error)));
+      return;
+    }
+    const current = catalog.subscription;
+    const currentPlan = current ? catalog.plans.find((plan) => plan.code === current.plan) : undefined;
+    const path = `/v1/customers/${encodeURIComponent(context.customerId)}/subscription`;
+    const act = async (work: () => Promise<Notice>) => {
+      let result: Notice;
+      try {
+        result = await work();
+      } catch (error) {
+        result = { kind: 'error', title: 'That did not work', text: errorMessage(error) };
+      }
+      await load(result);
+      await context.refreshBalance();
+      (body.querySelector('.notice') as HTMLElement | null)?.focus();
+    };
+
+    const planButton = (plan: Plan) => {
+      if (!current) {
+        return h(
+          'button',
+          {
+            type: 'button',
+            class: 'primary',
+            onclick: async () => {
+              const confirmed = await confirmDialog({
+                title: `Start the ${plan.name} plan?`,
+                message: `${formatUsd(plan.price_usd)} per ${plan.interval} for ${formatCredits(plan.allowance)} credits of allowance each period.`,
+                confirmLabel: 'Start plan',
+              });
+              if (!confirmed) return;
+              await act(async () => {
+                const back = `${location.origin}/dashboard/`;
+                const result = await context.api.post(
+                  path,
+                  {
+                    plan: plan.code,
+                    success_url: `${back}?subscription=success#/plans`,
+                    cancel_url: `${back}?subscription=cancelled#/plans`,
+                  },
+                  { idempotent: true },
+                );
+                if (result.checkout?.url) {
+                  location.assign(result.checkout.url);
+                  return { kind: 'info', title: 'Opening checkout…' };
+                }
+                return {
+                  kind: 'success',
+                  title: `You're on the ${plan.name} plan`,
+                  text: `${formatCredits(plan.allowance)} credits of allowance are ready to use.`,
+                };
+              });
+            },
+          },
+          `Start ${plan.name}`,
+        );
+      }
+      if (plan.code === current.plan) {
+        return h('button', { type: 'button', class: 'secondary', disabled: true }, 'Current plan');
+      }
+      const upgrade = isUpgrade(currentPlan, plan);
+      const periodEnd = formatDate(current.current_period_end, false);
+      return h(
+        'button',
+        {
+          type: 'button',
+          class: upgrade ? 'primary' : 'secondary',
+          onclick: async () => {
+            const confirmed = await confirmDialog(
+              upgrade
+                ? {
+                    title: `Upgrade to ${plan.name} now?`,
+                    message: `The upgrade applies right away. You pay only the difference for the rest of this period, and your allowance grows for the rest of the period.`,
+                    confirmLabel: 'Upgrade now',
+                  }
+                : {
+                    title: `Switch to ${plan.name} at the end of this period?`,
+                    message: `You keep ${current.plan_name} and its allowance until ${periodEnd}; ${plan.name} starts after that. Downgrades are not prorated.`,
+                    confirmLabel: 'Downgrade at period end',
+                  },
+            );
+            if (!confirmed) return;
+            await act(async () => {
+              const result = await context.api.patch(path, { plan: plan.code });
+              if (result.change === 'upgrade') {
+                return {
+                  kind: 'success',
+                  title: `Upgraded to ${plan.name}`,
+                  text: `${formatCredits(result.prorated_allowance ?? 0)} credits of allowance were added for the rest of this period${
+                    typeof result.prorated_charge_usd === 'number'
+                      ? ` (prorated charge ${formatUsd(result.prorated_charge_usd)})`
+                      : ''
+                  }.`,
+                };
+              }
+              return {
+                kind: 'success',
+                title: `Your plan changes to ${plan.name} on ${formatDate(result.effective_at, false)}`,
+              };
+            });
+          },
+        },
+        upgrade ? `Upgrade to ${plan.name}` : `Downgrade to ${plan.name}`,
+      );
+    };
+
+    mount(
+      body,
+      noticeElement(notice),
+      currentCard(current, catalog.plans, async () => {
+        const confirmed = await confirmDialog({
+          title: 'Cancel your plan?',
+          message: `Your plan stays active until ${formatDate(current?.current_period_end, false)} and then ends. Credits you bought are kept.`,
+          confirmLabel: 'Cancel plan',
+          cancelLabel: 'Keep plan',
+          destructive: true,
+        });
+        if (!confirmed) return;
+        await act(async () => {
+          const result = await context.api.delete(path);
+          return {
+            kind: 'success',
+            title: `Your plan ends on ${formatDate(result.subscription?.current_period_end, false)}`,
+          };
+        });
+      }),
+      h(
+        'section',
+        { class: 'card', 'aria-labelledby': 'plans-heading' },
+        h('h2', { id: 'plans-heading' }, current ? 'Change plan' : 'Choose a plan'),
+        h(
+          'ul',
+          { class: 'plans', style: 'list-style:none;padding:0;margin:0' },
+          catalog.plans.map((plan) =>
+            h(
+              'li',
+              { class: `plan${plan.code === current?.plan ? ' current' : ''}`, 'data-plan': plan.code },
+              h('h3', null, plan.name),
+              h(
+                'div',
+                { class: 'price' },
+                `${formatUsd(plan.price_usd)}`,
+                h('span', { class: 'muted', style: 'font-size:14px;font-weight:400' }, ` / ${plan.interval}`),
+              ),
+              h(
+                'p',
+                { class: 'muted' },
+                `${formatCredits(plan.allowance)} credits of allowance each ${plan.interval}`,
+              ),
+              planButton(plan),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+}
+
+function isUpgrade(current: Plan | undefined, next: Plan): boolean {
+  if (!current) return true;
+  return next.allowance > current.allowance || next.price_usd > current.price_usd;
+}
+
+function currentCard(subscription: Subscription | null, plans: Plan[], onCancel: () => void): HTMLElement {
+  if (!subscription) {
+    return h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'current-heading' },
+      h('h2', { id: 'current-heading' }, 'Current plan'),
+      h('p', { 'data-testid': 'no-plan' }, "You're not on a plan. You pay as you go with credits."),
+    );
+  }
+  const allowance = subscription.allowance ?? 0;
+  const left = subscription.allowance_remaining;
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'current-heading' },
+    h('h2', { id: 'current-heading' }, 'Current plan'),
+    h(
+      'p',
+      { class: 'big', style: 'font-size:28px', 'data-testid': 'current-plan' },
+      subscription.plan_name,
+      subscription.price_usd !== null
+        ? h(
+            'span',
+            { class: 'muted', style: 'font-size:16px;font-weight:400' },
+            ` · ${formatUsd(subscription.price_usd)} / month`,
+          )
+        : null,
+    ),
+    h(
+      'p',
+      { id: 'allowance-label' },
+      `Allowance left this period: `,
+      h('strong', null, `${formatCredits(left)} of ${formatCredits(allowance)} credits`),
+    ),
+    h('progress', { max: Math.max(allowance, left, 1), value: left, 'aria-labelledby': 'allowance-label' }),
+    h(
+      'p',
+      { class: 'muted', style: 'margin-top:8px' },
+      subscription.cancel_at_period_end
+        ? `Ends on ${formatDate(subscription.current_period_end, false)}.`
+        : `Renews on ${formatDate(subscription.current_period_end, false)}.`,
+      subscription.pending_plan
+        ? ` Changes to ${plans.find((plan) => plan.code === subscription.pending_plan)?.name ?? subscription.pending_plan} then.`
+        : '',
+    ),
+    subscription.cancel_at_period_end
+      ? null
+      : h(
+          'div',
+          { class: 'row' },
+          h('button', { type: 'button', class: 'danger', onclick: onCancel }, 'Cancel plan'),
+        ),
+  );
+}
