@@ -1,10 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
+const browserTests = 'packages/web/test/**/*.browser.test.ts';
+
 export default defineConfig({
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two projects so that `npm test` can run the Chromium tests after the rest: on a 2-core machine,
+    // a browser competing with forty server suites for the CPU is what made them time out.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],
+          exclude: [browserTests, '**/node_modules/**'],
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'browser', include: [browserTests], fileParallelism: false },
+      },
+    ],
   },
 });
