@@ -10,6 +10,7 @@ import * as payments from './migrations/0004-payments.ts';
 import * as generations from './migrations/0005-generations.ts';
 import * as widget from './migrations/0006-widget.ts';
 import * as portal from './migrations/0007-portal.ts';
+import * as ledgerSetBased from './migrations/0008-ledger-set-based.ts';
 
 const MIGRATIONS: Record<string, { up: string }> = {
   '0001-ledger': ledger,
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, { up: string }> = {
   '0005-generations': generations,
   '0006-widget': widget,
   '0007-portal': portal,
+  '0008-ledger-set-based': ledgerSetBased,
 };
 
 class InCodeProvider implements MigrationProvider {
