@@ -7,8 +7,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Two projects so that `npm test` can run the Chromium tests after the rest: on a 2-core machine,
-    // a browser competing with forty server suites for the CPU is what made them time out.
+    // Two projects so that `npm test` can run the Chromium tests after the rest, one file at a time: on a
+    // 2-core machine, a browser competing with forty server suites for the CPU made them time out.
     projects: [
       {
         extends: true,
@@ -20,7 +20,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'browser', include: [browserTests], fileParallelism: false },
+        test: { name: 'browser', include: [browserTests] },
       },
     ],
   },
