@@ -79,9 +79,10 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     kind: 'postgres',
     kysely,
     // Each ledger batch is one transaction: with more in flight, batches get smaller and commits more
-    // numerous for the same load. Two keep the server and the application busy at the same time
-    // (Ledger's maxInFlight overrides it).
-    parallelism: Math.min(2, options.poolSize ?? 12),
+    // numerous for the same load. One at a time measured best on a 2-core machine, where the server
+    // and the application share the cores: the gateway benchmark ran ~2,300-2,500 req/s with one
+    // batch in flight against ~1,600-2,300 with two (Ledger's maxInFlight overrides it).
+    parallelism: 1,
     async query<Row>(sql: string, parameters: unknown[] = [], options: { prepare?: string } = {}) {
       const result = options.prepare
         ? await pool.query({ name: options.prepare, text: sql, values: parameters })

@@ -11,6 +11,7 @@ import * as generations from './migrations/0005-generations.ts';
 import * as widget from './migrations/0006-widget.ts';
 import * as portal from './migrations/0007-portal.ts';
 import * as ledgerSetBased from './migrations/0008-ledger-set-based.ts';
+import * as ledgerSingleOperation from './migrations/0009-ledger-single-operation.ts';
 
 const MIGRATIONS: Record<string, { up: string }> = {
   '0001-ledger': ledger,
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, { up: string }> = {
   '0006-widget': widget,
   '0007-portal': portal,
   '0008-ledger-set-based': ledgerSetBased,
+  '0009-ledger-single-operation': ledgerSingleOperation,
 };
 
 class InCodeProvider implements MigrationProvider {
