@@ -18,8 +18,8 @@
  *        [--quiet-wait N] [--quiet-max PCT] [--json FILE]
  *
  *   --quick          3 s per run, 0.5 s warm-up, no waiting for a quiet machine (smoke test)
+ *   --max-in-flight  batches the Ledger writes at once (default 1)
  *   --seconds N      measured seconds per run (default 20); --warmup N uncounted seconds before (2)
- *   --max-in-flight  the Ledger's maxInFlight (default: the backend's parallelism: PGlite 1, PostgreSQL 2)
  *   --pool-size      PostgreSQL pool size of the ledger's database (default 12)
  *   --quiet-wait N   before each run, wait up to N s (default 120, 0 with --quick) until other processes
  *                    use less than --quiet-max % (default 10) of the machine; the share they used during
@@ -590,7 +590,7 @@ async function runBackend(backend: BackendName): Promise<RunResult[]> {
     .slice(0, 2)
     .join(' ');
   console.log(
-    `\n== ${backend}: ${version}${dataDir ? ` (data in ${dataDir})` : ''}${backend === 'postgres' ? ` schema ${ledgerSchema}, pool ${POOL_SIZE ?? 12}` : ''}, maxInFlight ${MAX_IN_FLIGHT ?? db.parallelism}`,
+    `\n== ${backend}: ${version}${dataDir ? ` (data in ${dataDir})` : ''}${backend === 'postgres' ? ` schema ${ledgerSchema}, pool ${POOL_SIZE ?? 12}` : ''}`,
   );
   const runLedgerToo = flags.only !== 'baselines';
   const runBase = flags.only !== 'ledger';

@@ -5,11 +5,14 @@
  * which still puts many competing operations into the same batches.
  *
  * Every ledger's database calls are recorded: a passing run also proves that no batch hit a deadlock,
- * a serialization failure or any other error that the batcher would have retried behind our back.
+ * a serialization failure or any other error that the batcher would have retried behind our back. The
+ * one refusal that is part of the design is the stale-read conflict (SQLSTATE TGC01): a ledger computed
+ * a batch from accounts another ledger changed meanwhile, and it recomputes under the customers' locks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLedger } from '../src/ledger/audit.ts';
 import { Ledger, unwrap } from '../src/ledger/ledger.ts';
+import { isConflict } from '../src/ledger/ledger-store.ts';
 import { ManualClock } from '../src/shared/clock.ts';
 import { type Database, openDatabase } from '../src/store/database.ts';
 import { openTestDatabase, type TestDatabase, testBackends } from './support/databases.ts';
@@ -34,7 +37,6 @@ function recording(db: Database, errors: unknown[]): Database {
   return {
     kind: db.kind,
     kysely: db.kysely,
-    parallelism: db.parallelism,
     async query<Row>(sql: string, parameters?: unknown[]): Promise<Row[]> {
       try {
         return await db.query<Row>(sql, parameters);
@@ -43,6 +45,17 @@ function recording(db: Database, errors: unknown[]): Database {
         throw error;
       }
     },
+    transaction: (work) =>
+      db.transaction((query) =>
+        work(async (sql, parameters) => {
+          try {
+            return await query(sql, parameters);
+          } catch (error) {
+            errors.push(error);
+            throw error;
+          }
+        }),
+      ),
     close: () => db.close(),
   };
 }
@@ -72,7 +85,8 @@ describe.each(testBackends())('ledger concurrency on $name', (backend) => {
   function servers(count: number): Ledger[] {
     return Array.from(
       { length: count },
-      (_, index) => new Ledger(recording(pools[index % pools.length]!, errors), clock, { holdTimeoutSeconds: 600 }),
+      (_, index) =>
+        new Ledger(recording(pools[index % pools.length]!, errors), clock, { holdTimeoutSeconds: 600 }),
     );
   }
 
@@ -83,7 +97,7 @@ describe.each(testBackends())('ledger concurrency on $name', (backend) => {
   }
 
   async function expectCleanBooks() {
-    expect(errors).toEqual([]);
+    expect(errors.filter((error) => !isConflict(error))).toEqual([]);
     const report = await auditLedger(primary.db, clock, 0);
     expect(report.problems).toEqual([]);
     expect(report.totalMicros).toBe(0n);
@@ -143,7 +157,9 @@ describe.each(testBackends())('ledger concurrency on $name', (backend) => {
       );
 
       // Release them all at once, from every instance, and the credits are all back.
-      const voids = await Promise.all(holds.map((hold, index) => ledgers[index % count]!.void({ holdId: hold.id })));
+      const voids = await Promise.all(
+        holds.map((hold, index) => ledgers[index % count]!.void({ holdId: hold.id })),
+      );
       expect(voids.every((result) => result.ok)).toBe(true);
       expect((await ledgers[0]!.balance(customerId))!).toMatchObject({
         pendingMicros: 0n,
@@ -364,7 +380,9 @@ describe.each(testBackends())('ledger concurrency on $name', (backend) => {
           };
         }),
       );
-      const [row] = await primary.db.query<{ status: string }>('select status from holds where id = $1', [hold.id]);
+      const [row] = await primary.db.query<{ status: string }>('select status from holds where id = $1', [
+        hold.id,
+      ]);
       const winner = row!.status === 'captured' ? 'capture' : 'void';
       for (const result of results) {
         if (result.kind === winner) expect(result.ok).toBe(true);

@@ -2,11 +2,11 @@
  * Gift codes (seed 000): an app creates batches of codes; a user redeems one with their user key.
  * Codes carry 80 random bits in an unambiguous alphabet, are stored only as hashes, and are redeemed
  * at most `max_redemptions` times (and once per customer) — enforced inside the ledger transaction
- * that grants the credits (`tg_op_redeem_gift`).
+ * that grants the credits.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import type { Ledger } from '../ledger/ledger.ts';
+import { type Ledger, unwrap } from '../ledger/ledger.ts';
 import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
@@ -30,11 +30,16 @@ export function generateGiftCode(): string {
 
 /** Codes are compared case- and separator-insensitively. */
 export function normalizeGiftCode(code: string): string {
-  return code.toUpperCase().replace(/[^0-9A-Z]/g, '').replace(/^TG/, '');
+  return code
+    .toUpperCase()
+    .replace(/[^0-9A-Z]/g, '')
+    .replace(/^TG/, '');
 }
 
 export function hashGiftCode(code: string): string {
-  return createHash('sha256').update(`gift:${normalizeGiftCode(code)}`).digest('hex');
+  return createHash('sha256')
+    .update(`gift:${normalizeGiftCode(code)}`)
+    .digest('hex');
 }
 
 export class GiftCodesService {
@@ -44,7 +49,13 @@ export class GiftCodesService {
     private readonly clock: Clock,
   ) {}
 
-  async createBatch(input: { appId: string | null; amountMicros: bigint; count: number; maxRedemptions: number; expiresAt: Date | null }) {
+  async createBatch(input: {
+    appId: string | null;
+    amountMicros: bigint;
+    count: number;
+    maxRedemptions: number;
+    expiresAt: Date | null;
+  }) {
     const batchId = newId('gcb', 12);
     const now = this.clock.now();
     if (input.expiresAt && input.expiresAt <= now) {
@@ -54,7 +65,9 @@ export class GiftCodesService {
     const expiresAt = input.expiresAt?.toISOString() ?? null;
     await this.db.kysely.transaction().execute(async (transaction) => {
       await sql`insert into gift_code_batches (id, app_id, amount_micros, count, max_redemptions, expires_at, created_at)
-        values (${batchId}, ${input.appId}, ${input.amountMicros}, ${input.count}, ${input.maxRedemptions}, ${expiresAt}, ${now})`.execute(transaction);
+        values (${batchId}, ${input.appId}, ${input.amountMicros}, ${input.count}, ${input.maxRedemptions}, ${expiresAt}, ${now})`.execute(
+        transaction,
+      );
       for (const code of codes) {
         await sql`insert into gift_codes (id, batch_id, app_id, code_hash, code_hint, amount_micros, max_redemptions, expires_at, created_at)
           values (${newId('gc', 12)}, ${batchId}, ${input.appId}, ${hashGiftCode(code)}, ${`…${code.slice(-4)}`},
@@ -73,7 +86,15 @@ export class GiftCodesService {
   }
 
   async listBatches(appId: string | null) {
-    const rows = await this.db.query<{ id: string; amount_micros: bigint; count: number; max_redemptions: number; expires_at: Date | null; created_at: Date; redeemed: bigint | null }>(
+    const rows = await this.db.query<{
+      id: string;
+      amount_micros: bigint;
+      count: number;
+      max_redemptions: number;
+      expires_at: Date | null;
+      created_at: Date;
+      redeemed: bigint | null;
+    }>(
       `select b.id, b.amount_micros, b.count, b.max_redemptions, b.expires_at, b.created_at,
               (select sum(redemptions) from gift_codes c where c.batch_id = b.id) as redeemed
        from gift_code_batches b where b.app_id is not distinct from $1 order by b.created_at desc limit 200`,
@@ -91,19 +112,67 @@ export class GiftCodesService {
     }));
   }
 
+  /**
+   * Redeems a code at most `max_redemptions` times and once per customer: the code's row lock
+   * serializes concurrent redemptions (the counter's check constraint backs it up), and the counter,
+   * the redemption and the grant commit in one ledger transaction.
+   */
   async redeem(customerId: string, appId: string | null, code: string) {
-    const result = await this.ledger.domainOperation('redeem_gift', {
-      customer: customerId,
-      app_id: appId,
-      code_hash: hashGiftCode(code),
-      grant_id: newId('gr'),
+    const redemption = await this.ledger.transaction([customerId], async (transaction) => {
+      const [row] = await transaction.query<GiftCodeRow>(
+        'select * from gift_codes where code_hash = $1 for update',
+        [hashGiftCode(code)],
+      );
+      if (!row || (row.app_id ?? null) !== (appId ?? null)) {
+        throw new TollgateError('not_found', 'This gift code does not exist');
+      }
+      if (row.expires_at !== null && new Date(row.expires_at) <= this.clock.now()) {
+        throw new TollgateError('invalid_state', 'This gift code has expired');
+      }
+      const [already] = await transaction.query(
+        'select 1 from gift_redemptions where code_id = $1 and customer_id = $2',
+        [row.id, customerId],
+      );
+      if (already) throw new TollgateError('already_redeemed', 'You have already redeemed this gift code');
+      if (row.redemptions >= row.max_redemptions) {
+        throw new TollgateError('already_redeemed', 'This gift code has already been redeemed');
+      }
+      await transaction.query('update gift_codes set redemptions = redemptions + 1 where id = $1', [row.id]);
+      const grant = unwrap(
+        transaction.grant({
+          customerId,
+          amountMicros: BigInt(row.amount_micros),
+          source: 'gift',
+          type: 'gift_code',
+          reason: `Gift code ${row.code_hint}`,
+          metadata: { gift_code_id: row.id },
+        }),
+      );
+      await transaction.query(
+        'insert into gift_redemptions (code_id, customer_id, grant_id, redeemed_at) values ($1, $2, $3, $4)',
+        [row.id, customerId, grant.grantId, this.clock.now().toISOString()],
+      );
+      return {
+        amountMicros: BigInt(row.amount_micros),
+        grantId: grant.grantId,
+        balanceMicros: grant.balanceMicros,
+      };
     });
-    if (!result.ok) throw result.error;
     return {
       object: 'gift_code_redemption',
-      amount: microsToCredits(BigInt(result.value.amount as string)),
-      grant_id: result.value.grant_id,
-      balance: microsToCredits(BigInt(result.value.balance as string)),
+      amount: microsToCredits(redemption.amountMicros),
+      grant_id: redemption.grantId,
+      balance: microsToCredits(redemption.balanceMicros),
     };
   }
+}
+
+interface GiftCodeRow {
+  id: string;
+  app_id: string | null;
+  code_hint: string;
+  amount_micros: bigint | string;
+  max_redemptions: number;
+  redemptions: number;
+  expires_at: Date | string | null;
 }

@@ -65,6 +65,18 @@ const CHECKS: { name: string; query: string }[] = [
               and not exists (select 1 from ledger_accounts a where a.id = e.account_id)`,
   },
   {
+    // The append-heavy tables carry no foreign keys (store/migrations/0010): the references are checked here.
+    name: 'holds, transactions or legs that point at nothing',
+    query: `select 'hold' as kind, h.id::text as id from holds h
+              where not exists (select 1 from customers c where c.id = h.customer_id)
+            union all
+            select 'transaction', t.id::text from ledger_transactions t
+              where not exists (select 1 from customers c where c.id = t.customer_id)
+            union all
+            select 'leg', e.transaction_id::text from ledger_entries e
+              where not exists (select 1 from ledger_transactions t where t.id = e.transaction_id)`,
+  },
+  {
     name: 'captured hold without a matching usage transaction',
     query: `select h.id from holds h
             where h.status = 'captured' and h.funding = 'credits' and h.captured_micros > 0
@@ -97,12 +109,15 @@ export async function auditLedger(db: Database, clock: Clock, graceSeconds = 0):
   const [{ total }] = await db.query<{ total: string }>(
     'select coalesce(sum(amount_micros), 0)::text as total from ledger_entries',
   );
-  const [{ customers }] = await db.query<{ customers: string }>('select count(*)::text as customers from customers');
+  const [{ customers }] = await db.query<{ customers: string }>(
+    'select count(*)::text as customers from customers',
+  );
   const [{ transactions }] = await db.query<{ transactions: string }>(
     'select count(*)::text as transactions from ledger_transactions',
   );
   const totalMicros = BigInt(total!);
-  if (totalMicros !== 0n) problems.push({ check: 'sum over all accounts is not zero', count: 1, sample: [total] });
+  if (totalMicros !== 0n)
+    problems.push({ check: 'sum over all accounts is not zero', count: 1, sample: [total] });
   return {
     ok: problems.length === 0,
     checkedAt: clock.now().toISOString(),

@@ -1,6 +1,7 @@
 /**
- * Which credits a charge spends first. The SQL functions order grants the same way; this module is
- * the readable statement of the rule and the model the property tests check the database against.
+ * Which credits a charge spends first. The engine keeps each account's grants sorted by
+ * `compareSpendOrder`; the property tests restate the rule in their own model and check the database
+ * against it.
  *
  *   1. the subscription allowance (it resets each period: use it or lose it);
  *   2. then the grant that expires soonest (never-expiring grants last);
@@ -43,6 +44,7 @@ export function compareSpendOrder(left: SpendOrderKey, right: SpendOrderKey): nu
   const rightExpiry = right.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
   if (leftExpiry !== rightExpiry) return leftExpiry < rightExpiry ? -1 : 1;
   if (left.priority !== right.priority) return left.priority - right.priority;
-  if (left.createdAt.getTime() !== right.createdAt.getTime()) return left.createdAt < right.createdAt ? -1 : 1;
+  if (left.createdAt.getTime() !== right.createdAt.getTime())
+    return left.createdAt < right.createdAt ? -1 : 1;
   return left.id < right.id ? -1 : left.id > right.id ? 1 : 0;
 }

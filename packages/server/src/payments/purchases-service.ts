@@ -1,13 +1,13 @@
 /**
  * Buying credits. A checkout creates a pending purchase whose credits the server computes from its own
  * config (never from the client or Stripe metadata); fulfilment, failure and refunds are driven by
- * Stripe webhooks or the test-mode page, and the money-moving steps run as ledger operations so the
+ * Stripe webhooks or the test-mode page, and the money-moving steps run as ledger transactions so the
  * purchase state and the grant commit together, exactly once.
  */
 import type { Principal } from '../auth/principals.ts';
 import type { CreditPack, TollgateConfig } from '../config/types.ts';
 import type { CustomerRecord } from '../customers/customers-service.ts';
-import type { Ledger } from '../ledger/ledger.ts';
+import { type Ledger, type LedgerTransaction, unwrap } from '../ledger/ledger.ts';
 import { creditsForPurchase } from '../pricing/purchase-credits.ts';
 import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
@@ -86,14 +86,27 @@ export class PurchasesService {
   }
 
   /** What a purchase of this input would grant; refuses amounts below the minimum. */
-  price(input: CheckoutInput): { kind: 'credits' | 'pack'; pack: CreditPack | null; amountCents: bigint; creditsMicros: bigint; bonusMicros: bigint } {
+  price(input: CheckoutInput): {
+    kind: 'credits' | 'pack';
+    pack: CreditPack | null;
+    amountCents: bigint;
+    creditsMicros: bigint;
+    bonusMicros: bigint;
+  } {
     if ((input.amount_usd === undefined) === (input.pack === undefined)) {
       throw new TollgateError('invalid_request', 'Give exactly one of amount_usd or pack');
     }
     if (input.pack !== undefined) {
       const pack = this.config.purchases.packs.find((candidate) => candidate.code === input.pack);
-      if (!pack) throw new TollgateError('invalid_request', `Unknown credit pack: ${input.pack}`, { param: 'pack' });
-      return { kind: 'pack', pack, amountCents: pack.priceCents, creditsMicros: pack.creditsMicros, bonusMicros: 0n };
+      if (!pack)
+        throw new TollgateError('invalid_request', `Unknown credit pack: ${input.pack}`, { param: 'pack' });
+      return {
+        kind: 'pack',
+        pack,
+        amountCents: pack.priceCents,
+        creditsMicros: pack.creditsMicros,
+        bonusMicros: 0n,
+      };
     }
     const amountCents = parseUsdToCents(input.amount_usd, 'amount_usd');
     const minimumCents = this.config.purchases.minimumCents;
@@ -108,7 +121,13 @@ export class PurchasesService {
     }
     const credits = creditsForPurchase(this.config, amountCents);
     if (credits.totalMicros <= 0n) throw new TollgateError('invalid_request', 'amount_usd buys no credits');
-    return { kind: 'credits', pack: null, amountCents, creditsMicros: credits.totalMicros, bonusMicros: credits.bonusMicros };
+    return {
+      kind: 'credits',
+      pack: null,
+      amountCents,
+      creditsMicros: credits.totalMicros,
+      bonusMicros: credits.bonusMicros,
+    };
   }
 
   async createCheckout(customer: CustomerRecord, input: CheckoutInput) {
@@ -155,7 +174,10 @@ export class PurchasesService {
       });
     } catch (error) {
       await this.fail({ id } as PurchaseRow);
-      throw new TollgateError('upstream_error', `The payment provider refused the checkout: ${(error as Error).message}`);
+      throw new TollgateError(
+        'upstream_error',
+        `The payment provider refused the checkout: ${(error as Error).message}`,
+      );
     }
     await this.db.query('update purchases set provider_session_id = $2 where id = $1', [id, session.id]);
     return {
@@ -174,12 +196,16 @@ export class PurchasesService {
   }
 
   async bySession(sessionId: string): Promise<PurchaseRow | null> {
-    const rows = await this.db.query<PurchaseRow>('select * from purchases where provider_session_id = $1', [sessionId]);
+    const rows = await this.db.query<PurchaseRow>('select * from purchases where provider_session_id = $1', [
+      sessionId,
+    ]);
     return rows[0] ?? null;
   }
 
   async byPaymentIntent(paymentIntentId: string): Promise<PurchaseRow | null> {
-    const rows = await this.db.query<PurchaseRow>('select * from purchases where payment_intent_id = $1', [paymentIntentId]);
+    const rows = await this.db.query<PurchaseRow>('select * from purchases where payment_intent_id = $1', [
+      paymentIntentId,
+    ]);
     return rows[0] ?? null;
   }
 
@@ -191,18 +217,43 @@ export class PurchasesService {
     return { data: rows.slice(0, limit), hasMore: rows.length > limit };
   }
 
-  /** Grants a purchase's credits exactly once, whoever calls (webhook, redelivery, the test page). */
+  /**
+   * Grants a purchase's credits exactly once, whoever calls (webhook, redelivery, the test page): the
+   * event id, the purchase's new state and the grant commit in one ledger transaction, under the
+   * purchase's row lock and the customer's.
+   */
   async complete(purchase: PurchaseRow, event?: { id: string; type: string; paymentIntent?: string | null }) {
-    const result = await this.ledger.domainOperation('fulfil_purchase', {
-      customer: purchase.customer_id,
-      purchase: purchase.id,
-      grant_id: newId('gr'),
-      event_id: event?.id,
-      event_type: event?.type,
-      payment_intent: event?.paymentIntent ?? undefined,
+    return this.ledger.transaction([purchase.customer_id], async (transaction) => {
+      const row = await this.lockPurchase(transaction, purchase);
+      await this.recordEvent(transaction, event);
+      if (row.grant_id !== null) {
+        return { purchaseId: row.id, status: row.status, grantId: row.grant_id, replayed: true };
+      }
+      const grant = unwrap(
+        transaction.grant({
+          customerId: row.customer_id,
+          amountMicros: BigInt(row.credits_micros),
+          source: 'purchase',
+          type: 'purchase',
+          reason: 'Credit purchase',
+          metadata: {
+            purchase_id: row.id,
+            amount_cents: String(row.amount_cents),
+            bonus: String(row.bonus_micros),
+            pack: row.pack_code,
+            session_id: row.provider_session_id,
+            event_id: event?.id ?? null,
+          },
+        }),
+      );
+      await transaction.query(
+        `update purchases set status = 'completed', grant_id = $2, completed_at = $3,
+           payment_intent_id = coalesce($4, payment_intent_id)
+         where id = $1`,
+        [row.id, grant.grantId, this.clock.now().toISOString(), event?.paymentIntent ?? null],
+      );
+      return { purchaseId: row.id, status: 'completed' as const, grantId: grant.grantId, replayed: false };
     });
-    if (!result.ok) throw result.error;
-    return result.value;
   }
 
   async fail(purchase: PurchaseRow): Promise<void> {
@@ -212,27 +263,89 @@ export class PurchasesService {
     );
   }
 
+  /**
+   * Claws back the refunded share of a purchase for Stripe's cumulative `amount_refunded`, so that
+   * redelivered or reordered refund events never take twice: only the growth since the last one counts.
+   * What was already spent cannot be taken back; it is recorded as the purchase's refund shortfall.
+   */
   async refund(purchase: PurchaseRow, refundedCents: bigint, event?: { id: string; type: string }) {
-    const result = await this.ledger.domainOperation('refund_purchase', {
-      customer: purchase.customer_id,
-      purchase: purchase.id,
-      refunded_cents: refundedCents.toString(),
-      target_micros: refundedCredits(BigInt(purchase.credits_micros), BigInt(purchase.amount_cents), refundedCents).toString(),
-      event_id: event?.id,
-      event_type: event?.type,
+    return this.ledger.transaction([purchase.customer_id], async (transaction) => {
+      const row = await this.lockPurchase(transaction, purchase);
+      await this.recordEvent(transaction, event);
+      const previouslyRefunded = BigInt(row.refunded_cents);
+      if (row.grant_id === null || refundedCents <= previouslyRefunded) {
+        return { status: row.status, clawedBackMicros: 0n, shortfallMicros: 0n, replayed: true };
+      }
+      const amountCents = BigInt(row.amount_cents);
+      const refunded = refundedCents < amountCents ? refundedCents : amountCents;
+      const target = refundedCredits(BigInt(row.credits_micros), amountCents, refunded);
+      const delta = target - BigInt(row.clawback_requested_micros);
+      let clawedBack = 0n;
+      let shortfall = 0n;
+      if (delta > 0n) {
+        const clawback = unwrap(
+          await transaction.clawback({
+            grantId: row.grant_id,
+            amountMicros: delta,
+            type: 'refund',
+            metadata: {
+              purchase_id: row.id,
+              refunded_cents: refunded.toString(),
+              event_id: event?.id ?? null,
+            },
+          }),
+        );
+        clawedBack = clawback.clawedBackMicros;
+        shortfall = clawback.shortfallMicros;
+      }
+      const status: PurchaseStatus = refunded >= amountCents ? 'refunded' : 'partially_refunded';
+      await transaction.query(
+        `update purchases set refunded_cents = $2, status = $3,
+           clawback_requested_micros = clawback_requested_micros + $4,
+           refund_shortfall_micros = refund_shortfall_micros + $5
+         where id = $1`,
+        [row.id, refunded.toString(), status, (delta > 0n ? delta : 0n).toString(), shortfall.toString()],
+      );
+      return { status, clawedBackMicros: clawedBack, shortfallMicros: shortfall, replayed: false };
     });
-    if (!result.ok) throw result.error;
-    return result.value;
+  }
+
+  private async lockPurchase(transaction: LedgerTransaction, purchase: PurchaseRow) {
+    const [row] = await transaction.query<PurchaseRow & { clawback_requested_micros: bigint }>(
+      'select * from purchases where id = $1 for update',
+      [purchase.id],
+    );
+    if (!row || row.customer_id !== purchase.customer_id) {
+      throw new TollgateError('not_found', `No such purchase: ${purchase.id}`);
+    }
+    return row;
+  }
+
+  private async recordEvent(transaction: LedgerTransaction, event: { id: string; type: string } | undefined) {
+    if (!event?.id) return;
+    await transaction.query(
+      'insert into webhook_events (id, type, received_at) values ($1, $2, $3) on conflict (id) do nothing',
+      [event.id, event.type || 'unknown', this.clock.now().toISOString()],
+    );
   }
 
   /** A customer's view of a checkout session (the CLI polls this until the purchase completes). */
-  async sessionStatus(sessionId: string, principal: Principal, resolve: (id: string) => Promise<CustomerRecord>) {
+  async sessionStatus(
+    sessionId: string,
+    principal: Principal,
+    resolve: (id: string) => Promise<CustomerRecord>,
+  ) {
     const purchase = await this.bySession(sessionId);
     if (!purchase) throw new TollgateError('not_found', `No such checkout session: ${sessionId}`);
     await resolve(purchase.customer_id).catch(() => {
       throw new TollgateError('not_found', `No such checkout session: ${sessionId}`);
     });
     void principal;
-    return { id: sessionId, object: 'checkout.session', status: purchase.status, purchase: purchaseWire(purchase) };
+    return {
+      id: sessionId,
+      object: 'checkout.session',
+      status: purchase.status,
+      purchase: purchaseWire(purchase),
+    };
   }
 }

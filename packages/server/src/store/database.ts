@@ -5,12 +5,28 @@
  */
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { PGliteDialect, SessionLock } from './pglite-dialect.ts';
+import { Mutex } from '../shared/mutex.ts';
+import { PGliteDialect } from './pglite-dialect.ts';
 import type { Tables } from './tables.ts';
 
 export type DatabaseKind = 'pglite' | 'postgres';
+
+export type QueryFunction = <Row = Record<string, unknown>>(
+  sql: string,
+  parameters?: unknown[],
+) => Promise<Row[]>;
+
+function transactionOf(kysely: Kysely<Tables>) {
+  return <Value>(work: (query: QueryFunction) => Promise<Value>): Promise<Value> =>
+    kysely.transaction().execute((trx) =>
+      work(async <Row>(sql: string, parameters: unknown[] = []) => {
+        const result = await trx.executeQuery<Row>(CompiledQuery.raw(sql, parameters));
+        return result.rows;
+      }),
+    );
+}
 
 export interface Database {
   readonly kind: DatabaseKind;
@@ -25,8 +41,11 @@ export interface Database {
     parameters?: unknown[],
     options?: { prepare?: string },
   ): Promise<Row[]>;
-  /** How many statements the backend can usefully run at once (PGlite: one session). */
-  readonly parallelism: number;
+  /**
+   * Runs `work` in one transaction; `query` runs its statements on the transaction's connection. It
+   * commits when `work` resolves and rolls back when it throws.
+   */
+  transaction<Value>(work: (query: QueryFunction) => Promise<Value>): Promise<Value>;
   close(): Promise<void>;
 }
 
@@ -78,11 +97,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   return {
     kind: 'postgres',
     kysely,
-    // Each ledger batch is one transaction: with more in flight, batches get smaller and commits more
-    // numerous for the same load. One at a time measured best on a 2-core machine, where the server
-    // and the application share the cores: the gateway benchmark ran ~2,300-2,500 req/s with one
-    // batch in flight against ~1,600-2,300 with two (Ledger's maxInFlight overrides it).
-    parallelism: 1,
+    transaction: transactionOf(kysely),
     async query<Row>(sql: string, parameters: unknown[] = [], options: { prepare?: string } = {}) {
       const result = options.prepare
         ? await pool.query({ name: options.prepare, text: sql, values: parameters })
@@ -103,13 +118,14 @@ async function openPGlite(dataDir: string): Promise<Database> {
     // so they are pure cost here (they were about a third of what each commit wrote).
     startParams: [...PGlite.defaultStartParams, '-c', 'full_page_writes=off'],
   });
-  const lock = new SessionLock();
+  // PGlite's single session is shared by the Kysely driver and the raw calls: one user at a time.
+  const lock = new Mutex();
   const kysely = new Kysely<Tables>({ dialect: new PGliteDialect(pglite, lock) });
   let closed = false;
   return {
     kind: 'pglite',
     kysely,
-    parallelism: 1,
+    transaction: transactionOf(kysely),
     async query<Row>(sql: string, parameters: unknown[] = []) {
       const release = await lock.acquire();
       try {

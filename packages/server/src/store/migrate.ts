@@ -12,6 +12,7 @@ import * as widget from './migrations/0006-widget.ts';
 import * as portal from './migrations/0007-portal.ts';
 import * as ledgerSetBased from './migrations/0008-ledger-set-based.ts';
 import * as ledgerSingleOperation from './migrations/0009-ledger-single-operation.ts';
+import * as ledgerEngine from './migrations/0010-ledger-engine.ts';
 
 const MIGRATIONS: Record<string, { up: string }> = {
   '0001-ledger': ledger,
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, { up: string }> = {
   '0007-portal': portal,
   '0008-ledger-set-based': ledgerSetBased,
   '0009-ledger-single-operation': ledgerSingleOperation,
+  '0010-ledger-engine': ledgerEngine,
 };
 
 class InCodeProvider implements MigrationProvider {
@@ -50,5 +52,7 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
-  return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
+  return (results ?? [])
+    .filter((result) => result.status === 'Success')
+    .map((result) => result.migrationName);
 }

@@ -16,21 +16,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
-
-/** FIFO mutex: PGlite's single session is shared by the Kysely driver and the ledger's raw calls. */
-export class SessionLock {
-  private tail: Promise<void> = Promise.resolve();
-
-  acquire(): Promise<() => void> {
-    let release!: () => void;
-    const next = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const ready = this.tail.then(() => release);
-    this.tail = this.tail.then(() => next);
-    return ready;
-  }
-}
+import type { Mutex } from '../shared/mutex.ts';
 
 class PGliteConnection implements DatabaseConnection {
   constructor(private readonly pglite: PGlite) {}
@@ -61,7 +47,7 @@ class PGliteDriver implements Driver {
 
   constructor(
     pglite: PGlite,
-    private readonly lock: SessionLock,
+    private readonly lock: Mutex,
   ) {
     this.connection = new PGliteConnection(pglite);
   }
@@ -99,7 +85,7 @@ class PGliteDriver implements Driver {
 export class PGliteDialect implements Dialect {
   constructor(
     private readonly pglite: PGlite,
-    private readonly lock: SessionLock,
+    private readonly lock: Mutex,
   ) {}
   createAdapter() {
     return new PostgresAdapter();

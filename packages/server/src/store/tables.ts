@@ -1,4 +1,4 @@
-/** Row types of the tables Kysely queries (the ledger's own writes go through SQL functions). */
+/** Row types of the tables Kysely queries (the ledger's own writes go through `tg_ledger_write`). */
 import type { ColumnType, Generated } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -12,6 +12,8 @@ export interface CustomersTable {
   email: string | null;
   balance_micros: Generated<bigint>;
   held_micros: Generated<bigint>;
+  /** Bumped by every ledger batch that changes the customer (see ledger/README.md). */
+  revision: Generated<bigint>;
   metadata: Json | null;
   created_at: DefaultedTimestamp;
 }

@@ -1,0 +1,212 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type AccountState,
+  fillTransactionId,
+  type GrantState,
+  type HoldState,
+  LedgerBatch,
+  LedgerInvariantError,
+  type StoredKey,
+  TRANSACTION_PLACEHOLDER,
+} from './engine.ts';
+
+const NOW = new Date('2026-03-01T00:00:00Z');
+const LATER = new Date('2026-03-01T00:15:00Z');
+
+function grant(id: string, remaining: bigint, extra: Partial<GrantState> = {}): GrantState {
+  return {
+    id,
+    source: 'purchase',
+    priority: 3,
+    amount: remaining,
+    remaining,
+    reserved: 0n,
+    expiresAt: null,
+    createdAt: new Date('2026-01-01T00:00:00Z'),
+    ...extra,
+  };
+}
+
+function account(id: string, grants: GrantState[], revision = 7n): AccountState {
+  const balance = grants.reduce((sum, each) => sum + each.remaining, 0n);
+  const held = grants.reduce((sum, each) => sum + each.reserved, 0n);
+  return { id, revision, balance, held, grants, runs: new Map() };
+}
+
+function batchOver(accounts: AccountState[], holds: HoldState[] = [], keys = new Map<string, StoredKey>()) {
+  const accountMap = new Map(accounts.map((each) => [each.id, each]));
+  const holdMap = new Map(holds.map((each) => [each.id, each]));
+  return new LedgerBatch(accountMap, holdMap, keys, NOW);
+}
+
+describe('LedgerBatch', () => {
+  it('applies a hold and a capture in one batch without touching the state it read', () => {
+    const cached = account('cus_a', [grant('gr_1', 10n)]);
+    const batch = batchOver([cached]);
+    const held = batch.apply({
+      op: 'hold',
+      customer: 'cus_a',
+      holdId: 'hold_1',
+      amount: 6n,
+      expiresAt: LATER,
+      funding: 'credits',
+    });
+    expect(held).toMatchObject({ ok: true, id: 'hold_1', amount: '6', available: '4' });
+    const captured = batch.apply({ op: 'capture', hold: 'hold_1', amount: 4n, overrun: 'clamp' });
+    expect(captured).toMatchObject({
+      ok: true,
+      amount: '4',
+      cost: '4',
+      balance: '6',
+      transaction_id: `${TRANSACTION_PLACEHOLDER}1`,
+    });
+    // The cached account is a read-only input: the batch works on copies until it is written.
+    expect(cached.balance).toBe(10n);
+    expect(cached.grants[0]!.reserved).toBe(0n);
+
+    const document = batch.document()!;
+    // One customer row with the revision read, the grant's final figures, the hold inserted already
+    // captured (never inserted then updated), one usage transaction with balanced legs.
+    expect(document.c).toEqual([['cus_a', '7', '6', '0']]);
+    expect(document.gu).toEqual([['gr_1', '6', '0']]);
+    expect(document.hi).toHaveLength(1);
+    expect(document.hi![0]!.slice(0, 6)).toEqual(['hold_1', 'cus_a', 'captured', 'credits', '6', '4']);
+    expect(document.hu).toBeUndefined();
+    expect(document.t).toEqual([['cus_a', 'usage', '-4', '6', 'hold_1', null, null, expect.any(Object)]]);
+    expect(document.e).toEqual([
+      [1, 'cus_a', '-4'],
+      [1, 'sys:revenue', '4'],
+    ]);
+
+    const { accounts, holds } = batch.committed(['41']);
+    expect(accounts[0]).toMatchObject({ id: 'cus_a', revision: 8n, balance: 6n, held: 0n });
+    expect(holds[0]).toMatchObject({ id: 'hold_1', status: 'captured', transactionId: '41' });
+    expect(holds[0]!.result!.transaction_id).toBe('41');
+    expect(fillTransactionId(captured, ['41']).transaction_id).toBe('41');
+  });
+
+  it('checks the revision of an account it only read, and writes nothing else', () => {
+    const batch = batchOver([account('cus_a', [grant('gr_1', 3n)])]);
+    const refused = batch.apply({
+      op: 'hold',
+      customer: 'cus_a',
+      holdId: 'hold_1',
+      amount: 5n,
+      expiresAt: LATER,
+      funding: 'credits',
+    });
+    expect(refused).toMatchObject({ ok: false, code: 'insufficient_credits', required: '5', available: '3' });
+    // A refusal computed from a stale read would be wrong: the write confirms the revision it used.
+    expect(batch.document()).toEqual({ c: [], k: [['cus_a', '7']] });
+  });
+
+  it('needs no round trip for what cannot have changed: an unknown customer, a captured hold', () => {
+    const captured: HoldState = {
+      id: 'hold_done',
+      customerId: 'cus_a',
+      status: 'captured',
+      funding: 'credits',
+      amount: 5n,
+      captured: 5n,
+      allocations: [],
+      model: null,
+      runId: null,
+      provider: null,
+      expiresAt: LATER,
+      createdAt: NOW,
+      resolvedAt: NOW,
+      voidReason: null,
+      transactionId: '9',
+      result: { ok: true, id: 'hold_done', status: 'captured', transaction_id: '9' },
+      metadata: null,
+    };
+    const batch = batchOver([], [captured]);
+    expect(
+      batch.apply({
+        op: 'hold',
+        customer: 'cus_x',
+        holdId: 'h',
+        amount: 1n,
+        expiresAt: LATER,
+        funding: 'credits',
+      }),
+    ).toMatchObject({
+      ok: false,
+      code: 'not_found',
+    });
+    expect(batch.apply({ op: 'capture', hold: 'hold_done', overrun: 'clamp' })).toEqual(captured.result);
+    expect(batch.document()).toBeNull();
+  });
+
+  it('replays a key claimed earlier in the same batch or stored before, and refuses another body', () => {
+    const stored = new Map<string, StoredKey>([
+      [
+        's\u0000old',
+        { hash: 'h-old', response: { ok: true, grant_id: 'gr_old', transaction_id: '3', balance: '1' } },
+      ],
+    ]);
+    const batch = batchOver([account('cus_a', [])], [], stored);
+    const grantOp = {
+      op: 'grant' as const,
+      customer: 'cus_a',
+      grantId: 'gr_new',
+      amount: 5n,
+      source: 'promo' as const,
+      priority: 1,
+      fundingAccount: 'sys:promotions',
+      key: { scope: 's', key: 'new', hash: 'h-new' },
+    };
+    const first = batch.apply(grantOp);
+    const again = batch.apply({ ...grantOp, grantId: 'gr_other' });
+    expect(again).toEqual({ ...first, replayed: true });
+    expect(
+      batch.apply({ ...grantOp, grantId: 'gr_third', key: { scope: 's', key: 'new', hash: 'other' } }),
+    ).toMatchObject({
+      ok: false,
+      code: 'idempotency_conflict',
+    });
+    expect(batch.apply({ ...grantOp, key: { scope: 's', key: 'old', hash: 'h-old' } })).toMatchObject({
+      ok: true,
+      grant_id: 'gr_old',
+      replayed: true,
+    });
+    const document = batch.document()!;
+    // One grant, one transaction, one key claimed — whatever the retries in the batch.
+    expect(document.gi).toHaveLength(1);
+    expect(document.t).toHaveLength(1);
+    expect(document.i).toEqual([['s', 'new', 'h-new', first, 1]]);
+  });
+
+  it('writes off only the unreserved remainder of an expired grant, in a row of its own', () => {
+    const expiring = grant('gr_promo', 10n, {
+      source: 'promo',
+      priority: 1,
+      expiresAt: new Date('2026-02-28T00:00:00Z'),
+      reserved: 4n,
+    });
+    const batch = batchOver([account('cus_a', [expiring, grant('gr_buy', 5n)])]);
+    expect(batch.apply({ op: 'expire_grants', customer: 'cus_a' })).toEqual({ ok: true, expired: '6' });
+    const document = batch.document()!;
+    expect(document.t).toEqual([['cus_a', 'expire', '-6', '9', null, 'gr_promo', null, null]]);
+    expect(document.e).toEqual([
+      [1, 'cus_a', '-6'],
+      [1, 'sys:expired', '6'],
+    ]);
+    expect(document.gu).toEqual([['gr_promo', '4', '4']]);
+  });
+
+  it('treats a broken invariant as an error, not a refusal', () => {
+    const batch = batchOver([account('cus_a', [grant('gr_1', 10n)])]);
+    batch.apply({
+      op: 'hold',
+      customer: 'cus_a',
+      holdId: 'hold_1',
+      amount: 2n,
+      expiresAt: LATER,
+      funding: 'credits',
+    });
+    expect(() => batch.apply({ op: 'capture', hold: 'hold_1', overrun: 'clamp', referralShare: 3n })).toThrow(
+      LedgerInvariantError,
+    );
+  });
+});

@@ -1,0 +1,1029 @@
+/**
+ * The ledger's rules, as pure computation over an in-memory copy of the accounts a batch touches.
+ * No I/O: `Ledger` loads the state (or takes it from its cache), `LedgerBatch` applies the operations
+ * in order and records what changed, and `ledger-store.ts` writes that in one transaction which first
+ * checks that every account is still at the revision it was read at. A stale read therefore never
+ * writes: the store refuses the batch and the ledger recomputes it from fresh state.
+ *
+ * Results are JSON-safe values (amounts as decimal strings) because they are also stored: a captured
+ * hold keeps its result for replays, an idempotency key keeps the first response.
+ */
+import type { GrantSource } from './spend-order.ts';
+import { compareSpendOrder } from './spend-order.ts';
+
+export interface GrantState {
+  id: string;
+  source: GrantSource;
+  priority: number;
+  amount: bigint;
+  remaining: bigint;
+  reserved: bigint;
+  expiresAt: Date | null;
+  createdAt: Date;
+}
+
+export interface RunTotal {
+  captured: bigint;
+  held: bigint;
+}
+
+export interface AccountState {
+  id: string;
+  /** Bumped by every batch that changes anything of this customer (grants, holds, runs included). */
+  revision: bigint;
+  balance: bigint;
+  held: bigint;
+  /** Grants with credits left, in spend order. */
+  grants: GrantState[];
+  /** Run totals read so far (a run that is not here is unknown, not zero). */
+  runs: Map<string, RunTotal>;
+}
+
+export type HoldStatus = 'held' | 'captured' | 'voided';
+
+export interface HoldState {
+  id: string;
+  customerId: string;
+  status: HoldStatus;
+  funding: 'credits' | 'byok';
+  amount: bigint;
+  captured: bigint | null;
+  /** Reservations in spend order: [grant id, amount]. */
+  allocations: [string, bigint][];
+  model: string | null;
+  runId: string | null;
+  provider: string | null;
+  expiresAt: Date;
+  createdAt: Date;
+  resolvedAt: Date | null;
+  voidReason: string | null;
+  transactionId: string | null;
+  result: RawResult | null;
+  metadata: Record<string, unknown> | null;
+}
+
+export type RawResult = Record<string, unknown> & { ok: boolean };
+
+export interface IdempotencyKey {
+  scope: string;
+  key: string;
+  hash: string;
+}
+
+/** A key already in the database, with the response stored by the operation that claimed it. */
+export interface StoredKey {
+  hash: string;
+  response: RawResult | null;
+}
+
+interface Keyed {
+  key?: IdempotencyKey;
+}
+
+export type Operation = Keyed &
+  (
+    | {
+        op: 'grant';
+        customer: string;
+        grantId: string;
+        amount: bigint;
+        source: GrantSource;
+        priority: number;
+        fundingAccount: string;
+        expiresAt?: Date;
+        reason?: string;
+        metadata?: Record<string, unknown>;
+        type?: string;
+      }
+    | {
+        op: 'hold';
+        customer: string;
+        holdId: string;
+        amount: bigint;
+        expiresAt: Date;
+        funding: 'credits' | 'byok';
+        model?: string;
+        provider?: string;
+        runId?: string;
+        maxRun?: bigint;
+        metadata?: Record<string, unknown>;
+      }
+    | {
+        op: 'capture';
+        hold: string;
+        amount?: bigint;
+        overrun: 'clamp' | 'charge';
+        referralShare?: bigint;
+        referralAccount?: string;
+        model?: string;
+        metadata?: Record<string, unknown>;
+      }
+    | { op: 'void'; hold: string; reason?: string; onlyIfDue?: boolean }
+    | { op: 'extend'; hold: string; expiresAt: Date }
+    | {
+        op: 'charge';
+        customer: string;
+        holdId: string;
+        amount: bigint;
+        expiresAt: Date;
+        model?: string;
+        provider?: string;
+        runId?: string;
+        maxRun?: bigint;
+        referralShare?: bigint;
+        referralAccount?: string;
+        metadata?: Record<string, unknown>;
+      }
+    | {
+        op: 'debit';
+        customer: string;
+        amount: bigint;
+        reason?: string;
+        type?: string;
+        account?: string;
+        metadata?: Record<string, unknown>;
+      }
+    | {
+        op: 'clawback';
+        customer: string;
+        grant: string;
+        amount: bigint;
+        fundingAccount: string;
+        type?: string;
+        metadata?: Record<string, unknown>;
+      }
+    | { op: 'expire_grants'; customer: string }
+  );
+
+/** What a batch writes, as the JSON document `tg_ledger_write` reads (see store/migrations/0010). */
+export interface WriteDocument {
+  /** Changed customers: [id, revision read, balance, held]. */
+  c: [string, string, string, string][];
+  /** Customers read but unchanged (a refusal): [id, revision read]. */
+  k?: [string, string][];
+  gi?: unknown[][];
+  gu?: [string, string, string][];
+  hi?: unknown[][];
+  hu?: unknown[][];
+  r?: [string, string, string, string][];
+  t?: unknown[][];
+  e?: [number, string, string][];
+  i?: unknown[][];
+}
+
+/** Where a result's `transaction_id` will be once the batch is written: the n-th transaction it inserts. */
+export const TRANSACTION_PLACEHOLDER = '#txn:';
+
+/** Where a batch reads accounts and holds from (the ledger's cache, or a read made under lock). */
+export interface StateSource<State> {
+  get(id: string): State | undefined;
+}
+
+export class LedgerInvariantError extends Error {
+  constructor(message: string) {
+    super(`tollgate ledger invariant: ${message}`);
+    this.name = 'LedgerInvariantError';
+  }
+}
+
+const MAX_BIGINT = 2n ** 63n - 1n;
+
+export function refusal(code: string, message: string, details: Record<string, unknown> = {}): RawResult {
+  return { ok: false, code, message, ...details };
+}
+
+function min(left: bigint, right: bigint): bigint {
+  return left < right ? left : right;
+}
+
+function copyAccount(account: AccountState): AccountState {
+  return {
+    id: account.id,
+    revision: account.revision,
+    balance: account.balance,
+    held: account.held,
+    grants: account.grants.map((grant) => ({ ...grant })),
+    runs: new Map([...account.runs].map(([run, total]) => [run, { ...total }])),
+  };
+}
+
+function copyHold(hold: HoldState): HoldState {
+  return { ...hold, allocations: hold.allocations.map(([grant, amount]) => [grant, amount]) };
+}
+
+/** The batch's own copy of a state, made on first use: what was read stays as it was until written. */
+function workingCopy<State>(
+  working: Map<string, State>,
+  source: StateSource<State>,
+  copy: (state: State) => State,
+  id: string,
+): State | undefined {
+  const known = working.get(id);
+  if (known) return known;
+  const read = source.get(id);
+  if (!read) return undefined;
+  const mine = copy(read);
+  working.set(id, mine);
+  return mine;
+}
+
+interface Transaction {
+  customer: string;
+  type: string;
+  amount: bigint;
+  balanceAfter: bigint;
+  holdId: string | null;
+  grantId: string | null;
+  model: string | null;
+  metadata: Record<string, unknown> | null;
+  legs: [string, bigint][];
+}
+
+/**
+ * One batch: applies operations in submission order to private copies of the cached state, then
+ * renders what changed. Reads come from `accounts` and `holds` (what the ledger has loaded); nothing
+ * there is modified until `committed()` hands back the new states after a successful write.
+ */
+export class LedgerBatch {
+  private readonly working = new Map<string, AccountState>();
+  private readonly workingHolds = new Map<string, HoldState>();
+  /** Customers whose rows (or grants, holds, runs) this batch changes. */
+  private readonly dirty = new Set<string>();
+  private readonly newGrants = new Map<
+    string,
+    { grant: GrantState; customer: string; reason: string | null; metadata: unknown }
+  >();
+  private readonly changedGrants = new Set<string>();
+  private readonly newHolds = new Set<string>();
+  private readonly changedHolds = new Set<string>();
+  private readonly runDeltas = new Map<
+    string,
+    { customer: string; run: string; captured: bigint; held: bigint }
+  >();
+  private readonly transactions: Transaction[] = [];
+  /** Which transaction each hold's result points at (1-based, in insertion order). */
+  private readonly holdTransaction = new Map<string, number>();
+  private readonly keys = new Map<
+    string,
+    { key: IdempotencyKey; response: RawResult; transaction: number | null }
+  >();
+  private currentTransaction: number | null = null;
+
+  constructor(
+    private readonly accounts: StateSource<AccountState>,
+    private readonly holds: StateSource<HoldState>,
+    private readonly storedKeys: ReadonlyMap<string, StoredKey>,
+    readonly now: Date,
+  ) {}
+
+  // ------------------------------------------------------------------------------------------ state
+
+  private account(id: string): AccountState | undefined {
+    return workingCopy(this.working, this.accounts, copyAccount, id);
+  }
+
+  private hold(id: string): HoldState | undefined {
+    return workingCopy(this.workingHolds, this.holds, copyHold, id);
+  }
+
+  private grantOf(account: AccountState, id: string): GrantState {
+    const grant = account.grants.find((candidate) => candidate.id === id);
+    if (!grant) throw new LedgerInvariantError(`grant ${id} of ${account.id} is not loaded`);
+    return grant;
+  }
+
+  private touchGrant(grant: GrantState): void {
+    if (!this.newGrants.has(grant.id)) this.changedGrants.add(grant.id);
+  }
+
+  private touchHold(hold: HoldState): void {
+    if (!this.newHolds.has(hold.id)) this.changedHolds.add(hold.id);
+    this.dirty.add(hold.customerId);
+  }
+
+  private runDelta(
+    customer: string,
+    run: string,
+    captured: bigint,
+    held: bigint,
+    account: AccountState,
+  ): void {
+    const key = `${customer}\u0000${run}`;
+    const delta = this.runDeltas.get(key) ?? { customer, run, captured: 0n, held: 0n };
+    delta.captured += captured;
+    delta.held += held;
+    this.runDeltas.set(key, delta);
+    const known = account.runs.get(run);
+    if (known) {
+      known.captured += captured;
+      known.held += held;
+    }
+    this.dirty.add(customer);
+  }
+
+  private record(transaction: Transaction): number {
+    this.transactions.push(transaction);
+    this.dirty.add(transaction.customer);
+    return this.transactions.length;
+  }
+
+  private spendable(account: AccountState): GrantState[] {
+    return account.grants.filter(
+      (grant) => grant.remaining > grant.reserved && (grant.expiresAt === null || grant.expiresAt > this.now),
+    );
+  }
+
+  /** Writes off the unreserved remainder of every grant past its expiry (a hold may still use what it reserved). */
+  private settle(account: AccountState): bigint {
+    let total = 0n;
+    const due = account.grants
+      .filter(
+        (grant) =>
+          grant.expiresAt !== null && grant.expiresAt <= this.now && grant.remaining > grant.reserved,
+      )
+      .sort(
+        (left, right) =>
+          left.expiresAt!.getTime() - right.expiresAt!.getTime() || (left.id < right.id ? -1 : 1),
+      );
+    for (const grant of due) {
+      const amount = grant.remaining - grant.reserved;
+      grant.remaining -= amount;
+      account.balance -= amount;
+      this.touchGrant(grant);
+      this.record({
+        customer: account.id,
+        type: 'expire',
+        amount: -amount,
+        balanceAfter: account.balance,
+        holdId: null,
+        grantId: grant.id,
+        model: null,
+        metadata: null,
+        legs: [
+          [account.id, -amount],
+          ['sys:expired', amount],
+        ],
+      });
+      total += amount;
+    }
+    return total;
+  }
+
+  /** Spends up to `amount` of the unreserved live credits in spend order; returns what it took. */
+  private consume(account: AccountState, amount: bigint): bigint {
+    let left = amount;
+    for (const grant of this.spendable(account)) {
+      if (left === 0n) break;
+      const take = min(left, grant.remaining - grant.reserved);
+      grant.remaining -= take;
+      this.touchGrant(grant);
+      left -= take;
+    }
+    account.balance -= amount - left;
+    return amount - left;
+  }
+
+  // ------------------------------------------------------------------------------------- operations
+
+  apply(operation: Operation): RawResult {
+    const key = operation.key;
+    if (key) {
+      const id = `${key.scope}\u0000${key.key}`;
+      const claimed = this.keys.get(id);
+      if (claimed) return replay(claimed.key.hash, key.hash, claimed.response);
+      const stored = this.storedKeys.get(id);
+      if (stored) return replay(stored.hash, key.hash, stored.response);
+    }
+    this.currentTransaction = null;
+    const result = this.applyOne(operation);
+    if (key)
+      this.keys.set(`${key.scope}\u0000${key.key}`, {
+        key,
+        response: result,
+        transaction: this.currentTransaction,
+      });
+    return result;
+  }
+
+  private applyOne(operation: Operation): RawResult {
+    switch (operation.op) {
+      case 'grant':
+        return this.grant(operation);
+      case 'hold':
+        return this.placeHold(operation);
+      case 'capture':
+        return this.capture(operation);
+      case 'void':
+        return this.voidHold(operation.hold, operation.reason ?? 'voided', operation.onlyIfDue === true);
+      case 'extend':
+        return this.extend(operation);
+      case 'charge': {
+        const held = this.placeHold({ ...operation, op: 'hold', funding: 'credits' });
+        if (held.ok !== true) return held;
+        return this.capture({
+          op: 'capture',
+          hold: operation.holdId,
+          amount: operation.amount,
+          overrun: 'clamp',
+          referralShare: operation.referralShare,
+          referralAccount: operation.referralAccount,
+          model: operation.model,
+          metadata: operation.metadata,
+        });
+      }
+      case 'debit':
+        return this.debit(operation);
+      case 'clawback':
+        return this.clawback(operation);
+      case 'expire_grants': {
+        const account = this.account(operation.customer);
+        if (!account) return refusal('not_found', `No such customer: ${operation.customer}`);
+        return { ok: true, expired: this.settle(account).toString() };
+      }
+    }
+  }
+
+  private grant(operation: Extract<Operation, { op: 'grant' }>): RawResult {
+    const account = this.account(operation.customer);
+    if (!account) return refusal('not_found', `No such customer: ${operation.customer}`);
+    if (operation.expiresAt && operation.expiresAt <= this.now) {
+      return refusal('invalid_request', 'expires_at must be in the future');
+    }
+    // A refusal, not an overflow that the database would reject for the whole batch.
+    if (operation.amount > MAX_BIGINT - account.balance) {
+      return refusal(
+        'invalid_request',
+        'This grant would take the balance past the largest amount the ledger holds',
+        {
+          param: 'amountMicros',
+        },
+      );
+    }
+    // What has expired goes first, so that the balance this grant reports is the customer's balance.
+    this.settle(account);
+    const grant: GrantState = {
+      id: operation.grantId,
+      source: operation.source,
+      priority: operation.priority,
+      amount: operation.amount,
+      remaining: operation.amount,
+      reserved: 0n,
+      expiresAt: operation.expiresAt ?? null,
+      createdAt: this.now,
+    };
+    const position = account.grants.findIndex((other) => compareSpendOrder(grant, other) < 0);
+    account.grants.splice(position === -1 ? account.grants.length : position, 0, grant);
+    this.newGrants.set(grant.id, {
+      grant,
+      customer: account.id,
+      reason: operation.reason ?? null,
+      metadata: operation.metadata ?? null,
+    });
+    account.balance += operation.amount;
+    const transaction = this.record({
+      customer: account.id,
+      type: operation.type ?? 'grant',
+      amount: operation.amount,
+      balanceAfter: account.balance,
+      holdId: null,
+      grantId: grant.id,
+      model: null,
+      metadata: { source: operation.source, reason: operation.reason ?? null, ...operation.metadata },
+      legs: [
+        [account.id, operation.amount],
+        [operation.fundingAccount, -operation.amount],
+      ],
+    });
+    this.currentTransaction = transaction;
+    return {
+      ok: true,
+      grant_id: grant.id,
+      transaction_id: `${TRANSACTION_PLACEHOLDER}${transaction}`,
+      balance: account.balance.toString(),
+    };
+  }
+
+  private placeHold(operation: Extract<Operation, { op: 'hold' }>): RawResult {
+    const account = this.account(operation.customer);
+    if (!account) return refusal('not_found', `No such customer: ${operation.customer}`);
+    if (this.hold(operation.holdId)) throw new LedgerInvariantError(`hold id ${operation.holdId} reused`);
+    if (operation.funding === 'credits') {
+      this.settle(account);
+      const available = account.balance - account.held;
+      if (operation.amount > available) {
+        return refusal('insufficient_credits', 'Insufficient credits', {
+          required: operation.amount.toString(),
+          available: available.toString(),
+        });
+      }
+    }
+    if (operation.runId !== undefined) {
+      if (operation.maxRun !== undefined) {
+        const run = account.runs.get(operation.runId);
+        if (!run) throw new LedgerInvariantError(`run ${operation.runId} of ${account.id} is not loaded`);
+        const total = run.captured + run.held;
+        if (total + operation.amount > operation.maxRun) {
+          return refusal('run_limit_exceeded', 'This hold would push the run over its cost limit', {
+            run_id: operation.runId,
+            max_run_cost: operation.maxRun.toString(),
+            run_total: total.toString(),
+            required: operation.amount.toString(),
+          });
+        }
+      }
+      this.runDelta(account.id, operation.runId, 0n, operation.amount, account);
+    }
+    const allocations: [string, bigint][] = [];
+    if (operation.funding === 'credits' && operation.amount > 0n) {
+      let left = operation.amount;
+      for (const grant of this.spendable(account)) {
+        if (left === 0n) break;
+        const take = min(left, grant.remaining - grant.reserved);
+        grant.reserved += take;
+        this.touchGrant(grant);
+        allocations.push([grant.id, take]);
+        left -= take;
+      }
+      if (left !== 0n)
+        throw new LedgerInvariantError(`customer ${account.id} short by ${left} while allocating`);
+      account.held += operation.amount;
+    }
+    const hold: HoldState = {
+      id: operation.holdId,
+      customerId: account.id,
+      status: 'held',
+      funding: operation.funding,
+      amount: operation.amount,
+      captured: null,
+      allocations,
+      model: operation.model ?? null,
+      runId: operation.runId ?? null,
+      provider: operation.provider ?? null,
+      expiresAt: operation.expiresAt,
+      createdAt: this.now,
+      resolvedAt: null,
+      voidReason: null,
+      transactionId: null,
+      result: null,
+      metadata: operation.metadata ?? null,
+    };
+    this.workingHolds.set(hold.id, hold);
+    this.newHolds.add(hold.id);
+    this.dirty.add(account.id);
+    return {
+      ok: true,
+      id: hold.id,
+      customer: account.id,
+      status: 'held',
+      amount: hold.amount.toString(),
+      expires_at: hold.expiresAt.toISOString(),
+      funding: hold.funding,
+      available: (account.balance - account.held).toString(),
+    };
+  }
+
+  private capture(operation: Extract<Operation, { op: 'capture' }>): RawResult {
+    const hold = this.hold(operation.hold);
+    if (!hold) return refusal('not_found', `No such hold: ${operation.hold}`);
+    if (hold.status === 'captured') return hold.result!;
+    if (hold.status === 'voided') {
+      return refusal('invalid_state', `Hold ${hold.id} was voided and cannot be captured`, {
+        status: 'voided',
+      });
+    }
+    const account = this.account(hold.customerId);
+    if (!account)
+      throw new LedgerInvariantError(`customer ${hold.customerId} of hold ${hold.id} is not loaded`);
+    if (hold.expiresAt <= this.now) {
+      // Past its timeout the hold is the sweeper's: void it now rather than let timing decide.
+      this.voidHold(hold.id, 'expired', false);
+      return refusal('invalid_state', `Hold ${hold.id} expired before it was captured`, { status: 'voided' });
+    }
+    const requested = operation.amount ?? hold.amount;
+    const capture = requested > hold.amount && operation.overrun === 'clamp' ? hold.amount : requested;
+    let share = operation.referralShare ?? 0n;
+    // A clamped capture keeps the referral share's proportion of the total.
+    if (capture < requested) share = (share * capture) / requested;
+    if (share > capture) throw new LedgerInvariantError(`referral share ${share} above capture ${capture}`);
+
+    if (hold.funding === 'byok') {
+      if (hold.runId !== null) this.runDelta(account.id, hold.runId, capture, -hold.amount, account);
+      const result: RawResult = {
+        ok: true,
+        id: hold.id,
+        customer: account.id,
+        status: 'captured',
+        amount: '0',
+        funding: 'byok',
+        cost: capture.toString(),
+        transaction_id: null,
+      };
+      this.resolve(hold, 'captured', 0n, null, result);
+      return result;
+    }
+
+    const fromHold = min(capture, hold.amount);
+    let left = fromHold;
+    let releasedExpired = false;
+    for (const [grantId, reserved] of hold.allocations) {
+      const grant = this.grantOf(account, grantId);
+      const take = min(left, reserved);
+      grant.remaining -= take;
+      grant.reserved -= reserved;
+      this.touchGrant(grant);
+      releasedExpired ||= grant.expiresAt !== null && grant.expiresAt <= this.now;
+      left -= take;
+    }
+    account.held -= hold.amount;
+    account.balance -= fromHold;
+    const extra = capture - fromHold;
+    // Usage above the hold (a provider counted more than we estimated): taken from what is available;
+    // only what the balance cannot cover becomes a recorded loss. Expired grants are never spent here.
+    const covered = extra > 0n ? this.consume(account, extra) : 0n;
+    const shortfall = extra - covered;
+    const paid = fromHold + covered;
+    const balanceAfter = account.balance;
+    if (share > 0n && !operation.referralAccount) {
+      throw new LedgerInvariantError(`referral share of hold ${hold.id} without a referral account`);
+    }
+    let transaction: number | null = null;
+    if (paid > 0n || shortfall > 0n) {
+      transaction = this.record({
+        customer: account.id,
+        type: 'usage',
+        amount: -paid,
+        balanceAfter,
+        holdId: hold.id,
+        model: operation.model ?? hold.model,
+        grantId: null,
+        metadata: {
+          ...hold.metadata,
+          ...operation.metadata,
+          provider_cost: (capture - share).toString(),
+          referral_share: share.toString(),
+          total: capture.toString(),
+          shortfall: shortfall.toString(),
+        },
+        legs: (
+          [
+            [account.id, -paid],
+            ['sys:revenue', capture - share],
+            [operation.referralAccount ?? '', share],
+            ['sys:loss', -shortfall],
+          ] as [string, bigint][]
+        ).filter(([, amount]) => amount !== 0n),
+      });
+    }
+    if (hold.runId !== null) this.runDelta(account.id, hold.runId, capture, -hold.amount, account);
+    // Released reservations may sit on grants that expired while the hold was open: they go now, after
+    // the usage row, so that each history row's balance_after follows from the one before it.
+    if (releasedExpired) this.settle(account);
+    this.currentTransaction = transaction;
+    const result: RawResult = {
+      ok: true,
+      id: hold.id,
+      customer: account.id,
+      status: 'captured',
+      amount: paid.toString(),
+      funding: 'credits',
+      cost: capture.toString(),
+      shortfall: shortfall.toString(),
+      referral_share: share.toString(),
+      balance: balanceAfter.toString(),
+      transaction_id: transaction === null ? null : `${TRANSACTION_PLACEHOLDER}${transaction}`,
+    };
+    if (transaction !== null) this.holdTransaction.set(hold.id, transaction);
+    this.resolve(hold, 'captured', paid, null, result);
+    return result;
+  }
+
+  private resolve(
+    hold: HoldState,
+    status: HoldStatus,
+    captured: bigint | null,
+    reason: string | null,
+    result: RawResult | null,
+  ) {
+    hold.status = status;
+    hold.captured = captured;
+    hold.resolvedAt = this.now;
+    hold.voidReason = reason;
+    hold.result = result;
+    this.touchHold(hold);
+  }
+
+  private voidHold(holdId: string, reason: string, onlyIfDue: boolean): RawResult {
+    const hold = this.hold(holdId);
+    if (!hold) return refusal('not_found', `No such hold: ${holdId}`);
+    if (hold.status === 'voided') {
+      return { ok: true, id: hold.id, customer: hold.customerId, status: 'voided', reason: hold.voidReason };
+    }
+    if (hold.status === 'captured') {
+      return refusal('invalid_state', `Hold ${hold.id} was already captured and cannot be voided`, {
+        status: 'captured',
+      });
+    }
+    const account = this.account(hold.customerId);
+    if (!account)
+      throw new LedgerInvariantError(`customer ${hold.customerId} of hold ${hold.id} is not loaded`);
+    if (onlyIfDue && hold.expiresAt > this.now) {
+      return { ok: true, id: hold.id, customer: hold.customerId, status: 'held' };
+    }
+    if (hold.funding === 'credits') {
+      for (const [grantId, reserved] of hold.allocations) {
+        const grant = this.grantOf(account, grantId);
+        grant.reserved -= reserved;
+        this.touchGrant(grant);
+      }
+      account.held -= hold.amount;
+    }
+    if (hold.runId !== null) this.runDelta(account.id, hold.runId, 0n, -hold.amount, account);
+    this.resolve(hold, 'voided', null, reason, null);
+    this.settle(account);
+    return { ok: true, id: hold.id, customer: hold.customerId, status: 'voided', reason };
+  }
+
+  private extend(operation: Extract<Operation, { op: 'extend' }>): RawResult {
+    const hold = this.hold(operation.hold);
+    if (!hold) return refusal('not_found', `No such hold: ${operation.hold}`);
+    if (hold.status !== 'held') {
+      return refusal('invalid_state', `Hold ${hold.id} is ${hold.status} and cannot be extended`, {
+        status: hold.status,
+      });
+    }
+    if (!this.account(hold.customerId)) {
+      throw new LedgerInvariantError(`customer ${hold.customerId} of hold ${hold.id} is not loaded`);
+    }
+    if (hold.expiresAt <= this.now) {
+      // Too late to extend, as it is too late to capture: void it rather than let timing decide.
+      this.voidHold(hold.id, 'expired', false);
+      return refusal('invalid_state', `Hold ${hold.id} expired before it was extended`, { status: 'voided' });
+    }
+    hold.expiresAt = operation.expiresAt;
+    this.touchHold(hold);
+    return {
+      ok: true,
+      id: hold.id,
+      customer: hold.customerId,
+      status: 'held',
+      amount: hold.amount.toString(),
+      expires_at: hold.expiresAt.toISOString(),
+      funding: hold.funding,
+    };
+  }
+
+  private debit(operation: Extract<Operation, { op: 'debit' }>): RawResult {
+    const account = this.account(operation.customer);
+    if (!account) return refusal('not_found', `No such customer: ${operation.customer}`);
+    this.settle(account);
+    const available = account.balance - account.held;
+    if (operation.amount > available) {
+      return refusal('insufficient_credits', 'Insufficient credits', {
+        required: operation.amount.toString(),
+        available: available.toString(),
+      });
+    }
+    this.consume(account, operation.amount);
+    const transaction = this.record({
+      customer: account.id,
+      type: operation.type ?? 'adjustment',
+      amount: -operation.amount,
+      balanceAfter: account.balance,
+      holdId: null,
+      grantId: null,
+      model: null,
+      metadata: { reason: operation.reason ?? null, ...operation.metadata },
+      legs: [
+        [account.id, -operation.amount],
+        [operation.account ?? 'sys:adjustments', operation.amount],
+      ],
+    });
+    this.currentTransaction = transaction;
+    return {
+      ok: true,
+      transaction_id: `${TRANSACTION_PLACEHOLDER}${transaction}`,
+      balance: account.balance.toString(),
+    };
+  }
+
+  /**
+   * Takes back up to the amount from one grant (a refunded purchase). What was already spent, reserved
+   * or has expired cannot be taken back: it is the shortfall, and the balance never goes below what
+   * holds reserve.
+   */
+  private clawback(operation: Extract<Operation, { op: 'clawback' }>): RawResult {
+    const account = this.account(operation.customer);
+    if (!account) return refusal('not_found', `No such grant: ${operation.grant}`);
+    // What expired is gone whether or not the sweeper got there first.
+    this.settle(account);
+    const grant = account.grants.find((candidate) => candidate.id === operation.grant);
+    const take = grant ? min(operation.amount, grant.remaining - grant.reserved) : 0n;
+    let transaction: number | null = null;
+    if (grant && take > 0n) {
+      grant.remaining -= take;
+      account.balance -= take;
+      this.touchGrant(grant);
+      transaction = this.record({
+        customer: account.id,
+        type: operation.type ?? 'refund',
+        amount: -take,
+        balanceAfter: account.balance,
+        holdId: null,
+        grantId: grant.id,
+        model: null,
+        metadata: {
+          ...operation.metadata,
+          requested: operation.amount.toString(),
+          shortfall: (operation.amount - take).toString(),
+        },
+        legs: [
+          [account.id, -take],
+          [operation.fundingAccount, take],
+        ],
+      });
+      this.currentTransaction = transaction;
+    }
+    return {
+      ok: true,
+      grant_id: operation.grant,
+      customer: account.id,
+      clawed_back: take.toString(),
+      shortfall: (operation.amount - take).toString(),
+      transaction_id: transaction === null ? null : `${TRANSACTION_PLACEHOLDER}${transaction}`,
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------ output
+
+  /** Customers this batch read; each is either written (revision checked and bumped) or checked. */
+  get touchedCustomers(): string[] {
+    return [...this.working.keys()];
+  }
+
+  get touchedHolds(): string[] {
+    return [...this.workingHolds.keys()];
+  }
+
+  /** The write, or null when the batch read nothing it would need to check and wrote nothing. */
+  document(): WriteDocument | null {
+    const touched = [...this.working.values()].sort((left, right) =>
+      left.id < right.id ? -1 : left.id > right.id ? 1 : 0,
+    );
+    if (touched.length === 0 && this.keys.size === 0) return null;
+    const document: WriteDocument = { c: [] };
+    const checked: [string, string][] = [];
+    for (const account of touched) {
+      if (this.dirty.has(account.id)) {
+        document.c.push([
+          account.id,
+          account.revision.toString(),
+          account.balance.toString(),
+          account.held.toString(),
+        ]);
+      } else {
+        checked.push([account.id, account.revision.toString()]);
+      }
+    }
+    if (checked.length > 0) document.k = checked;
+    if (this.newGrants.size > 0) {
+      document.gi = [...this.newGrants.values()].map(({ grant, customer, reason, metadata }) => [
+        grant.id,
+        customer,
+        grant.source,
+        grant.amount.toString(),
+        grant.remaining.toString(),
+        grant.reserved.toString(),
+        grant.priority,
+        grant.expiresAt?.toISOString() ?? null,
+        reason,
+        metadata,
+        grant.createdAt.toISOString(),
+      ]);
+    }
+    const changedGrants = [...this.changedGrants].map((id) => this.grantAnywhere(id));
+    if (changedGrants.length > 0) {
+      document.gu = changedGrants.map((grant) => [
+        grant.id,
+        grant.remaining.toString(),
+        grant.reserved.toString(),
+      ]);
+    }
+    if (this.transactions.length > 0) {
+      document.t = this.transactions.map((transaction) => [
+        transaction.customer,
+        transaction.type,
+        transaction.amount.toString(),
+        transaction.balanceAfter.toString(),
+        transaction.holdId,
+        transaction.grantId,
+        transaction.model,
+        transaction.metadata,
+      ]);
+      document.e = this.transactions.flatMap((transaction, index) =>
+        transaction.legs.map(
+          ([account, amount]) => [index + 1, account, amount.toString()] as [number, string, string],
+        ),
+      );
+    }
+    if (this.newHolds.size > 0) {
+      document.hi = [...this.newHolds].map((id) => {
+        const hold = this.workingHolds.get(id)!;
+        return [
+          hold.id,
+          hold.customerId,
+          hold.status,
+          hold.funding,
+          hold.amount.toString(),
+          hold.captured?.toString() ?? null,
+          hold.allocations.map(([grant, amount]) => [grant, amount.toString()]),
+          hold.model,
+          hold.runId,
+          hold.provider,
+          hold.expiresAt.toISOString(),
+          hold.createdAt.toISOString(),
+          hold.resolvedAt?.toISOString() ?? null,
+          hold.voidReason,
+          this.holdTransaction.get(hold.id) ?? null,
+          hold.result,
+          hold.metadata,
+        ];
+      });
+    }
+    if (this.changedHolds.size > 0) {
+      document.hu = [...this.changedHolds].map((id) => {
+        const hold = this.workingHolds.get(id)!;
+        return [
+          hold.id,
+          hold.status,
+          hold.captured?.toString() ?? null,
+          hold.expiresAt.toISOString(),
+          hold.resolvedAt?.toISOString() ?? null,
+          hold.voidReason,
+          this.holdTransaction.get(hold.id) ?? null,
+          hold.result,
+        ];
+      });
+    }
+    const runs = [...this.runDeltas.values()];
+    if (runs.length > 0) {
+      document.r = runs.map((run) => [run.customer, run.run, run.captured.toString(), run.held.toString()]);
+    }
+    if (this.keys.size > 0) {
+      document.i = [...this.keys.values()].map(({ key, response, transaction }) => [
+        key.scope,
+        key.key,
+        key.hash,
+        response,
+        transaction,
+      ]);
+    }
+    return document;
+  }
+
+  private grantAnywhere(id: string): GrantState {
+    for (const account of this.working.values()) {
+      const grant = account.grants.find((candidate) => candidate.id === id);
+      if (grant) return grant;
+    }
+    throw new LedgerInvariantError(`changed grant ${id} not found`);
+  }
+
+  /**
+   * After the write: the transaction ids fill the results' placeholders, and the new states are what
+   * the cache keeps (changed customers one revision up; resolved holds are no longer worth keeping).
+   */
+  committed(transactionIds: string[]): { accounts: AccountState[]; holds: HoldState[] } {
+    if (transactionIds.length !== this.transactions.length) {
+      throw new LedgerInvariantError(
+        `wrote ${transactionIds.length} transactions, expected ${this.transactions.length}`,
+      );
+    }
+    for (const [holdId, transaction] of this.holdTransaction) {
+      const hold = this.workingHolds.get(holdId)!;
+      hold.transactionId = transactionIds[transaction - 1]!;
+      if (hold.result) hold.result = fillTransactionId(hold.result, transactionIds);
+    }
+    const accounts = [...this.working.values()].map((account) => {
+      if (this.dirty.has(account.id)) account.revision += 1n;
+      account.grants = account.grants.filter((grant) => grant.remaining > 0n);
+      return account;
+    });
+    return { accounts, holds: [...this.workingHolds.values()] };
+  }
+}
+
+function replay(storedHash: string, hash: string, response: RawResult | null): RawResult {
+  if (storedHash !== hash || response === null) {
+    return refusal('idempotency_conflict', 'This Idempotency-Key was already used with a different request');
+  }
+  return { ...response, replayed: true };
+}
+
+/** Replaces the transaction placeholders of a result with the ids the write returned. */
+export function fillTransactionId(result: RawResult, transactionIds: readonly string[]): RawResult {
+  const value = result.transaction_id;
+  if (typeof value !== 'string' || !value.startsWith(TRANSACTION_PLACEHOLDER)) return result;
+  const id = transactionIds[Number(value.slice(TRANSACTION_PLACEHOLDER.length)) - 1];
+  if (id === undefined) throw new LedgerInvariantError(`no transaction for ${value}`);
+  return { ...result, transaction_id: id };
+}

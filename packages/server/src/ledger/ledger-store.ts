@@ -1,0 +1,158 @@
+/**
+ * The ledger's I/O: one read of the state a batch needs (`tg_ledger_load`) and one write of what it
+ * changed (`tg_ledger_write`), both in store/migrations/0010. Runs on the shared connection pool or
+ * inside a transaction (ledger transactions, which lock their customers first).
+ */
+import type { AccountState, GrantState, HoldState, RawResult, StoredKey, WriteDocument } from './engine.ts';
+import { compareSpendOrder, type GrantSource } from './spend-order.ts';
+
+/** Runs one statement and returns its rows: the pool's `query`, or a transaction's. */
+export type Execute = <Row>(sql: string, parameters: unknown[], prepare?: string) => Promise<Row[]>;
+
+export interface LoadRequest {
+  customers: string[];
+  holds: string[];
+  /** [customer, run id] pairs whose totals a run limit needs. */
+  runs: [string, string][];
+  /** [scope, key] pairs to look up (after a batch found one of its keys taken). */
+  keys: [string, string][];
+}
+
+export interface LoadedState {
+  accounts: AccountState[];
+  holds: HoldState[];
+  keys: Map<string, StoredKey>;
+}
+
+/** SQLSTATE of `tg_ledger_conflict`: the batch read something that another writer has changed since. */
+export const CONFLICT_SQLSTATE = 'TGC01';
+
+/** The same refusal, raised by the ledger itself when it cannot get a consistent read from the cache. */
+export class LedgerConflict extends Error {
+  readonly code = CONFLICT_SQLSTATE;
+}
+
+export function isConflict(error: unknown): boolean {
+  return (error as { code?: unknown })?.code === CONFLICT_SQLSTATE;
+}
+
+export function keyId(scope: string, key: string): string {
+  return `${scope}\u0000${key}`;
+}
+
+type CustomerRow = [string, string, string, string];
+type GrantRow = [string, string, GrantSource, number, string, string, string, string | null, string];
+type HoldRow = [
+  string,
+  string,
+  HoldState['status'],
+  HoldState['funding'],
+  string,
+  string | null,
+  [string, string][],
+  string | null,
+  string | null,
+  string | null,
+  string,
+  string,
+  string | null,
+  string | null,
+  string | null,
+  RawResult | null,
+  Record<string, unknown> | null,
+];
+
+export async function loadState(execute: Execute, request: LoadRequest): Promise<LoadedState> {
+  const rows = await execute<{ state: unknown }>(
+    'select tg_ledger_load($1::text[], $2::text[], $3::jsonb, $4::jsonb) as state',
+    [request.customers, request.holds, JSON.stringify(request.runs), JSON.stringify(request.keys)],
+    'tg_ledger_load',
+  );
+  const state = parseJson(rows[0]!.state) as {
+    customers: CustomerRow[];
+    grants: GrantRow[];
+    holds: HoldRow[];
+    runs: [string, string, string, string][];
+    keys: [string, string, string, RawResult | null][];
+  };
+  const accounts = new Map<string, AccountState>();
+  for (const [id, revision, balance, held] of state.customers) {
+    accounts.set(id, {
+      id,
+      revision: BigInt(revision),
+      balance: BigInt(balance),
+      held: BigInt(held),
+      grants: [],
+      runs: new Map(),
+    });
+  }
+  for (const [
+    id,
+    customer,
+    source,
+    priority,
+    amount,
+    remaining,
+    reserved,
+    expiresAt,
+    createdAt,
+  ] of state.grants) {
+    const grant: GrantState = {
+      id,
+      source,
+      priority,
+      amount: BigInt(amount),
+      remaining: BigInt(remaining),
+      reserved: BigInt(reserved),
+      expiresAt: expiresAt === null ? null : new Date(expiresAt),
+      createdAt: new Date(createdAt),
+    };
+    accounts.get(customer)?.grants.push(grant);
+  }
+  for (const account of accounts.values()) account.grants.sort(compareSpendOrder);
+  // A run the read asked for and did not find has spent nothing yet.
+  for (const [customer, run] of request.runs)
+    accounts.get(customer)?.runs.set(run, { captured: 0n, held: 0n });
+  for (const [customer, run, captured, held] of state.runs) {
+    accounts.get(customer)?.runs.set(run, { captured: BigInt(captured), held: BigInt(held) });
+  }
+  const holds = state.holds.map(
+    (row): HoldState => ({
+      id: row[0],
+      customerId: row[1],
+      status: row[2],
+      funding: row[3],
+      amount: BigInt(row[4]),
+      captured: row[5] === null ? null : BigInt(row[5]),
+      allocations: row[6].map(([grant, amount]) => [grant, BigInt(amount)]),
+      model: row[7],
+      runId: row[8],
+      provider: row[9],
+      expiresAt: new Date(row[10]),
+      createdAt: new Date(row[11]),
+      resolvedAt: row[12] === null ? null : new Date(row[12]),
+      voidReason: row[13],
+      transactionId: row[14],
+      result: row[15],
+      metadata: row[16],
+    }),
+  );
+  const keys = new Map<string, StoredKey>();
+  for (const [scope, key, hash, response] of state.keys) keys.set(keyId(scope, key), { hash, response });
+  return { accounts: [...accounts.values()], holds, keys };
+}
+
+/** Writes a batch; returns the ids of the transactions it inserted, in order. Throws a conflict (TGC01) if stale. */
+export async function writeBatch(execute: Execute, document: WriteDocument, now: Date): Promise<string[]> {
+  const rows = await execute<{ ids: unknown }>(
+    'select tg_ledger_write($1::jsonb, $2::timestamptz) as ids',
+    [JSON.stringify(document), now.toISOString()],
+    'tg_ledger_write',
+  );
+  return parseJson(rows[0]!.ids) as string[];
+}
+
+/** node-postgres and PGlite both parse json columns; a driver that hands back text is parsed here. */
+function parseJson(value: unknown): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : value;
+}
