@@ -363,8 +363,15 @@ describe.skipIf(!hasChromium)('checkout widget in Chromium', () => {
     await poll(() => widget.locator('#summary').textContent()).toBe('$10 → 1,000 credits');
     for (let press = 0; press < 14; press++) {
       await page.keyboard.press(press % 3 === 2 ? 'Shift+Tab' : 'Tab');
-      const where = await page.evaluate(() => document.activeElement?.getAttribute('data-tollgate'));
-      expect(where, `focus left the modal after ${press + 1} presses`).toBe('checkout');
+      // Crossing the iframe's edge hands focus over in steps (the frame, a sentinel, a message to the
+      // widget), and focus that lands outside is sent back: what matters is where it settles.
+      await expect
+        .poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-tollgate')), {
+          message: `focus left the modal after ${press + 1} presses`,
+          timeout: 2_000,
+          interval: 50,
+        })
+        .toBe('checkout');
     }
     await page.keyboard.press('Escape');
     await poll(() => modalCount(page)).toBe(0);
