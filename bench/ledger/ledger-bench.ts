@@ -590,7 +590,7 @@ async function runBackend(backend: BackendName): Promise<RunResult[]> {
     .slice(0, 2)
     .join(' ');
   console.log(
-    `\n== ${backend}: ${version}${dataDir ? ` (data in ${dataDir})` : ''}${backend === 'postgres' ? ` schema ${ledgerSchema}, pool ${POOL_SIZE ?? 12}` : ''}`,
+    `\n== ${backend}: ${version}${dataDir ? ` (data in ${dataDir})` : ''}${backend === 'postgres' ? ` schema ${ledgerSchema}, pool ${POOL_SIZE ?? 12}` : ''}, maxInFlight ${MAX_IN_FLIGHT ?? 1}`,
   );
   const runLedgerToo = flags.only !== 'baselines';
   const runBase = flags.only !== 'ledger';
