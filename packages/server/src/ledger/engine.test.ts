@@ -174,7 +174,8 @@ describe('LedgerBatch', () => {
     // One grant, one transaction, one key claimed — whatever the retries in the batch.
     expect(document.gi).toHaveLength(1);
     expect(document.t).toHaveLength(1);
-    expect(document.i).toEqual([['s', 'new', 'h-new', first, 1]]);
+    // Stored with its transaction id in a column (filled in by the write), not patched into the JSON.
+    expect(document.i).toEqual([['s', 'new', 'h-new', { ...first, transaction_id: null }, 1]]);
   });
 
   it('writes off only the unreserved remainder of an expired grant, in a row of its own', () => {

@@ -253,7 +253,7 @@ export class LedgerBatch {
     string,
     { grant: GrantState; customer: string; reason: string | null; metadata: unknown }
   >();
-  private readonly changedGrants = new Set<string>();
+  private readonly changedGrants = new Map<string, GrantState>();
   private readonly newHolds = new Set<string>();
   private readonly changedHolds = new Set<string>();
   private readonly runDeltas = new Map<
@@ -261,13 +261,7 @@ export class LedgerBatch {
     { customer: string; run: string; captured: bigint; held: bigint }
   >();
   private readonly transactions: Transaction[] = [];
-  /** Which transaction each hold's result points at (1-based, in insertion order). */
-  private readonly holdTransaction = new Map<string, number>();
-  private readonly keys = new Map<
-    string,
-    { key: IdempotencyKey; response: RawResult; transaction: number | null }
-  >();
-  private currentTransaction: number | null = null;
+  private readonly keys = new Map<string, { key: IdempotencyKey; response: RawResult }>();
 
   constructor(
     private readonly accounts: StateSource<AccountState>,
@@ -293,7 +287,7 @@ export class LedgerBatch {
   }
 
   private touchGrant(grant: GrantState): void {
-    if (!this.newGrants.has(grant.id)) this.changedGrants.add(grant.id);
+    if (!this.newGrants.has(grant.id)) this.changedGrants.set(grant.id, grant);
   }
 
   private touchHold(hold: HoldState): void {
@@ -308,7 +302,7 @@ export class LedgerBatch {
     held: bigint,
     account: AccountState,
   ): void {
-    const key = `${customer}\u0000${run}`;
+    const key = runKey(customer, run);
     const delta = this.runDeltas.get(key) ?? { customer, run, captured: 0n, held: 0n };
     delta.captured += captured;
     delta.held += held;
@@ -369,6 +363,25 @@ export class LedgerBatch {
     return total;
   }
 
+  /** After writing off what has expired: a refusal if `amount` is more than the customer has available. */
+  private refuseUnaffordable(account: AccountState, amount: bigint): RawResult | null {
+    this.settle(account);
+    const available = account.balance - account.held;
+    if (amount <= available) return null;
+    return refusal('insufficient_credits', 'Insufficient credits', {
+      required: amount.toString(),
+      available: available.toString(),
+    });
+  }
+
+  /** The account of a hold the batch already found: loaded with it, or the cache is broken. */
+  private ownerOf(hold: HoldState): AccountState {
+    const account = this.account(hold.customerId);
+    if (!account)
+      throw new LedgerInvariantError(`customer ${hold.customerId} of hold ${hold.id} is not loaded`);
+    return account;
+  }
+
   /** Spends up to `amount` of the unreserved live credits in spend order; returns what it took. */
   private consume(account: AccountState, amount: bigint): bigint {
     let left = amount;
@@ -387,21 +400,14 @@ export class LedgerBatch {
 
   apply(operation: Operation): RawResult {
     const key = operation.key;
-    if (key) {
-      const id = `${key.scope}\u0000${key.key}`;
-      const claimed = this.keys.get(id);
-      if (claimed) return replay(claimed.key.hash, key.hash, claimed.response);
-      const stored = this.storedKeys.get(id);
-      if (stored) return replay(stored.hash, key.hash, stored.response);
-    }
-    this.currentTransaction = null;
+    if (!key) return this.applyOne(operation);
+    const id = keyId(key.scope, key.key);
+    const claimed = this.keys.get(id);
+    if (claimed) return replay(claimed.key.hash, key.hash, claimed.response);
+    const stored = this.storedKeys.get(id);
+    if (stored) return replay(stored.hash, key.hash, stored.response);
     const result = this.applyOne(operation);
-    if (key)
-      this.keys.set(`${key.scope}\u0000${key.key}`, {
-        key,
-        response: result,
-        transaction: this.currentTransaction,
-      });
+    this.keys.set(id, { key, response: result });
     return result;
   }
 
@@ -494,7 +500,6 @@ export class LedgerBatch {
         [operation.fundingAccount, -operation.amount],
       ],
     });
-    this.currentTransaction = transaction;
     return {
       ok: true,
       grant_id: grant.id,
@@ -508,14 +513,8 @@ export class LedgerBatch {
     if (!account) return refusal('not_found', `No such customer: ${operation.customer}`);
     if (this.hold(operation.holdId)) throw new LedgerInvariantError(`hold id ${operation.holdId} reused`);
     if (operation.funding === 'credits') {
-      this.settle(account);
-      const available = account.balance - account.held;
-      if (operation.amount > available) {
-        return refusal('insufficient_credits', 'Insufficient credits', {
-          required: operation.amount.toString(),
-          available: available.toString(),
-        });
-      }
+      const unaffordable = this.refuseUnaffordable(account, operation.amount);
+      if (unaffordable) return unaffordable;
     }
     if (operation.runId !== undefined) {
       if (operation.maxRun !== undefined) {
@@ -591,9 +590,7 @@ export class LedgerBatch {
         status: 'voided',
       });
     }
-    const account = this.account(hold.customerId);
-    if (!account)
-      throw new LedgerInvariantError(`customer ${hold.customerId} of hold ${hold.id} is not loaded`);
+    const account = this.ownerOf(hold);
     if (hold.expiresAt <= this.now) {
       // Past its timeout the hold is the sweeper's: void it now rather than let timing decide.
       this.voidHold(hold.id, 'expired', false);
@@ -678,7 +675,6 @@ export class LedgerBatch {
     // Released reservations may sit on grants that expired while the hold was open: they go now, after
     // the usage row, so that each history row's balance_after follows from the one before it.
     if (releasedExpired) this.settle(account);
-    this.currentTransaction = transaction;
     const result: RawResult = {
       ok: true,
       id: hold.id,
@@ -692,7 +688,6 @@ export class LedgerBatch {
       balance: balanceAfter.toString(),
       transaction_id: transaction === null ? null : `${TRANSACTION_PLACEHOLDER}${transaction}`,
     };
-    if (transaction !== null) this.holdTransaction.set(hold.id, transaction);
     this.resolve(hold, 'captured', paid, null, result);
     return result;
   }
@@ -723,9 +718,7 @@ export class LedgerBatch {
         status: 'captured',
       });
     }
-    const account = this.account(hold.customerId);
-    if (!account)
-      throw new LedgerInvariantError(`customer ${hold.customerId} of hold ${hold.id} is not loaded`);
+    const account = this.ownerOf(hold);
     if (onlyIfDue && hold.expiresAt > this.now) {
       return { ok: true, id: hold.id, customer: hold.customerId, status: 'held' };
     }
@@ -751,9 +744,7 @@ export class LedgerBatch {
         status: hold.status,
       });
     }
-    if (!this.account(hold.customerId)) {
-      throw new LedgerInvariantError(`customer ${hold.customerId} of hold ${hold.id} is not loaded`);
-    }
+    this.ownerOf(hold);
     if (hold.expiresAt <= this.now) {
       // Too late to extend, as it is too late to capture: void it rather than let timing decide.
       this.voidHold(hold.id, 'expired', false);
@@ -775,14 +766,8 @@ export class LedgerBatch {
   private debit(operation: Extract<Operation, { op: 'debit' }>): RawResult {
     const account = this.account(operation.customer);
     if (!account) return refusal('not_found', `No such customer: ${operation.customer}`);
-    this.settle(account);
-    const available = account.balance - account.held;
-    if (operation.amount > available) {
-      return refusal('insufficient_credits', 'Insufficient credits', {
-        required: operation.amount.toString(),
-        available: available.toString(),
-      });
-    }
+    const unaffordable = this.refuseUnaffordable(account, operation.amount);
+    if (unaffordable) return unaffordable;
     this.consume(account, operation.amount);
     const transaction = this.record({
       customer: account.id,
@@ -798,7 +783,6 @@ export class LedgerBatch {
         [operation.account ?? 'sys:adjustments', operation.amount],
       ],
     });
-    this.currentTransaction = transaction;
     return {
       ok: true,
       transaction_id: `${TRANSACTION_PLACEHOLDER}${transaction}`,
@@ -841,7 +825,6 @@ export class LedgerBatch {
           [operation.fundingAccount, take],
         ],
       });
-      this.currentTransaction = transaction;
     }
     return {
       ok: true,
@@ -900,9 +883,8 @@ export class LedgerBatch {
         grant.createdAt.toISOString(),
       ]);
     }
-    const changedGrants = [...this.changedGrants].map((id) => this.grantAnywhere(id));
-    if (changedGrants.length > 0) {
-      document.gu = changedGrants.map((grant) => [
+    if (this.changedGrants.size > 0) {
+      document.gu = [...this.changedGrants.values()].map((grant) => [
         grant.id,
         grant.remaining.toString(),
         grant.reserved.toString(),
@@ -943,8 +925,8 @@ export class LedgerBatch {
           hold.createdAt.toISOString(),
           hold.resolvedAt?.toISOString() ?? null,
           hold.voidReason,
-          this.holdTransaction.get(hold.id) ?? null,
-          hold.result,
+          transactionOrdinal(hold.result),
+          storedForm(hold.result),
           hold.metadata,
         ];
       });
@@ -959,8 +941,8 @@ export class LedgerBatch {
           hold.expiresAt.toISOString(),
           hold.resolvedAt?.toISOString() ?? null,
           hold.voidReason,
-          this.holdTransaction.get(hold.id) ?? null,
-          hold.result,
+          transactionOrdinal(hold.result),
+          storedForm(hold.result),
         ];
       });
     }
@@ -969,23 +951,15 @@ export class LedgerBatch {
       document.r = runs.map((run) => [run.customer, run.run, run.captured.toString(), run.held.toString()]);
     }
     if (this.keys.size > 0) {
-      document.i = [...this.keys.values()].map(({ key, response, transaction }) => [
+      document.i = [...this.keys.values()].map(({ key, response }) => [
         key.scope,
         key.key,
         key.hash,
-        response,
-        transaction,
+        storedForm(response),
+        transactionOrdinal(response),
       ]);
     }
     return document;
-  }
-
-  private grantAnywhere(id: string): GrantState {
-    for (const account of this.working.values()) {
-      const grant = account.grants.find((candidate) => candidate.id === id);
-      if (grant) return grant;
-    }
-    throw new LedgerInvariantError(`changed grant ${id} not found`);
   }
 
   /**
@@ -998,10 +972,10 @@ export class LedgerBatch {
         `wrote ${transactionIds.length} transactions, expected ${this.transactions.length}`,
       );
     }
-    for (const [holdId, transaction] of this.holdTransaction) {
-      const hold = this.workingHolds.get(holdId)!;
-      hold.transactionId = transactionIds[transaction - 1]!;
-      if (hold.result) hold.result = fillTransactionId(hold.result, transactionIds);
+    for (const hold of this.workingHolds.values()) {
+      if (transactionOrdinal(hold.result) === null) continue;
+      hold.result = fillTransactionId(hold.result!, transactionIds);
+      hold.transactionId = hold.result.transaction_id as string;
     }
     const accounts = [...this.working.values()].map((account) => {
       if (this.dirty.has(account.id)) account.revision += 1n;
@@ -1019,11 +993,36 @@ function replay(storedHash: string, hash: string, response: RawResult | null): R
   return { ...response, replayed: true };
 }
 
-/** Replaces the transaction placeholders of a result with the ids the write returned. */
+/** Which of its batch's transactions (1-based) a result points at, before the batch is written. */
+function transactionOrdinal(result: RawResult | null): number | null {
+  const value = result?.transaction_id;
+  if (typeof value !== 'string' || !value.startsWith(TRANSACTION_PLACEHOLDER)) return null;
+  return Number(value.slice(TRANSACTION_PLACEHOLDER.length));
+}
+
+/**
+ * A result as the database keeps it (a captured hold's, an idempotency key's response): the
+ * transaction id, unknown until the write, lives in the row's `transaction_id` column instead.
+ */
+function storedForm(result: RawResult | null): RawResult | null {
+  return transactionOrdinal(result) === null ? result : { ...result!, transaction_id: null };
+}
+
+/** Replaces the transaction placeholder of a result with the id the write returned. */
 export function fillTransactionId(result: RawResult, transactionIds: readonly string[]): RawResult {
-  const value = result.transaction_id;
-  if (typeof value !== 'string' || !value.startsWith(TRANSACTION_PLACEHOLDER)) return result;
-  const id = transactionIds[Number(value.slice(TRANSACTION_PLACEHOLDER.length)) - 1];
-  if (id === undefined) throw new LedgerInvariantError(`no transaction for ${value}`);
+  const ordinal = transactionOrdinal(result);
+  if (ordinal === null) return result;
+  const id = transactionIds[ordinal - 1];
+  if (id === undefined) throw new LedgerInvariantError(`no transaction for ${result.transaction_id}`);
   return { ...result, transaction_id: id };
+}
+
+/** Run totals are per customer and run id. */
+export function runKey(customer: string, run: string): string {
+  return `${customer}\u0000${run}`;
+}
+
+/** Idempotency keys are unique per scope. */
+export function keyId(scope: string, key: string): string {
+  return `${scope}\u0000${key}`;
 }

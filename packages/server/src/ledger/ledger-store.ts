@@ -3,7 +3,15 @@
  * changed (`tg_ledger_write`), both in store/migrations/0010. Runs on the shared connection pool or
  * inside a transaction (ledger transactions, which lock their customers first).
  */
-import type { AccountState, GrantState, HoldState, RawResult, StoredKey, WriteDocument } from './engine.ts';
+import {
+  type AccountState,
+  type GrantState,
+  type HoldState,
+  keyId,
+  type RawResult,
+  type StoredKey,
+  type WriteDocument,
+} from './engine.ts';
 import { compareSpendOrder, type GrantSource } from './spend-order.ts';
 
 /** Runs one statement and returns its rows: the pool's `query`, or a transaction's. */
@@ -34,10 +42,6 @@ export class LedgerConflict extends Error {
 
 export function isConflict(error: unknown): boolean {
   return (error as { code?: unknown })?.code === CONFLICT_SQLSTATE;
-}
-
-export function keyId(scope: string, key: string): string {
-  return `${scope}\u0000${key}`;
 }
 
 type CustomerRow = [string, string, string, string];
@@ -73,7 +77,7 @@ export async function loadState(execute: Execute, request: LoadRequest): Promise
     grants: GrantRow[];
     holds: HoldRow[];
     runs: [string, string, string, string][];
-    keys: [string, string, string, RawResult | null][];
+    keys: [string, string, string, RawResult | null, string | null][];
   };
   const accounts = new Map<string, AccountState>();
   for (const [id, revision, balance, held] of state.customers) {
@@ -133,12 +137,14 @@ export async function loadState(execute: Execute, request: LoadRequest): Promise
       resolvedAt: row[12] === null ? null : new Date(row[12]),
       voidReason: row[13],
       transactionId: row[14],
-      result: row[15],
+      result: withTransaction(row[15], row[14]),
       metadata: row[16],
     }),
   );
   const keys = new Map<string, StoredKey>();
-  for (const [scope, key, hash, response] of state.keys) keys.set(keyId(scope, key), { hash, response });
+  for (const [scope, key, hash, response, transactionId] of state.keys) {
+    keys.set(keyId(scope, key), { hash, response: withTransaction(response, transactionId) });
+  }
   return { accounts: [...accounts.values()], holds, keys };
 }
 
@@ -150,6 +156,14 @@ export async function writeBatch(execute: Execute, document: WriteDocument, now:
     'tg_ledger_write',
   );
   return parseJson(rows[0]!.ids) as string[];
+}
+
+/**
+ * A result stored by the batch that made its transaction keeps that id in the row's column (see
+ * `storedForm` in engine.ts); one that only repeated an earlier result carries the id itself.
+ */
+function withTransaction(result: RawResult | null, transactionId: string | null): RawResult | null {
+  return result && transactionId !== null ? { ...result, transaction_id: transactionId } : result;
 }
 
 /** node-postgres and PGlite both parse json columns; a driver that hands back text is parsed here. */

@@ -21,6 +21,7 @@ import {
   LedgerBatch,
   type Operation,
   type RawResult,
+  runKey,
   type StateSource,
 } from './engine.ts';
 import {
@@ -263,13 +264,10 @@ export class Ledger {
     );
     // A hold's customer never changes, so it can be looked up before taking the locks.
     for (const owner of await this.holdOwners(holdIds)) customers.add(owner);
-    const runs = operations.flatMap((operation): [string, string][] =>
-      (operation.op === 'hold' || operation.op === 'charge') &&
-      operation.runId &&
-      operation.maxRun !== undefined
-        ? [[operation.customer, operation.runId]]
-        : [],
-    );
+    const runs = operations.flatMap((operation) => {
+      const run = limitedRun(operation);
+      return run ? [run] : [];
+    });
     const keys = operations.flatMap((operation): [string, string][] =>
       operation.key ? [[operation.key.scope, operation.key.key]] : [],
     );
@@ -353,15 +351,10 @@ export class Ledger {
         const account = cached && this.accounts.get(cached.state.customerId);
         if (!cached || !account || account.epoch !== cached.epoch) holds.add(operation.hold);
       }
-      if (
-        (operation.op === 'hold' || operation.op === 'charge') &&
-        operation.runId &&
-        operation.maxRun !== undefined
-      ) {
-        if (!this.accounts.get(operation.customer)?.state.runs.has(operation.runId)) {
-          runs.set(`${operation.customer}\u0000${operation.runId}`, [operation.customer, operation.runId]);
-          customers.add(operation.customer);
-        }
+      const run = limitedRun(operation);
+      if (run && !this.accounts.get(run[0])?.state.runs.has(run[1])) {
+        runs.set(runKey(...run), run);
+        customers.add(run[0]);
       }
     }
     if (customers.size + holds.size + runs.size === 0) return null;
@@ -610,7 +603,7 @@ export class Ledger {
   /** Takes back up to `amountMicros` of one grant (a refunded purchase); reports what was already spent. */
   async clawback(input: ClawbackInput): Promise<LedgerResult<ClawbackResult>> {
     const parsed = parseInput(clawbackInputSchema, input);
-    const grant = await this.grantOwner(parsed.grantId);
+    const grant = await grantOwner(this.execute, parsed.grantId);
     if (!grant)
       return { ok: false, error: new TollgateError('not_found', `No such grant: ${parsed.grantId}`) };
     const result = await this.submit(clawbackOperation(parsed, grant), parsed.idempotency, {
@@ -618,10 +611,6 @@ export class Ledger {
       idempotency: undefined,
     });
     return toResult(result, toClawbackResult);
-  }
-
-  private grantOwner(grantId: string) {
-    return grantOwner(this.execute, grantId);
   }
 
   /** Writes off the unreserved remainder of a customer's expired grants. */
@@ -816,6 +805,14 @@ async function grantOwner(
     [grantId],
   );
   return rows[0] && { customer: rows[0].customer_id, source: rows[0].source };
+}
+
+/** The [customer, run] whose total a hold's run limit is checked against, if it has one. */
+function limitedRun(operation: Operation): [string, string] | null {
+  if (operation.op !== 'hold' && operation.op !== 'charge') return null;
+  return operation.runId !== undefined && operation.maxRun !== undefined
+    ? [operation.customer, operation.runId]
+    : null;
 }
 
 type ParsedGrant = ReturnType<typeof grantInputSchema.parse>;

@@ -11,13 +11,4 @@ export class Mutex {
     this.tail = this.tail.then(() => next);
     return ready;
   }
-
-  async run<Value>(work: () => Promise<Value>): Promise<Value> {
-    const release = await this.acquire();
-    try {
-      return await work();
-    } finally {
-      release();
-    }
-  }
 }

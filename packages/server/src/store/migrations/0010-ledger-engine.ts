@@ -19,6 +19,9 @@
  */
 export const up = `
 alter table customers add column revision bigint not null default 0;
+-- A stored response's transaction id: known only once the batch's transactions are inserted, so it is
+-- written into this column in the same statement rather than patched into the JSON.
+alter table idempotency_keys add column transaction_id bigint;
 
 alter table holds drop constraint if exists holds_customer_id_fkey;
 alter table ledger_transactions drop constraint if exists ledger_transactions_customer_id_fkey;
@@ -50,14 +53,6 @@ language plpgsql as $$
 begin
   raise exception 'tollgate ledger: % changed since the batch read them', p_what using errcode = 'TGC01';
 end $$;
-
--- A stored result that points at the n-th transaction of its batch gets that transaction's id.
-create or replace function tg_with_transaction(p_result jsonb, p_ordinal text, p_ids bigint[]) returns jsonb
-language sql immutable as $$
-  select case when p_result is null or p_result = 'null'::jsonb then null
-              when p_ordinal is null then p_result
-              else jsonb_set(p_result, '{transaction_id}', to_jsonb(p_ids[p_ordinal::int]::text)) end
-$$;
 
 create or replace function tg_ledger_write(p jsonb, p_now timestamptz) returns json
 language plpgsql
@@ -123,18 +118,14 @@ begin
                        provider, expires_at, created_at, resolved_at, void_reason, transaction_id, result, metadata)
       select u.e->>0, u.e->>1, u.e->>2, u.e->>3, (u.e->>4)::bigint, (u.e->>5)::bigint, u.e->6, u.e->>7, u.e->>8,
              u.e->>9, (u.e->>10)::timestamptz, (u.e->>11)::timestamptz, (u.e->>12)::timestamptz, u.e->>13,
-             v_ids[(u.e->>14)::int],
-             case when u.e->>14 is null then nullif(u.e->15, 'null'::jsonb)
-                  else jsonb_set(u.e->15, '{transaction_id}', to_jsonb(v_ids[(u.e->>14)::int]::text)) end,
-             nullif(u.e->16, 'null'::jsonb)
+             v_ids[(u.e->>14)::int], nullif(u.e->15, 'null'::jsonb), nullif(u.e->16, 'null'::jsonb)
       from jsonb_array_elements(p->'hi') u (e);
   end if;
   if p ? 'hu' then
     update holds h
       set status = u.e->>1, captured_micros = (u.e->>2)::bigint, expires_at = (u.e->>3)::timestamptz,
           resolved_at = (u.e->>4)::timestamptz, void_reason = u.e->>5, transaction_id = v_ids[(u.e->>6)::int],
-          result = case when u.e->>6 is null then nullif(u.e->7, 'null'::jsonb)
-                        else jsonb_set(u.e->7, '{transaction_id}', to_jsonb(v_ids[(u.e->>6)::int]::text)) end
+          result = nullif(u.e->7, 'null'::jsonb)
       from jsonb_array_elements(p->'hu') u (e)
       where h.id = u.e->>0 and h.status = v_held
         and h.id = any(array(select x->>0 from jsonb_array_elements(p->'hu') x));
@@ -158,8 +149,8 @@ begin
   end if;
   if p ? 'i' then
     -- Claimed in this transaction: a concurrent duplicate waits on the unique index, then finds it taken.
-    insert into idempotency_keys (scope, key, request_hash, response, created_at)
-      select u.e->>0, u.e->>1, u.e->>2, tg_with_transaction(u.e->3, u.e->>4, v_ids), p_now
+    insert into idempotency_keys (scope, key, request_hash, response, transaction_id, created_at)
+      select u.e->>0, u.e->>1, u.e->>2, u.e->3, v_ids[(u.e->>4)::int], p_now
       from jsonb_array_elements(p->'i') u (e)
       on conflict do nothing;
     get diagnostics v_count = row_count;
@@ -197,7 +188,8 @@ begin
                                                        r.held_micros::text)), '[]')
              from run_totals r join jsonb_array_elements(p_runs) u (e)
                on r.customer_id = u.e->>0 and r.run_id = u.e->>1),
-    'keys', (select coalesce(json_agg(json_build_array(k.scope, k.key, k.request_hash, k.response)), '[]')
+    'keys', (select coalesce(json_agg(json_build_array(k.scope, k.key, k.request_hash, k.response,
+                                                       k.transaction_id::text)), '[]')
              from idempotency_keys k join jsonb_array_elements(p_keys) u (e)
                on k.scope = u.e->>0 and k.key = u.e->>1)
   );
