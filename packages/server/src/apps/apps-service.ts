@@ -1,7 +1,8 @@
 /**
  * Apps are the partners that sell through Tollgate: each has a publishable key (browser), a secret key
- * (backend), a referral rate (its share on top of provider cost, seed 004) and optionally a list of
- * models its users may call. Each app owns a referral account in the ledger.
+ * (backend), a referral rate (its share on top of provider cost, seed 004), optionally a list of
+ * models its users may call, whether its customers may bring their own provider keys, and the origins
+ * its checkouts may return to. Each app owns a referral account in the ledger.
  */
 import { generateKey, hashKey, keyHint } from '../auth/keys.ts';
 import { newId } from '../shared/ids.ts';
@@ -13,7 +14,20 @@ export interface App {
   name: string;
   referralRatePpm: bigint;
   allowedModels: string[] | null;
+  /** Customers may store their own provider keys (BYOK: their work is then free of credits). */
+  byokAllowed: boolean;
+  /** Origins (`https://app.example`) that checkout success and cancel URLs may point at. */
+  returnOrigins: string[];
   createdAt: Date;
+}
+
+/** What an operator (or, for its policies, the app itself) may change. */
+export interface AppChanges {
+  name?: string;
+  referralRatePpm?: bigint;
+  allowedModels?: string[] | null;
+  byokAllowed?: boolean;
+  returnOrigins?: string[];
 }
 
 export interface CreatedApp extends App {
@@ -30,7 +44,13 @@ export class AppsService {
 
   constructor(private readonly db: Database) {}
 
-  async create(input: { name: string; referralRatePpm: bigint; allowedModels: string[] | null }): Promise<CreatedApp> {
+  async create(input: {
+    name: string;
+    referralRatePpm: bigint;
+    allowedModels: string[] | null;
+    byokAllowed?: boolean;
+    returnOrigins?: string[];
+  }): Promise<CreatedApp> {
     const id = newId('app', 12);
     const publishableKey = generateKey('publishable');
     const secretKey = generateKey('secret');
@@ -42,6 +62,8 @@ export class AppsService {
           name: input.name,
           referral_rate_ppm: input.referralRatePpm,
           allowed_models: input.allowedModels ? JSON.stringify(input.allowedModels) : null,
+          byok_allowed: input.byokAllowed ?? true,
+          return_origins: JSON.stringify(input.returnOrigins ?? []),
         })
         .execute();
       await transaction
@@ -72,15 +94,45 @@ export class AppsService {
       name: row.name,
       referralRatePpm: BigInt(row.referral_rate_ppm),
       allowedModels: (row.allowed_models as string[] | null) ?? null,
+      byokAllowed: row.byok_allowed,
+      returnOrigins: (row.return_origins as string[] | null) ?? [],
       createdAt: new Date(row.created_at),
     };
     this.cache.set(id, { app, expiresAt: now + 5_000 });
     return app;
   }
 
+  async update(id: string, changes: AppChanges): Promise<App> {
+    const values: Record<string, unknown> = {};
+    if (changes.name !== undefined) values.name = changes.name;
+    if (changes.referralRatePpm !== undefined) values.referral_rate_ppm = changes.referralRatePpm;
+    if (changes.allowedModels !== undefined)
+      values.allowed_models = changes.allowedModels ? JSON.stringify(changes.allowedModels) : null;
+    if (changes.byokAllowed !== undefined) values.byok_allowed = changes.byokAllowed;
+    if (changes.returnOrigins !== undefined) values.return_origins = JSON.stringify(changes.returnOrigins);
+    if (Object.keys(values).length > 0) {
+      const result = await this.db.kysely.updateTable('apps').set(values).where('id', '=', id).executeTakeFirst();
+      if ((result.numUpdatedRows ?? 0n) === 0n) throw new TollgateError('not_found', `No such app: ${id}`);
+    }
+    // Other nodes see the change when their cached copy ends (a few seconds).
+    this.cache.delete(id);
+    return this.get(id);
+  }
+
   async list(): Promise<App[]> {
     const rows = await this.db.kysely.selectFrom('apps').select('id').orderBy('created_at').execute();
     return Promise.all(rows.map((row) => this.get(row.id)));
+  }
+
+  /** Whether `url` may be a checkout's success or cancel URL: the server's own origin or one the app allows. */
+  allowsReturnUrl(app: App, url: string, ownOrigin: string): boolean {
+    let origin: string;
+    try {
+      origin = new URL(url).origin;
+    } catch {
+      return false;
+    }
+    return origin === new URL(ownOrigin).origin || app.returnOrigins.includes(origin);
   }
 
   /** Refuses a model the app does not allow its users (contract: 403 model_not_allowed). */

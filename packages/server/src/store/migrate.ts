@@ -13,6 +13,7 @@ import * as portal from './migrations/0007-portal.ts';
 import * as ledgerSetBased from './migrations/0008-ledger-set-based.ts';
 import * as ledgerSingleOperation from './migrations/0009-ledger-single-operation.ts';
 import * as ledgerEngine from './migrations/0010-ledger-engine.ts';
+import * as appPolicies from './migrations/0011-app-policies.ts';
 
 const MIGRATIONS: Record<string, { up: string }> = {
   '0001-ledger': ledger,
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, { up: string }> = {
   '0008-ledger-set-based': ledgerSetBased,
   '0009-ledger-single-operation': ledgerSingleOperation,
   '0010-ledger-engine': ledgerEngine,
+  '0011-app-policies': appPolicies,
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -84,6 +84,8 @@ export interface AppsTable {
   name: string;
   referral_rate_ppm: bigint;
   allowed_models: Json | null;
+  byok_allowed: Generated<boolean>;
+  return_origins: ColumnType<unknown, string | undefined, string>;
   created_at: DefaultedTimestamp;
 }
 
