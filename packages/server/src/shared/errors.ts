@@ -17,6 +17,7 @@ export const ErrorCodes = {
   idempotency_conflict: 409,
   already_redeemed: 409,
   invalid_state: 409,
+  payload_too_large: 413,
   rate_limited: 429,
   internal_error: 500,
   upstream_error: 502,
