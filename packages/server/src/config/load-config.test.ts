@@ -226,7 +226,9 @@ describe('invalid values name the field', () => {
       'credits.usd_per_credit: has more than 6 decimals',
     ],
     ['negative signup bonus', 'signup_bonus: -1', 'signup_bonus: must not be negative'],
-    ['signup bonus as text', 'signup_bonus: lots', 'signup_bonus: must be a decimal number'],
+    ['signup bonus as text', 'signup_bonus: lots', 'signup_bonus: must be a plain decimal number'],
+    ['an amount with an exponent', 'signup_bonus: 5e2', 'signup_bonus: must be a plain decimal number'],
+    ['an amount without a leading digit', 'signup_bonus: .5', 'signup_bonus: must be a plain decimal number'],
     [
       '7 decimals of credits',
       model('{ per_call: 0.1234567 }'),

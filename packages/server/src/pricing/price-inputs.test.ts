@@ -9,12 +9,22 @@ describe('parseRate', () => {
     [0, 0n],
     ['0.000001', 1n],
     [10, 10_000_000n],
-    ['1e-1', 100_000n],
   ])('%s → %s ppm', (value, ppm) => {
     expect(parseRate(value)).toBe(ppm);
   });
 
-  it.each([[-0.1], [10.000001], ['0.0000001'], ['ten'], [null], [Number.NaN]])('rejects %s', (value) => {
+  it.each([
+    [-0.1],
+    [10.000001],
+    ['0.0000001'],
+    ['ten'],
+    [null],
+    [Number.NaN],
+    ['1e-1'],
+    [' 0.1'],
+    ['.1'],
+    [-0],
+  ])('rejects %s', (value) => {
     expect(() => parseRate(value)).toThrowError(
       expect.objectContaining({ code: 'invalid_request', details: { param: 'referral_rate' } }),
     );
@@ -26,8 +36,17 @@ describe('parseQuantity', () => {
     expect(parseQuantity(undefined)).toBe(1_000_000n);
     expect(parseQuantity(4.5)).toBe(4_500_000n);
     expect(parseQuantity('0.000001')).toBe(1n);
-    expect(parseQuantity(' 12 ')).toBe(12_000_000n);
+    expect(parseQuantity('12')).toBe(12_000_000n);
   });
+
+  it.each([' 12 ', '1e1', '+12', '.5', '5.', '-0', '0', -1, 1e-7])(
+    'refuses %j: only a positive plain decimal',
+    (value) => {
+      expect(() => parseQuantity(value)).toThrowError(
+        expect.objectContaining({ code: 'invalid_request', details: { param: 'quantity' } }),
+      );
+    },
+  );
 
   it('rejects objects', () => {
     expect(() => parseQuantity({})).toThrowError(TollgateError);

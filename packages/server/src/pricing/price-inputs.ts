@@ -4,7 +4,7 @@
  * Anything else is the caller's bad request: TollgateError('invalid_request') naming the field.
  */
 import { TollgateError } from '../shared/errors.ts';
-import { decimalToScaled } from '../shared/money.ts';
+import { decimalText, decimalToScaled } from '../shared/money.ts';
 
 export const MICRO_UNITS_PER_UNIT = 1_000_000n;
 export const PARTS_PER_MILLION = 1_000_000n;
@@ -28,18 +28,10 @@ function invalid(field: string, reason: string): TollgateError {
   return new TollgateError('invalid_request', `${field} ${reason}`, { param: field });
 }
 
-/** A positive decimal with at most 6 decimals (default 1), as micro-units. */
+/** A positive plain decimal with at most 6 decimals (default 1), as micro-units (shared/money.ts). */
 export function parseQuantity(value: unknown, field = 'quantity'): bigint {
   if (value === undefined || value === null) return MICRO_UNITS_PER_UNIT;
-  let text: string;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw invalid(field, 'must be a finite number');
-    text = String(value);
-  } else if (typeof value === 'string') {
-    text = value.trim();
-  } else {
-    throw invalid(field, 'must be a number');
-  }
+  const text = decimalText(value, field);
   const microUnits = decimalToScaled(text, 6, field);
   if (microUnits <= 0n) throw invalid(field, 'must be greater than zero');
   return microUnits;
@@ -73,15 +65,7 @@ export function parseUsage(usage: UsageInput | null | undefined, field = 'usage'
  * Between 0 and 10, at most 6 decimals.
  */
 export function parseRate(value: unknown, field = 'referral_rate'): bigint {
-  let text: string;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw invalid(field, 'must be a finite number');
-    text = String(value);
-  } else if (typeof value === 'string') {
-    text = value.trim();
-  } else {
-    throw invalid(field, 'must be a number');
-  }
+  const text = decimalText(value, field);
   const ratePpm = decimalToScaled(text, 6, field);
   checkRatePpm(ratePpm, field);
   return ratePpm;

@@ -10,40 +10,56 @@ import { TollgateError } from './errors.ts';
 
 export const MICROS_PER_CREDIT = 1_000_000n;
 export const MAX_MICROS = 2n ** 63n - 1n;
-const DECIMAL_PATTERN = /^(-)?(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?$/i;
+/**
+ * The only decimal text an amount may be written in: digits, optionally a fraction after one dot,
+ * optionally a leading minus. No exponent, no `+`, no bare `.5` or `5.`, no surrounding spaces —
+ * a hostile client gets no second spelling of a number to probe the parser with.
+ */
+const PLAIN_DECIMAL_PATTERN = /^(-)?(\d+)(?:\.(\d+))?$/;
 
 /**
- * Parses a credit amount (JSON number or decimal string, at most 6 decimals) into micro-credits.
- * Numbers are read through their shortest decimal representation (`String(n)`), which is exact for
- * any value written with at most 6 decimals.
+ * The decimal text of an amount on the wire. A string is taken exactly as sent. A JSON number is read
+ * through its shortest text (`String(n)`), which is a plain decimal for every number from 1e-6 up to
+ * 1e21; outside that JavaScript writes an exponent (`1e-7`, `1e+21`) and the number is refused like
+ * the same string would be — none of those fits 6 decimals within an amount's range anyway.
+ * Negative zero (`-0`, `"-0.00"`) is refused too: no client means it, and it has no exact meaning.
+ */
+export function decimalText(value: unknown, field: string, expected = 'a number'): string {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw invalid(field, 'must be a finite number');
+    if (Object.is(value, -0)) throw invalid(field, 'must not be negative zero');
+    return String(value);
+  }
+  if (typeof value === 'string') return value;
+  throw invalid(field, `must be ${expected}`);
+}
+
+/**
+ * Parses a credit amount (JSON number or plain decimal string, at most 6 decimals) into
+ * micro-credits. Numbers are read through their shortest decimal representation (`String(n)`),
+ * which is exact for any value written with at most 6 decimals.
  */
 export function parseCredits(value: unknown, field = 'amount'): bigint {
   if (typeof value === 'bigint') return checkRange(value * MICROS_PER_CREDIT, field);
-  let text: string;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw invalid(field, 'must be a finite number');
-    text = String(value);
-  } else if (typeof value === 'string') {
-    text = value.trim();
-  } else {
-    throw invalid(field, 'must be a number of credits');
-  }
+  const text = decimalText(value, field, 'a number of credits');
   return checkRange(decimalToScaled(text, 6, field), field);
 }
 
-/** Parses a decimal (number or string) into an integer scaled by 10^scale; rejects excess precision. */
+/**
+ * Parses a plain decimal (`^-?\d+(\.\d+)?$`) into an integer scaled by 10^scale; refuses excess
+ * precision, any other spelling, and negative zero.
+ */
 export function decimalToScaled(text: string, scale: number, field = 'amount'): bigint {
-  const match = DECIMAL_PATTERN.exec(text);
-  if (!match) throw invalid(field, 'must be a decimal number');
-  const [, sign, whole, fraction = '', exponentText] = match;
-  const exponent = exponentText ? Number(exponentText) : 0;
-  if (!Number.isSafeInteger(exponent) || Math.abs(exponent) > 40) throw invalid(field, 'is out of range');
-  let digits = whole + fraction;
-  let decimals = fraction.length - exponent;
-  if (decimals < 0) {
-    digits += '0'.repeat(-decimals);
-    decimals = 0;
+  const match = PLAIN_DECIMAL_PATTERN.exec(text);
+  if (!match) {
+    throw invalid(
+      field,
+      'must be a plain decimal number (digits with an optional "." and fraction, no exponent)',
+    );
   }
+  const [, sign, whole, fraction = ''] = match;
+  let digits = whole + fraction;
+  let decimals = fraction.length;
   // Trailing zeros beyond the scale carry no precision.
   while (decimals > scale && digits.endsWith('0')) {
     digits = digits.slice(0, -1);
@@ -51,7 +67,8 @@ export function decimalToScaled(text: string, scale: number, field = 'amount'): 
   }
   if (decimals > scale) throw invalid(field, `has more than ${scale} decimals`);
   if (digits.length > 40) throw invalid(field, 'is out of range');
-  const scaled = BigInt(digits || '0') * 10n ** BigInt(scale - decimals);
+  const scaled = BigInt(digits) * 10n ** BigInt(scale - decimals);
+  if (sign && scaled === 0n) throw invalid(field, 'must not be negative zero');
   return sign ? -scaled : scaled;
 }
 
@@ -95,11 +112,9 @@ export function divideRoundingUp(numerator: bigint, denominator: bigint): bigint
   return (numerator + denominator - 1n) / denominator;
 }
 
-/** Dollars (or the configured currency) as integer cents, parsed exactly. */
+/** Dollars (or the configured currency) as integer cents, parsed exactly (plain decimals only). */
 export function parseUsdToCents(value: unknown, field = 'amount_usd'): bigint {
-  if (typeof value !== 'number' && typeof value !== 'string') throw invalid(field, 'must be a number');
-  const text = typeof value === 'number' ? String(value) : value.trim();
-  const cents = decimalToScaled(text, 2, field);
-  if (cents > MAX_MICROS) throw invalid(field, 'is out of range');
+  const cents = decimalToScaled(decimalText(value, field), 2, field);
+  if (cents > MAX_MICROS || cents < -MAX_MICROS) throw invalid(field, 'is out of range');
   return cents;
 }
