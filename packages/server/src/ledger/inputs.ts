@@ -15,7 +15,25 @@ const nonNegativeMicros = z
   .nonnegative({ error: 'amount must not be negative' })
   .max(MAX_MICROS, { error: 'amount is out of range' });
 const identifier = z.string().min(1).max(200);
-const metadata = z.record(z.string(), z.unknown()).optional();
+/**
+ * A last bound on what any caller stores beside a movement (the HTTP edge applies the client's tighter
+ * rule, http/routes/schemas.ts): metadata is copied onto history rows, so an unbounded object would
+ * make a customer's history unreadable. Room above the client's 50 keys / 8 KiB for the keys the
+ * services add themselves.
+ */
+const METADATA_MAX_KEYS = 64;
+const METADATA_MAX_JSON_BYTES = 16 * 1024;
+const jsonBytes = (value: unknown) =>
+  Buffer.byteLength(JSON.stringify(value, (_key, item) => (typeof item === 'bigint' ? item.toString() : item)));
+const metadata = z
+  .record(z.string().max(100), z.unknown())
+  .refine((value) => Object.keys(value).length <= METADATA_MAX_KEYS, {
+    error: `metadata may have at most ${METADATA_MAX_KEYS} keys`,
+  })
+  .refine((value) => jsonBytes(value) <= METADATA_MAX_JSON_BYTES, {
+    error: `metadata may be at most ${METADATA_MAX_JSON_BYTES} bytes as JSON`,
+  })
+  .optional();
 
 export const idempotencySchema = z
   .object({
