@@ -36,7 +36,7 @@ import { GiftCodesService } from './gifts/gift-codes-service.ts';
 import { type CheckoutProvider, StripeCheckout, TestModeCheckout } from './payments/checkout-provider.ts';
 import { PurchasesService } from './payments/purchases-service.ts';
 import { StripeWebhooks } from './payments/webhooks.ts';
-import { createRateLimiter, type RateLimiter } from './ratelimit/rate-limiter.ts';
+import { RateLimits, redisTimeoutsFromEnv } from './ratelimit/rate-limiter.ts';
 import { SubscriptionsService } from './subscriptions/subscriptions-service.ts';
 import { GatewayService } from './gateway/gateway-service.ts';
 import { Upstreams } from './gateway/upstreams.ts';
@@ -44,13 +44,16 @@ import { GenerationsService } from './generations/generations-service.ts';
 import { generationRoutes } from './http/routes/generations.ts';
 import { createHttpServer } from './http/server.ts';
 import { Ledger } from './ledger/ledger.ts';
-import { Sweeper } from './ledger/sweeper.ts';
+import { DEFAULT_SWEEP_INTERVAL_MILLISECONDS, Sweeper } from './ledger/sweeper.ts';
 import { type Catalog, createCatalog } from './pricing/catalog.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
-import { type Database, openDatabase } from './store/database.ts';
+import { type Database, databaseReachable, databaseTimeoutsFromEnv, openDatabase } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 
 export const VERSION = '0.1.0';
+
+/** How long /readyz waits for the database and Redis before calling them unreachable. */
+const READINESS_TIMEOUT_MILLISECONDS = 2_000;
 
 export interface TollgateOptions {
   config?: TollgateConfig;
@@ -110,6 +113,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     (await openDatabase({
       url: options.databaseUrl ?? env.DATABASE_URL,
       dataDir: options.dataDir ?? env.TOLLGATE_DATA_DIR ?? join(process.cwd(), '.tollgate'),
+      timeouts: databaseTimeoutsFromEnv(env),
     }));
   await migrateToLatest(db.kysely);
 
@@ -132,9 +136,27 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const subscriptions = new SubscriptionsService(db, ledger, config, checkout, clock, publicUrl, stripeCheckout?.stripe ?? null);
   const webhooks = new StripeWebhooks(env.STRIPE_WEBHOOK_SECRET, purchases, subscriptions, stripeCheckout?.stripe);
   const gifts = new GiftCodesService(db, ledger, clock);
-  const redeemLimiter: RateLimiter = createRateLimiter({ perMinute: 10, burst: 10 }, env.REDIS_URL, 'tollgate:gift:');
+  const http = createHttpServer({
+    metrics,
+    logger: options.logger,
+    readiness: async () => {
+      const [database, redis] = await Promise.all([
+        databaseReachable(db, READINESS_TIMEOUT_MILLISECONDS),
+        rateLimits.redisReachable(READINESS_TIMEOUT_MILLISECONDS),
+      ]);
+      return { database: database ? 'ok' : 'unreachable', redis: redis === null ? 'not_configured' : redis ? 'ok' : 'unreachable' };
+    },
+  });
+  const rateLimits = new RateLimits({
+    redisUrl: env.REDIS_URL,
+    now: () => clock.now().getTime(),
+    log: { warn: (message) => http.log.warn(message), info: (message) => http.log.info(message) },
+    redisTimeouts: redisTimeoutsFromEnv(env),
+  });
+  const redeemLimiter = rateLimits.limiter({ perMinute: 10, burst: 10 }, 'tollgate:gift:');
   const requestsPerMinute = config.rateLimits.requestsPerMinute;
-  const gatewayLimiter = createRateLimiter({ perMinute: requestsPerMinute, burst: requestsPerMinute }, env.REDIS_URL, 'tollgate:gw:');
+  // One bucket per customer for every user-key request, native routes and gateway alike.
+  const customerLimiter = rateLimits.limiter({ perMinute: requestsPerMinute, burst: requestsPerMinute }, 'tollgate:customer:');
   const upstreams = new Upstreams({
     headersMilliseconds: Number(env.TOLLGATE_UPSTREAM_TIMEOUT_MS ?? 120_000),
     bodyMilliseconds: Number(env.TOLLGATE_UPSTREAM_TIMEOUT_MS ?? 120_000),
@@ -148,12 +170,11 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     ledger,
     metrics,
     upstreams,
-    rateLimiter: gatewayLimiter,
+    rateLimiter: customerLimiter,
     env,
     holdTimeoutSeconds: config.holds.timeoutSeconds,
   });
 
-  const http = createHttpServer({ metrics, logger: options.logger });
   const generations = new GenerationsService(db, ledger, catalog, config, apps, providerKeys, upstreams, clock, metrics, env, {
     jobTimeoutSeconds: Number(env.TOLLGATE_GENERATION_TIMEOUT_SECONDS ?? 3600),
     holdTimeoutSeconds: Math.max(config.holds.timeoutSeconds, 1800),
@@ -177,9 +198,9 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     ...paymentRoutes({ customers, purchases, webhooks, gifts, subscriptions, redeemLimiter }),
     ...generationRoutes(generations),
     ...portalRoutes({ apps, customers, portal, openRouter, reports }),
-    ...widgetRoutes(http, { db, clock, config, env, keys, apps, customers, ledger, checkout }),
+    ...widgetRoutes(http, { db, clock, config, env, keys, apps, customers, ledger, checkout, rateLimits }),
   ];
-  registerRoutes(http, keys, routes, new HttpIdempotency(db));
+  registerRoutes(http, keys, routes, { idempotency: new HttpIdempotency(db), customerLimiter });
   registerStripeWebhook(http, webhooks);
   http.post('/v1/chat/completions', { config: { dialect: 'openai' } }, (request, reply) => gateway.handle('openai', request, reply));
   http.post('/v1/messages', { config: { dialect: 'anthropic' } }, (request, reply) => gateway.handle('anthropic', request, reply));
@@ -187,7 +208,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   docsRoutes(http, () => openApiDocument(routes, VERSION));
   registerDashboardPages(http, dashboardAssets);
 
-  const sweeper = new Sweeper(db, ledger, clock, options.sweepIntervalMilliseconds ?? 5_000, (error) =>
+  const sweeper = new Sweeper(db, ledger, clock, options.sweepIntervalMilliseconds ?? DEFAULT_SWEEP_INTERVAL_MILLISECONDS, (error) =>
     http.log.error({ err: error }, 'sweeper failed'),
   );
   // Test-mode subscriptions renew on our clock (Stripe renews its own and tells us by webhook).
@@ -195,7 +216,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const renewals = setInterval(() => {
     subscriptions.renewDue().catch((error) => http.log.error({ err: error }, 'subscription renewal failed'));
     generations.pollPending().catch((error) => http.log.error({ err: error }, 'generation worker failed'));
-  }, options.sweepIntervalMilliseconds ?? 5_000);
+  }, options.sweepIntervalMilliseconds ?? DEFAULT_SWEEP_INTERVAL_MILLISECONDS);
   renewals.unref();
   if (options.sweeper !== false) sweeper.start();
   else clearInterval(renewals);
@@ -240,10 +261,9 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       if (closed) return;
       closed = true;
       clearInterval(renewals);
-      await redeemLimiter.close();
-      await gatewayLimiter.close();
       await sweeper.stop();
       await http.close();
+      await rateLimits.close();
       await ledger.drain();
       await upstreams.close();
       if (ownsDatabase) await db.close();

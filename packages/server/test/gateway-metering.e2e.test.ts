@@ -1071,7 +1071,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     expect(await holdsOf(restricted.id)).toEqual([]);
   });
 
-  it('429 rate_limited with Retry-After in each shape, per user key', async () => {
+  it('429 rate_limited with Retry-After in each shape, per customer', async () => {
     const limitedUrl = await startSibling(parseConfig({ rate_limits: { requests_per_minute: 2 } }, env));
     const user = await customer('limited');
     const other = await customer('limited-other');
@@ -1100,7 +1100,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
       type: 'error',
       error: { type: 'rate_limited', message: expect.any(String) },
     });
-    // The SDKs see their RateLimitError; another user key has its own bucket.
+    // The SDKs see their RateLimitError; another customer has its own bucket.
     await expect(
       new OpenAI({
         baseURL: `${limitedUrl}/v1`,
@@ -1122,7 +1122,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     expect(await holdsOf(user.id)).toEqual([]);
   });
 
-  it.skipIf(!redisAvailable)('429: two nodes with REDIS_URL share one bucket per user key', async () => {
+  it.skipIf(!redisAvailable)('429: two nodes with REDIS_URL share one bucket per customer', async () => {
     const config = parseConfig({ rate_limits: { requests_per_minute: 3 } }, env);
     const nodeA = await startSibling(config, { REDIS_URL });
     const nodeB = await startSibling(config, { REDIS_URL });
@@ -1136,7 +1136,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     expect((await ask(nodeA)).status).toBe(404);
     expect((await ask(nodeB)).status).toBe(404);
     expect((await ask(nodeA)).status).toBe(404);
-    // Three taken across the two nodes: both now refuse this key.
+    // Three taken across the two nodes: both now refuse this customer.
     for (const url of [nodeB, nodeA]) {
       const limited = await ask(url);
       expect(limited.status).toBe(429);

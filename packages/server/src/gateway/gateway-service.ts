@@ -17,7 +17,7 @@ import { authenticate } from '../http/route.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Catalog } from '../pricing/catalog.ts';
 import { maxOutputTokensAffordable, quote } from '../pricing/quote.ts';
-import type { MemoryRateLimiter, RateLimiter } from '../ratelimit/rate-limiter.ts';
+import { type MemoryRateLimiter, type RateLimiter, takeCustomerRequest } from '../ratelimit/rate-limiter.ts';
 import { TollgateError } from '../shared/errors.ts';
 import {
   type ApiFormat,
@@ -69,7 +69,7 @@ export class GatewayService {
     const { deps } = this;
     const principal = await authenticate(deps.keys, request.headers, ['user']);
     if (principal.kind !== 'user') throw new TollgateError('forbidden', 'A user key is required');
-    await this.rateLimit(principal.keyId);
+    await this.rateLimit(principal.customerId);
 
     const body = request.body;
     if (!isRecord(body)) throw new TollgateError('invalid_request', 'Request body must be a JSON object');
@@ -170,13 +170,9 @@ export class GatewayService {
     }
   }
 
-  private async rateLimit(keyId: string): Promise<void> {
-    const decision = await this.deps.rateLimiter.take(`gw:${keyId}`);
-    if (!decision.allowed) {
-      throw new TollgateError('rate_limited', 'Too many requests. Back off and retry.', {
-        retry_after_seconds: decision.retryAfterSeconds,
-      });
-    }
+  /** The customer's one bucket, shared with every native user-key route (http/route.ts). */
+  private async rateLimit(customerId: string): Promise<void> {
+    await takeCustomerRequest(this.deps.rateLimiter, customerId);
   }
 
   /** Holds the worst case; if the balance cannot cover it, lowers max_tokens to what it affords. */

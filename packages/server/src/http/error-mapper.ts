@@ -6,18 +6,27 @@
 import { type ErrorCode, TollgateError } from '../shared/errors.ts';
 import { renderAnthropicError, renderOpenAiError } from '../gateway/formats/errors.ts';
 import { microsToCredits } from '../shared/money.ts';
+import { isDatabaseUnavailable } from '../store/database.ts';
 
 export type ErrorDialect = 'native' | 'openai' | 'anthropic';
+
+/** Seconds a client is told to wait when the database is away (Retry-After on 503 `unavailable`). */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 
 /** Converts anything thrown into a TollgateError; unknown errors become a 500 without internals. */
 export function toTollgateError(error: unknown): TollgateError {
   if (error instanceof TollgateError) return error;
+  if (isDatabaseUnavailable(error)) {
+    return new TollgateError('unavailable', 'The service is temporarily unavailable. Retry shortly.', {
+      retry_after_seconds: UNAVAILABLE_RETRY_AFTER_SECONDS,
+    });
+  }
   const fastifyError = error as { statusCode?: number; code?: string; message?: string; validation?: unknown };
   if (fastifyError?.validation || fastifyError?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
     return new TollgateError('invalid_request', `Malformed request: ${fastifyError.message ?? 'invalid body'}`);
   }
   if (fastifyError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return new TollgateError('invalid_request', 'Request body is too large');
+    return new TollgateError('payload_too_large', 'The request body is larger than this endpoint accepts');
   }
   if (fastifyError?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fastifyError?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     return new TollgateError('invalid_request', fastifyError.message ?? 'Unsupported request body');

@@ -12,6 +12,7 @@ import { TollgateError } from '../shared/errors.ts';
 import { parseInput } from '../shared/validation.ts';
 import type { ErrorDialect } from './error-mapper.ts';
 import type { HttpIdempotency } from './idempotency.ts';
+import { type RateLimiter, takeCustomerRequest } from '../ratelimit/rate-limiter.ts';
 
 export interface RouteContext<Body, Query, Params> {
   request: FastifyRequest;
@@ -40,6 +41,8 @@ export interface RouteDefinition<Body = unknown, Query = unknown, Params = unkno
    * operation; `replay` — the HTTP layer stores the first answer and replays it (http/idempotency.ts).
    */
   idempotent?: 'ledger' | 'replay';
+  /** Largest body this route reads; default NATIVE_BODY_LIMIT_BYTES. A larger one is 413 `payload_too_large`. */
+  bodyLimitBytes?: number;
   handler(context: RouteContext<Body, Query, Params>): Promise<unknown> | unknown;
 }
 
@@ -110,20 +113,40 @@ export function assertStorableInput(value: unknown, where: string): void {
   }
 }
 
+/**
+ * What a native route reads at most: room for any legitimate request (the largest are lists of model
+ * ids and generation inputs, which pass media by URL) while one request cannot hold megabytes of
+ * memory or storage. The gateway's endpoints are registered apart, with their own limit.
+ */
+export const NATIVE_BODY_LIMIT_BYTES = 1024 * 1024;
+
+export interface RegisterRoutesOptions {
+  idempotency?: HttpIdempotency;
+  /**
+   * Every request made with a user key draws one token from its customer's bucket, whichever key and
+   * endpoint (the gateway draws from the same one). App and admin keys act for many customers and
+   * are not limited here.
+   */
+  customerLimiter?: RateLimiter;
+}
+
 export function registerRoutes(
   app: FastifyInstance,
   keys: KeyStore,
   routes: AnyRoute[],
-  idempotency?: HttpIdempotency,
+  options: RegisterRoutesOptions = {},
 ): void {
+  const { idempotency, customerLimiter } = options;
   for (const route of routes) {
     app.route({
       method: route.method,
       url: route.url,
+      bodyLimit: route.bodyLimitBytes ?? NATIVE_BODY_LIMIT_BYTES,
       config: { dialect: route.dialect ?? 'native' },
       handler: async (request, reply) => {
         const principal =
           route.auth === 'public' ? (PUBLIC_PRINCIPAL as Principal) : await authenticate(keys, request.headers, route.auth);
+        if (principal.kind === 'user' && customerLimiter) await takeCustomerRequest(customerLimiter, principal.customerId);
         assertStorableInput(request.params, 'The URL');
         assertStorableInput(request.query, 'The query string');
         // Gateway dialects forward their bodies upstream; native bodies end up in the database.

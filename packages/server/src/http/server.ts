@@ -1,11 +1,12 @@
 /**
  * The Fastify instance: JSON bodies kept raw as well (webhook signatures are computed over the exact
- * bytes), request ids, metrics, the one error mapper, and the operational endpoints.
+ * bytes), request ids, metrics, the one error mapper, and the operational endpoints: `/healthz` (the
+ * process answers), `/readyz` (its dependencies answer too), `/metrics`.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { TollgateError } from '../shared/errors.ts';
-import { type ErrorDialect, errorBody, toTollgateError } from './error-mapper.ts';
+import { type ErrorDialect, errorBody, toTollgateError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './error-mapper.ts';
 import type { Metrics } from './metrics.ts';
 
 declare module 'fastify' {
@@ -17,11 +18,20 @@ declare module 'fastify' {
   }
 }
 
+/** Each dependency `/readyz` checks: `ok`, `unreachable`, or `not_configured` (Redis without REDIS_URL). */
+export type ReadinessCheck = 'ok' | 'unreachable' | 'not_configured';
+export type Readiness = () => Promise<Record<string, ReadinessCheck>>;
+
 export interface HttpServerOptions {
   metrics: Metrics;
   logger?: FastifyServerOptions['logger'];
   bodyLimitBytes?: number;
+  /** What `/readyz` checks; without it `/readyz` answers like `/healthz`. */
+  readiness?: Readiness;
 }
+
+/** While the database is away every request fails the same way: say so once a minute, not per request. */
+const UNAVAILABLE_LOG_INTERVAL_MILLISECONDS = 60_000;
 
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
@@ -70,13 +80,19 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     options.metrics.latency.observe({ route }, reply.elapsedTime / 1000);
   });
 
+  let unavailableLoggedAt = Number.NEGATIVE_INFINITY;
   app.setErrorHandler((error, request, reply) => {
     const tollgateError = toTollgateError(error);
     if (tollgateError.code === 'internal_error') request.log.error({ err: error }, 'unhandled error');
     if (tollgateError.code === 'insufficient_credits') options.metrics.insufficientCredits.inc();
+    if (tollgateError.code === 'unavailable' && Date.now() - unavailableLoggedAt > UNAVAILABLE_LOG_INTERVAL_MILLISECONDS) {
+      unavailableLoggedAt = Date.now();
+      request.log.warn({ err: error }, 'a dependency is unavailable: answering 503 (logged once a minute)');
+    }
     const dialect = request.routeOptions.config?.dialect ?? 'native';
-    if (tollgateError.code === 'rate_limited' && tollgateError.details.retry_after_seconds !== undefined) {
-      reply.header('retry-after', String(tollgateError.details.retry_after_seconds));
+    const retryAfterSeconds = tollgateError.details.retry_after_seconds;
+    if ((tollgateError.code === 'rate_limited' || tollgateError.code === 'unavailable') && retryAfterSeconds !== undefined) {
+      reply.header('retry-after', String(retryAfterSeconds));
     }
     reply.code(tollgateError.status).send(errorBody(tollgateError, dialect));
   });
@@ -86,6 +102,13 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // For a load balancer: 503 while a dependency does not answer, naming which.
+  app.get('/readyz', async (_request, reply) => {
+    const checks = options.readiness ? await options.readiness() : {};
+    const ready = Object.values(checks).every((check) => check !== 'unreachable');
+    if (!ready) reply.code(503).header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+    return { status: ready ? 'ready' : 'unavailable', checks };
+  });
   app.get('/metrics', async (_request, reply) => {
     reply.type('text/plain; version=0.0.4').send(options.metrics.render());
   });

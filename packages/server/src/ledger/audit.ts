@@ -84,6 +84,11 @@ const CHECKS: { name: string; query: string }[] = [
   },
 ];
 
+/**
+ * `graceSeconds`: an open hold counts as stuck only once it is that long past its timeout. Tests that
+ * control the clock use 0; `tollgate audit` on a live server gives the sweeper two of its intervals
+ * (DEFAULT_AUDIT_GRACE_SECONDS), since a hold that expired a moment ago is open until the next sweep.
+ */
 export async function auditLedger(db: Database, clock: Clock, graceSeconds = 0): Promise<AuditReport> {
   const problems: AuditReport['problems'] = [];
   for (const check of CHECKS) {

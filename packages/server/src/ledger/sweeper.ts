@@ -7,6 +7,14 @@ import type { Clock } from '../shared/clock.ts';
 import type { Database } from '../store/database.ts';
 import type { Ledger } from './ledger.ts';
 
+/** How often a server sweeps (app.ts). */
+export const DEFAULT_SWEEP_INTERVAL_MILLISECONDS = 5_000;
+/**
+ * On a live server a hold that expired a moment ago is open until the next sweep: the audit gives the
+ * sweeper two of its intervals before it calls an open hold a problem (`tollgate audit --grace`).
+ */
+export const DEFAULT_AUDIT_GRACE_SECONDS = (2 * DEFAULT_SWEEP_INTERVAL_MILLISECONDS) / 1000;
+
 export interface SweepResult {
   holdsVoided: number;
   customersExpired: number;
@@ -36,7 +44,7 @@ export class Sweeper {
     private readonly db: Database,
     private readonly ledger: Ledger,
     private readonly clock: Clock,
-    private readonly intervalMilliseconds = 5_000,
+    private readonly intervalMilliseconds = DEFAULT_SWEEP_INTERVAL_MILLISECONDS,
     private readonly onError: (error: unknown) => void = () => {},
   ) {}
 

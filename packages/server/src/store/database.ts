@@ -5,8 +5,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
+import { millisecondsFromEnv } from '../shared/env.ts';
 import { Mutex } from '../shared/mutex.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import type { Tables } from './tables.ts';
@@ -58,6 +59,146 @@ export interface DatabaseOptions {
   schema?: string;
   /** Pool size for PostgreSQL. */
   poolSize?: number;
+  /** Bounds on PostgreSQL (a server or network that stops answering); none when absent. */
+  timeouts?: DatabaseTimeouts;
+}
+
+/**
+ * How long the server waits on PostgreSQL before giving up. Without them a frozen database (or a
+ * network that drops packets) holds every request for as long as it lasts; with them the request
+ * answers 503 `unavailable` and a retry with the same Idempotency-Key is safe: a ledger write that
+ * timed out either committed (the retry replays it) or did not (the retry writes it once).
+ */
+export interface DatabaseTimeouts {
+  /** Opening a connection, and waiting for a free one from the pool. */
+  connectMilliseconds: number;
+  /**
+   * One statement. PostgreSQL cancels it past this (`statement_timeout`); the client stops waiting a
+   * second later, for the case where PostgreSQL cannot even say so (network gone), and drops that
+   * connection.
+   */
+  statementMilliseconds: number;
+  /** A session left inside a transaction by a client that stopped talking loses it and its locks. */
+  idleInTransactionMilliseconds: number;
+}
+
+export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = {
+  connectMilliseconds: 5_000,
+  statementMilliseconds: 15_000,
+  idleInTransactionMilliseconds: 15_000,
+};
+
+/** The timeouts from TOLLGATE_DB_*_TIMEOUT_MS, each defaulting as above; a bad value stops the start. */
+export function databaseTimeoutsFromEnv(env: Record<string, string | undefined>): DatabaseTimeouts {
+  const defaults = DEFAULT_DATABASE_TIMEOUTS;
+  return {
+    connectMilliseconds: millisecondsFromEnv(
+      env,
+      'TOLLGATE_DB_CONNECT_TIMEOUT_MS',
+      defaults.connectMilliseconds,
+    ),
+    statementMilliseconds: millisecondsFromEnv(
+      env,
+      'TOLLGATE_DB_STATEMENT_TIMEOUT_MS',
+      defaults.statementMilliseconds,
+    ),
+    idleInTransactionMilliseconds: millisecondsFromEnv(
+      env,
+      'TOLLGATE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+      defaults.idleInTransactionMilliseconds,
+    ),
+  };
+}
+
+/** Client-side waits past the server's own statement timeout, before the connection is given up. */
+const READ_TIMEOUT_GRACE_MILLISECONDS = 1_000;
+
+const UNAVAILABLE_SQLSTATES = new Set([
+  '57014', // query_canceled: statement_timeout
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  '25P03', // idle_in_transaction_session_timeout
+]);
+const UNAVAILABLE_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+const UNAVAILABLE_MESSAGES = [
+  'Query read timeout',
+  'timeout exceeded when trying to connect',
+  'Connection terminated',
+  'timeout expired',
+  'Client has encountered a connection error',
+  'Cannot use a pool after calling end',
+];
+
+/**
+ * Whether an error says the database could not be reached or did not answer in time (as opposed to a
+ * bug or a refused write): the request may be retried once it is back.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (
+    typeof code === 'string' &&
+    (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08') || UNAVAILABLE_NETWORK_CODES.has(code))
+  ) {
+    return true;
+  }
+  if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((text) => message.includes(text))) return true;
+  const cause = (error as { cause?: unknown }).cause;
+  return cause !== undefined && cause !== error && isDatabaseUnavailable(cause);
+}
+
+/** For /readyz: whether `select 1` answers within the bound. */
+export async function databaseReachable(db: Database, timeoutMilliseconds: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMilliseconds);
+  });
+  const probe = db.query('select 1').then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await Promise.race([probe, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Kysely returns a connection to the pool as healthy whatever happened on it. One whose statement
+ * timed out on the client side, or that lost its socket, may still have that statement in flight:
+ * it is handed back as broken, so the pool closes it instead of lending it to the next request.
+ */
+function releasingBrokenConnections(pool: pg.Pool): PostgresPool {
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      return {
+        query: (async (sql: string, parameters: readonly unknown[]) => {
+          try {
+            return await client.query(sql, parameters as unknown[]);
+          } catch (error) {
+            if (isDatabaseUnavailable(error)) broken = error as Error;
+            throw error;
+          }
+        }) as unknown as PostgresPoolClient['query'],
+        release: () => client.release(broken),
+      };
+    },
+    end: () => pool.end(),
+  };
 }
 
 const INT8_OID = 20;
@@ -84,16 +225,27 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
       await setup.end();
     }
   }
+  const timeouts = options.timeouts;
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 12,
     types,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    ...(timeouts
+      ? {
+          connectionTimeoutMillis: timeouts.connectMilliseconds,
+          statement_timeout: timeouts.statementMilliseconds,
+          idle_in_transaction_session_timeout: timeouts.idleInTransactionMilliseconds,
+          query_timeout: timeouts.statementMilliseconds + READ_TIMEOUT_GRACE_MILLISECONDS,
+        }
+      : {}),
   });
   pool.on('error', () => {
     // An idle client lost its connection (server restart); the pool replaces it on next use.
   });
-  const kysely = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const kysely = new Kysely<Tables>({
+    dialect: new PostgresDialect({ pool: releasingBrokenConnections(pool) }),
+  });
   return {
     kind: 'postgres',
     kysely,

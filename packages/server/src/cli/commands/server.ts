@@ -1,5 +1,6 @@
 /** The commands that run on the server's own machine: serve, migrate, audit. */
 import { join } from 'node:path';
+import { DEFAULT_AUDIT_GRACE_SECONDS } from '../../ledger/sweeper.ts';
 import { type Command, integerFlag, stringFlag } from '../command.ts';
 
 // The server's modules are loaded by the commands that need them, so that the client-side
@@ -73,10 +74,18 @@ export const audit: Command = {
   path: ['audit'],
   group: 'server',
   summary: 'check the books; exit 1 when a problem is found',
-  usage: '[--json] [--sweep]',
-  flags: [['--sweep', 'first void holds past their timeout']],
-  options: { sweep: { type: 'boolean' } },
+  usage: '[--json] [--sweep] [--grace SECONDS]',
+  flags: [
+    ['--sweep', 'first void holds past their timeout'],
+    [
+      '--grace SECONDS',
+      `how long past its timeout an open hold is still the sweeper's to void, not a problem (default ${DEFAULT_AUDIT_GRACE_SECONDS})`,
+    ],
+  ],
+  options: { sweep: { type: 'boolean' }, grace: { type: 'string' } },
   async run({ values }) {
+    const graceSeconds =
+      integerFlag(values, 'grace', audit, { min: 0, max: 31 * 24 * 3600 }) ?? DEFAULT_AUDIT_GRACE_SECONDS;
     const { migrateToLatest } = await import('../../store/migrate.ts');
     const { auditLedger } = await import('../../ledger/audit.ts');
     const { systemClock } = await import('../../shared/clock.ts');
@@ -90,7 +99,7 @@ export const audit: Command = {
         await sweepOnce(db, ledger, systemClock);
         await ledger.drain();
       }
-      const report = await auditLedger(db, systemClock);
+      const report = await auditLedger(db, systemClock, graceSeconds);
       if (values.json) {
         process.stdout.write(`${JSON.stringify(report, bigintAsText, 2)}\n`);
       } else {

@@ -11,7 +11,7 @@ import type { TollgateConfig } from '../../config/types.ts';
 import type { CustomersService } from '../../customers/customers-service.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import type { CheckoutProvider } from '../../payments/checkout-provider.ts';
-import { type BucketSpec, createRateLimiter } from '../../ratelimit/rate-limiter.ts';
+import type { BucketSpec, RateLimits } from '../../ratelimit/rate-limiter.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import type { Database } from '../../store/database.ts';
@@ -37,6 +37,8 @@ export interface WidgetRouteDeps {
   customers: CustomersService;
   ledger: Ledger;
   checkout: CheckoutProvider;
+  /** The server's limiters (one Redis connection for all, when REDIS_URL is set). */
+  rateLimits: RateLimits;
   /** Tests replace the mailer or tighten the limits. */
   sender?: LoginCodeSender;
   limits?: Partial<Record<keyof WidgetLimiters, BucketSpec>>;
@@ -86,11 +88,7 @@ export function widgetRoutes(http: FastifyInstance, deps: WidgetRouteDeps): AnyR
   const paymentsInTestMode = deps.checkout.name === 'test';
   const stripePublishableKey = deps.env.STRIPE_PUBLISHABLE_KEY ?? null;
   const limitOf = (name: keyof WidgetLimiters) =>
-    createRateLimiter(
-      { ...DEFAULT_LIMITS[name], ...deps.limits?.[name] },
-      deps.env.REDIS_URL,
-      `tollgate:widget:${name}:`,
-    );
+    deps.rateLimits.limiter({ ...DEFAULT_LIMITS[name], ...deps.limits?.[name] }, `tollgate:widget:${name}:`);
   const limiters: WidgetLimiters = {
     session: limitOf('session'),
     loginStartPerEmail: limitOf('loginStartPerEmail'),
