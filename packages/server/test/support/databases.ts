@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { type Database, openDatabase } from '../../src/store/database.ts';
+import { type Database, type DatabaseTimeouts, openDatabase } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
 
 export interface TestBackend {
@@ -25,14 +25,21 @@ export interface TestDatabase {
   close(): Promise<void>;
 }
 
-export async function openTestDatabase(backend: TestBackend, options: { poolSize?: number } = {}): Promise<TestDatabase> {
+export interface TestDatabaseOptions {
+  poolSize?: number;
+  /** PostgreSQL only: connect through this URL instead (a proxy in front of the same server). */
+  url?: string;
+  timeouts?: DatabaseTimeouts;
+}
+
+export async function openTestDatabase(backend: TestBackend, options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   if (backend.name === 'pglite') {
     const db = await openDatabase({});
     await migrateToLatest(db.kysely);
     return { db, close: () => db.close() };
   }
   const schema = `t_${randomBytes(6).toString('hex')}`;
-  const db = await openDatabase({ url: backend.url, schema, poolSize: options.poolSize });
+  const db = await openDatabase({ url: options.url ?? backend.url, schema, poolSize: options.poolSize, timeouts: options.timeouts });
   await migrateToLatest(db.kysely);
   return {
     db,

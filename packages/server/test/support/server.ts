@@ -27,15 +27,21 @@ export interface TestServer {
 
 export async function startTestServer(
   backend: TestBackend,
-  options: Partial<TollgateOptions> & { env?: Record<string, string | undefined>; configText?: string } = {},
+  options: Partial<TollgateOptions> & {
+    env?: Record<string, string | undefined>;
+    configText?: string;
+    /** A database the test opened itself (through a proxy, with timeouts); closed with the server. */
+    testDatabase?: TestDatabase;
+  } = {},
 ): Promise<TestServer> {
-  const database = await openTestDatabase(backend);
+  const { testDatabase, ...tollgateOptions } = options;
+  const database = testDatabase ?? (await openTestDatabase(backend));
   const clock = new ManualClock(new Date());
   const env = { TOLLGATE_ADMIN_KEY: ADMIN_KEY, TOLLGATE_SECRET: 'test-secret-0123456789abcdef', ...(options.env ?? {}) };
   const tollgate = await createTollgate({
     sweeper: false,
     announce: () => {},
-    ...options,
+    ...tollgateOptions,
     database: database.db,
     clock,
     env,
