@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase, testBackends } from '../../test/support/databases.ts';
+import {
+  DEFAULT_DATABASE_TIMEOUTS,
+  databaseReachable,
+  databaseTimeoutsFromEnv,
+  isDatabaseUnavailable,
+} from './database.ts';
 
 describe.each(testBackends())('database on $name', (backend) => {
   let testDb: TestDatabase;
@@ -20,5 +26,84 @@ describe.each(testBackends())('database on $name', (backend) => {
     );
     expect(results.map((rows) => rows[0]!.next)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(new Set(results.map((rows) => rows[0]!.schema))).toEqual(new Set([testDb.schema ?? 'public']));
+  });
+});
+
+describe('database timeouts', () => {
+  it('come from TOLLGATE_DB_*_TIMEOUT_MS, with bounded defaults', () => {
+    expect(databaseTimeoutsFromEnv({})).toEqual(DEFAULT_DATABASE_TIMEOUTS);
+    expect(
+      databaseTimeoutsFromEnv({
+        TOLLGATE_DB_CONNECT_TIMEOUT_MS: '250',
+        TOLLGATE_DB_STATEMENT_TIMEOUT_MS: '9000',
+      }),
+    ).toEqual({ ...DEFAULT_DATABASE_TIMEOUTS, connectMilliseconds: 250, statementMilliseconds: 9000 });
+    for (const bad of ['0', '-5', '1.5', 'soon', '1e3']) {
+      expect(() => databaseTimeoutsFromEnv({ TOLLGATE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: bad })).toThrowError(
+        /TOLLGATE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS must be a positive whole number/,
+      );
+    }
+  });
+
+  it('tell an unreachable or silent database from a refused write or a bug', () => {
+    const coded = (code: string) => Object.assign(new Error('x'), { code });
+    for (const error of [
+      coded('57014'),
+      coded('57P01'),
+      coded('08006'),
+      coded('25P03'),
+      coded('ECONNREFUSED'),
+      new Error('Query read timeout'),
+      new Error('timeout exceeded when trying to connect'),
+      new Error('Connection terminated unexpectedly'),
+      Object.assign(new Error('wrapped'), { cause: coded('ECONNRESET') }),
+    ]) {
+      expect(isDatabaseUnavailable(error), String((error as { code?: string }).code ?? error.message)).toBe(
+        true,
+      );
+    }
+    for (const error of [coded('23505'), coded('TGC01'), coded('40001'), new Error('boom'), null, 'text']) {
+      expect(isDatabaseUnavailable(error)).toBe(false);
+    }
+  });
+});
+
+describe.skipIf(!process.env.TEST_DATABASE_URL)('database timeouts on postgres', () => {
+  let testDb: TestDatabase;
+  const timeouts = {
+    connectMilliseconds: 2_000,
+    statementMilliseconds: 300,
+    idleInTransactionMilliseconds: 700,
+  };
+
+  beforeAll(async () => {
+    testDb = await openTestDatabase(
+      { name: 'postgres', url: process.env.TEST_DATABASE_URL },
+      { poolSize: 2, timeouts },
+    );
+  });
+  afterAll(async () => {
+    await testDb?.close();
+  });
+
+  it('are set on every connection', async () => {
+    const [row] = await testDb.db.query<{ statement: string; idle: string }>(
+      `select current_setting('statement_timeout') as statement,
+              current_setting('idle_in_transaction_session_timeout') as idle`,
+    );
+    expect(row).toEqual({ statement: '300ms', idle: '700ms' });
+  });
+
+  it('cancel a statement that runs too long, as an unavailable error, and the pool keeps working', async () => {
+    const slow = testDb.db.query('select pg_sleep(5)');
+    await expect(slow).rejects.toMatchObject({ code: '57014' });
+    expect(isDatabaseUnavailable(await slow.catch((error) => error))).toBe(true);
+    const inTransaction = testDb.db.transaction((query) => query('select pg_sleep(5)'));
+    await expect(inTransaction).rejects.toMatchObject({ code: '57014' });
+    expect(await testDb.db.query<{ one: number }>('select 1 as one')).toEqual([{ one: 1 }]);
+  });
+
+  it('answers readiness within its bound', async () => {
+    expect(await databaseReachable(testDb.db, 1_000)).toBe(true);
   });
 });
