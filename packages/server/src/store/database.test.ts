@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase, testBackends } from '../../test/support/databases.ts';
+import { startTcpProxy } from '../../test/support/tcp-proxy.ts';
 import {
   DEFAULT_DATABASE_TIMEOUTS,
   databaseReachable,
   databaseTimeoutsFromEnv,
   isDatabaseUnavailable,
+  openDatabase,
 } from './database.ts';
 
 describe.each(testBackends())('database on $name', (backend) => {
@@ -105,5 +107,39 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('database timeouts on postgres',
 
   it('answers readiness within its bound', async () => {
     expect(await databaseReachable(testDb.db, 1_000)).toBe(true);
+  });
+
+  it('a connection lost inside a transaction fails that transaction as unavailable, not the process', async () => {
+    const target = new URL(process.env.TEST_DATABASE_URL!);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const proxied = new URL(process.env.TEST_DATABASE_URL!);
+    proxied.host = `127.0.0.1:${proxy.port}`;
+    const throughProxy = await openDatabase({ url: proxied.toString(), timeouts, poolSize: 1 });
+    try {
+      let inside: () => void = () => {};
+      const entered = new Promise<void>((resolve) => {
+        inside = resolve;
+      });
+      let cut: () => void = () => {};
+      const severed = new Promise<void>((resolve) => {
+        cut = resolve;
+      });
+      const transaction = throughProxy.transaction(async (query) => {
+        await query('select 1');
+        inside();
+        await severed;
+        return query('select 2');
+      });
+      await entered;
+      // The socket dies while the transaction holds the connection (an unhandled `error` event would
+      // crash the test run here).
+      await proxy.close();
+      cut();
+      const error = await transaction.catch((thrown) => thrown);
+      expect(isDatabaseUnavailable(error)).toBe(true);
+      await expect(throughProxy.query('select 1')).rejects.toSatisfy(isDatabaseUnavailable);
+    } finally {
+      await throughProxy.close().catch(() => {});
+    }
   });
 });

@@ -179,12 +179,19 @@ export async function databaseReachable(db: Database, timeoutMilliseconds: numbe
  * Kysely returns a connection to the pool as healthy whatever happened on it. One whose statement
  * timed out on the client side, or that lost its socket, may still have that statement in flight:
  * it is handed back as broken, so the pool closes it instead of lending it to the next request.
+ * While Kysely holds a connection the pool does not listen for its errors, and node-postgres emits a
+ * lost socket as an `error` event: without a listener here, a database going away in the middle of
+ * a transaction would crash the process instead of failing that request.
  */
 function releasingBrokenConnections(pool: pg.Pool): PostgresPool {
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect();
       let broken: Error | undefined;
+      const onError = (error: Error) => {
+        broken = error;
+      };
+      client.on('error', onError);
       return {
         query: (async (sql: string, parameters: readonly unknown[]) => {
           try {
@@ -194,7 +201,10 @@ function releasingBrokenConnections(pool: pg.Pool): PostgresPool {
             throw error;
           }
         }) as unknown as PostgresPoolClient['query'],
-        release: () => client.release(broken),
+        release: () => {
+          client.off('error', onError);
+          client.release(broken);
+        },
       };
     },
     end: () => pool.end(),

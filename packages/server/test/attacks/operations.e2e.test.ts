@@ -381,6 +381,7 @@ describe.each(testBackends())('operations on $name', (backend) => {
         const movementsBefore = await transactionsOf(user.id, node);
 
         // 1. The write reaches PostgreSQL and commits, then the network freezes: the answer is lost.
+        //    (A proxy that stops forwarding: connections stay open and nothing comes back.)
         const tripped = proxy.pauseAfterSending('tg_ledger_write');
         const lost = await charge('committed-then-frozen');
         await tripped;
@@ -441,6 +442,13 @@ describe.each(testBackends())('operations on $name', (backend) => {
         expect(balance.balance).toBeCloseTo(user.balance - 0.3 * 3, 6);
         expect(balance.pending).toBe(0);
         await expectCleanBooks(node);
+
+        // 2. PostgreSQL down (nothing listens): refused connections answer 503 at once, not 500.
+        await proxy.close();
+        const down = await charge('while-down');
+        expectError(down, 503, 'unavailable');
+        expect(down.headers.get('retry-after')).toBe('2');
+        expect((await call('GET', '/readyz')).body.checks.database).toBe('unreachable');
       } finally {
         proxy.resume();
         await proxy.close();
