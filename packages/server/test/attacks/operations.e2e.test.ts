@@ -157,7 +157,7 @@ describe.each(testBackends())('operations on $name', (backend) => {
     expect((await server.call('GET', '/v1/credits/balance', { key: user.user_key })).status).toBe(200);
   });
 
-  it('300 holds on one user key: 120 placed, 180 refused with nothing held for them', async () => {
+  it('300 holds on one user key: what the bucket holds is placed, the rest refused with nothing held for them', async () => {
     const user = await customer('holder');
     const before = (await server.call('GET', '/v1/credits/balance', { key: user.user_key })).body.balance;
     const answers = await inBatches(300, 30, (index) =>
