@@ -126,7 +126,8 @@ describe.each(testBackends())('tollgate CLI on $name', (backend) => {
     const { id, env } = await user();
     const run = start(['billing', 'buy', '--amount', '25', '--no-open'], env);
     const [, checkoutUrl] = await run.waitFor(/Pay here: (\S+)/);
-    expect(checkoutUrl).toMatch(/\/checkout\/test\/[^/]+$/);
+    // The session's page, with the key that lets only its holder pay.
+    expect(checkoutUrl).toMatch(/\/checkout\/test\/[^/]+\/[\w-]{32}$/);
     expect(run.child.exitCode).toBeNull(); // still waiting for the payment
 
     const page = await fetch(checkoutUrl!);
