@@ -72,7 +72,7 @@ export function returnPage(status: 'success' | 'cancelled', testMode = false): s
 
 /** The banner every page a test-mode server serves carries. */
 export const TEST_MODE_BANNER =
-  '<div role="alert" style="background:#b45309;color:#fff;text-align:center;font-weight:700;padding:8px 16px;letter-spacing:.05em">TEST MODE — payments are simulated; no real payment is taken</div>';
+  '<div role="note" data-testid="test-mode-banner" style="background:#b45309;color:#fff;text-align:center;font-weight:700;padding:8px 16px;letter-spacing:.05em">TEST MODE — payments are simulated; no real payment is taken</div>';
 
 export function simplePage(title: string, text: string, testMode = false): string {
   return `<!doctype html>

@@ -122,7 +122,7 @@ export function renderPlansPage(main: HTMLElement, context: DashboardContext): v
                 plan: plan.code,
                 ...(upgrade
                   ? {
-                      success_url: `${back}?subscription=success#/plans`,
+                      success_url: `${back}?subscription=upgraded#/plans`,
                       cancel_url: `${back}?subscription=cancelled#/plans`,
                     }
                   : {}),
