@@ -11,6 +11,7 @@
  * the buyer to an origin the app does not allow (return-urls.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { CustomersService } from '../../customers/customers-service.ts';
 import type { TestModeCheckout } from '../../payments/checkout-provider.ts';
 import { centsToUsd } from '../../payments/compute.ts';
@@ -34,6 +35,9 @@ export interface TestCheckoutDeps {
 
 type Params = { id: string; key: string };
 
+/** What a page URL may hold: a session id and its key, nothing else reaches the database. */
+const pageParams = z.object({ id: z.string().regex(/^[\w-]{1,100}$/), key: z.string().regex(/^[\w-]{32}$/) });
+
 type Found =
   | { kind: 'purchase'; purchase: PurchaseRow }
   | { kind: 'charge'; charge: SubscriptionChargeRow; appId: string | null };
@@ -48,7 +52,7 @@ export function registerTestCheckout(http: FastifyInstance, deps: TestCheckoutDe
 
   /** The session behind a URL, or null when it does not exist or the key is not its own. */
   const find = async (params: Params): Promise<Found | null> => {
-    if (!checkout.verifyPageKey(params.id, params.key)) return null;
+    if (!pageParams.safeParse(params).success || !checkout.verifyPageKey(params.id, params.key)) return null;
     const purchase = await purchases.bySession(params.id);
     if (purchase?.provider === 'test') return { kind: 'purchase', purchase };
     const charge = await subscriptions.chargeBySession(params.id);
