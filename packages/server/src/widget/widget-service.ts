@@ -293,7 +293,7 @@ export class WidgetService {
   /** The anonymous customer a presented user key belongs to, if it is one of this app's guests. */
   private async guestFor(appId: string, userKey: string): Promise<{ customerId: string } | null> {
     const principal = await this.deps.keys.resolve(userKey);
-    if (!principal || principal.kind !== 'user' || principal.appId !== appId) return null;
+    if (principal?.kind !== 'user' || principal.appId !== appId) return null;
     const customer = await this.deps.customers.get(principal.customerId);
     return customer.externalId?.startsWith(ANONYMOUS_PREFIX) ? { customerId: customer.id } : null;
   }

@@ -24,6 +24,7 @@ import type {
 } from '../../subscriptions/subscriptions-service.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { microsToCredits } from '../../shared/money.ts';
+import { escapeHtml } from '../../widget/pages.ts';
 
 export interface TestCheckoutDeps {
   checkout: TestModeCheckout;
@@ -42,7 +43,6 @@ type Found =
   | { kind: 'purchase'; purchase: PurchaseRow }
   | { kind: 'charge'; charge: SubscriptionChargeRow; appId: string | null };
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 const usd = (cents: bigint) => `$${centsToUsd(cents).toFixed(2)}`;
 const credits = (micros: bigint) =>
   microsToCredits(micros).toLocaleString('en-US', { maximumFractionDigits: 6 });
@@ -73,7 +73,7 @@ export function registerTestCheckout(http: FastifyInstance, deps: TestCheckoutDe
     message: string,
   ) => {
     if (wantsJson(request)) return reply.code(status).send({ error: { code, message } });
-    return html(reply.code(status), page(title, `<p role="status">${escape(message)}</p>`));
+    return html(reply.code(status), page(title, `<p role="status">${escapeHtml(message)}</p>`));
   };
 
   /** Back to where the checkout said, when that is still an allowed origin; otherwise a plain page. */
@@ -87,7 +87,7 @@ export function registerTestCheckout(http: FastifyInstance, deps: TestCheckoutDe
     const appId = found.kind === 'purchase' ? found.purchase.app_id : found.appId;
     const target = url?.replaceAll('{CHECKOUT_SESSION_ID}', sessionId) ?? null;
     if (target && (await deps.returnUrls.allows(appId, target))) return reply.redirect(target, 303);
-    return html(reply, page(done, `<p role="status">${escape(done)}. You can close this page.</p>`));
+    return html(reply, page(done, `<p role="status">${escapeHtml(done)}. You can close this page.</p>`));
   };
 
   const notFound = (request: FastifyRequest, reply: FastifyReply) =>
@@ -104,14 +104,14 @@ export function registerTestCheckout(http: FastifyInstance, deps: TestCheckoutDe
       reply,
       page(
         view.title,
-        `<p class="amount">${escape(view.amount)}</p>
+        `<p class="amount">${escapeHtml(view.amount)}</p>
          ${view.lines.map((line) => `<p>${line}</p>`).join('')}
          ${
            !pending
-             ? `<p role="status">This checkout is ${escape(view.status)}.</p>`
+             ? `<p role="status">This checkout is ${escapeHtml(view.status)}.</p>`
              : closed
-               ? `<p role="alert">${escape(describePaymentsMode(checkout.mode()))}</p>`
-               : `<form method="post" action="${action}/pay"><button type="submit" id="pay">Pay ${escape(view.amount)}</button></form>
+               ? `<p role="alert">${escapeHtml(describePaymentsMode(checkout.mode()))}</p>`
+               : `<form method="post" action="${action}/pay"><button type="submit" id="pay">Pay ${escapeHtml(view.amount)}</button></form>
          <form method="post" action="${action}/cancel"><button type="submit" class="secondary" id="cancel">Cancel</button></form>`
          }`,
       ),
@@ -217,7 +217,7 @@ function describe(found: Found): { title: string; amount: string; status: string
       amount: usd(BigInt(charge.amount_cents)),
       status,
       lines: [
-        `${escape(charge.plan_code)} plan: ${allowance} credits of allowance each month, renewed monthly`,
+        `${escapeHtml(charge.plan_code)} plan: ${allowance} credits of allowance each month, renewed monthly`,
       ],
     };
   }
@@ -227,7 +227,7 @@ function describe(found: Found): { title: string; amount: string; status: string
     amount: usd(BigInt(charge.amount_cents)),
     status,
     lines: [
-      `Prorated for the rest of this period: +${allowance} credits of allowance until ${escape(until)}`,
+      `Prorated for the rest of this period: +${allowance} credits of allowance until ${escapeHtml(until)}`,
     ],
   };
 }
@@ -245,12 +245,12 @@ function html(reply: FastifyReply, body: string) {
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>${escape(title)} — Tollgate test checkout</title>
+<title>${escapeHtml(title)} — Tollgate test checkout</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1b1f24}
 .banner{background:#b45309;color:#fff;text-align:center;font-weight:700;padding:8px 56px;letter-spacing:.05em}
 main{max-width:420px;margin:40px auto;background:#fff;border-radius:12px;padding:24px;box-shadow:0 1px 4px #0002}
 .amount{font-size:32px;font-weight:700;margin:0}.bonus{color:#15803d}
 button{width:100%;padding:12px;font-size:16px;border:0;border-radius:8px;background:#4f46e5;color:#fff;cursor:pointer;margin-top:12px}
 button.secondary{background:#e5e7eb;color:#111}button:focus{outline:3px solid #f59e0b}</style></head>
-<body><div class="banner" role="alert">TEST MODE — no real payment is taken</div><main><h1>${escape(title)}</h1>${body}</main></body></html>`;
+<body><div class="banner" role="alert">TEST MODE — no real payment is taken</div><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
 }
