@@ -13,6 +13,7 @@ import { ProviderKeysService } from './byok/provider-keys.ts';
 import { loadConfig } from './config/load-config.ts';
 import type { TollgateConfig } from './config/types.ts';
 import { CustomersService } from './customers/customers-service.ts';
+import { SignupBonus } from './customers/signup-bonus.ts';
 import { GateService } from './gate/gate-service.ts';
 import { Metrics } from './http/metrics.ts';
 import { HttpIdempotency } from './http/idempotency.ts';
@@ -35,6 +36,8 @@ import { ReportsService } from './portal/reports-service.ts';
 import { GiftCodesService } from './gifts/gift-codes-service.ts';
 import { type CheckoutProvider, StripeCheckout, TestModeCheckout } from './payments/checkout-provider.ts';
 import { PurchasesService } from './payments/purchases-service.ts';
+import { ReturnUrls } from './payments/return-urls.ts';
+import { type PaymentsMode, paymentsModeFromEnvironment } from './payments/test-mode.ts';
 import { StripeWebhooks } from './payments/webhooks.ts';
 import { RateLimits, redisTimeoutsFromEnv } from './ratelimit/rate-limiter.ts';
 import { SubscriptionsService } from './subscriptions/subscriptions-service.ts';
@@ -49,6 +52,7 @@ import { type Catalog, createCatalog } from './pricing/catalog.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { type Database, databaseReachable, databaseTimeoutsFromEnv, openDatabase } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
+import { GuestMerge } from './widget/guest-merge.ts';
 
 export const VERSION = '0.1.0';
 
@@ -95,6 +99,8 @@ export interface Tollgate {
     reports: ReportsService;
     dashboardAssets: DashboardAssets;
   };
+  /** Stripe, test mode, or off (no Stripe keys where test mode is not allowed); known once listening. */
+  paymentsMode(): PaymentsMode;
   /** The URL this server is reached at (TOLLGATE_PUBLIC_URL, else where it listens). */
   publicUrl(): string;
   /** The admin key when this start generated it (shown once). */
@@ -122,18 +128,28 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const ledger = new Ledger(db, clock, { holdTimeoutSeconds: config.holds.timeoutSeconds });
   const keys = new KeyStore(db, clock);
   const generatedAdminKey = await ensureAdminKey(db, keys, env);
-  const secretBox = new SecretBox(await ensureSecret(db, env, options.announce));
+  const secret = await ensureSecret(db, env, options.announce);
+  const secretBox = new SecretBox(secret);
   const apps = new AppsService(db);
-  const customers = new CustomersService(db, ledger, keys, config.signupBonusMicros);
+  const signupBonus = new SignupBonus(ledger, clock, {
+    amountMicros: config.signupBonusMicros,
+    dailyCapMicros: config.signupBonusDailyCapMicros,
+  });
+  const customers = new CustomersService(db, ledger, keys, signupBonus);
   const providerKeys = new ProviderKeysService(db, secretBox);
   const gate = new GateService(db, ledger, catalog, apps, customers, providerKeys, metrics);
 
   let listeningUrl = `http://127.0.0.1:${env.PORT ?? 8787}`;
   const publicUrl = () => (env.TOLLGATE_PUBLIC_URL ?? listeningUrl).replace(/\/+$/, '');
   const stripeCheckout = env.STRIPE_SECRET_KEY ? new StripeCheckout(env.STRIPE_SECRET_KEY, env.STRIPE_API_BASE) : null;
-  const checkout: CheckoutProvider = stripeCheckout ?? new TestModeCheckout(publicUrl);
-  const purchases = new PurchasesService(db, ledger, config, checkout, clock, publicUrl);
-  const subscriptions = new SubscriptionsService(db, ledger, config, checkout, clock, publicUrl, stripeCheckout?.stripe ?? null);
+  // Without Stripe keys, whether test mode may sell is decided in listen(), once the address is known;
+  // deciding now also checks TOLLGATE_TEST_MODE's spelling (with the switch on, test mode is on already).
+  const testCheckout = stripeCheckout ? null : new TestModeCheckout(publicUrl, secret);
+  testCheckout?.decide(paymentsModeFromEnvironment(env, config.testMode, null));
+  const checkout: CheckoutProvider = stripeCheckout ?? testCheckout!;
+  const returnUrls = new ReturnUrls(apps, publicUrl);
+  const purchases = new PurchasesService(db, ledger, config, checkout, clock, publicUrl, returnUrls, signupBonus);
+  const subscriptions = new SubscriptionsService(db, ledger, config, checkout, clock, publicUrl, stripeCheckout?.stripe ?? null, returnUrls);
   const webhooks = new StripeWebhooks(env.STRIPE_WEBHOOK_SECRET, purchases, subscriptions, stripeCheckout?.stripe);
   const gifts = new GiftCodesService(db, ledger, clock);
   const http = createHttpServer({
@@ -198,15 +214,28 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     ...paymentRoutes({ customers, purchases, webhooks, gifts, subscriptions, redeemLimiter }),
     ...generationRoutes(generations),
     ...portalRoutes({ apps, customers, portal, openRouter, reports }),
-    ...widgetRoutes(http, { db, clock, config, env, keys, apps, customers, ledger, checkout, rateLimits }),
+    ...widgetRoutes(http, {
+      db,
+      clock,
+      config,
+      env,
+      keys,
+      apps,
+      customers,
+      ledger,
+      checkout,
+      rateLimits,
+      signupBonus,
+      merges: new GuestMerge(db, ledger, clock),
+    }),
   ];
   registerRoutes(http, keys, routes, { idempotency: new HttpIdempotency(db), customerLimiter });
   registerStripeWebhook(http, webhooks);
   http.post('/v1/chat/completions', { config: { dialect: 'openai' } }, (request, reply) => gateway.handle('openai', request, reply));
   http.post('/v1/messages', { config: { dialect: 'anthropic' } }, (request, reply) => gateway.handle('anthropic', request, reply));
-  if (checkout.name === 'test') registerTestCheckout(http, purchases);
+  if (testCheckout) registerTestCheckout(http, { checkout: testCheckout, purchases, subscriptions, customers, returnUrls });
   docsRoutes(http, () => openApiDocument(routes, VERSION));
-  registerDashboardPages(http, dashboardAssets);
+  registerDashboardPages(http, dashboardAssets, () => checkout.mode().kind === 'test');
 
   const sweeper = new Sweeper(db, ledger, clock, options.sweepIntervalMilliseconds ?? DEFAULT_SWEEP_INTERVAL_MILLISECONDS, (error) =>
     http.log.error({ err: error }, 'sweeper failed'),
@@ -252,9 +281,12 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     },
     generatedAdminKey,
     publicUrl,
+    paymentsMode: () => checkout.mode(),
     async listen(port, host = '127.0.0.1') {
       const address = await http.listen({ port, host });
       listeningUrl = address.replace('[::1]', '127.0.0.1');
+      const addresses = http.addresses().map((bound) => (typeof bound === 'string' ? bound : bound.address));
+      testCheckout?.decide(paymentsModeFromEnvironment(env, config.testMode, addresses));
       return address;
     },
     async close() {

@@ -4,7 +4,10 @@
  * exit codes (0 ok, 1 error, 2 usage, 3 insufficient credits or run limit).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from './support/databases.ts';
@@ -126,7 +129,8 @@ describe.each(testBackends())('tollgate CLI on $name', (backend) => {
     const { id, env } = await user();
     const run = start(['billing', 'buy', '--amount', '25', '--no-open'], env);
     const [, checkoutUrl] = await run.waitFor(/Pay here: (\S+)/);
-    expect(checkoutUrl).toMatch(/\/checkout\/test\/[^/]+$/);
+    // The session's page, with the key that lets only its holder pay.
+    expect(checkoutUrl).toMatch(/\/checkout\/test\/[^/]+\/[\w-]{32}$/);
     expect(run.child.exitCode).toBeNull(); // still waiting for the payment
 
     const page = await fetch(checkoutUrl!);
@@ -363,4 +367,58 @@ describe.each(testBackends())('tollgate CLI on $name', (backend) => {
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stdout).error.code).toBe('not_found');
   });
+});
+
+describe('tollgate serve says how it sells', () => {
+  /** Starts `tollgate serve` on its own embedded database, waits for its payments line, stops it. */
+  async function paymentsLine(args: string[], env: Record<string, string> = {}): Promise<string> {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tollgate-serve-'));
+    const port = await closedPort();
+    const run = start(['serve', '--port', String(port), ...args], {
+      TOLLGATE_DATA_DIR: dataDir,
+      TOLLGATE_ADMIN_KEY: ADMIN_KEY,
+      LOG_LEVEL: 'warn',
+      ...env,
+    });
+    try {
+      const [line] = await run.waitFor(/^(TEST MODE|Payments)[^\n]*$/m);
+      return line;
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.done;
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }
+
+  // Each start compiles the server and creates a database: slow on a busy machine.
+  const START_TIMEOUT = 150_000;
+
+  it(
+    'on loopback without Stripe keys: one TEST MODE line',
+    async () => {
+      const line = await paymentsLine([]);
+      expect(line).toMatch(/^TEST MODE: payments are simulated .*loopback only/);
+    },
+    START_TIMEOUT,
+  );
+
+  it(
+    'beyond loopback without the switch: payments are OFF, and how to turn them on',
+    async () => {
+      const line = await paymentsLine(['--host', '0.0.0.0']);
+      expect(line).toMatch(
+        /^Payments are OFF: .*listens beyond loopback.*STRIPE_SECRET_KEY.*TOLLGATE_TEST_MODE=1/,
+      );
+    },
+    START_TIMEOUT,
+  );
+
+  it(
+    'beyond loopback with TOLLGATE_TEST_MODE=1: TEST MODE, and why',
+    async () => {
+      const line = await paymentsLine(['--host', '0.0.0.0'], { TOLLGATE_TEST_MODE: '1' });
+      expect(line).toMatch(/^TEST MODE: .*TOLLGATE_TEST_MODE is on/);
+    },
+    START_TIMEOUT,
+  );
 });

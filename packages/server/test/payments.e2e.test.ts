@@ -61,7 +61,8 @@ for (const backend of testBackends()) {
       webhookUrl = `${server.url}/v1/webhooks/stripe`;
       fake.setWebhook({ url: webhookUrl, secret: WEBHOOK_SECRET });
       stripe = fake.client({ maxNetworkRetries: 0 });
-      app = await server.createApp({ name: 'Payments app' });
+      // The app's own site may receive buyers back from checkout (anywhere else would be an open redirect).
+      app = await server.createApp({ name: 'Payments app', return_origins: ['https://app.example'] });
     });
     afterAll(async () => {
       await fake?.close();
@@ -417,11 +418,11 @@ for (const backend of testBackends()) {
       );
       expect(status.status).toBe('failed');
       expect(await balanceOf(customer.id)).toBe(500);
-      // An expiry event built independently (another event id, redelivered) changes nothing more.
+      // An expiry event built independently (another event id, redelivered) changes nothing more, and says so.
       expect(
         expectStatus(await sendSigned(checkoutSessionExpiredEvent(expired as unknown as JsonObject)), 200)
           .result,
-      ).toBe('marked failed');
+      ).toBe('already failed: nothing changed');
       expect((await purchasesOf(customer.id)).data[0].status).toBe('failed');
     });
 
@@ -652,7 +653,7 @@ for (const backend of testBackends()) {
 
     beforeAll(async () => {
       server = await startTestServer(backend);
-      app = await server.createApp({ name: 'Test-mode app' });
+      app = await server.createApp({ name: 'Test-mode app', return_origins: ['https://app.example'] });
     });
     afterAll(async () => {
       await server?.close();
@@ -689,7 +690,8 @@ for (const backend of testBackends()) {
         mode: 'test',
         purchase: { status: 'pending', amount_usd: 60, credits: 6600, bonus_credits: 600, provider: 'test' },
       });
-      expect(checkout.url).toBe(`${server.url}/checkout/test/${checkout.id}`);
+      // The page's URL carries a key of its own: the session id alone opens nothing.
+      expect(checkout.url).toMatch(new RegExp(`^${server.url}/checkout/test/${checkout.id}/[\\w-]{32}$`));
 
       const page = await fetch(checkout.url);
       expect(page.status).toBe(200);
@@ -697,11 +699,11 @@ for (const backend of testBackends()) {
       const html = await page.text();
       expect(html).toContain('TEST MODE');
       expect(html).toMatch(/<button[^>]*id="pay"[^>]*>Pay \$60\.00<\/button>/);
-      expect(html).toContain(`action="/checkout/test/${checkout.id}/pay"`);
+      expect(html).toContain(`action="${new URL(checkout.url).pathname}/pay"`);
       expect(html).toContain('6,600 credits');
       expect(await balanceOf(customer.id)).toBe(500);
 
-      const paid = await submitForm(`${server.url}/checkout/test/${checkout.id}/pay`);
+      const paid = await submitForm(`${checkout.url}/pay`);
       expect(paid.status).toBe(303);
       expect(paid.headers.get('location')).toBe(`https://app.example/done?session=${checkout.id}`);
       expect(await balanceOf(customer.id)).toBe(500 + 6600);
@@ -724,12 +726,9 @@ for (const backend of testBackends()) {
       expect(asUser.status).toBe('completed');
 
       // Paying twice (a double click, a reload) grants once.
-      const again = await submitForm(`${server.url}/checkout/test/${checkout.id}/pay`);
+      const again = await submitForm(`${checkout.url}/pay`);
       expect(again.status).toBe(303);
-      const twice = await Promise.all([
-        submitForm(`${server.url}/checkout/test/${checkout.id}/pay`),
-        submitForm(`${server.url}/checkout/test/${checkout.id}/pay`),
-      ]);
+      const twice = await Promise.all([submitForm(`${checkout.url}/pay`), submitForm(`${checkout.url}/pay`)]);
       for (const response of twice) expect(response.status).toBe(303);
       expect(await balanceOf(customer.id)).toBe(500 + 6600);
       const history = expectStatus(
@@ -756,7 +755,7 @@ for (const backend of testBackends()) {
         201,
       );
       expect(checkout.purchase).toMatchObject({ customer: customer.id, amount_usd: 12.5, credits: 1250 });
-      const cancelled = await submitForm(`${server.url}/checkout/test/${checkout.id}/cancel`);
+      const cancelled = await submitForm(`${checkout.url}/cancel`);
       expect(cancelled.status).toBe(303);
       expect(cancelled.headers.get('location')).toBe('https://app.example/cancel');
 
@@ -773,7 +772,7 @@ for (const backend of testBackends()) {
       expect(await balanceOf(customer.id)).toBe(500);
 
       // A cancelled checkout cannot be paid afterwards.
-      const late = await submitForm(`${server.url}/checkout/test/${checkout.id}/pay`);
+      const late = await submitForm(`${checkout.url}/pay`);
       expect(late.status).toBe(409);
       expect(await balanceOf(customer.id)).toBe(500);
       const after = expectStatus(
@@ -782,9 +781,11 @@ for (const backend of testBackends()) {
       );
       expect(after.status).toBe('failed');
 
-      // Unknown sessions: 404 on the page and on the API.
-      expect((await fetch(`${server.url}/checkout/test/cs_test_local_nope`)).status).toBe(404);
-      expect((await submitForm(`${server.url}/checkout/test/cs_test_local_nope/pay`)).status).toBe(404);
+      // Unknown sessions: 404 on the page and on the API; an id without its key is refused.
+      const forged = `${server.url}/checkout/test/cs_test_local_nope/${'x'.repeat(32)}`;
+      expect((await fetch(forged)).status).toBe(404);
+      expect((await submitForm(`${forged}/pay`)).status).toBe(404);
+      expect((await submitForm(`${server.url}/checkout/test/${checkout.id}/pay`)).status).toBe(403);
       expectError(
         await server.call('GET', '/v1/checkout/sessions/cs_test_local_nope', { key: app.secret_key }),
         404,

@@ -1,9 +1,10 @@
 /**
  * Subscription timelines end to end over real HTTP, on every backend, driven by the manual clock.
  *
- * Test mode (no Stripe keys): start → the period's allowance, spent before purchased credits →
- * upgrade mid-period (prorated extra allowance, plan changes at once) → renewal (fresh allowance, the
- * old one expired, purchases untouched) → downgrade at the period end → cancel at the period end.
+ * Test mode (no Stripe keys): start (paid on the test checkout page) → the period's allowance, spent
+ * before purchased credits → upgrade mid-period (its prorated charge paid on the test page, then the
+ * extra allowance) → renewal (fresh allowance, the old one expired, purchases untouched, the charge
+ * recorded) → downgrade at the period end → cancel at the period end.
  *
  * Stripe mode (the local fake through the real SDK): subscription Checkout, `invoice.paid` for each
  * period (redelivered → one grant), an upgrade through the API, `invoice.payment_failed` → past_due,
@@ -87,6 +88,17 @@ for (const backend of testBackends()) {
         201,
       );
     const allowanceGrants = (view: any) => view.grants.filter((grant: any) => grant.source === 'allowance');
+    /** The buyer presses Pay on the test checkout page they were sent to. */
+    const payTestPage = async (url: string) => {
+      const paid = await fetch(`${url}/pay`, { method: 'POST', headers: { accept: 'application/json' } });
+      expect(paid.status, await paid.clone().text()).toBe(200);
+      return paid.json();
+    };
+    const chargesOf = (customer: string) =>
+      server.tollgate.db.query<{ kind: string; plan_code: string; amount_cents: bigint; status: string }>(
+        'select kind, plan_code, amount_cents, status from subscription_charges where customer_id = $1 order by created_at, id',
+        [customer],
+      );
 
     it('start, spend, upgrade, renew, downgrade, cancel: allowances follow the plan, purchases are untouched', async () => {
       const customer: Customer = await server.createCustomer(app.secret_key, 'planner');
@@ -99,11 +111,7 @@ for (const backend of testBackends()) {
         }),
         201,
       );
-      const paid = await fetch(`${server.url}/checkout/test/${checkout.id}/pay`, {
-        method: 'POST',
-        headers: { accept: 'application/json' },
-      });
-      expect(paid.status).toBe(200);
+      await payTestPage(checkout.url);
       expect((await customerView(customer.id)).breakdown).toMatchObject({
         purchase: 2500,
         promo: 500,
@@ -119,8 +127,18 @@ for (const backend of testBackends()) {
         }),
         201,
       );
-      expect(started.checkout).toBeNull();
-      expect(started.subscription).toMatchObject({
+      // Nothing starts (and nothing is granted) before the plan's first period is paid.
+      expect(started.subscription).toBeNull();
+      expect(started.checkout.url).toMatch(/\/checkout\/test\//);
+      expect(await subscriptionOf(customer.id)).toBeNull();
+      expect((await customerView(customer.id)).balance).toBe(3000);
+      const startPage = await (await fetch(started.checkout.url)).text();
+      expect(startPage).toContain('TEST MODE');
+      expect(startPage).toContain('$10.00');
+      await payTestPage(started.checkout.url);
+      // Paying twice starts it once.
+      await payTestPage(started.checkout.url);
+      expect(await subscriptionOf(customer.id)).toMatchObject({
         plan: 'microbudget',
         status: 'active',
         provider: 'test',
@@ -184,10 +202,15 @@ for (const backend of testBackends()) {
       );
       expect(upgraded).toMatchObject({
         change: 'upgrade',
+        status: 'awaiting_payment',
         prorated_allowance: extra,
         prorated_charge_usd: 10.16,
       });
-      expect(upgraded.subscription).toMatchObject({
+      // Not applied until the prorated charge is paid.
+      expect(upgraded.subscription).toMatchObject({ plan: 'microbudget', allowance_remaining: 700 });
+      expect((await customerView(customer.id)).balance).toBe(3700);
+      await payTestPage(upgraded.checkout.url);
+      expect(await subscriptionOf(customer.id)).toMatchObject({
         plan: 'independent',
         allowance: 2500,
         allowance_remaining: round6(700 + extra),
@@ -221,6 +244,19 @@ for (const backend of testBackends()) {
         promo: 500,
       });
       const leftover = round6(700 + extra - 800);
+
+      // Each charge is on record: the start and the upgrade, paid.
+      expect(
+        (await chargesOf(customer.id)).map((row) => [
+          row.kind,
+          row.plan_code,
+          Number(row.amount_cents),
+          row.status,
+        ]),
+      ).toEqual([
+        ['start', 'microbudget', 1000, 'paid'],
+        ['upgrade', 'independent', 1016, 'paid'],
+      ]);
 
       // Nothing renews before the period ends.
       server.clock.set('2031-02-14T23:59:59.000Z');
@@ -318,6 +354,20 @@ for (const backend of testBackends()) {
 
       server.clock.set('2031-06-01T00:00:00.000Z');
       expect(await server.tollgate.services.subscriptions.renewDue()).toBe(0);
+      // Every period was charged: the start, the upgrade and the two renewals (the cancelled period none).
+      expect(
+        (await chargesOf(customer.id)).map((row) => [
+          row.kind,
+          row.plan_code,
+          Number(row.amount_cents),
+          row.status,
+        ]),
+      ).toEqual([
+        ['start', 'microbudget', 1000, 'paid'],
+        ['upgrade', 'independent', 1016, 'paid'],
+        ['renewal', 'independent', 2500, 'paid'],
+        ['renewal', 'microbudget', 1000, 'paid'],
+      ]);
       history = await historyOf(customer.id);
       expect(history.filter((row: any) => row.type === 'allowance').map((row: any) => row.amount)).toEqual([
         1000,
@@ -360,7 +410,8 @@ for (const backend of testBackends()) {
         }),
         201,
       );
-      expect(started.subscription).toMatchObject({
+      await payTestPage(started.checkout.url);
+      expect(await subscriptionOf(customer.id)).toMatchObject({
         plan: 'hollywood',
         allowance: 5000,
         allowance_remaining: 5000,
@@ -402,7 +453,7 @@ for (const backend of testBackends()) {
       serverClock = server.clock;
       webhookUrl = `${server.url}/v1/webhooks/stripe`;
       fake.setWebhook({ url: webhookUrl, secret: WEBHOOK_SECRET });
-      app = await server.createApp({ name: 'Stripe plans app' });
+      app = await server.createApp({ name: 'Stripe plans app', return_origins: ['https://app.example'] });
     });
     afterAll(async () => {
       await fake?.close();

@@ -84,6 +84,7 @@ for (const backend of testBackends()) {
         bonus: [{ from_usd: 50, percent: 10 }],
         signup_bonus: 500,
         test_mode: true,
+        payments_enabled: true,
         checkout_provider: 'test',
         stripe_publishable_key: null,
         email_login: true,
@@ -149,7 +150,7 @@ for (const backend of testBackends()) {
       ).toBe(400);
     });
 
-    it('opens an anonymous customer with the signup bonus; an email given there is only a contact', async () => {
+    it('opens an anonymous customer without the signup bonus; an email given there is only a contact', async () => {
       const session = expectStatus(
         await server.call('POST', '/v1/widget/session', {
           body: { publishable_key: app.publishable_key, email: 'contact@example.com' },
@@ -157,16 +158,19 @@ for (const backend of testBackends()) {
         201,
       );
       expect(session.user_key).toMatch(/^tg_uk_/);
-      expect(session.balance).toBe(500);
-      expect(await me(session.user_key)).toEqual({ balance: 500, currency: 'credits', email: null });
+      // Anyone can open one, so it earns the bonus only by verifying an email or paying.
+      expect(session.balance).toBe(0);
+      expect(await me(session.user_key)).toEqual({ balance: 0, currency: 'credits', email: null });
       // The key works on the user endpoints like any other.
       expect(
         expectStatus(await server.call('GET', '/v1/credits/balance', { key: session.user_key }), 200).balance,
-      ).toBe(500);
+      ).toBe(0);
       // An unverified email does not make an account one can sign in to.
       const login = expectStatus(await startLogin('contact@example.com'), 200);
       const signedIn = expectStatus(await verify('contact@example.com', login.test_mode_code), 200);
       expect(signedIn.user_key).not.toBe(session.user_key);
+      // The verified email is the account that earns the bonus.
+      expect(signedIn.balance).toBe(500);
       const listed = expectStatus(
         await server.call('GET', '/v1/customers/email:contact@example.com', { key: app.secret_key }),
         200,
@@ -294,11 +298,12 @@ for (const backend of testBackends()) {
         201,
       );
       expectStatus(
-        await server.call('POST', `/checkout/test/${checkout.id}/pay`, {
+        await server.call('POST', `${new URL(checkout.url).pathname}/pay`, {
           headers: { accept: 'application/json' },
         }),
         200,
       );
+      // 5,500 credits bought, and the first payment earned the 500-credit signup bonus.
       expect((await me(session.user_key)).balance).toBe(6000);
 
       const started = expectStatus(await startLogin('saver@example.com'), 200);

@@ -107,6 +107,8 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await expect.poll(() => gate(page).isVisible()).toBe(true);
     expect(page.url()).not.toContain('portal=');
     await screenshot(page, 'billing-gate-onboarding');
+    // The server simulates payments: the page says so.
+    expect(await page.getByTestId('test-mode-banner').textContent()).toContain('TEST MODE');
     await gate(page)
       .getByRole('button', { name: /Add credits/ })
       .click();
@@ -377,12 +379,22 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await expect.poll(() => page.getByTestId('no-plan').isVisible()).toBe(true);
     await page.getByRole('button', { name: 'Start Microbudget' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Start plan' }).click();
+    // Test mode: the plan's first period is paid on the test checkout page, like any purchase.
+    await page.waitForURL(/\/checkout\/test\//);
+    await expect.poll(() => page.locator('body').textContent()).toContain('TEST MODE');
+    await page.locator('#pay').click();
+    await page.waitForURL(/\/dashboard\/#\/plans$/);
+    await expect
+      .poll(() => page.getByTestId('notice-success').textContent())
+      .toContain('Your plan is active');
     await expect.poll(() => page.getByTestId('current-plan').textContent()).toContain('Microbudget');
     await page.getByRole('button', { name: 'Upgrade to Hollywood' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Upgrade now' }).click();
-    await expect
-      .poll(() => page.getByTestId('notice-success').textContent())
-      .toContain('Upgraded to Hollywood');
+    // So is the upgrade's prorated charge.
+    await page.waitForURL(/\/checkout\/test\//);
+    await page.locator('#pay').click();
+    await page.waitForURL(/\/dashboard\/#\/plans$/);
+    await expect.poll(() => page.getByTestId('notice-success').textContent()).toContain('Upgrade complete');
     expect(await page.getByTestId('current-plan').textContent()).toContain('Hollywood');
     await page.getByRole('button', { name: 'Downgrade to Independent' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Downgrade at period end' }).click();

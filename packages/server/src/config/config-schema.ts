@@ -81,6 +81,18 @@ const positiveWholeNumber = exactDecimal(
   (whole) => (whole <= 0n || whole > BigInt(Number.MAX_SAFE_INTEGER) ? WHOLE_NUMBER_MESSAGE : null),
 ).transform(Number);
 
+/** A whole number of credits, zero allowed (exact: read from its text, no fractions). */
+const nonNegativeWholeNumber = exactDecimal(
+  (value) => {
+    try {
+      return decimalToScaled(String(value).trim(), 0, '');
+    } catch {
+      throw new TollgateError('invalid_request', 'must be a whole number of credits');
+    }
+  },
+  (whole) => (whole < 0n ? 'must not be negative' : whole > 1_000_000_000_000n ? 'is too large' : null),
+);
+
 const code = z.string().regex(CODE_PATTERN, 'must contain only letters, digits, "_", "-" and "."');
 
 export const priceSchema = z
@@ -171,6 +183,9 @@ const planSchema = z.object({
 const rawConfigSchema = z.object({
   credits: z.object({ usd_per_credit: usdPerCredit }),
   signup_bonus: creditAmount,
+  /** Whole credits: the day's earned bonuses of one app stop at this total. */
+  signup_bonus_daily_cap: nonNegativeWholeNumber,
+  test_mode: z.boolean().optional(),
   purchases: z.object({
     minimum_usd: usdCents,
     bonus: z.array(z.object({ from_usd: usdCents, percent: percentPpm })),
@@ -221,6 +236,8 @@ export function createConfigSchema(env: Record<string, string | undefined>, sour
       // Millionths of a dollar print like micro-credits: 10_000n → '0.01'.
       credits: { priceUsd: formatMicros(priceMicroUsd), priceMicroUsd },
       signupBonusMicros: raw.signup_bonus,
+      signupBonusDailyCapMicros: raw.signup_bonus_daily_cap * 1_000_000n,
+      testMode: raw.test_mode ?? null,
       purchases: {
         minimumCents: raw.purchases.minimum_usd,
         bonusTiers: raw.purchases.bonus

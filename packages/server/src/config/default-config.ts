@@ -9,6 +9,8 @@ export const DEFAULT_RAW_CONFIG = {
   credits: { usd_per_credit: '0.01' },
   // Seed 001's "$5.00 in free credits" at $0.01 per credit.
   signup_bonus: '500',
+  // Earned widget bonuses per app and day: a hundred signups at the default bonus.
+  signup_bonus_daily_cap: '50000',
   purchases: {
     minimum_usd: '5',
     bonus: [{ from_usd: '50', percent: '10' }],

@@ -59,6 +59,9 @@ describe('loadConfig without a path', () => {
     expect(config.sourcePath).toBeNull();
     expect(config.credits).toEqual({ priceUsd: '0.01', priceMicroUsd: 10_000n });
     expect(config.signupBonusMicros).toBe(500_000_000n);
+    // Earned (widget) bonuses per app and day: 50,000 credits; test mode decided by address.
+    expect(config.signupBonusDailyCapMicros).toBe(50_000_000_000n);
+    expect(config.testMode).toBeNull();
     expect(config.purchases.minimumCents).toBe(500n);
     expect(config.purchases.bonusTiers).toEqual([{ fromCents: 5_000n, ratePpm: 100_000n }]);
     expect(config.purchases.packs[0]).toEqual({
@@ -230,6 +233,13 @@ describe('invalid values name the field', () => {
     ['an amount with an exponent', 'signup_bonus: 5e2', 'signup_bonus: must be a plain decimal number'],
     ['an amount without a leading digit', 'signup_bonus: .5', 'signup_bonus: must be a plain decimal number'],
     [
+      'fractional daily cap',
+      'signup_bonus_daily_cap: 2.5',
+      'signup_bonus_daily_cap: must be a whole number of credits',
+    ],
+    ['negative daily cap', 'signup_bonus_daily_cap: -1', 'signup_bonus_daily_cap: must not be negative'],
+    ['test_mode as text', 'test_mode: sometimes', 'test_mode: '],
+    [
       '7 decimals of credits',
       model('{ per_call: 0.1234567 }'),
       'models[0].price.per_call (model m/one): has more than 6 decimals',
@@ -344,5 +354,17 @@ describe('invalid values name the field', () => {
       { path: 'signup_bonus', message: 'must not be negative' },
       { path: 'holds.timeout_seconds', message: 'must be a positive whole number' },
     ]);
+  });
+});
+
+describe('selling safely: signup_bonus_daily_cap and test_mode', () => {
+  it('reads the cap as whole credits, exactly, and test_mode as a switch', () => {
+    const config = parseConfigSource('signup_bonus_daily_cap: 1500\ntest_mode: true', { env: {} });
+    expect(config.signupBonusDailyCapMicros).toBe(1_500_000_000n);
+    expect(config.testMode).toBe(true);
+    expect(parseConfigSource('signup_bonus_daily_cap: "0"\ntest_mode: false', { env: {} })).toMatchObject({
+      signupBonusDailyCapMicros: 0n,
+      testMode: false,
+    });
   });
 });

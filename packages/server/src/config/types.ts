@@ -88,6 +88,13 @@ export interface TollgateConfig {
     priceMicroUsd: bigint;
   };
   signupBonusMicros: bigint;
+  /**
+   * Signup bonuses an app may grant per UTC day to customers the public widget opened (they earn it by
+   * verifying an email or paying); customers an app creates with its secret key are not counted.
+   */
+  signupBonusDailyCapMicros: bigint;
+  /** The file's `test_mode`: true turns the test-mode payment provider on anywhere, false off; null: by address. */
+  testMode: boolean | null;
   purchases: {
     minimumCents: bigint;
     /** Sorted by `fromCents`, ascending; the highest tier reached applies. */

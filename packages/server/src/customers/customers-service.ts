@@ -1,13 +1,15 @@
 /**
- * Customers of an app: created idempotently on the app's own `external_id`, given the signup bonus
- * exactly once (a ledger grant with a fixed idempotency key), and reachable by `cus_…` id or external id.
+ * Customers of an app: created idempotently on the app's own `external_id`, reachable by `cus_…` id
+ * or external id. Customers the app creates get the signup bonus exactly once on creation; customers
+ * the public widget opens earn it later (signup-bonus.ts).
  */
 import { generateKey, hashKey, keyHint } from '../auth/keys.ts';
 import type { KeyStore, Principal } from '../auth/principals.ts';
-import { type Ledger, unwrap } from '../ledger/ledger.ts';
+import type { Ledger } from '../ledger/ledger.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { Database } from '../store/database.ts';
+import type { SignupBonus } from './signup-bonus.ts';
 
 export interface CustomerRecord {
   id: string;
@@ -22,10 +24,19 @@ export class CustomersService {
     private readonly db: Database,
     private readonly ledger: Ledger,
     private readonly keys: KeyStore,
-    private readonly signupBonusMicros: bigint,
+    private readonly signupBonus: SignupBonus,
   ) {}
 
-  async create(input: { appId: string | null; externalId: string; email?: string | null }): Promise<{
+  /**
+   * `signupBonus: 'vouched'` (the default: an app's backend or the operator creates the customer) grants
+   * the bonus now; `'earned'` (the public widget) leaves it to be earned by a verified email or a payment.
+   */
+  async create(input: {
+    appId: string | null;
+    externalId: string;
+    email?: string | null;
+    signupBonus?: 'vouched' | 'earned';
+  }): Promise<{
     customer: CustomerRecord;
     created: boolean;
     userKey?: string;
@@ -36,18 +47,7 @@ export class CustomersService {
       email: input.email ?? null,
     });
     // The bonus is keyed by customer, so a retry after a crash between the two steps grants it once.
-    if (this.signupBonusMicros > 0n) {
-      unwrap(
-        await this.ledger.grant({
-          customerId: id,
-          amountMicros: this.signupBonusMicros,
-          source: 'promo',
-          type: 'signup_bonus',
-          reason: 'Signup bonus',
-          idempotency: { key: `signup-bonus:${id}`, scope: 'system', fingerprint: 'signup-bonus' },
-        }),
-      );
-    }
+    if ((input.signupBonus ?? 'vouched') === 'vouched') await this.signupBonus.grantVouched(id);
     const customer = await this.get(id);
     if (!created) return { customer, created };
     const userKey = await this.createUserKey(customer);
@@ -128,6 +128,11 @@ export class CustomersService {
       .where('kind', '=', 'user')
       .orderBy('created_at', 'desc')
       .execute();
+  }
+
+  /** Forgets revoked keys in this node's cache (other nodes drop them within seconds). */
+  forgetKeys(keyHashes: string[]): void {
+    for (const hash of keyHashes) this.keys.forget(hash);
   }
 
   async revokeUserKey(customerId: string, keyId: string): Promise<void> {

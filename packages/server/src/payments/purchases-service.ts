@@ -7,6 +7,7 @@
 import type { Principal } from '../auth/principals.ts';
 import type { CreditPack, TollgateConfig } from '../config/types.ts';
 import type { CustomerRecord } from '../customers/customers-service.ts';
+import { isWidgetCustomer, type SignupBonus } from '../customers/signup-bonus.ts';
 import { type Ledger, type LedgerTransaction, unwrap } from '../ledger/ledger.ts';
 import { creditsForPurchase } from '../pricing/purchase-credits.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -16,6 +17,7 @@ import { microsToCredits, parseUsdToCents } from '../shared/money.ts';
 import type { Database } from '../store/database.ts';
 import type { CheckoutProvider } from './checkout-provider.ts';
 import { centsToUsd, refundedCredits } from './compute.ts';
+import type { ReturnUrls } from './return-urls.ts';
 
 export type PurchaseStatus = 'pending' | 'completed' | 'failed' | 'refunded' | 'partially_refunded';
 
@@ -50,6 +52,21 @@ export interface CheckoutInput {
   ui_mode?: 'hosted' | 'embedded';
 }
 
+type Query = (text: string, parameters: unknown[]) => Promise<Record<string, unknown>[]>;
+
+async function grantOwner(query: Query, grantId: string | null): Promise<string[]> {
+  if (grantId === null) return [];
+  const rows = await query('select customer_id from grants where id = $1', [grantId]);
+  return rows.map((row) => String(row.customer_id));
+}
+
+/** The purchase changed hands (a guest merged into an account) between reading it and locking it. */
+class PurchaseMoved extends Error {
+  constructor(readonly row: PurchaseRow) {
+    super(`purchase ${row.id} moved to customer ${row.customer_id}`);
+  }
+}
+
 export function purchaseWire(row: PurchaseRow) {
   return {
     id: row.id,
@@ -79,6 +96,8 @@ export class PurchasesService {
     private readonly checkout: CheckoutProvider,
     private readonly clock: Clock,
     private readonly publicUrl: () => string,
+    private readonly returnUrls: ReturnUrls,
+    private readonly signupBonus: SignupBonus,
   ) {}
 
   get providerName(): 'stripe' | 'test' {
@@ -131,7 +150,12 @@ export class PurchasesService {
   }
 
   async createCheckout(customer: CustomerRecord, input: CheckoutInput) {
+    this.checkout.assertCanSell();
     const priced = this.price(input);
+    await this.returnUrls.assertAllowed(customer.appId, {
+      success_url: input.success_url,
+      cancel_url: input.cancel_url,
+    });
     const id = newId('pur', 12);
     const base = this.publicUrl();
     const successUrl = input.success_url ?? `${base}/dashboard/?purchase=success`;
@@ -220,47 +244,68 @@ export class PurchasesService {
   /**
    * Grants a purchase's credits exactly once, whoever calls (webhook, redelivery, the test page): the
    * event id, the purchase's new state and the grant commit in one ledger transaction, under the
-   * purchase's row lock and the customer's.
+   * purchase's row lock and the customer's. A widget customer's first payment also earns the signup
+   * bonus (signup-bonus.ts), in the same transaction.
    */
   async complete(purchase: PurchaseRow, event?: { id: string; type: string; paymentIntent?: string | null }) {
-    return this.ledger.transaction([purchase.customer_id], async (transaction) => {
-      const row = await this.lockPurchase(transaction, purchase);
-      await this.recordEvent(transaction, event);
-      if (row.grant_id !== null) {
-        return { purchaseId: row.id, status: row.status, grantId: row.grant_id, replayed: true };
-      }
-      const grant = unwrap(
-        transaction.grant({
-          customerId: row.customer_id,
-          amountMicros: BigInt(row.credits_micros),
-          source: 'purchase',
-          type: 'purchase',
-          reason: 'Credit purchase',
-          metadata: {
-            purchase_id: row.id,
-            amount_cents: String(row.amount_cents),
-            bonus: String(row.bonus_micros),
-            pack: row.pack_code,
-            session_id: row.provider_session_id,
-            event_id: event?.id ?? null,
-          },
-        }),
-      );
-      await transaction.query(
-        `update purchases set status = 'completed', grant_id = $2, completed_at = $3,
+    return this.underOwnerLock(
+      purchase,
+      (row) => [row.customer_id],
+      async (transaction, row) => {
+        await this.recordEvent(transaction, event);
+        if (row.grant_id !== null) {
+          return { purchaseId: row.id, status: row.status, grantId: row.grant_id, replayed: true };
+        }
+        const grant = unwrap(
+          transaction.grant({
+            customerId: row.customer_id,
+            amountMicros: BigInt(row.credits_micros),
+            source: 'purchase',
+            type: 'purchase',
+            reason: 'Credit purchase',
+            metadata: {
+              purchase_id: row.id,
+              amount_cents: String(row.amount_cents),
+              bonus: String(row.bonus_micros),
+              pack: row.pack_code,
+              session_id: row.provider_session_id,
+              event_id: event?.id ?? null,
+            },
+          }),
+        );
+        await transaction.query(
+          `update purchases set status = 'completed', grant_id = $2, completed_at = $3,
            payment_intent_id = coalesce($4, payment_intent_id)
          where id = $1`,
-        [row.id, grant.grantId, this.clock.now().toISOString(), event?.paymentIntent ?? null],
-      );
-      return { purchaseId: row.id, status: 'completed' as const, grantId: grant.grantId, replayed: false };
-    });
+          [row.id, grant.grantId, this.clock.now().toISOString(), event?.paymentIntent ?? null],
+        );
+        const [buyer] = await transaction.query<{ app_id: string | null; external_id: string | null }>(
+          'select app_id, external_id from customers where id = $1',
+          [row.customer_id],
+        );
+        if (buyer?.app_id && isWidgetCustomer(buyer.external_id)) {
+          await this.signupBonus.grantEarnedIn(transaction, {
+            appId: buyer.app_id,
+            customerId: row.customer_id,
+            identity: `payment:${row.customer_id}`,
+          });
+        }
+        return { purchaseId: row.id, status: 'completed' as const, grantId: grant.grantId, replayed: false };
+      },
+    );
   }
 
-  async fail(purchase: PurchaseRow): Promise<void> {
-    await this.db.query(
-      `update purchases set status = 'failed', failed_at = $2 where id = $1 and status = 'pending'`,
+  /**
+   * Marks a pending purchase failed (expired or cancelled checkout). Anything else is left as it is,
+   * and the answer says so: an expiry that arrives after the payment changes nothing.
+   */
+  async fail(purchase: PurchaseRow): Promise<{ changed: boolean; status: PurchaseStatus }> {
+    const rows = await this.db.query<{ status: PurchaseStatus }>(
+      `update purchases set status = 'failed', failed_at = $2 where id = $1 and status = 'pending' returning status`,
       [purchase.id, this.clock.now().toISOString()],
     );
+    if (rows.length > 0) return { changed: true, status: 'failed' };
+    return { changed: false, status: (await this.byId(purchase.id))?.status ?? purchase.status };
   }
 
   /**
@@ -269,8 +314,13 @@ export class PurchasesService {
    * What was already spent cannot be taken back; it is recorded as the purchase's refund shortfall.
    */
   async refund(purchase: PurchaseRow, refundedCents: bigint, event?: { id: string; type: string }) {
-    return this.ledger.transaction([purchase.customer_id], async (transaction) => {
-      const row = await this.lockPurchase(transaction, purchase);
+    // The grant may sit with another customer than the purchase: a guest's credits that were spent
+    // before the guest was merged into an account stay on the guest (widget/guest-merge.ts).
+    const owners = async (row: PurchaseRow, query: Query) => [
+      row.customer_id,
+      ...(await grantOwner(query, row.grant_id)),
+    ];
+    return this.underOwnerLock(purchase, owners, async (transaction, row) => {
       await this.recordEvent(transaction, event);
       const previouslyRefunded = BigInt(row.refunded_cents);
       if (row.grant_id === null || refundedCents <= previouslyRefunded) {
@@ -310,15 +360,39 @@ export class PurchasesService {
     });
   }
 
-  private async lockPurchase(transaction: LedgerTransaction, purchase: PurchaseRow) {
-    const [row] = await transaction.query<PurchaseRow & { clawback_requested_micros: bigint }>(
-      'select * from purchases where id = $1 for update',
-      [purchase.id],
-    );
-    if (!row || row.customer_id !== purchase.customer_id) {
-      throw new TollgateError('not_found', `No such purchase: ${purchase.id}`);
+  /**
+   * Runs `work` in a ledger transaction holding the locks of the purchase's customer (and `owners`),
+   * with the purchase row locked. A guest's purchases move to the account it is merged into
+   * (widget/guest-merge.ts, under the guest's lock): if that happened after the purchase was read, the
+   * transaction is rolled back and run again for the new owner.
+   */
+  private async underOwnerLock<Value>(
+    purchase: PurchaseRow,
+    owners: (row: PurchaseRow, query: Query) => string[] | Promise<string[]>,
+    work: (
+      transaction: LedgerTransaction,
+      row: PurchaseRow & { clawback_requested_micros: bigint },
+    ) => Promise<Value>,
+  ): Promise<Value> {
+    let current = purchase;
+    for (let attempt = 1; ; attempt += 1) {
+      const locked = await owners(current, (text, parameters) => this.db.query(text, parameters));
+      try {
+        return await this.ledger.transaction(locked, async (transaction) => {
+          const [row] = await transaction.query<PurchaseRow & { clawback_requested_micros: bigint }>(
+            'select * from purchases where id = $1 for update',
+            [current.id],
+          );
+          if (!row) throw new TollgateError('not_found', `No such purchase: ${current.id}`);
+          const needed = await owners(row, (text, parameters) => transaction.query(text, parameters));
+          if (!needed.every((owner) => locked.includes(owner))) throw new PurchaseMoved(row);
+          return work(transaction, row);
+        });
+      } catch (error) {
+        if (!(error instanceof PurchaseMoved) || attempt >= 3) throw error;
+        current = error.row;
+      }
     }
-    return row;
   }
 
   private async recordEvent(transaction: LedgerTransaction, event: { id: string; type: string } | undefined) {

@@ -22,9 +22,17 @@ export class StripeWebhooks {
     this.stripe = stripe ?? new Stripe('sk_webhook_verification_only');
   }
 
-  async handle(rawBody: Buffer | undefined, signature: string | undefined): Promise<{ received: true; result: string }> {
-    if (!this.secret) throw new TollgateError('invalid_request', 'Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET)');
-    if (!rawBody || !signature) throw new TollgateError('invalid_request', 'Missing body or Stripe-Signature header');
+  async handle(
+    rawBody: Buffer | undefined,
+    signature: string | undefined,
+  ): Promise<{ received: true; result: string }> {
+    if (!this.secret)
+      throw new TollgateError(
+        'invalid_request',
+        'Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET)',
+      );
+    if (!rawBody || !signature)
+      throw new TollgateError('invalid_request', 'Missing body or Stripe-Signature header');
     let event: Stripe.Event;
     try {
       event = this.stripe.webhooks.constructEvent(rawBody, signature, this.secret);
@@ -61,13 +69,18 @@ export class StripeWebhooks {
       (session.client_reference_id ? await this.purchases.byId(session.client_reference_id) : null) ??
       (await this.purchases.bySession(session.id));
     if (!purchase) return 'ignored: unknown purchase';
-    if (purchase.provider_session_id && purchase.provider_session_id !== session.id) return 'ignored: session mismatch';
-    if (session.payment_status !== 'paid' && session.payment_status !== 'no_payment_required') return 'awaiting payment';
+    if (purchase.provider_session_id && purchase.provider_session_id !== session.id)
+      return 'ignored: session mismatch';
+    if (session.payment_status !== 'paid' && session.payment_status !== 'no_payment_required')
+      return 'awaiting payment';
     // The credits come from our own purchase record; Stripe's amount must match what we asked for.
     if (session.amount_total !== null && BigInt(session.amount_total) !== BigInt(purchase.amount_cents)) {
       return 'ignored: amount mismatch';
     }
-    const paymentIntent = typeof session.payment_intent === 'string' ? session.payment_intent : (session.payment_intent?.id ?? null);
+    const paymentIntent =
+      typeof session.payment_intent === 'string'
+        ? session.payment_intent
+        : (session.payment_intent?.id ?? null);
     const result = await this.purchases.complete(purchase, { id: event.id, type: event.type, paymentIntent });
     return result.replayed ? 'already fulfilled' : 'fulfilled';
   }
@@ -78,16 +91,25 @@ export class StripeWebhooks {
       (session.client_reference_id ? await this.purchases.byId(session.client_reference_id) : null) ??
       (await this.purchases.bySession(session.id));
     if (!purchase) return 'ignored: unknown purchase';
-    await this.purchases.fail(purchase);
-    return 'marked failed';
+    const outcome = await this.purchases.fail(purchase);
+    if (outcome.changed) return 'marked failed';
+    // Stripe may expire a session after the payment went through (or redeliver the expiry): the
+    // purchase keeps its state, and the answer says that nothing changed.
+    return outcome.status === 'failed'
+      ? 'already failed: nothing changed'
+      : `ignored: the purchase is already ${outcome.status}, nothing changed`;
   }
 
   private async onChargeRefunded(charge: Stripe.Charge, event: Stripe.Event): Promise<string> {
-    const paymentIntent = typeof charge.payment_intent === 'string' ? charge.payment_intent : charge.payment_intent?.id;
+    const paymentIntent =
+      typeof charge.payment_intent === 'string' ? charge.payment_intent : charge.payment_intent?.id;
     if (!paymentIntent) return 'ignored: no payment intent';
     const purchase = await this.purchases.byPaymentIntent(paymentIntent);
     if (!purchase) return 'ignored: unknown purchase';
-    const result = await this.purchases.refund(purchase, BigInt(charge.amount_refunded), { id: event.id, type: event.type });
+    const result = await this.purchases.refund(purchase, BigInt(charge.amount_refunded), {
+      id: event.id,
+      type: event.type,
+    });
     return result.replayed ? 'already refunded' : 'refunded';
   }
 }

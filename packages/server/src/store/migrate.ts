@@ -14,6 +14,7 @@ import * as ledgerSetBased from './migrations/0008-ledger-set-based.ts';
 import * as ledgerSingleOperation from './migrations/0009-ledger-single-operation.ts';
 import * as ledgerEngine from './migrations/0010-ledger-engine.ts';
 import * as appPolicies from './migrations/0011-app-policies.ts';
+import * as sellingSafely from './migrations/0012-selling-safely.ts';
 
 const MIGRATIONS: Record<string, { up: string }> = {
   '0001-ledger': ledger,
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, { up: string }> = {
   '0009-ledger-single-operation': ledgerSingleOperation,
   '0010-ledger-engine': ledgerEngine,
   '0011-app-policies': appPolicies,
+  '0012-selling-safely': sellingSafely,
 };
 
 class InCodeProvider implements MigrationProvider {

@@ -46,12 +46,22 @@ export class SmtpLoginCodeSender implements LoginCodeSender {
   }
 }
 
+/**
+ * Hands codes back only while payments are in test mode (decided when the server listens): a server
+ * that may not simulate payments may not simulate email either.
+ */
 export class TestModeCodeSender implements LoginCodeSender {
-  readonly delivery = 'test' as const;
+  constructor(
+    private readonly log: (message: string) => void,
+    private readonly active: () => boolean = () => true,
+  ) {}
 
-  constructor(private readonly log: (message: string) => void) {}
+  get delivery(): CodeDelivery {
+    return this.active() ? 'test' : 'disabled';
+  }
 
   async send(mail: LoginCodeMail): Promise<void> {
+    if (!this.active()) throw new Error('email sign-in is not configured');
     this.log(`Test mode: sign-in code for ${mail.to} (${mail.appName}) is ${mail.code}`);
   }
 }
@@ -65,7 +75,7 @@ export const disabledCodeSender: LoginCodeSender = {
 
 export function codeSenderFromEnv(
   env: Record<string, string | undefined>,
-  paymentsInTestMode: boolean,
+  paymentsInTestMode: () => boolean,
   log: (message: string) => void,
 ): LoginCodeSender {
   if (env.SMTP_URL)
@@ -73,5 +83,5 @@ export function codeSenderFromEnv(
       parseSmtpUrl(env.SMTP_URL),
       env.SMTP_FROM ?? 'Tollgate <no-reply@localhost>',
     );
-  return paymentsInTestMode ? new TestModeCodeSender(log) : disabledCodeSender;
+  return new TestModeCodeSender(log, paymentsInTestMode);
 }

@@ -62,20 +62,24 @@ export function widgetPage(boot: WidgetBoot, assets: { scriptHash: string; style
 }
 
 /** Where a checkout opened in its own tab lands: a note to go back to the app (the widget is polling). */
-export function returnPage(status: 'success' | 'cancelled'): string {
+export function returnPage(status: 'success' | 'cancelled', testMode = false): string {
   const [title, text] =
     status === 'success'
       ? ['Payment received', 'Your credits are on their way. You can close this tab and return to the app.']
       : ['Payment cancelled', 'Nothing was charged. You can close this tab and return to the app.'];
-  return simplePage(title, text);
+  return simplePage(title, text, testMode);
 }
 
-export function simplePage(title: string, text: string): string {
+/** The banner every page a test-mode server serves carries. */
+export const TEST_MODE_BANNER =
+  '<div role="note" data-testid="test-mode-banner" style="background:#b45309;color:#fff;text-align:center;font-weight:700;padding:8px 16px;letter-spacing:.05em">TEST MODE — payments are simulated; no real payment is taken</div>';
+
+export function simplePage(title: string, text: string, testMode = false): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
 <style>body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f6f7f9;color:#111827}
 main{max-width:420px;margin:15vh auto;background:#fff;border-radius:14px;padding:28px;box-shadow:0 1px 4px #0002;text-align:center}
 h1{font-size:22px;margin:0 0 8px}</style></head>
-<body><main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></main></body></html>`;
+<body>${testMode ? TEST_MODE_BANNER : ''}<main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></main></body></html>`;
 }

@@ -2,19 +2,23 @@
  * The checkout widget's server side: who the visitor is (an anonymous customer made on first
  * purchase, or an email customer after a one-time code), and what the widget may show. Everything
  * is scoped to the app the publishable key names; the publishable key is public, so every entry
- * point that creates something is rate limited by client address.
+ * point that creates something is rate limited by client address, and nothing it creates gets the
+ * signup bonus until an email is verified or a payment made (customers/signup-bonus.ts).
  */
 import type { App, AppsService } from '../apps/apps-service.ts';
 import type { KeyStore } from '../auth/principals.ts';
 import type { TollgateConfig } from '../config/types.ts';
 import type { CustomerRecord, CustomersService } from '../customers/customers-service.ts';
+import { ANONYMOUS_PREFIX, EMAIL_PREFIX, type SignupBonus } from '../customers/signup-bonus.ts';
 import type { Ledger } from '../ledger/ledger.ts';
+import type { CheckoutProvider } from '../payments/checkout-provider.ts';
 import type { RateLimiter } from '../ratelimit/rate-limiter.ts';
 import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { randomToken } from '../shared/ids.ts';
 import { microsToCredits } from '../shared/money.ts';
 import type { Database } from '../store/database.ts';
+import type { GuestMerge, MergeOutcome } from './guest-merge.ts';
 import { LoginCodes } from './login-codes.ts';
 import type { LoginCodeSender } from './login-mail.ts';
 import { LOGIN_CODE_TTL_SECONDS, normalizeEmail } from './otp.ts';
@@ -48,17 +52,22 @@ export interface WidgetServiceDeps {
   apps: AppsService;
   customers: CustomersService;
   ledger: Ledger;
+  checkout: CheckoutProvider;
+  signupBonus: SignupBonus;
+  merges: GuestMerge;
   sender: LoginCodeSender;
   limiters: WidgetLimiters;
-  paymentsInTestMode: boolean;
   stripePublishableKey: string | null;
   log: (message: string, error?: unknown) => void;
 }
 
 export interface WidgetConfigView extends PurchaseOptions {
   app: { name: string };
+  /** Credits a visitor earns by verifying an email or making a first payment. */
   signup_bonus: number;
   test_mode: boolean;
+  /** False when this server refuses to sell (test mode not allowed here, no Stripe keys). */
+  payments_enabled: boolean;
   checkout_provider: 'stripe' | 'test';
   stripe_publishable_key: string | null;
   email_login: boolean;
@@ -68,10 +77,11 @@ export interface SignedIn {
   user_key: string;
   balance: number;
   email: string | null;
+  /** When a guest's credits moved into the account signed in to. */
+  merged?: { credits: number; forfeited_bonus: number };
 }
 
-export const ANONYMOUS_PREFIX = 'widget:';
-export const EMAIL_PREFIX = 'email:';
+export { ANONYMOUS_PREFIX, EMAIL_PREFIX };
 
 export class WidgetService {
   private readonly codes: LoginCodes;
@@ -87,24 +97,28 @@ export class WidgetService {
 
   async config(publishableKey: string): Promise<WidgetConfigView> {
     const app = await this.appFor(publishableKey);
+    const mode = this.deps.checkout.mode();
     return {
       app: { name: app.name },
       ...purchaseOptions(this.deps.config),
-      signup_bonus: microsToCredits(this.deps.config.signupBonusMicros),
-      test_mode: this.deps.paymentsInTestMode,
-      checkout_provider: this.deps.paymentsInTestMode ? 'test' : 'stripe',
-      stripe_publishable_key: this.deps.paymentsInTestMode ? null : this.deps.stripePublishableKey,
+      signup_bonus: microsToCredits(this.deps.signupBonus.amountMicros),
+      test_mode: mode.kind === 'test',
+      payments_enabled: mode.kind !== 'off',
+      checkout_provider: this.deps.checkout.name,
+      stripe_publishable_key: this.deps.checkout.name === 'test' ? null : this.deps.stripePublishableKey,
       email_login: this.deps.sender.delivery !== 'disabled',
     };
   }
 
   /**
-   * A new anonymous customer and its first user key. An email given here is kept only as a contact
-   * address (receipts); signing in by email needs the one-time code, so nobody can claim an address
-   * they do not read.
+   * A new anonymous customer and its first user key, without the signup bonus (anyone can open one).
+   * An email given here is kept only as a contact address (receipts); signing in by email needs the
+   * one-time code, so nobody can claim an address they do not read.
    */
   async startSession(input: { publishableKey: string; email?: string; client: string }): Promise<SignedIn> {
     const app = await this.appFor(input.publishableKey);
+    // A guest exists to buy: none on a server that does not sell.
+    this.deps.checkout.assertCanSell();
     await this.take(
       this.deps.limiters.session,
       `${app.id}:${input.client}`,
@@ -115,6 +129,7 @@ export class WidgetService {
       appId: app.id,
       externalId: `${ANONYMOUS_PREFIX}${randomToken(16)}`,
       email,
+      signupBonus: 'earned',
     });
     const userKey = created.userKey ?? (await this.deps.customers.createUserKey(created.customer)).userKey;
     return { user_key: userKey, balance: await this.balanceOf(created.customer.id), email: null };
@@ -183,6 +198,10 @@ export class WidgetService {
     const app = await this.appFor(input.publishableKey);
     await this.take(this.deps.limiters.loginVerify, `${app.id}:${input.client}`, 'Too many sign-in attempts');
     const email = normalizeEmail(input.email);
+    const guest = input.userKey ? await this.guestFor(app.id, input.userKey) : null;
+    // Refused before the code is spent, so the visitor can retry with the same code once it can merge.
+    if (guest && (await this.emailCustomer(app.id, email)))
+      await this.deps.merges.assertMergeable(guest.customerId);
     const { verdict, attemptsLeft } = await this.codes.verify(app.id, email, input.code);
     if (verdict === 'missing' || verdict === 'expired') {
       throw new TollgateError('invalid_request', 'This code has expired. Ask for a new one.', {
@@ -200,17 +219,52 @@ export class WidgetService {
         attempts_left: attemptsLeft,
       });
     }
-    const existing = await this.emailCustomer(app.id, email);
-    if (existing) return this.signIn(existing, email);
-    const claimed = input.userKey ? await this.claimAnonymous(app.id, input.userKey, email) : null;
-    if (claimed) return { user_key: input.userKey!, balance: await this.balanceOf(claimed.id), email };
+    const account = await this.emailCustomer(app.id, email);
+    if (account) return this.signInMerging(app.id, account, email, guest);
+    const claimed = guest ? await this.claimAnonymous(app.id, guest.customerId, email) : null;
+    if (claimed) {
+      await this.earnBonus(app.id, claimed.id, email);
+      return { user_key: input.userKey!, balance: await this.balanceOf(claimed.id), email };
+    }
     const created = await this.deps.customers.create({
       appId: app.id,
       externalId: `${EMAIL_PREFIX}${email}`,
       email,
+      signupBonus: 'earned',
     });
-    if (!created.userKey) return this.signIn(created.customer, email);
-    return { user_key: created.userKey, balance: await this.balanceOf(created.customer.id), email };
+    // Created meanwhile by a concurrent sign-in (or claimed): that account it is.
+    if (!created.created) return this.signInMerging(app.id, created.customer, email, guest);
+    await this.earnBonus(app.id, created.customer.id, email);
+    return { user_key: created.userKey!, balance: await this.balanceOf(created.customer.id), email };
+  }
+
+  /** Signs in to an existing account, first moving a presented guest's credits into it. */
+  private async signInMerging(
+    appId: string,
+    account: CustomerRecord,
+    email: string,
+    guest: { customerId: string } | null,
+  ): Promise<SignedIn> {
+    let merged: MergeOutcome | null = null;
+    if (guest && guest.customerId !== account.id) {
+      merged = await this.deps.merges.merge({ appId, guestId: guest.customerId, accountId: account.id });
+      this.deps.customers.forgetKeys(merged.revokedKeyHashes);
+    }
+    await this.earnBonus(appId, account.id, email);
+    const signedIn = await this.signIn(account, email);
+    if (!merged) return signedIn;
+    return {
+      ...signedIn,
+      merged: {
+        credits: microsToCredits(merged.movedMicros),
+        forfeited_bonus: microsToCredits(merged.forfeitedMicros),
+      },
+    };
+  }
+
+  /** A verified email earns the signup bonus once (per app and address, within the daily cap). */
+  private async earnBonus(appId: string, customerId: string, email: string): Promise<void> {
+    await this.deps.signupBonus.grantEarned({ appId, customerId, identity: `${EMAIL_PREFIX}${email}` });
   }
 
   /** The signed-in visitor's balance and email (null for an anonymous customer). */
@@ -236,23 +290,29 @@ export class WidgetService {
     return rows[0] ? this.deps.customers.get(rows[0].id) : null;
   }
 
-  /** Turns the presenter's anonymous customer into the email's; null when the key does not qualify. */
+  /** The anonymous customer a presented user key belongs to, if it is one of this app's guests. */
+  private async guestFor(appId: string, userKey: string): Promise<{ customerId: string } | null> {
+    const principal = await this.deps.keys.resolve(userKey);
+    if (principal?.kind !== 'user' || principal.appId !== appId) return null;
+    const customer = await this.deps.customers.get(principal.customerId);
+    return customer.externalId?.startsWith(ANONYMOUS_PREFIX) ? { customerId: customer.id } : null;
+  }
+
+  /** Turns the guest into the email's customer; null when it no longer qualifies. */
   private async claimAnonymous(
     appId: string,
-    userKey: string,
+    guestId: string,
     email: string,
   ): Promise<{ id: string } | null> {
-    const principal = await this.deps.keys.resolve(userKey);
-    if (!principal || principal.kind !== 'user' || principal.appId !== appId) return null;
     try {
       const rows = await this.deps.db.query<{ id: string }>(
         `update customers set external_id = $3, email = $4
          where id = $1 and app_id = $2 and external_id like 'widget:%' returning id`,
-        [principal.customerId, appId, `${EMAIL_PREFIX}${email}`, email],
+        [guestId, appId, `${EMAIL_PREFIX}${email}`, email],
       );
       return rows[0] ?? null;
     } catch {
-      // The email customer appeared meanwhile (unique index): fall back to creating/signing in.
+      // The email customer appeared meanwhile (unique index): fall back to signing in to it.
       return null;
     }
   }

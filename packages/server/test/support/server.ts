@@ -15,13 +15,22 @@ export interface TestServer {
   clock: ManualClock;
   database: TestDatabase;
   /** fetch against the server with JSON in and out. */
-  call(method: string, path: string, options?: { key?: string; body?: unknown; headers?: Record<string, string> }): Promise<{
+  call(
+    method: string,
+    path: string,
+    options?: { key?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{
     status: number;
     body: any;
     headers: Headers;
   }>;
-  createApp(body?: Record<string, unknown>): Promise<{ id: string; secret_key: string; publishable_key: string }>;
-  createCustomer(secretKey: string, externalId: string): Promise<{ id: string; user_key: string; balance: number }>;
+  createApp(
+    body?: Record<string, unknown>,
+  ): Promise<{ id: string; secret_key: string; publishable_key: string }>;
+  createCustomer(
+    secretKey: string,
+    externalId: string,
+  ): Promise<{ id: string; user_key: string; balance: number }>;
   close(): Promise<void>;
 }
 
@@ -32,12 +41,18 @@ export async function startTestServer(
     configText?: string;
     /** A database the test opened itself (through a proxy, with timeouts); closed with the server. */
     testDatabase?: TestDatabase;
+    /** Where to listen (default 127.0.0.1); `0.0.0.0` is a server reachable beyond this machine. */
+    host?: string;
   } = {},
 ): Promise<TestServer> {
   const { testDatabase, ...tollgateOptions } = options;
   const database = testDatabase ?? (await openTestDatabase(backend));
   const clock = new ManualClock(new Date());
-  const env = { TOLLGATE_ADMIN_KEY: ADMIN_KEY, TOLLGATE_SECRET: 'test-secret-0123456789abcdef', ...(options.env ?? {}) };
+  const env = {
+    TOLLGATE_ADMIN_KEY: ADMIN_KEY,
+    TOLLGATE_SECRET: 'test-secret-0123456789abcdef',
+    ...(options.env ?? {}),
+  };
   const tollgate = await createTollgate({
     sweeper: false,
     announce: () => {},
@@ -47,8 +62,9 @@ export async function startTestServer(
     env,
     config: options.config ?? loadConfig(undefined, env),
   });
-  const address = await tollgate.listen(0);
-  const url = address.replace('[::1]', '127.0.0.1');
+  const address = await tollgate.listen(0, options.host);
+  // Every interface includes loopback: the tests call it there.
+  const url = `http://127.0.0.1:${new URL(address.replace('[::1]', '127.0.0.1')).port}`;
   const call: TestServer['call'] = async (method, path, callOptions = {}) => {
     const headers: Record<string, string> = { ...(callOptions.headers ?? {}) };
     if (callOptions.key) headers.authorization = `Bearer ${callOptions.key}`;
@@ -74,12 +90,19 @@ export async function startTestServer(
     database,
     call,
     async createApp(body = {}) {
-      const response = await call('POST', '/v1/apps', { key: ADMIN_KEY, body: { name: 'test app', ...body } });
-      if (response.status !== 201) throw new Error(`createApp: ${response.status} ${JSON.stringify(response.body)}`);
+      const response = await call('POST', '/v1/apps', {
+        key: ADMIN_KEY,
+        body: { name: 'test app', ...body },
+      });
+      if (response.status !== 201)
+        throw new Error(`createApp: ${response.status} ${JSON.stringify(response.body)}`);
       return response.body;
     },
     async createCustomer(secretKey, externalId) {
-      const response = await call('POST', '/v1/customers', { key: secretKey, body: { external_id: externalId } });
+      const response = await call('POST', '/v1/customers', {
+        key: secretKey,
+        body: { external_id: externalId },
+      });
       if (response.status !== 201 && response.status !== 200) {
         throw new Error(`createCustomer: ${response.status} ${JSON.stringify(response.body)}`);
       }

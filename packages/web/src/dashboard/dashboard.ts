@@ -391,7 +391,13 @@ async function takeReturnParameters(api: Api, notices: Map<string, Notice>): Pro
       'plans',
       subscription === 'success'
         ? { kind: 'success', title: 'Your plan is active', text: 'Your allowance is ready to use.' }
-        : { kind: 'warning', title: 'Plan checkout cancelled', text: 'Nothing was charged.' },
+        : subscription === 'upgraded'
+          ? {
+              kind: 'success',
+              title: 'Upgrade complete',
+              text: 'Your new plan and its extra allowance for this period are ready to use.',
+            }
+          : { kind: 'warning', title: 'Plan checkout cancelled', text: 'Nothing was charged.' },
     );
     hash = '#/plans';
     changed = true;

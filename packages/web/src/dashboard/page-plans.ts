@@ -117,7 +117,21 @@ export function renderPlansPage(main: HTMLElement, context: DashboardContext): v
             );
             if (!confirmed) return;
             await act(async () => {
-              const result = await context.api.patch(path, { plan: plan.code });
+              const back = `${location.origin}/dashboard/`;
+              const result = await context.api.patch(path, {
+                plan: plan.code,
+                ...(upgrade
+                  ? {
+                      success_url: `${back}?subscription=upgraded#/plans`,
+                      cancel_url: `${back}?subscription=cancelled#/plans`,
+                    }
+                  : {}),
+              });
+              // In test mode the prorated charge is paid on the test checkout page first.
+              if (result.checkout?.url) {
+                location.assign(result.checkout.url);
+                return { kind: 'info', title: 'Opening checkout…' };
+              }
               if (result.change === 'upgrade') {
                 return {
                   kind: 'success',

@@ -42,6 +42,9 @@ export const serve: Command = {
       stringFlag(values, 'host') ?? process.env.HOST ?? '127.0.0.1',
     );
     process.stdout.write(`Tollgate listening on ${address} (${tollgate.db.kind})\n`);
+    // One line on how this server sells: Stripe, TEST MODE (simulated), or OFF (and why).
+    const { describePaymentsMode } = await import('../../payments/test-mode.ts');
+    process.stdout.write(`${describePaymentsMode(tollgate.paymentsMode())}\n`);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);

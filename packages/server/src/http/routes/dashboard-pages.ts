@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bundle, BundleName, DashboardAssets } from '../../portal/dashboard-assets.ts';
+import { TEST_MODE_BANNER } from '../../widget/pages.ts';
 
 const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -18,12 +19,13 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-function shell(title: string, bundle: Bundle, path: string): string {
+/** `testMode`: the server simulates payments, and every page says so above what the script renders. */
+function shell(title: string, bundle: Bundle, path: string, testMode: boolean): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title><link rel="icon" href="data:,"><meta name="referrer" content="no-referrer">
 <style>body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f7f9;color:#1b1f24}</style>
-</head><body><div id="app"><p style="padding:24px">Loading…</p></div>
+</head><body>${testMode ? TEST_MODE_BANNER : ''}<div id="app"><p style="padding:24px">Loading…</p></div>
 <noscript><p style="padding:24px">This page needs JavaScript.</p></noscript>
 <script src="${path}?v=${bundle.hash}" defer></script></body></html>`;
 }
@@ -42,7 +44,11 @@ function sendBundle(request: FastifyRequest, reply: FastifyReply, bundle: Bundle
   return reply.send(bundle.code);
 }
 
-export function registerDashboardPages(http: FastifyInstance, assets: DashboardAssets): void {
+export function registerDashboardPages(
+  http: FastifyInstance,
+  assets: DashboardAssets,
+  testMode: () => boolean = () => false,
+): void {
   const page =
     (title: string, name: BundleName, scriptPath: string) =>
     async (_request: FastifyRequest, reply: FastifyReply) => {
@@ -53,7 +59,7 @@ export function registerDashboardPages(http: FastifyInstance, assets: DashboardA
         .header('content-security-policy', CONTENT_SECURITY_POLICY)
         .header('x-content-type-options', 'nosniff')
         .header('referrer-policy', 'no-referrer');
-      return reply.send(shell(title, bundle, scriptPath));
+      return reply.send(shell(title, bundle, scriptPath, testMode()));
     };
   const script =
     (name: BundleName) =>

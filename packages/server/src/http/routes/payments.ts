@@ -32,7 +32,8 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
     if (!reference) throw new TollgateError('invalid_request', 'customer is required', { param: 'customer' });
     return customers.resolve(reference, principal);
   };
-  const appIdOf = (principal: Principal) => (principal.kind === 'app' ? principal.appId : principal.kind === 'user' ? principal.appId : null);
+  const appIdOf = (principal: Principal) =>
+    principal.kind === 'app' ? principal.appId : principal.kind === 'user' ? principal.appId : null;
 
   return [
     defineRoute({
@@ -64,7 +65,9 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
       auth: ['app', 'admin', 'user'],
       params: z.object({ id: identifier }),
       handler: ({ params, principal }) =>
-        purchases.sessionStatus(params.id, principal, (customerId) => customers.resolve(customerId, principal)),
+        purchases.sessionStatus(params.id, principal, (customerId) =>
+          customers.resolve(customerId, principal),
+        ),
     }),
     defineRoute({
       method: 'GET',
@@ -124,7 +127,10 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
       summary: "The app's gift-code batches with redemption counts",
       tag: 'Gift codes',
       auth: ['app', 'admin'],
-      handler: async ({ principal }) => ({ object: 'list', data: await gifts.listBatches(appIdOf(principal)) }),
+      handler: async ({ principal }) => ({
+        object: 'list',
+        data: await gifts.listBatches(appIdOf(principal)),
+      }),
     }),
     defineRoute({
       method: 'POST',
@@ -161,12 +167,17 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
     defineRoute({
       method: 'POST',
       url: '/v1/customers/:id/subscription',
-      summary: 'Start a plan: Stripe Checkout in subscription mode, or at once in test mode',
+      summary:
+        'Start a plan: Stripe Checkout in subscription mode, or the test checkout page in test mode (the plan starts when paid)',
       tag: 'Subscriptions',
       auth: ['app', 'admin', 'user'],
       idempotent: 'replay',
       params: customerParams,
-      body: z.object({ plan: z.string().min(1).max(100), success_url: urlField.optional(), cancel_url: urlField.optional() }),
+      body: z.object({
+        plan: z.string().min(1).max(100),
+        success_url: urlField.optional(),
+        cancel_url: urlField.optional(),
+      }),
       async handler({ params, body, principal, reply }) {
         const customer = await customers.resolve(params.id, principal);
         reply.code(201);
@@ -176,14 +187,19 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
     defineRoute({
       method: 'PATCH',
       url: '/v1/customers/:id/subscription',
-      summary: 'Change plan: an upgrade applies now with prorated allowance, a downgrade at the period end',
+      summary:
+        'Change plan: an upgrade applies now with prorated allowance (in test mode once its prorated charge is paid on the test page), a downgrade at the period end',
       tag: 'Subscriptions',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
-      body: z.object({ plan: z.string().min(1).max(100) }),
+      body: z.object({
+        plan: z.string().min(1).max(100),
+        success_url: urlField.optional(),
+        cancel_url: urlField.optional(),
+      }),
       async handler({ params, body, principal }) {
         const customer = await customers.resolve(params.id, principal);
-        return subscriptions.change(customer, body.plan);
+        return subscriptions.change(customer, body.plan, body);
       },
     }),
     defineRoute({

@@ -9,6 +9,7 @@ import type { AppsService } from '../../apps/apps-service.ts';
 import type { KeyStore } from '../../auth/principals.ts';
 import type { TollgateConfig } from '../../config/types.ts';
 import type { CustomersService } from '../../customers/customers-service.ts';
+import type { SignupBonus } from '../../customers/signup-bonus.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import type { CheckoutProvider } from '../../payments/checkout-provider.ts';
 import type { BucketSpec, RateLimits } from '../../ratelimit/rate-limiter.ts';
@@ -16,6 +17,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import type { Database } from '../../store/database.ts';
 import { type AssetName, acceptsGzip, type BuiltAsset, WebAssets } from '../../widget/assets.ts';
+import type { GuestMerge } from '../../widget/guest-merge.ts';
 import { codeSenderFromEnv, type LoginCodeSender } from '../../widget/login-mail.ts';
 import {
   type CheckoutMode,
@@ -39,6 +41,8 @@ export interface WidgetRouteDeps {
   checkout: CheckoutProvider;
   /** The server's limiters (one Redis connection for all, when REDIS_URL is set). */
   rateLimits: RateLimits;
+  signupBonus: SignupBonus;
+  merges: GuestMerge;
   /** Tests replace the mailer or tighten the limits. */
   sender?: LoginCodeSender;
   limits?: Partial<Record<keyof WidgetLimiters, BucketSpec>>;
@@ -85,7 +89,7 @@ const widgetPageQuery = z.object({
  * limiters close with the server.
  */
 export function widgetRoutes(http: FastifyInstance, deps: WidgetRouteDeps): AnyRoute[] {
-  const paymentsInTestMode = deps.checkout.name === 'test';
+  const paymentsInTestMode = () => deps.checkout.mode().kind === 'test';
   const stripePublishableKey = deps.env.STRIPE_PUBLISHABLE_KEY ?? null;
   const limitOf = (name: keyof WidgetLimiters) =>
     deps.rateLimits.limiter({ ...DEFAULT_LIMITS[name], ...deps.limits?.[name] }, `tollgate:widget:${name}:`);
@@ -108,14 +112,22 @@ export function widgetRoutes(http: FastifyInstance, deps: WidgetRouteDeps): AnyR
     apps: deps.apps,
     customers: deps.customers,
     ledger: deps.ledger,
+    checkout: deps.checkout,
+    signupBonus: deps.signupBonus,
+    merges: deps.merges,
     sender,
     limiters,
-    paymentsInTestMode,
     stripePublishableKey,
     log: (message, error) => http.log.error({ err: error }, message),
   });
   const assets = new WebAssets((message, details) => http.log.info(details ?? {}, message));
-  registerWidgetPages(http, widget, assets, Boolean(stripePublishableKey) && !paymentsInTestMode);
+  registerWidgetPages(
+    http,
+    widget,
+    assets,
+    Boolean(stripePublishableKey) && deps.checkout.name === 'stripe',
+    paymentsInTestMode,
+  );
 
   return [
     defineRoute({
@@ -131,7 +143,8 @@ export function widgetRoutes(http: FastifyInstance, deps: WidgetRouteDeps): AnyR
     defineRoute({
       method: 'POST',
       url: '/v1/widget/session',
-      summary: 'A new anonymous customer of the app and its user key (rate limited per client address)',
+      summary:
+        'A new anonymous customer of the app and its user key, without the signup bonus until an email is verified or a payment made (rate limited per client address)',
       tag: 'Widget',
       auth: 'public',
       body: z.object({ publishable_key: publishableKey, email: email.optional() }),
@@ -159,7 +172,7 @@ export function widgetRoutes(http: FastifyInstance, deps: WidgetRouteDeps): AnyR
       method: 'POST',
       url: '/v1/widget/login/verify',
       summary:
-        "Sign in with the code: a new user key for the email's customer (created, or claimed from user_key, when new)",
+        "Sign in with the code: a new user key for the email's customer (created, or claimed from user_key, when new; a guest user_key's credits move into an existing one); the verified email earns the signup bonus once",
       tag: 'Widget',
       auth: 'public',
       body: z.object({
@@ -196,6 +209,7 @@ function registerWidgetPages(
   widget: WidgetService,
   assets: WebAssets,
   stripe: boolean,
+  testMode: () => boolean,
 ): void {
   const sendAsset = async (
     request: FastifyRequest,
@@ -279,6 +293,6 @@ function registerWidgetPages(
 
   http.get<{ Querystring: { status?: string } }>('/widget/return', async (request, reply) => {
     htmlHeaders(reply, "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'");
-    return reply.send(returnPage(request.query.status === 'cancelled' ? 'cancelled' : 'success'));
+    return reply.send(returnPage(request.query.status === 'cancelled' ? 'cancelled' : 'success', testMode()));
   });
 }
