@@ -145,6 +145,15 @@ export interface Hold {
   funding: 'credits' | 'byok';
 }
 
+/** The customer's own provider key of a byok hold (`GET /v1/holds/{id}/provider-key`, readable once). */
+export interface HoldProviderKey {
+  hold: string;
+  /** The provider the key is for (`fal`, `openai`, …). */
+  provider: string;
+  /** The key itself: run the held work with it. */
+  key: string;
+}
+
 export type HoldCaptureParams = WorkMeasure;
 
 export interface HoldCapture {
