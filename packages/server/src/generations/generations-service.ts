@@ -16,7 +16,14 @@ import type { Upstreams } from '../gateway/upstreams.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { type Ledger, unwrap } from '../ledger/ledger.ts';
 import type { Catalog, CatalogModel } from '../pricing/catalog.ts';
-import { capAtHold, measureWork, quoteWork, reportedWork, type WorkAmount } from '../pricing/work-inputs.ts';
+import {
+  capAtHold,
+  deliveredWork,
+  measureWork,
+  quoteWork,
+  reportedWork,
+  type WorkAmount,
+} from '../pricing/work-inputs.ts';
 import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
@@ -316,12 +323,12 @@ export class GenerationsService {
     };
     const submitted = readWorkMetadata(metadata);
     if (!submitted) return { ...held, capped: false };
-    const reported = reportedWork(model, result);
-    const delivered: WorkAmount = {
-      unitsMicroUnits: reported.unitsMicroUnits ?? submitted.unitsMicroUnits,
-      outputs: reported.outputs ?? submitted.outputs,
-    };
-    return capAtHold(quoteWork(model, delivered, BigInt(metadata.referral_rate_ppm ?? '0')), held);
+    const delivered = deliveredWork(submitted, reportedWork(model, result));
+    const charged = capAtHold(
+      quoteWork(model, delivered.work, BigInt(metadata.referral_rate_ppm ?? '0')),
+      held,
+    );
+    return { ...charged, capped: charged.capped || delivered.above };
   }
 
   /** Keys a provider's text about this job might echo: the platform's and, for a byok job, the customer's. */

@@ -4,6 +4,7 @@ import type { Price, WorkInput } from '../config/types.ts';
 import { TollgateError } from '../shared/errors.ts';
 import {
   capAtHold,
+  deliveredWork,
   measureWork,
   quoteWork,
   readWorkMeasure,
@@ -203,6 +204,31 @@ describe('reportedWork', () => {
     expect(reportedWork(schnell, { image: {} })).toEqual({});
     expect(reportedWork(ltx, { images: [{}, {}] })).toEqual({});
     expect(reportedWork(veo, null)).toEqual({});
+  });
+});
+
+describe('deliveredWork', () => {
+  const submitted = { unitsMicroUnits: 8n * CREDIT, outputs: 4n };
+
+  it('takes what the provider reports where it is not more than was submitted', () => {
+    expect(deliveredWork(submitted, { unitsMicroUnits: 6n * CREDIT, outputs: 2n })).toEqual({
+      work: { unitsMicroUnits: 6n * CREDIT, outputs: 2n },
+      above: false,
+    });
+    expect(deliveredWork(submitted, {})).toEqual({ work: submitted, above: false });
+    expect(deliveredWork(submitted, { outputs: 0n }).work.outputs).toBe(0n);
+  });
+
+  it('holds a provider claiming more (or an absurd amount) to the submission, and says so', () => {
+    expect(deliveredWork(submitted, { unitsMicroUnits: 10n ** 300n })).toEqual({
+      work: submitted,
+      above: true,
+    });
+    expect(deliveredWork(submitted, { outputs: 9n })).toEqual({ work: submitted, above: true });
+    expect(deliveredWork({ unitsMicroUnits: null, outputs: 1n }, { unitsMicroUnits: 5n })).toEqual({
+      work: { unitsMicroUnits: null, outputs: 1n },
+      above: false,
+    });
   });
 });
 

@@ -238,6 +238,32 @@ export function reportedWork(model: WorkPricedModel, result: unknown): Partial<W
   return reported;
 }
 
+/**
+ * The work to charge for: what the provider reports it delivered where it reports it, never more
+ * than was submitted (a provider claiming more — or an absurd number — is held to the submission,
+ * and `above` says it tried). What it does not report is taken as submitted.
+ */
+export function deliveredWork(
+  submitted: WorkAmount,
+  reported: Partial<WorkAmount>,
+): { work: WorkAmount; above: boolean } {
+  const units = submitted.unitsMicroUnits;
+  const reportedUnits = reported.unitsMicroUnits;
+  const unitsAbove =
+    units !== null && reportedUnits !== undefined && reportedUnits !== null && reportedUnits > units;
+  const outputsAbove = reported.outputs !== undefined && reported.outputs > submitted.outputs;
+  return {
+    work: {
+      unitsMicroUnits:
+        units === null || reportedUnits === undefined || reportedUnits === null || unitsAbove
+          ? units
+          : reportedUnits,
+      outputs: reported.outputs === undefined || outputsAbove ? submitted.outputs : reported.outputs,
+    },
+    above: unitsAbove || outputsAbove,
+  };
+}
+
 /** What to charge: the delivered work's price, or what was held when that is less (never above the hold). */
 export function capAtHold(delivered: Quote, held: Quote): Quote & { capped: boolean } {
   if (delivered.totalMicros <= held.totalMicros) return { ...delivered, capped: false };

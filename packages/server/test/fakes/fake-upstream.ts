@@ -71,6 +71,8 @@ export interface FakeBehaviorSettings {
   falStatuses?: FalStatus[];
   /** fal: the result body (default: images, or a video for video-looking model paths). */
   falResult?: unknown;
+  /** fal: the `error` of a FAILED status (default "The fake generation failed."), e.g. one that quotes the key. */
+  falError?: string;
 }
 
 export interface FakeUpstreamOptions extends FakeBehaviorSettings {
@@ -128,6 +130,7 @@ interface FalJob {
   statuses: FalStatus[];
   polls: number;
   result: unknown;
+  error: string | undefined;
 }
 
 interface Exchange {
@@ -702,7 +705,8 @@ function falSubmit(exchange: Exchange, jobs: Map<string, FalJob>, modelPath: str
       sendJson(response, 429, { detail: 'Rate limited by the fake.' }, { 'retry-after': '1' });
       return;
     case 'error401':
-      sendJson(response, 401, { detail: 'Invalid API key.' });
+      // Quoting the key it was sent, as providers do: Tollgate must not pass that on.
+      sendJson(response, 401, { detail: `Invalid API key: ${exchange.recorded.credential ?? ''}` });
       return;
     case 'hang':
       return;
@@ -719,6 +723,7 @@ function falSubmit(exchange: Exchange, jobs: Map<string, FalJob>, modelPath: str
     statuses: settings.falStatuses?.length ? [...settings.falStatuses] : [...DEFAULT_FAL_STATUSES],
     polls: 0,
     result: settings.falResult,
+    error: settings.falError,
   };
   jobs.set(job.id, job);
   sendJson(response, 200, { request_id: job.id, ...falUrls(job, baseUrl), queue_position: 0 });
@@ -763,7 +768,7 @@ function falRequestRoute(
       logs: null,
       ...(status === 'IN_QUEUE' ? { queue_position: 0 } : {}),
       ...(status === 'COMPLETED' ? { metrics: { inference_time: 0.42 } } : {}),
-      ...(status === 'FAILED' ? { error: 'The fake generation failed.' } : {}),
+      ...(status === 'FAILED' ? { error: job.error ?? 'The fake generation failed.' } : {}),
     });
     return;
   }
