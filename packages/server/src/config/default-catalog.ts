@@ -10,7 +10,8 @@
  * fal-ai/sora-2/text-to-video/pro.
  *
  * Work inputs (what a media job is priced from, see `WorkInput`): image models take fal's
- * `num_images` (1–4, each image priced as a call); `fal-ai/veo3.1` is priced per second of its
+ * `num_images` (1–4, each image priced as a call — seed 002 charged one price per request whatever
+ * the number of images, which issue 12 closes as a way to get images free); `fal-ai/veo3.1` is priced per second of its
  * `duration` ("4s"–"8s", default "8s"); a video model priced per clip is limited to the length of the
  * provider's default clip (Hailuo 02: 6 s, Kling 2.5 Turbo: 5 s, Veo 3: 8 s, Sora 2: 4 s, Seedance
  * Lite: 5 s), the clip its per-clip price was set for. Any other model's job may not set a count

@@ -17,8 +17,11 @@ export function generationRoutes(generations: GenerationsService) {
       body: z.object({
         model: z.string().min(1).max(300),
         input: z.record(z.string(), z.unknown()),
-        /** Refused: the amount of work is read from `input` (kept here so it is refused, not silently dropped). */
-        quantity: z.unknown().optional(),
+        // Named so that it is refused (400) rather than silently dropped: the price comes from `input`.
+        quantity: z
+          .unknown()
+          .optional()
+          .describe('Not accepted (400): the amount of work is read from input, as the catalog defines it'),
       }),
       async handler({ body, principal, reply }) {
         if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
