@@ -791,11 +791,13 @@ export class Generations {
   constructor(private readonly transport: Transport) {}
 
   /**
-   * Starts a job. Sent with an `Idempotency-Key`, so a retried request never starts it twice.
+   * Starts a job, held at the price of its input (8 seconds of `fal-ai/veo3.1` cost 8 seconds) and
+   * charged when it completes for what the provider delivered, never more than was held. Sent with
+   * an `Idempotency-Key`, so a retried request never starts it twice.
    *
    * @example
    * ```ts
-   * const job = await user.generations.create({ model: 'fal-ai/veo3.1', input: { prompt: 'waves', duration: 8 } });
+   * const job = await user.generations.create({ model: 'fal-ai/veo3.1', input: { prompt: 'waves', duration: '8s' } });
    * ```
    */
   async create(params: GenerationCreateParams, options?: RequestOptions): Promise<Generation> {

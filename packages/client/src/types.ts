@@ -363,7 +363,11 @@ export interface ModelList {
 
 export interface GenerationCreateParams {
   model: string;
-  /** The provider's input for the job (prompt, image size, duration, …). */
+  /**
+   * The provider's input for the job (prompt, image size, duration, …). The price is read from it:
+   * the fields the catalog names as the amount of work (`duration`, `num_images`), within the
+   * catalog's bounds (a value outside them is an `InvalidRequestError` naming `input.<field>`).
+   */
   input: Record<string, unknown>;
 }
 

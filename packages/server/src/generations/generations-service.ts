@@ -19,6 +19,7 @@ import type { Catalog, CatalogModel } from '../pricing/catalog.ts';
 import {
   capAtHold,
   deliveredWork,
+  formatMicroUnits,
   measureWork,
   quoteWork,
   reportedWork,
@@ -27,7 +28,7 @@ import {
 import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
-import { microsToCredits } from '../shared/money.ts';
+import { decimalToScaled, microsToCredits } from '../shared/money.ts';
 import { scrubSecrets } from '../shared/scrub-secrets.ts';
 import type { Database } from '../store/database.ts';
 
@@ -366,11 +367,11 @@ export class GenerationsService {
   }
 }
 
-/** The amount of work a hold was priced at, kept in its metadata for the capture. */
+/** The amount of work a hold was priced at, kept in its metadata for the capture (and the history). */
 function workMetadata(work: WorkAmount): Record<string, string> {
   return {
     work_outputs: work.outputs.toString(),
-    ...(work.unitsMicroUnits !== null ? { work_units_micro: work.unitsMicroUnits.toString() } : {}),
+    ...(work.unitsMicroUnits !== null ? { work_units: formatMicroUnits(work.unitsMicroUnits) } : {}),
   };
 }
 
@@ -378,7 +379,8 @@ function readWorkMetadata(metadata: Record<string, string>): WorkAmount | null {
   if (metadata.work_outputs === undefined) return null;
   return {
     outputs: BigInt(metadata.work_outputs),
-    unitsMicroUnits: metadata.work_units_micro === undefined ? null : BigInt(metadata.work_units_micro),
+    unitsMicroUnits:
+      metadata.work_units === undefined ? null : decimalToScaled(metadata.work_units, 6, 'work_units'),
   };
 }
 
