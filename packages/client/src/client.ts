@@ -23,7 +23,7 @@ import {
   UserCredits,
 } from './resources.ts';
 import { defaultSleep, type RequestOptions, type SleepFunction, Transport } from './transport.ts';
-import type { AuditReport, Hold, Model } from './types.ts';
+import type { AuditReport, Model } from './types.ts';
 import {
   type HoldWork,
   runWithHold,
