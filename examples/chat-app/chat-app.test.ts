@@ -72,4 +72,26 @@ describe('examples/chat-app', () => {
     expect(await chat.ask('Hello?')).toEqual({ ok: false, reason: 'insufficient_credits' });
     expect(await chat.balance()).toBe(0);
   });
+
+  it('runs a user who brought their own OpenAI key on that key, free of credits, unless the app forbids it', async () => {
+    const chat = await signedInUser('chat-ada-byok');
+    upstream.acceptKey('sk-ada-own-openai-key');
+    await tollgate.providerKeys.set('chat-ada-byok', 'openai', { key: 'sk-ada-own-openai-key' });
+    upstream.setBehavior({ usage: { input_tokens: 1000, output_tokens: 500 } });
+    expect(await chat.ask('On my key?')).toMatchObject({ ok: true });
+    expect(upstream.requests.at(-1)!.credential).toBe('sk-ada-own-openai-key');
+    expect(await chat.balance()).toBe(500);
+
+    // The same user under an app that forbids BYOK: the stored key is ignored and credits pay.
+    const admin = new Tollgate({ baseUrl: server.url, apiKey: ADMIN_KEY });
+    const strict = await admin.apps.create({ name: 'Strict chat app' });
+    const strictApp = new Tollgate({ baseUrl: server.url, apiKey: strict.secret_key });
+    const member = await strictApp.customers.create({ external_id: 'chat-strict' });
+    await strictApp.providerKeys.set(member.id, 'openai', { key: 'sk-ada-own-openai-key' });
+    await server.call('PATCH', `/v1/apps/${strict.id}`, { key: ADMIN_KEY, body: { allow_byok: false } });
+    const strictChat = createChatApp({ tollgateUrl: server.url, userKey: member.user_key! });
+    expect(await strictChat.ask('On whose key?')).toMatchObject({ ok: true });
+    expect(upstream.requests.at(-1)!.credential).toBe('sk-platform-openai');
+    expect(await strictChat.balance()).toBe(499.25);
+  });
 });

@@ -99,6 +99,12 @@ const cases: Record<string, EndpointCase> = {
     body: '{"timeout_seconds":1800}',
     idempotent: true,
   },
+  'holds.providerKey': {
+    call: (c) => c.holds.providerKey('hold_1'),
+    method: 'GET',
+    path: '/v1/holds/hold_1/provider-key',
+    auth: 'secret',
+  },
   'charges.create': {
     call: (c) => c.charges.create({ customer: 'cus_1', model: 'fal-ai/flux/schnell', amount: 0.3 }),
     method: 'POST',

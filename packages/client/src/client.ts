@@ -23,8 +23,14 @@ import {
   UserCredits,
 } from './resources.ts';
 import { defaultSleep, type RequestOptions, type SleepFunction, Transport } from './transport.ts';
-import type { AuditReport, Hold, Model } from './types.ts';
-import { runWithHold, type WithHoldOptions, type WithHoldResult, type WithHoldValue } from './with-hold.ts';
+import type { AuditReport, Model } from './types.ts';
+import {
+  type HoldWork,
+  runWithHold,
+  type WithHoldOptions,
+  type WithHoldResult,
+  type WithHoldValue,
+} from './with-hold.ts';
 
 /** Options of `new Tollgate(…)`. */
 export interface TollgateOptions {
@@ -140,14 +146,31 @@ export class Tollgate {
   }
 
   /**
-   * Runs metered work inside a hold: reserves credits, runs `work(hold)`, then captures on
+   * Runs metered work inside a hold: reserves credits, runs `work(hold, key)`, then captures on
    * success or voids on failure (rethrowing the failure), so failed work is never charged.
+   *
+   * **Run the work with `key.apiKey`.** When the customer stored their own provider key the hold is
+   * `byok`: it moves no credits, and `withHold` reads the customer's key (once) and hands it over as
+   * `key.apiKey` — work run on your own key then would be free to them and paid by you. When credits
+   * pay, `key.funding` is `credits` and `key.apiKey` is the `providerKey` option (null without it:
+   * use your own key).
    *
    * The capture charges the held amount, unless `work` re-states the actual work by returning a
    * plain object with only `quantity`, `usage`, `amount` and `result` keys; `result` is then what
    * `withHold` returns as `result`. Anything else `work` returns is passed through as `result`.
    *
    * @throws {InsufficientCreditsError} from placing the hold; `work` is not run.
+   * @throws {InvalidStateError | PermissionDeniedError} when a byok hold's key cannot be read (removed,
+   *   or BYOK forbidden since); the hold is voided and `work` is not run.
+   * @example
+   * ```ts
+   * const { result } = await tollgate.withHold(
+   *   'user_42',
+   *   'fal-ai/flux/schnell',
+   *   (hold, key) => callFal('fal-ai/flux/schnell', { prompt }, { apiKey: key.apiKey! }), // your fal call
+   *   { providerKey: process.env.FAL_KEY }, // used when credits pay; the customer's own key otherwise
+   * );
+   * ```
    * @example
    * ```ts
    * const { result, capture } = await tollgate.withHold(
@@ -167,7 +190,7 @@ export class Tollgate {
   withHold<T>(
     customer: string,
     model: string,
-    work: (hold: Hold) => T | Promise<T>,
+    work: HoldWork<T>,
     options?: WithHoldOptions,
   ): Promise<WithHoldResult<WithHoldValue<T>>> {
     return runWithHold(this.holds, customer, model, work, options);

@@ -60,4 +60,11 @@ export type {
 } from './resources.ts';
 export type { RequestOptions, SleepFunction } from './transport.ts';
 export type * from './types.ts';
-export type { HoldRestatement, WithHoldOptions, WithHoldResult, WithHoldValue } from './with-hold.ts';
+export type {
+  HoldKey,
+  HoldRestatement,
+  HoldWork,
+  WithHoldOptions,
+  WithHoldResult,
+  WithHoldValue,
+} from './with-hold.ts';

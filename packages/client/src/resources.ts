@@ -33,6 +33,7 @@ import type {
   HoldCaptureParams,
   HoldCreateParams,
   HoldExtendParams,
+  HoldProviderKey,
   HoldVoid,
   ListParams,
   ModelList,
@@ -279,6 +280,27 @@ export class Holds {
   async void(holdId: string, options?: RequestOptions): Promise<HoldVoid> {
     return this.transport.request(
       { method: 'POST', path: `/v1/holds/${segment(holdId)}/void`, auth: 'secret', retry: 'idempotency-key' },
+      options,
+    );
+  }
+
+  /**
+   * The customer's own provider key of a `byok` hold, to run the held work with (app secret key).
+   * Readable once per hold: a second read, a hold funded by credits, or a key removed meanwhile is
+   * an `InvalidStateError`; an app that forbids BYOK gets a `PermissionDeniedError`. Not retried
+   * (a retry after a lost answer would find the key already read). `withHold` calls it for you.
+   *
+   * @example
+   * ```ts
+   * if (hold.funding === 'byok') {
+   *   const { key } = await tollgate.holds.providerKey(hold.id);
+   *   await callFal(model, input, { apiKey: key }); // your own call to the provider
+   * }
+   * ```
+   */
+  async providerKey(holdId: string, options?: RequestOptions): Promise<HoldProviderKey> {
+    return this.transport.request(
+      { method: 'GET', path: `/v1/holds/${segment(holdId)}/provider-key`, auth: 'secret', retry: 'unsafe' },
       options,
     );
   }
@@ -769,11 +791,13 @@ export class Generations {
   constructor(private readonly transport: Transport) {}
 
   /**
-   * Starts a job. Sent with an `Idempotency-Key`, so a retried request never starts it twice.
+   * Starts a job, held at the price of its input (8 seconds of `fal-ai/veo3.1` cost 8 seconds) and
+   * charged when it completes for what the provider delivered, never more than was held. Sent with
+   * an `Idempotency-Key`, so a retried request never starts it twice.
    *
    * @example
    * ```ts
-   * const job = await user.generations.create({ model: 'fal-ai/veo3.1', input: { prompt: 'waves', duration: 8 } });
+   * const job = await user.generations.create({ model: 'fal-ai/veo3.1', input: { prompt: 'waves', duration: '8s' } });
    * ```
    */
   async create(params: GenerationCreateParams, options?: RequestOptions): Promise<Generation> {

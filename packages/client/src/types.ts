@@ -145,6 +145,15 @@ export interface Hold {
   funding: 'credits' | 'byok';
 }
 
+/** The customer's own provider key of a byok hold (`GET /v1/holds/{id}/provider-key`, readable once). */
+export interface HoldProviderKey {
+  hold: string;
+  /** The provider the key is for (`fal`, `openai`, …). */
+  provider: string;
+  /** The key itself: run the held work with it. */
+  key: string;
+}
+
 export type HoldCaptureParams = WorkMeasure;
 
 export interface HoldCapture {
@@ -354,7 +363,11 @@ export interface ModelList {
 
 export interface GenerationCreateParams {
   model: string;
-  /** The provider's input for the job (prompt, image size, duration, …). */
+  /**
+   * The provider's input for the job (prompt, image size, duration, …). The price is read from it:
+   * the fields the catalog names as the amount of work (`duration`, `num_images`), within the
+   * catalog's bounds (a value outside them is an `InvalidRequestError` naming `input.<field>`).
+   */
   input: Record<string, unknown>;
 }
 

@@ -1,6 +1,11 @@
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { credits } from './amounts.ts';
-import { InsufficientCreditsError, InvalidStateError, UpstreamError } from './errors.ts';
+import {
+  InsufficientCreditsError,
+  InvalidStateError,
+  PermissionDeniedError,
+  UpstreamError,
+} from './errors.ts';
 import { errorReply, scriptedClient } from './stub-fetch.ts';
 import type { WithHoldValue } from './with-hold.ts';
 
@@ -25,7 +30,8 @@ describe('withHold', () => {
       metadata: { shot: 3 },
     });
 
-    expect(work).toHaveBeenCalledWith(hold);
+    // Credits pay: the work is told so, and to use the app's own key (none was passed).
+    expect(work).toHaveBeenCalledWith(hold, { funding: 'credits', apiKey: null, provider: null });
     expect(outcome).toEqual({ result: 'https://cdn.example.com/clip.mp4', hold, capture: captured });
     expect(calls.map((call) => `${call.method} ${new URL(call.url).pathname}`)).toEqual([
       'POST /v1/holds',
@@ -44,6 +50,68 @@ describe('withHold', () => {
     expect(keys[0]).toBeTruthy();
     expect(keys[1]).toBeTruthy();
     expect(keys[0]).not.toBe(keys[1]);
+  });
+
+  it('hands a credits hold the app’s own provider key when it is given', async () => {
+    const { client, calls } = scriptedClient([{ status: 201, body: hold }, { body: captured }]);
+    const work = vi.fn(async () => 'ok');
+    await client.withHold('user_42', 'fal-ai/flux/schnell', work, { providerKey: 'fal-app-own-key' });
+    expect(work).toHaveBeenCalledWith(hold, {
+      funding: 'credits',
+      apiKey: 'fal-app-own-key',
+      provider: null,
+    });
+    // The option is the app's secret: it never goes to Tollgate.
+    expect(calls[0].body).not.toContain('fal-app-own-key');
+    expect(calls.map((call) => new URL(call.url).pathname)).toEqual([
+      '/v1/holds',
+      '/v1/holds/hold_1/capture',
+    ]);
+  });
+
+  it('reads a byok hold’s key once and hands the customer’s key to the work', async () => {
+    const byokHold = { ...hold, amount: 0.3, funding: 'byok' };
+    const { client, calls } = scriptedClient([
+      { status: 201, body: byokHold },
+      { body: { hold: 'hold_1', provider: 'fal', key: 'fal-customer-key' } },
+      { body: { ...captured, amount: 0 } },
+    ]);
+    const work = vi.fn(async (_hold: unknown, key: { apiKey: string | null }) => `ran with ${key.apiKey}`);
+    const outcome = await client.withHold('user_42', 'fal-ai/flux/schnell', work, {
+      providerKey: 'fal-app-own-key',
+    });
+    expect(work).toHaveBeenCalledWith(byokHold, {
+      funding: 'byok',
+      apiKey: 'fal-customer-key',
+      provider: 'fal',
+    });
+    expect(outcome.result).toBe('ran with fal-customer-key');
+    expect(calls.map((call) => `${call.method} ${new URL(call.url).pathname}`)).toEqual([
+      'POST /v1/holds',
+      'GET /v1/holds/hold_1/provider-key',
+      'POST /v1/holds/hold_1/capture',
+    ]);
+  });
+
+  it('does not run the work when a byok hold’s key cannot be read: voids and rethrows', async () => {
+    const { client, calls } = scriptedClient(
+      [
+        { status: 201, body: { ...hold, funding: 'byok' } },
+        errorReply(403, 'forbidden', { reason: 'byok_not_allowed' }),
+        { body: voided },
+      ],
+      { maxRetries: 0 },
+    );
+    const work = vi.fn();
+    await expect(client.withHold('user_42', 'fal-ai/flux/schnell', work)).rejects.toBeInstanceOf(
+      PermissionDeniedError,
+    );
+    expect(work).not.toHaveBeenCalled();
+    expect(calls.map((call) => new URL(call.url).pathname)).toEqual([
+      '/v1/holds',
+      '/v1/holds/hold_1/provider-key',
+      '/v1/holds/hold_1/void',
+    ]);
   });
 
   it('captures the actual work when the work re-states it', async () => {

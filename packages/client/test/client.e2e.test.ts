@@ -5,6 +5,7 @@
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeUpstream, startFakeUpstream } from '../../server/test/fakes/fake-upstream.ts';
 import { testBackends } from '../../server/test/support/databases.ts';
 import { ADMIN_KEY, startTestServer, type TestServer } from '../../server/test/support/server.ts';
 import {
@@ -100,8 +101,13 @@ describe.each(testBackends())('@tollgate/client against a real server on $name',
   let appSecret: string;
   let sequence = 0;
 
+  // fal as far as key checks go: it accepts this one key.
+  let fal: FakeUpstream;
+  const FAL_CUSTOMER_KEY = 'fal-secret-0123456789';
+
   beforeAll(async () => {
-    server = await startTestServer(backend);
+    fal = await startFakeUpstream({ acceptedKeys: [FAL_CUSTOMER_KEY] });
+    server = await startTestServer(backend, { env: { FAL_BASE_URL: fal.url } });
     admin = new Tollgate({ baseUrl: server.url, apiKey: ADMIN_KEY, sleep: noWait });
     const app = await admin.apps.create({ name: 'sdk e2e' });
     appSecret = app.secret_key;
@@ -109,6 +115,7 @@ describe.each(testBackends())('@tollgate/client against a real server on $name',
   });
   afterAll(async () => {
     await server?.close();
+    await fal?.close();
   });
 
   /** A new customer with the 500-credit signup bonus and a client acting as them. */
@@ -358,7 +365,7 @@ describe.each(testBackends())('@tollgate/client against a real server on $name',
 
   it('provider keys: set with {key}, read back masked, list, remove', async () => {
     const { id, userKey } = await customer();
-    const stored = await appClient.providerKeys.set(id, 'fal', { key: 'fal-secret-0123456789' });
+    const stored = await appClient.providerKeys.set(id, 'fal', { key: FAL_CUSTOMER_KEY });
     expect(stored.provider).toBe('fal');
     expect(stored.masked_key).not.toContain('0123456789');
     await expect(appClient.providerKeys.get(id, 'fal')).resolves.toMatchObject({ provider: 'fal' });
@@ -369,6 +376,49 @@ describe.each(testBackends())('@tollgate/client against a real server on $name',
     });
     await appClient.providerKeys.remove(id, 'fal');
     expect(await failure(appClient.providerKeys.get(id, 'fal'))).toBeInstanceOf(NotFoundError);
+  });
+
+  it('provider keys: a key the provider refuses → InvalidRequestError (provider_key_rejected), nothing stored', async () => {
+    const { id } = await customer();
+    const error = await failure(appClient.providerKeys.set(id, 'fal', { key: 'fal-made-up-0000000' }));
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error).toMatchObject({ status: 400, code: 'invalid_request' });
+    expect(error.details).toMatchObject({ reason: 'provider_key_rejected', provider: 'fal' });
+    expect(error.message).not.toContain('fal-made-up-0000000');
+    expect(await failure(appClient.providerKeys.get(id, 'fal'))).toBeInstanceOf(NotFoundError);
+  });
+
+  it('withHold hands the work the key to use: the customer’s own for byok (no credits), the app’s for credits', async () => {
+    const { id } = await customer();
+    const seen: unknown[] = [];
+    const paidByCredits = await appClient.withHold(
+      id,
+      'fal-ai/flux/schnell',
+      (_hold, key) => {
+        seen.push(key);
+        return 'image.png';
+      },
+      { providerKey: 'fal-app-own-key' },
+    );
+    expect(paidByCredits.capture.amount).toBe(0.3);
+    await appClient.providerKeys.set(id, 'fal', { key: FAL_CUSTOMER_KEY });
+    const paidByKey = await appClient.withHold(
+      id,
+      'fal-ai/flux/schnell',
+      (hold, key) => {
+        seen.push(key);
+        return hold.funding;
+      },
+      { providerKey: 'fal-app-own-key' },
+    );
+    expect(paidByKey).toMatchObject({ result: 'byok', hold: { funding: 'byok' }, capture: { amount: 0 } });
+    expect(seen).toEqual([
+      { funding: 'credits', apiKey: 'fal-app-own-key', provider: null },
+      { funding: 'byok', apiKey: FAL_CUSTOMER_KEY, provider: 'fal' },
+    ]);
+    // The key was read through the hold, once.
+    expect(await failure(appClient.holds.providerKey(paidByKey.hold.id))).toBeInstanceOf(InvalidStateError);
+    expect((await balanceOf(id)).balance).toBe(499.7);
   });
 
   it('checkout: a session is pending until paid on the test-mode page, then completed', async () => {

@@ -136,7 +136,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     dailyCapMicros: config.signupBonusDailyCapMicros,
   });
   const customers = new CustomersService(db, ledger, keys, signupBonus);
-  const providerKeys = new ProviderKeysService(db, secretBox);
+  const providerKeys = new ProviderKeysService(db, secretBox, { providers: config.providers });
   const gate = new GateService(db, ledger, catalog, apps, customers, providerKeys, metrics);
 
   let listeningUrl = `http://127.0.0.1:${env.PORT ?? 8787}`;
@@ -202,6 +202,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     clock,
     box: secretBox,
     providerKeys,
+    apps,
     origin: openRouterOrigin(env),
     publicUrl,
   });
@@ -209,7 +210,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const routes: AnyRoute[] = [
     ...appRoutes(apps),
     ...customerRoutes({ customers, ledger, gate, providerKeys, subscriptionOf: (id) => subscriptions.view(id) }),
-    ...gateRoutes(gate, providerKeys, clock),
+    ...gateRoutes(gate, clock),
     ...userRoutes({ config, catalog, ledger, apps, customers, keys, subscriptionOf: (id) => subscriptions.view(id) }),
     ...paymentRoutes({ customers, purchases, webhooks, gifts, subscriptions, redeemLimiter }),
     ...generationRoutes(generations),

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeUpstream, startFakeUpstream } from './fakes/fake-upstream.ts';
 import { testBackends } from './support/databases.ts';
 import { ADMIN_KEY, startTestServer, type TestServer } from './support/server.ts';
 
@@ -91,12 +92,17 @@ describe.each(testBackends())('tollgate CLI on $name', (backend) => {
   let app: { id: string; secret_key: string; publishable_key: string };
   let sequence = 0;
 
+  // fal, as far as key checks go: it accepts only the key the `keys` test stores.
+  let fal: FakeUpstream;
+
   beforeAll(async () => {
-    server = await startTestServer(backend);
+    fal = await startFakeUpstream({ acceptedKeys: ['fal-key-0123456789abcdef'] });
+    server = await startTestServer(backend, { env: { FAL_BASE_URL: fal.url } });
     app = await server.createApp({ name: 'cli app' });
   });
   afterAll(async () => {
     await server?.close();
+    await fal?.close();
   });
 
   async function user() {
@@ -366,6 +372,24 @@ describe.each(testBackends())('tollgate CLI on $name', (backend) => {
     const missing = await tollgate(['keys', 'remove', 'fal', '--json'], env);
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stdout).error.code).toBe('not_found');
+  });
+
+  it('keys set with a key the provider refuses: says so, stores nothing, and work is still paid with credits', async () => {
+    const { env } = await user();
+    const refused = await tollgate(['keys', 'set', 'fal', '--key', 'fal-made-up-key-42424242'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('fal did not accept that key, so it was not stored');
+    expect(refused.stderr).not.toContain('fal-made-up-key-42424242');
+    const asJson = await tollgate(['keys', 'set', 'fal', '--key', 'fal-made-up-key-42424242', '--json'], env);
+    expect(JSON.parse(asJson.stdout).error).toMatchObject({
+      code: 'invalid_request',
+      reason: 'provider_key_rejected',
+    });
+    expect(JSON.parse((await tollgate(['keys', 'list', '--json'], env)).stdout).data).toEqual([]);
+    const charged = await tollgate(['charge', '--model', 'fal-ai/flux/schnell', '--json'], env);
+    expect(charged.code).toBe(0);
+    expect(JSON.parse(charged.stdout)).toMatchObject({ funding: 'credits', amount: 0.3 });
+    expect(JSON.parse((await tollgate(['billing', '--json'], env)).stdout).balance).toBe(499.7);
   });
 });
 

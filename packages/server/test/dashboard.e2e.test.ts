@@ -205,6 +205,8 @@ for (const backend of testBackends()) {
           200,
         );
         expect(saved.provider).toBe('openrouter');
+        // Stored like any other key: only after OpenRouter confirmed it (GET /api/v1/key).
+        expect(openRouter.keyChecks).toBeGreaterThanOrEqual(1);
         const issued = openRouter.issuedKeys.at(-1)!;
         expect(saved.masked_key).not.toContain(issued);
         expect(openRouter.exchanges.at(-1)).toMatchObject({ code, code_challenge_method: 'S256' });
@@ -235,6 +237,45 @@ for (const backend of testBackends()) {
           409,
           'invalid_state',
         );
+      });
+
+      it('stores nothing when OpenRouter does not confirm the key, and refuses the flow for an app without BYOK', async () => {
+        const customer = await server.createCustomer(app.secret_key, 'or-revoked');
+        const authorization = expectStatus(
+          await server.call('POST', `/v1/customers/${customer.id}/openrouter/authorize`, {
+            key: customer.user_key,
+          }),
+          201,
+        );
+        const callback = await authorizeInBrowser(authorization.url);
+        openRouter.rejectNextKeyCheck();
+        const refused = expectError(
+          await server.call('POST', `/v1/customers/${customer.id}/openrouter/exchange`, {
+            key: customer.user_key,
+            body: { code: callback.searchParams.get('code'), state: callback.searchParams.get('state') },
+          }),
+          400,
+          'invalid_request',
+        );
+        expect(refused.reason).toBe('provider_key_rejected');
+        expectError(
+          await server.call('GET', `/v1/customers/${customer.id}/provider-keys/openrouter`, {
+            key: customer.user_key,
+          }),
+          404,
+          'not_found',
+        );
+
+        const strict = await server.createApp({ name: 'No BYOK', allow_byok: false });
+        const member = await server.createCustomer(strict.secret_key, 'or-strict');
+        const forbidden = expectError(
+          await server.call('POST', `/v1/customers/${member.id}/openrouter/authorize`, {
+            key: member.user_key,
+          }),
+          403,
+          'forbidden',
+        );
+        expect(forbidden.reason).toBe('byok_not_allowed');
       });
 
       it('reports a refused code exchange as an upstream error and an old state as expired', async () => {

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLedger } from '../src/ledger/audit.ts';
+import { type FakeUpstream, startFakeUpstream } from './fakes/fake-upstream.ts';
 import { testBackends } from './support/databases.ts';
 import {
   expectError,
@@ -15,17 +16,23 @@ import {
 } from './support/expectations.ts';
 import { ADMIN_KEY, startTestServer, type TestServer } from './support/server.ts';
 
+const BYOK_FAL_KEY = 'fal_live_0123456789abcdefSECRET';
+
 for (const backend of testBackends()) {
   describe(`billing gate over HTTP (${backend.name})`, () => {
     let server: TestServer;
     let app: { id: string; secret_key: string; publishable_key: string };
+    // The provider the BYOK tests' keys are checked with before they are stored.
+    let fal: FakeUpstream;
 
     beforeAll(async () => {
-      server = await startTestServer(backend);
+      fal = await startFakeUpstream({ acceptedKeys: [BYOK_FAL_KEY] });
+      server = await startTestServer(backend, { env: { FAL_BASE_URL: fal.url } });
       app = await server.createApp({ name: 'Gate app', referral_rate: 0.1 });
     });
     afterAll(async () => {
       await server?.close();
+      await fal?.close();
     });
 
     const post = (path: string, body: unknown, headers: Record<string, string> = {}, key = app.secret_key) =>
@@ -1052,7 +1059,7 @@ for (const backend of testBackends()) {
     });
 
     describe('bring your own key', () => {
-      const FAL_KEY = 'fal_live_0123456789abcdefSECRET';
+      const FAL_KEY = BYOK_FAL_KEY;
 
       it('stores keys masked, funds holds by key, reveals once, coexists with credits', async () => {
         const customer = await server.createCustomer(app.secret_key, 'byok-user');
@@ -1139,6 +1146,112 @@ for (const backend of testBackends()) {
         expect(metricValue(metrics.body, 'tollgate_holds_total', { funding: 'byok' })).toBeGreaterThanOrEqual(
           1,
         );
+      });
+
+      it('refuses a key the provider does not accept, an unknown provider and a key with spaces; stores nothing', async () => {
+        const customer = await server.createCustomer(app.secret_key, 'byok-refused');
+        const path = (provider: string) => `/v1/customers/${customer.id}/provider-keys/${provider}`;
+        const refused = expectError(
+          await server.call('PUT', path('fal'), {
+            key: app.secret_key,
+            body: { key: 'fal_made_up_key_123456' },
+          }),
+          400,
+          'invalid_request',
+        );
+        expect(refused).toMatchObject({ reason: 'provider_key_rejected', provider: 'fal', param: 'key' });
+        // The fake quotes the key it refused, as providers do: the answer must not.
+        expect(JSON.stringify(refused)).not.toContain('fal_made_up_key_123456');
+        expectError(
+          await server.call('PUT', path('mystery'), { key: app.secret_key, body: { key: BYOK_FAL_KEY } }),
+          400,
+          'invalid_request',
+        );
+        expectError(
+          await server.call('PUT', path('fal'), {
+            key: app.secret_key,
+            body: { key: 'fal key with spaces' },
+          }),
+          400,
+          'invalid_request',
+        );
+        expectError(await server.call('GET', path('fal'), { key: app.secret_key }), 404, 'not_found');
+        const hold = expectStatus(
+          await post('/v1/holds', { customer: customer.id, model: 'fal-ai/flux/schnell' }),
+          201,
+        );
+        expect(hold.funding).toBe('credits');
+        expectStatus(await post(`/v1/holds/${hold.id}/void`, {}), 200);
+      });
+
+      it('an app that forbids BYOK: new keys refused, keys stored earlier ignored, open byok holds keep their key', async () => {
+        const strict = await server.createApp({ name: 'Strict app' });
+        const customer = await server.createCustomer(strict.secret_key, 'byok-then-forbidden');
+        const path = `/v1/customers/${customer.id}/provider-keys/fal`;
+        expectStatus(
+          await server.call('PUT', path, { key: strict.secret_key, body: { key: BYOK_FAL_KEY } }),
+          200,
+        );
+        const earlier = expectStatus(
+          await post(
+            '/v1/holds',
+            { customer: customer.id, model: 'fal-ai/flux/schnell' },
+            {},
+            strict.secret_key,
+          ),
+          201,
+        );
+        expect(earlier.funding).toBe('byok');
+        expectStatus(
+          await server.call('PATCH', `/v1/apps/${strict.id}`, {
+            key: ADMIN_KEY,
+            body: { allow_byok: false },
+          }),
+          200,
+        );
+        // The app's policy is cached for a few seconds per node; this server dropped its copy on PATCH.
+        const forbidden = expectError(
+          await server.call('PUT', path, {
+            headers: { 'x-user-key': customer.user_key },
+            body: { key: BYOK_FAL_KEY },
+          }),
+          403,
+          'forbidden',
+        );
+        expect(forbidden.reason).toBe('byok_not_allowed');
+        const now = expectStatus(
+          await post(
+            '/v1/holds',
+            { customer: customer.id, model: 'fal-ai/flux/schnell' },
+            {},
+            strict.secret_key,
+          ),
+          201,
+        );
+        expect(now).toMatchObject({ funding: 'credits', amount: 0.3 });
+        const charge = expectStatus(
+          await post(
+            '/v1/charges',
+            { customer: customer.id, model: 'fal-ai/flux/schnell' },
+            {},
+            strict.secret_key,
+          ),
+          201,
+        );
+        expect(charge).toMatchObject({ funding: 'credits', amount: 0.3 });
+        // The hold placed before the change no longer hands out the customer's key: void it, hold again.
+        expectError(
+          await server.call('GET', `/v1/holds/${earlier.id}/provider-key`, { key: strict.secret_key }),
+          403,
+          'forbidden',
+        );
+        expectStatus(await post(`/v1/holds/${earlier.id}/void`, {}, {}, strict.secret_key), 200);
+        expectStatus(await post(`/v1/holds/${now.id}/capture`, {}, {}, strict.secret_key), 200);
+        const view = expectStatus(
+          await server.call('GET', `/v1/customers/${customer.id}`, { key: strict.secret_key }),
+          200,
+        );
+        expect(view).toMatchObject({ balance: 499.4, pending: 0 });
       });
 
       it('a key removed while a hold is open cannot be revealed', async () => {

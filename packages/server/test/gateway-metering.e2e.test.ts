@@ -847,6 +847,8 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
 
   it('BYOK: the customer’s own openai key reaches the provider and no credits move; other providers still use credits', async () => {
     const user = await customer('byok');
+    // Keys are checked with the provider before they are stored: the fake accepts this one.
+    upstream.acceptKey('sk-customer-own-key-1234');
     const stored = await server.call('PUT', `/v1/customers/${user.id}/provider-keys/openai`, {
       key: app.secret_key,
       body: { key: 'sk-customer-own-key-1234' },

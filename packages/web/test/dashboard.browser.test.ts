@@ -10,6 +10,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/src/config/load-config.ts';
 import { type FakeOpenRouter, startFakeOpenRouter } from '../../server/test/fakes/fake-openrouter.ts';
+import { type FakeUpstream, startFakeUpstream } from '../../server/test/fakes/fake-upstream.ts';
 import { expectStatus } from '../../server/test/support/expectations.ts';
 import { ADMIN_KEY, startTestServer, type TestServer } from '../../server/test/support/server.ts';
 
@@ -29,16 +30,22 @@ type App = { id: string; secret_key: string; publishable_key: string };
 describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
   let server: TestServer;
   let openRouter: FakeOpenRouter;
+  // fal as far as key checks go: it accepts the two keys the Settings test saves.
+  let fal: FakeUpstream;
   let browser: Browser;
   let app: App;
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     openRouter = await startFakeOpenRouter();
+    fal = await startFakeUpstream({
+      acceptedKeys: ['fal-key-0123456789abcdef', 'fal-key-replaced-99999999'],
+    });
     const env = {
       TOLLGATE_ADMIN_KEY: ADMIN_KEY,
       TOLLGATE_SECRET: 'test-secret-0123456789abcdef',
       OPENROUTER_BASE_URL: `${openRouter.baseUrl}/api/v1`,
+      FAL_BASE_URL: fal.url,
     };
     // No signup bonus: a new customer has neither credits nor keys, which is what the billing gate is for.
     server = await startTestServer(
@@ -62,6 +69,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await browser?.close();
     await server?.close();
     await openRouter?.close();
+    await fal?.close();
   });
 
   async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
@@ -273,6 +281,15 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
         })
       ).status,
     ).toBe(402);
+    // A key fal does not accept is refused, said plainly, and not saved.
+    await page.getByLabel('Fal.ai API key', { exact: true }).fill('fal-key-made-up-0000');
+    await page.getByRole('button', { name: 'Save key' }).first().click();
+    const refusal = page.locator('[data-provider="fal"] .field-error');
+    await expect
+      .poll(() => refusal.textContent())
+      .toContain('Fal.ai did not accept this key, so it was not saved');
+    expect(await page.getByTestId('key-missing-fal').isVisible()).toBe(true);
+    await screenshot(page, 'settings-api-key-refused');
     await page.getByLabel('Fal.ai API key', { exact: true }).fill(falKey);
     await page.getByRole('button', { name: 'Save key' }).first().click();
     const saved = page.getByTestId('key-saved-fal');

@@ -5,6 +5,7 @@
  * through their shortest decimal text, as money.ts does.
  */
 import { z } from 'zod';
+import { readWorkMeasure } from '../pricing/work-inputs.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { decimalToScaled, formatMicros, parseCredits, parseUsdToCents } from '../shared/money.ts';
 import { creditsMicrosForCents } from './credit-rate.ts';
@@ -16,6 +17,9 @@ import {
   type Price,
   type ProviderConfig,
   type TollgateConfig,
+  WORK_INPUT_ROLES,
+  WORK_MEASURES,
+  type WorkInput,
 } from './types.ts';
 
 /** Where an unconfigured provider points: a closed local port, so a call fails fast and visibly. */
@@ -128,6 +132,98 @@ export const priceSchema = z
     };
   });
 
+/** A bound of a work input, in its measure (seconds to 6 decimals, counts, characters). */
+const workBound = exactDecimal((value) => decimalToScaled(String(value).trim(), 6, ''), nonNegative);
+
+const workInputSchema = z.strictObject({
+  role: z.enum(WORK_INPUT_ROLES),
+  /** Implied `count` for `outputs`; required otherwise. */
+  measure: z.enum(WORK_MEASURES).optional(),
+  /** Written into the submitted input when the client leaves the field out, as the provider expects it. */
+  default: z.union([z.number(), z.string().min(1)]).optional(),
+  min: workBound.optional(),
+  max: workBound.optional(),
+});
+
+const WORK_FIELD_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** The work inputs of one model, checked together (paths relative to the model). */
+function toWorkInputs(
+  raw: Record<string, z.output<typeof workInputSchema>> | undefined,
+  price: Price,
+  report: (issue: Issue) => void,
+): WorkInput[] {
+  const inputs: WorkInput[] = [];
+  let units = 0;
+  for (const [field, entry] of Object.entries(raw ?? {})) {
+    const path = (key?: string): PropertyKey[] => ['work_inputs', field, ...(key ? [key] : [])];
+    if (!WORK_FIELD_PATTERN.test(field)) report({ message: 'must be an input field name', path: path() });
+    const measure = entry.measure ?? (entry.role === 'outputs' ? 'count' : undefined);
+    if (measure === undefined) {
+      report({ message: 'is required (count, seconds or characters)', path: path('measure') });
+      continue;
+    }
+    if (entry.role === 'outputs' && measure !== 'count') {
+      report({ message: 'must be count for role outputs (it multiplies the price)', path: path('measure') });
+    }
+    if (entry.role === 'units') {
+      units += 1;
+      if (units > 1)
+        report({ message: 'only one input may carry the units of the price', path: path('role') });
+      if (price.perUnitMicros === null) {
+        report({
+          message: 'units needs a per_unit price (use limit to only bound the value)',
+          path: path('role'),
+        });
+      }
+    }
+    if (entry.role !== 'limit' && entry.default === undefined) {
+      report({
+        message: `is required for role ${entry.role}: it is what a job without the field is priced at`,
+        path: path('default'),
+      });
+    }
+    if (entry.role === 'limit' && entry.max === undefined) {
+      report({ message: 'is required for role limit', path: path('max') });
+    }
+    for (const key of ['min', 'max'] as const) {
+      const bound = entry[key];
+      if (bound !== undefined && measure !== 'seconds' && bound % 1_000_000n !== 0n) {
+        report({ message: 'must be a whole number', path: path(key) });
+      }
+    }
+    if (entry.role !== 'limit' && entry.min !== undefined && entry.min <= 0n) {
+      report({ message: 'must be greater than zero', path: path('min') });
+    }
+    if (entry.min !== undefined && entry.max !== undefined && entry.min > entry.max) {
+      report({ message: 'must not be above max', path: path('min') });
+    }
+    const work: WorkInput = {
+      field,
+      role: entry.role,
+      measure,
+      defaultValue: entry.default ?? null,
+      minMicroUnits: entry.min ?? null,
+      maxMicroUnits: entry.max ?? null,
+    };
+    if (work.defaultValue !== null) {
+      try {
+        const amount = readWorkMeasure(measure, work.defaultValue, 'default');
+        const below = work.minMicroUnits !== null && amount < work.minMicroUnits;
+        const above = work.maxMicroUnits !== null && amount > work.maxMicroUnits;
+        if (below || above || (work.role !== 'limit' && amount <= 0n)) {
+          report({ message: 'must lie within min and max (and above zero)', path: path('default') });
+        }
+      } catch (error) {
+        if (!(error instanceof TollgateError)) throw error;
+        report({ message: error.message.replace(/^default /, ''), path: path('default') });
+      }
+    }
+    inputs.push(work);
+  }
+  return inputs;
+}
+
 export const modelSchema = z
   .object({
     id: z.string().regex(/^\S+$/, 'must be non-empty and contain no spaces'),
@@ -140,9 +236,11 @@ export const modelSchema = z
     max_tokens: positiveWholeNumber.optional(),
     default_for: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
     price: priceSchema,
+    /** Media models: the input fields that set the amount of work (see `WorkInput`). */
+    work_inputs: z.record(z.string(), workInputSchema).optional(),
   })
   .transform(
-    (raw): ModelConfig => ({
+    (raw, context): ModelConfig => ({
       id: raw.id,
       name: raw.name ?? raw.id,
       type: raw.type,
@@ -153,6 +251,9 @@ export const modelSchema = z
       maxTokens: raw.max_tokens ?? null,
       defaultFor: raw.default_for === undefined ? [] : [raw.default_for].flat(),
       price: raw.price,
+      workInputs: toWorkInputs(raw.work_inputs, raw.price, (issue) =>
+        context.addIssue({ code: 'custom', ...issue }),
+      ),
     }),
   );
 
@@ -314,6 +415,18 @@ function checkModels(
       report({
         message: `names no configured provider ("${model.provider}")`,
         path: ['models', index, 'provider'],
+      });
+    }
+    // A media job is priced from its input: a per-unit price needs the input field that carries the units.
+    const mediaModel = providers[model.provider]?.format === 'fal';
+    if (
+      mediaModel &&
+      model.price.perUnitMicros !== null &&
+      !model.workInputs.some((work) => work.role === 'units')
+    ) {
+      report({
+        message: `needs an input with role units: the field of the job's input that counts the ${model.price.unit}s`,
+        path: ['models', index, 'work_inputs'],
       });
     }
     for (const purpose of model.defaultFor) {

@@ -72,4 +72,49 @@ describe('the built-in catalog', () => {
     });
     expect(byId.get('fal-ai/veo3.1')?.price).toMatchObject({ perUnitMicros: 10_000_000n, unit: 'second' });
   });
+
+  it('says which input of each media model sets the amount of work', () => {
+    expect(byId.get('fal-ai/veo3.1')?.workInputs).toEqual([
+      {
+        field: 'duration',
+        role: 'units',
+        measure: 'seconds',
+        defaultValue: '8s',
+        minMicroUnits: 4_000_000n,
+        maxMicroUnits: 8_000_000n,
+      },
+    ]);
+    const imageMakers = config.models.filter(
+      (model) =>
+        model.provider === 'fal' &&
+        model.type === 'image' &&
+        !['background_removal', 'upscaling'].includes(model.category ?? ''),
+    );
+    expect(imageMakers.length).toBe(28);
+    for (const model of imageMakers) {
+      expect(model.workInputs, model.id).toEqual([
+        {
+          field: 'num_images',
+          role: 'outputs',
+          measure: 'count',
+          defaultValue: 1,
+          minMicroUnits: 1_000_000n,
+          maxMicroUnits: 4_000_000n,
+        },
+      ]);
+    }
+    expect(byId.get('fal-ai/minimax/hailuo-02/standard/text-to-video')?.workInputs).toEqual([
+      expect.objectContaining({ field: 'duration', role: 'limit', maxMicroUnits: 6_000_000n }),
+    ]);
+    expect(byId.get('fal-ai/sora-2/text-to-video/pro')?.workInputs[0]?.maxMicroUnits).toBe(4_000_000n);
+    // Every per-unit media model names the input that carries its units.
+    for (const model of config.models.filter((candidate) => candidate.price.perUnitMicros !== null)) {
+      expect(
+        model.workInputs.some((work) => work.role === 'units'),
+        model.id,
+      ).toBe(true);
+    }
+    expect(byId.get('gmi/seedream-5.0')?.workInputs).toEqual([]);
+    expect(byId.get('openai/gpt-4o')?.workInputs).toEqual([]);
+  });
 });

@@ -8,6 +8,14 @@
  * 0.3`); the one exception is `fal-ai/veo3.1`, priced per second as in the contract's example.
  * Overlaps: fal-ai/flux/schnell, fal-ai/ideogram/v3, fal-ai/nano-banana-2, fal-ai/veo3.1,
  * fal-ai/sora-2/text-to-video/pro.
+ *
+ * Work inputs (what a media job is priced from, see `WorkInput`): image models take fal's
+ * `num_images` (1–4, each image priced as a call — seed 002 charged one price per request whatever
+ * the number of images, which issue 12 closes as a way to get images free); `fal-ai/veo3.1` is priced per second of its
+ * `duration` ("4s"–"8s", default "8s"); a video model priced per clip is limited to the length of the
+ * provider's default clip (Hailuo 02: 6 s, Kling 2.5 Turbo: 5 s, Veo 3: 8 s, Sora 2: 4 s, Seedance
+ * Lite: 5 s), the clip its per-clip price was set for. Any other model's job may not set a count
+ * above one or a length at all (`pricing/work-inputs.ts`).
  */
 import { decimalToScaled, formatMicros } from '../shared/money.ts';
 import type { RawModel } from './config-schema.ts';
@@ -18,6 +26,39 @@ function usdAtDefaultRate(usd: string): string {
   const microUsd = decimalToScaled(usd, 6, 'usd');
   // $0.01 per credit: one micro-dollar buys 100 micro-credits.
   return formatMicros(microUsd * 100n);
+}
+
+/** fal's `num_images`: up to four images per call, each priced as one call (a capture counts those returned). */
+const IMAGES_PER_CALL: Partial<RawModel> = {
+  work_inputs: { num_images: { role: 'outputs', default: 1, min: 1, max: 4 } },
+};
+
+/**
+ * Seconds of the provider's default clip, which a per-clip price was set for: a job may ask for a
+ * clip up to that long (`duration`), never a longer one. Other per-clip video models take no
+ * `duration` at all.
+ */
+const DEFAULT_CLIP_SECONDS: Record<string, number> = {
+  'fal-ai/minimax/hailuo-02/standard/text-to-video': 6,
+  'fal-ai/kling-video/v2.5-turbo/pro/text-to-video': 5,
+  'fal-ai/kling-video/v2.5-turbo/pro/image-to-video': 5,
+  'fal-ai/veo3': 8,
+  'fal-ai/veo3/fast': 8,
+  'fal-ai/sora-2/text-to-video': 4,
+  'fal-ai/sora-2/text-to-video/pro': 4,
+  'fal-ai/bytedance/seedance/v1/lite/text-to-video': 5,
+};
+
+/** The work inputs of a per-call fal model: image count for image makers, clip length for the known clips. */
+function workInputsFor(id: string, type: ModelType, category: string, provider: string): Partial<RawModel> {
+  if (provider !== 'fal') return {};
+  if (type === 'image' && category !== 'background_removal' && category !== 'upscaling')
+    return IMAGES_PER_CALL;
+  const clipSeconds = DEFAULT_CLIP_SECONDS[id];
+  if (clipSeconds !== undefined) {
+    return { work_inputs: { duration: { role: 'limit', measure: 'seconds', max: clipSeconds } } };
+  }
+  return {};
 }
 
 /** A model charged a fixed number of credits per call, served by the provider its id names. */
@@ -32,7 +73,17 @@ function perCall(
   const provider = providerFor(id);
   // GMI Cloud knows its models without our namespace; fal's endpoint ids are the model ids.
   const upstream = provider === 'gmi' ? { upstream_model: id.slice('gmi/'.length) } : {};
-  return { id, name, type, category, provider, ...upstream, price: { per_call: credits }, ...extra };
+  return {
+    id,
+    name,
+    type,
+    category,
+    provider,
+    ...upstream,
+    price: { per_call: credits },
+    ...workInputsFor(id, type, category, provider),
+    ...extra,
+  };
 }
 
 /**
@@ -149,6 +200,8 @@ const seedAnimateModels: RawModel[] = [
     category: 'video_generation',
     provider: 'fal',
     price: { per_unit: '10', unit: 'second' },
+    // fal takes "4s", "6s" or "8s" (default "8s"); the duration submitted is the quantity priced.
+    work_inputs: { duration: { role: 'units', measure: 'seconds', default: '8s', min: 4, max: 8 } },
   },
   perCall(
     'fal-ai/sora-2/text-to-video/pro',

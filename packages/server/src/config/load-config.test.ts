@@ -126,6 +126,19 @@ describe('loadConfig from a file', () => {
     expect(schnell.price.perCallMicros).toBe(300_000n);
     expect(schnell.name).toBe('fal-ai/flux/schnell');
     expect(veo.price).toMatchObject({ perUnitMicros: 10_000_000n, unit: 'second', perCallMicros: null });
+    // The file names no work inputs: the built-in model's (which field is the duration) carry over.
+    expect(veo.workInputs).toEqual([
+      {
+        field: 'duration',
+        role: 'units',
+        measure: 'seconds',
+        defaultValue: '8s',
+        minMicroUnits: 4_000_000n,
+        maxMicroUnits: 8_000_000n,
+      },
+    ]);
+    expect(schnell.workInputs.map((work) => [work.field, work.role])).toEqual([['num_images', 'outputs']]);
+    expect(gpt4o.workInputs).toEqual([]);
     expect(gpt4o).toMatchObject({ upstreamModel: 'gpt-4o', maxTokens: 16_384, contextWindow: null });
     expect(gpt4o.price).toMatchObject({
       inputPerMillionMicros: 250_000_000n,
@@ -183,7 +196,8 @@ describe('loadConfig from a file', () => {
         'include_default_models: true',
         'models:',
         '  - { id: fal-ai/flux/schnell, type: image, provider: fal, price: { per_call: 1 } }',
-        '  - { id: my/new-model, type: video, provider: fal, price: { per_unit: 0.25, unit: second } }',
+        '  - { id: my/new-model, type: video, provider: fal, price: { per_unit: 0.25, unit: second },',
+        '      work_inputs: { seconds: { role: units, measure: seconds, default: 5, max: 20 } } }',
       ].join('\n'),
       { env: {} },
     );
@@ -193,6 +207,26 @@ describe('loadConfig from a file', () => {
       1_000_000n,
     );
     expect(config.models.find((model) => model.id === 'my/new-model')?.price.perUnitMicros).toBe(250_000n);
+    expect(config.models.find((model) => model.id === 'my/new-model')?.workInputs).toEqual([
+      {
+        field: 'seconds',
+        role: 'units',
+        measure: 'seconds',
+        defaultValue: 5,
+        minMicroUnits: null,
+        maxMicroUnits: 20_000_000n,
+      },
+    ]);
+  });
+
+  it('turns an inherited units input into a limit when the file prices the model per call', () => {
+    const config = parseConfigSource(
+      'models: [{ id: fal-ai/veo3.1, type: video, provider: fal, price: { per_call: 40 } }]',
+      { env: {} },
+    );
+    expect(config.models[0].workInputs).toEqual([
+      expect.objectContaining({ field: 'duration', role: 'limit', maxMicroUnits: 8_000_000n }),
+    ]);
   });
 
   it('answers a missing file with invalid_request', () => {
@@ -217,6 +251,8 @@ describe('loadConfig from a file', () => {
 
 describe('invalid values name the field', () => {
   const model = (price: string) => `models: [{ id: m/one, type: image, provider: fal, price: ${price} }]`;
+  const work = (inputs: string) =>
+    `models: [{ id: m/one, type: image, provider: fal, price: { per_call: 1 }, work_inputs: ${inputs} }]`;
   const cases: [string, string, string][] = [
     [
       'zero usd_per_credit',
@@ -326,6 +362,66 @@ describe('invalid values name the field', () => {
       'default provider missing',
       'default_provider: nowhere',
       'default_provider: names no configured provider',
+    ],
+    [
+      'a per-unit media model without the input that carries its units',
+      'models: [{ id: my/clip, type: video, provider: fal, price: { per_unit: 1, unit: second } }]',
+      'models[0].work_inputs (model my/clip): needs an input with role units',
+    ],
+    [
+      'units input on a per-call model',
+      work('{ seconds: { role: units, measure: seconds, default: 5 } }'),
+      'models[0].work_inputs.seconds.role (model m/one): units needs a per_unit price',
+    ],
+    [
+      'work input without a measure',
+      work('{ duration: { role: limit, max: 5 } }'),
+      'models[0].work_inputs.duration.measure (model m/one): is required',
+    ],
+    [
+      'outputs measured in seconds',
+      work('{ num_images: { role: outputs, measure: seconds, default: 1 } }'),
+      'models[0].work_inputs.num_images.measure (model m/one): must be count',
+    ],
+    [
+      'outputs without a default',
+      work('{ num_images: { role: outputs, max: 4 } }'),
+      'models[0].work_inputs.num_images.default (model m/one): is required for role outputs',
+    ],
+    [
+      'limit without a max',
+      work('{ duration: { role: limit, measure: seconds } }'),
+      'models[0].work_inputs.duration.max (model m/one): is required for role limit',
+    ],
+    [
+      'default out of bounds',
+      work('{ num_images: { role: outputs, default: 5, max: 4 } }'),
+      'models[0].work_inputs.num_images.default (model m/one): must lie within min and max',
+    ],
+    [
+      'unreadable default',
+      work('{ duration: { role: limit, measure: seconds, default: "eight", max: 8 } }'),
+      'models[0].work_inputs.duration.default (model m/one): must be a number of seconds',
+    ],
+    [
+      'fractional count bound',
+      work('{ num_images: { role: outputs, default: 1, max: 2.5 } }'),
+      'models[0].work_inputs.num_images.max (model m/one): must be a whole number',
+    ],
+    [
+      'zero outputs allowed',
+      work('{ num_images: { role: outputs, default: 1, min: 0 } }'),
+      'models[0].work_inputs.num_images.min (model m/one): must be greater than zero',
+    ],
+    [
+      'min above max',
+      work('{ duration: { role: limit, measure: seconds, min: 9, max: 8 } }'),
+      'models[0].work_inputs.duration.min (model m/one): must not be above max',
+    ],
+    [
+      'misspelt work input key',
+      work('{ duration: { role: limit, measure: seconds, maximum: 8 } }'),
+      'models[0].work_inputs.duration (model m/one): Unrecognized key',
     ],
     [
       'include_default_models not boolean',

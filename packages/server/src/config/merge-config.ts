@@ -5,7 +5,10 @@
  * - `providers` merge by name, and each provider key by key, so models may keep naming defaults;
  * - lists (`plans`, `purchases.packs`, `purchases.bonus`) and `default_price` are replaced whole;
  * - `models` replaces the default catalog, unless `include_default_models: true`, in which case the
- *   file's models are added to it (a file model replaces the default with the same id).
+ *   file's models are added to it (a file model replaces the default with the same id);
+ * - a file model that sets no `work_inputs` keeps those of the built-in model with its id: they are
+ *   facts about the provider's input (which field is the duration), not prices. An inherited `units`
+ *   input becomes a `limit` when the file prices the model per call.
  * Unknown top-level keys pass through here and are dropped by the schema.
  */
 import { TollgateError } from '../shared/errors.ts';
@@ -42,7 +45,23 @@ export function mergeWithDefaults(file: unknown, defaults: RawConfig): PlainObje
     const fileIds = new Set(present.models.map((model) => (isPlainObject(model) ? model.id : undefined)));
     merged.models = [...defaults.models.filter((model) => !fileIds.has(model.id)), ...present.models];
   }
+  if (Array.isArray(merged.models))
+    merged.models = merged.models.map((model) => withBuiltInWorkInputs(model, defaults));
   return merged;
+}
+
+function withBuiltInWorkInputs(model: unknown, defaults: RawConfig): unknown {
+  if (!isPlainObject(model) || model.work_inputs !== undefined) return model;
+  const builtIn = defaults.models.find((candidate) => candidate.id === model.id);
+  if (!builtIn?.work_inputs) return model;
+  const perUnit = isPlainObject(model.price) && model.price.per_unit !== undefined;
+  const inherited = Object.fromEntries(
+    Object.entries(builtIn.work_inputs).map(([field, work]) => [
+      field,
+      work.role === 'units' && !perUnit ? { ...work, role: 'limit' } : work,
+    ]),
+  );
+  return { ...model, work_inputs: inherited };
 }
 
 function mergeProviders(file: PlainObject, defaults: RawConfig['providers']): PlainObject {

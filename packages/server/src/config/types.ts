@@ -10,6 +10,37 @@ export type ModelType = (typeof MODEL_TYPES)[number];
 export const PROVIDER_FORMATS = ['openai', 'anthropic', 'fal'] as const;
 export type ProviderFormat = (typeof PROVIDER_FORMATS)[number];
 
+/** What a work input's value is to the price: see `WorkInput`. */
+export const WORK_INPUT_ROLES = ['units', 'outputs', 'limit'] as const;
+export type WorkInputRole = (typeof WORK_INPUT_ROLES)[number];
+
+/** How a work input's value is read: a whole number, seconds (`8`, `"8"`, `"8s"`), or text length. */
+export const WORK_MEASURES = ['count', 'seconds', 'characters'] as const;
+export type WorkMeasure = (typeof WORK_MEASURES)[number];
+
+/**
+ * One field of a media model's input that sets how much work a job is, e.g. a video model's
+ * `duration` or an image model's `num_images`. The price of a job comes from these fields of what is
+ * actually submitted, never from a number the client states separately.
+ * - `units`: the value is the `quantity` of the model's `per_unit` price (seconds of video);
+ * - `outputs`: the value (a count) multiplies the whole price (four images cost four calls);
+ * - `limit`: the value is only bounded (a per-clip price covers clips up to `max` seconds).
+ */
+export interface WorkInput {
+  field: string;
+  role: WorkInputRole;
+  measure: WorkMeasure;
+  /**
+   * Written into the submitted input when the client leaves the field out, as the provider expects
+   * it (`"8s"`, `1`), so the provider is asked for exactly what was priced. Null: the field is
+   * required (units, outputs) or left to the provider (limit).
+   */
+  defaultValue: string | number | null;
+  /** Bounds in millionths of the measure (8 seconds = 8_000_000n); inclusive; null = unbounded. */
+  minMicroUnits: bigint | null;
+  maxMicroUnits: bigint | null;
+}
+
 export const PLAN_INTERVALS = ['month'] as const;
 export type PlanInterval = (typeof PLAN_INTERVALS)[number];
 
@@ -44,6 +75,8 @@ export interface ModelConfig {
   /** Purposes this model is the default for ('image', 'video', 'tts', 'text', …); unique across models. */
   defaultFor: string[];
   price: Price;
+  /** For media (fal-style) models: the input fields that set the amount of work; empty otherwise. */
+  workInputs: WorkInput[];
 }
 
 export interface ProviderConfig {

@@ -1,7 +1,8 @@
 /**
  * The billing gate: prices work from the catalog, holds credits before it, captures the actual cost
  * after it (re-priced, never above the hold), voids failures for free, and funds the work with the
- * customer's own provider key instead of credits when they stored one (byok).
+ * customer's own provider key instead of credits when they stored one and their app allows it (byok;
+ * `ProviderKeysService.fundingKey` decides).
  */
 import { createHash } from 'node:crypto';
 import { type App, AppsService, referralAccountId } from '../apps/apps-service.ts';
@@ -106,7 +107,8 @@ export class GateService {
     if (maxRunMicros !== undefined && maxRunMicros < 0n) {
       throw new TollgateError('invalid_request', 'max_run_cost must not be negative', { param: 'max_run_cost' });
     }
-    const funding = (await this.providerKeys.revealCached(customer.id, model.provider)) !== null ? 'byok' : 'credits';
+    const funding =
+      (await this.providerKeys.fundingKey(customer.id, app, model.provider)) !== null ? 'byok' : 'credits';
     const result = await this.ledger.hold({
       customerId: customer.id,
       amountMicros: priced.totalMicros,
@@ -217,6 +219,17 @@ export class GateService {
     return { id: result.id, object: 'hold', status: result.status, reason: result.reason };
   }
 
+  /**
+   * The customer's provider key of a byok hold, for the app to run the work with; readable once, and
+   * only while the customer's app allows BYOK.
+   */
+  async revealProviderKey(principal: Principal, holdId: string, now: Date) {
+    const { customer } = await this.loadHold(principal, holdId);
+    const app = await this.appOf(customer);
+    const revealed = await this.providerKeys.revealForHold(holdId, customer.id, app, now);
+    return { hold: holdId, provider: revealed.provider, key: revealed.key };
+  }
+
   async extend(principal: Principal, holdId: string, timeoutSeconds: number) {
     await this.loadHold(principal, holdId, true);
     const result = unwrap(await this.ledger.extend({ holdId, timeoutSeconds }));
@@ -235,7 +248,7 @@ export class GateService {
     const app = await this.appOf(customer);
     const model = this.resolveModel(request.model, app);
     const priced = this.price(model, request, app);
-    const byok = (await this.providerKeys.revealCached(customer.id, model.provider)) !== null;
+    const byok = (await this.providerKeys.fundingKey(customer.id, app, model.provider)) !== null;
     const idempotency = idempotencyKey
       ? { key: idempotencyKey, scope: `${principalScope(principal)}${SCOPE_SEPARATOR}charges`, fingerprint: requestFingerprint(request) }
       : undefined;

@@ -101,7 +101,7 @@ export class GatewayService {
     }
     const upstreamFormat: ApiFormat = provider.format;
 
-    const customerKey = await deps.providerKeys.revealCached(principal.customerId, model.provider);
+    const customerKey = await deps.providerKeys.fundingKey(principal.customerId, app, model.provider);
     const apiKey = customerKey ?? (provider.apiKeyEnv ? deps.env[provider.apiKeyEnv] : undefined);
     if (!provider.configured || !apiKey) {
       throw new TollgateError(

@@ -8,9 +8,14 @@
  * or window; and binding the state to the customer means a callback can only be completed with that
  * customer's key — a link crafted from someone else's flow cannot attach a victim's OpenRouter key to
  * an attacker's account (or the other way round). States are single-use and live ten minutes.
+ *
+ * The key OpenRouter hands back is stored like any other provider key (`ProviderKeysService.store`):
+ * checked with OpenRouter, and refused when the customer's app forbids BYOK — which `authorize`
+ * already says before the customer is sent to OpenRouter at all.
  */
+import type { App, AppsService } from '../apps/apps-service.ts';
 import type { SecretBox } from '../byok/crypto.ts';
-import type { ProviderKeysService } from '../byok/provider-keys.ts';
+import { assertByokAllowed, type ProviderKeysService } from '../byok/provider-keys.ts';
 import type { CustomerRecord } from '../customers/customers-service.ts';
 import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
@@ -32,6 +37,7 @@ export interface OpenRouterConnectDeps {
   clock: Clock;
   box: SecretBox;
   providerKeys: ProviderKeysService;
+  apps: AppsService;
   /** OpenRouter's origin (`https://openrouter.ai`, or a local fake). */
   origin: string;
   publicUrl(): string;
@@ -40,8 +46,13 @@ export interface OpenRouterConnectDeps {
 export class OpenRouterConnect {
   constructor(private readonly deps: OpenRouterConnectDeps) {}
 
+  private async appOf(customer: CustomerRecord): Promise<App | null> {
+    return customer.appId ? this.deps.apps.get(customer.appId) : null;
+  }
+
   /** Starts the flow: where to send the browser. `callbackUrl` defaults to this server's dashboard. */
   async authorize(customer: CustomerRecord, callbackUrl?: string) {
+    assertByokAllowed(await this.appOf(customer));
     const state = newOneTimeToken('');
     const verifier = newCodeVerifier();
     const stateHash = hashToken(state);
@@ -91,7 +102,7 @@ export class OpenRouterConnect {
     }
     const verifier = this.deps.box.open(claimed.code_verifier_sealed, `oauth/${stateHash}`);
     const key = await this.exchangeCode(code, verifier);
-    return this.deps.providerKeys.set(customer.id, OPENROUTER_PROVIDER, key);
+    return this.deps.providerKeys.store(customer.id, await this.appOf(customer), OPENROUTER_PROVIDER, key);
   }
 
   private async exchangeCode(code: string, verifier: string): Promise<string> {

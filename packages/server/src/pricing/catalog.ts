@@ -52,6 +52,8 @@ export function createCatalog(config: CatalogConfig): Catalog {
       maxTokens: null,
       defaultFor: [],
       price: config.defaultPrice,
+      // Nothing is known of its input: a job may not ask for more than one output or a set length.
+      workInputs: [],
       isDefault: true,
     };
   }

@@ -3,7 +3,10 @@
  * - `GET /auth?callback_url&code_challenge&code_challenge_method=S256` "signs the user in" at once and
  *   redirects to the callback with `code` appended (or without one, when told to deny);
  * - `POST /api/v1/auth/keys {code, code_verifier, code_challenge_method}` checks the verifier against
- *   the challenge the code was issued for, once, and answers `{key}`.
+ *   the challenge the code was issued for, once, and answers `{key}`;
+ * - `GET /api/v1/key` with `Authorization: Bearer` answers the key's info for a key it issued (or one
+ *   made acceptable with `acceptKey`) and 401 for any other: Tollgate checks a key there before it
+ *   stores it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -17,6 +20,12 @@ export interface FakeOpenRouter {
   exchanges: Record<string, unknown>[];
   /** The next /auth visit redirects without a code (the user declined). */
   denyNext(): void;
+  /** `GET /api/v1/key` accepts `key` from now on (keys it issued are always accepted). */
+  acceptKey(key: string): void;
+  /** The next `GET /api/v1/key` answers 401 whatever the key (a key revoked right after it was issued). */
+  rejectNextKeyCheck(): void;
+  /** How many key checks were made. */
+  keyChecks: number;
   close(): Promise<void>;
 }
 
@@ -30,7 +39,10 @@ export async function startFakeOpenRouter(): Promise<FakeOpenRouter> {
   const codes = new Map<string, { challenge: string; used: boolean }>();
   const issuedKeys: string[] = [];
   const exchanges: Record<string, unknown>[] = [];
+  const acceptedKeys = new Set<string>();
   let deny = false;
+  let rejectNextKeyCheck = false;
+  const state = { keyChecks: 0 };
 
   const server: Server = createServer(async (request, response) => {
     const url = new URL(request.url ?? '/', 'http://fake');
@@ -76,6 +88,18 @@ export async function startFakeOpenRouter(): Promise<FakeOpenRouter> {
       issuedKeys.push(key);
       return json(200, { key, user_id: 'user_fake' });
     }
+    if (request.method === 'GET' && url.pathname === '/api/v1/key') {
+      state.keyChecks += 1;
+      const key = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? '';
+      const known = issuedKeys.includes(key) || acceptedKeys.has(key);
+      if (!known || rejectNextKeyCheck) {
+        rejectNextKeyCheck = false;
+        return json(401, { error: { message: 'No auth credentials found', code: 401 } });
+      }
+      return json(200, {
+        data: { label: `${key.slice(0, 12)}…`, usage: 0, limit: null, is_free_tier: false },
+      });
+    }
     json(404, { error: { message: 'not found' } });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -86,6 +110,15 @@ export async function startFakeOpenRouter(): Promise<FakeOpenRouter> {
     exchanges,
     denyNext() {
       deny = true;
+    },
+    acceptKey(key) {
+      acceptedKeys.add(key);
+    },
+    rejectNextKeyCheck() {
+      rejectNextKeyCheck = true;
+    },
+    get keyChecks() {
+      return state.keyChecks;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -465,6 +465,55 @@ describe('fake fal queue', () => {
     expect((await falJson(custom.body.response_url)).body).toEqual({
       images: [{ url: 'https://cdn.example/x.png' }],
     });
+    // An unknown request: 401 for a key the fake was not told to accept, 404 for one it was.
+    expect((await falJson('/requests/unknown/status')).status).toBe(401);
+    fake.acceptKey('fal-key-123');
     expect((await falJson('/requests/unknown/status')).status).toBe(404);
+  });
+});
+
+describe('fake key checks', () => {
+  const get = async (path: string, headers: Record<string, string>) => {
+    const response = await fetch(`${fake.url}${path}`, { headers });
+    return { status: response.status, body: (await response.json()) as any };
+  };
+
+  it('accepts only configured keys, and quotes a refused key the way providers do', async () => {
+    const openai = await get('/v1/models', { authorization: 'Bearer sk-not-known-1' });
+    expect(openai.status).toBe(401);
+    expect(openai.body.error).toMatchObject({ code: 'invalid_api_key' });
+    expect(openai.body.error.message).toContain('sk-not-known-1');
+    const anthropic = await get('/v1/models', {
+      'x-api-key': 'sk-ant-not-known',
+      'anthropic-version': '2023-06-01',
+    });
+    expect(anthropic.status).toBe(401);
+    expect(anthropic.body.error.type).toBe('authentication_error');
+    expect((await get('/v1/models', { 'x-api-key': 'sk-ant-not-known' })).status).toBe(400);
+    expect((await get('/api/v1/key', { authorization: 'Bearer sk-or-not-known' })).status).toBe(401);
+
+    for (const key of ['sk-known-1', 'sk-ant-known', 'sk-or-known']) fake.acceptKey(key);
+    expect((await get('/v1/models', { authorization: 'Bearer sk-known-1' })).body.data[0].id).toBe('gpt-4o');
+    expect(
+      (await get('/v1/models', { 'x-api-key': 'sk-ant-known', 'anthropic-version': '2023-06-01' })).body.data,
+    ).toHaveLength(1);
+    expect((await get('/api/v1/key', { authorization: 'Bearer sk-or-known' })).status).toBe(200);
+    // An accepted key is no skeleton key: another one is still refused.
+    expect((await get('/v1/models', { authorization: 'Bearer sk-known-2' })).status).toBe(401);
+  });
+
+  it('takes accepted keys as a start option', async () => {
+    const other = await startFakeUpstream({ acceptedKeys: ['fal-start-key'] });
+    try {
+      const status = await fetch(
+        `${other.url}/fal-ai/flux/requests/00000000-0000-4000-8000-000000000000/status`,
+        {
+          headers: { authorization: 'Key fal-start-key' },
+        },
+      );
+      expect(status.status).toBe(404);
+    } finally {
+      await other.close();
+    }
   });
 });

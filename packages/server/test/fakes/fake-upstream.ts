@@ -9,6 +9,12 @@
  *   2. a model id ending in `:<behavior>` (`gpt-4o:error500`) — survives a gateway that drops headers;
  *   3. `queueBehavior(settings)`: applies to the next request only, first in first out;
  *   4. `setBehavior(settings)` / the start options: every request.
+ *
+ * Key checks (what Tollgate asks before it stores a customer's key) accept only the keys configured
+ * with `acceptedKeys` / `acceptKey`, and answer any other key with 401 and an error that quotes it,
+ * as providers do: `GET /v1/models` (OpenAI with `Authorization: Bearer`, Anthropic with `x-api-key`),
+ * `GET …/key` (OpenRouter's key info), and fal's status of a request that does not exist (404 for an
+ * accepted key).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -65,9 +71,14 @@ export interface FakeBehaviorSettings {
   falStatuses?: FalStatus[];
   /** fal: the result body (default: images, or a video for video-looking model paths). */
   falResult?: unknown;
+  /** fal: the `error` of a FAILED status (default "The fake generation failed."), e.g. one that quotes the key. */
+  falError?: string;
 }
 
-export type FakeUpstreamOptions = FakeBehaviorSettings;
+export interface FakeUpstreamOptions extends FakeBehaviorSettings {
+  /** Keys the key-check routes accept (every other key gets 401). */
+  acceptedKeys?: string[];
+}
 
 export interface RecordedRequest {
   method: string;
@@ -96,6 +107,8 @@ export interface FakeUpstream {
   setBehavior(settings: FakeBehaviorSettings): void;
   /** Settings for the next request only (queued, first in first out). */
   queueBehavior(settings: FakeBehaviorSettings): void;
+  /** Makes the key-check routes accept `key` from now on. */
+  acceptKey(key: string): void;
   close(): Promise<void>;
 }
 
@@ -117,6 +130,7 @@ interface FalJob {
   statuses: FalStatus[];
   polls: number;
   result: unknown;
+  error: string | undefined;
 }
 
 interface Exchange {
@@ -128,7 +142,9 @@ interface Exchange {
 }
 
 export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
-  let globalSettings: FakeBehaviorSettings = { ...options };
+  const { acceptedKeys: initialKeys = [], ...behavior } = options;
+  const acceptedKeys = new Set(initialKeys);
+  let globalSettings: FakeBehaviorSettings = { ...behavior };
   const queued: FakeBehaviorSettings[] = [];
   const requests: RecordedRequest[] = [];
   const falJobs = new Map<string, FalJob>();
@@ -179,8 +195,10 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     if (recorded.method === 'POST' && path === '/v1/chat/completions') return openAiChat(exchange);
     if (recorded.method === 'POST' && path === '/v1/messages') return anthropicMessages(exchange);
     if (recorded.method === 'GET' && path.startsWith('/files/')) return sendFile(response, path);
+    if (recorded.method === 'GET' && path === '/v1/models') return modelsKeyCheck(exchange, acceptedKeys);
+    if (recorded.method === 'GET' && path.endsWith('/key')) return openRouterKeyCheck(exchange, acceptedKeys);
     const falRequest = /^(?:\/(.+))?\/requests\/([^/]+)(\/status|\/cancel)?$/.exec(path);
-    if (falRequest) return falRequestRoute(exchange, falJobs, falRequest[2], falRequest[3]);
+    if (falRequest) return falRequestRoute(exchange, falJobs, falRequest[2], falRequest[3], acceptedKeys);
     if (recorded.method === 'POST' && path.length > 1 && !path.startsWith('/v1/')) {
       return falSubmit(exchange, falJobs, path.slice(1));
     }
@@ -201,6 +219,9 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     },
     queueBehavior(settings) {
       queued.push({ ...settings });
+    },
+    acceptKey(key) {
+      acceptedKeys.add(key);
     },
     async close() {
       // Hanging and slow responses would otherwise keep close() waiting forever.
@@ -684,7 +705,8 @@ function falSubmit(exchange: Exchange, jobs: Map<string, FalJob>, modelPath: str
       sendJson(response, 429, { detail: 'Rate limited by the fake.' }, { 'retry-after': '1' });
       return;
     case 'error401':
-      sendJson(response, 401, { detail: 'Invalid API key.' });
+      // Quoting the key it was sent, as providers do: Tollgate must not pass that on.
+      sendJson(response, 401, { detail: `Invalid API key: ${exchange.recorded.credential ?? ''}` });
       return;
     case 'hang':
       return;
@@ -701,6 +723,7 @@ function falSubmit(exchange: Exchange, jobs: Map<string, FalJob>, modelPath: str
     statuses: settings.falStatuses?.length ? [...settings.falStatuses] : [...DEFAULT_FAL_STATUSES],
     polls: 0,
     result: settings.falResult,
+    error: settings.falError,
   };
   jobs.set(job.id, job);
   sendJson(response, 200, { request_id: job.id, ...falUrls(job, baseUrl), queue_position: 0 });
@@ -715,10 +738,16 @@ function falRequestRoute(
   jobs: Map<string, FalJob>,
   id: string,
   suffix: string | undefined,
+  acceptedKeys: ReadonlySet<string>,
 ): void {
-  const { response, baseUrl } = exchange;
+  const { response, baseUrl, recorded } = exchange;
   const job = jobs.get(id);
   if (!job) {
+    // fal authenticates before it looks a request up: this is how a key is checked without a job.
+    if (!acceptedKeys.has(recorded.credential ?? '')) {
+      sendJson(response, 401, { detail: `Invalid key: ${recorded.credential ?? '(none)'}` });
+      return;
+    }
     sendJson(response, 404, { detail: `Request ${id} not found` });
     return;
   }
@@ -739,7 +768,7 @@ function falRequestRoute(
       logs: null,
       ...(status === 'IN_QUEUE' ? { queue_position: 0 } : {}),
       ...(status === 'COMPLETED' ? { metrics: { inference_time: 0.42 } } : {}),
-      ...(status === 'FAILED' ? { error: 'The fake generation failed.' } : {}),
+      ...(status === 'FAILED' ? { error: job.error ?? 'The fake generation failed.' } : {}),
     });
     return;
   }
@@ -747,4 +776,58 @@ function falRequestRoute(
   if (status === 'COMPLETED') sendJson(response, 200, job.result ?? defaultFalResult(job, baseUrl));
   else if (status === 'FAILED') sendJson(response, 500, { detail: 'The fake generation failed.' });
   else sendJson(response, 400, { detail: 'Request is still in progress' });
+}
+
+// ───────────────────────────── key checks ─────────────────────────────
+
+/** OpenAI's and Anthropic's model lists, which only an accepted key may read. */
+function modelsKeyCheck(exchange: Exchange, acceptedKeys: ReadonlySet<string>): void {
+  const { response, recorded } = exchange;
+  const key = recorded.credential ?? '';
+  if (recorded.apiKey !== undefined) {
+    if (!header(recorded.headers, 'anthropic-version')) {
+      sendJson(response, 400, {
+        type: 'error',
+        error: { type: 'invalid_request_error', message: 'anthropic-version: header is required' },
+      });
+    } else if (!acceptedKeys.has(key)) {
+      sendJson(response, 401, {
+        type: 'error',
+        error: { type: 'authentication_error', message: `invalid x-api-key: ${key}` },
+      });
+    } else {
+      sendJson(response, 200, {
+        data: [{ type: 'model', id: 'claude-sonnet-4-20250514', display_name: 'Claude Sonnet 4' }],
+        has_more: false,
+        first_id: 'claude-sonnet-4-20250514',
+        last_id: 'claude-sonnet-4-20250514',
+      });
+    }
+    return;
+  }
+  if (!recorded.authorization?.startsWith('Bearer ') || !acceptedKeys.has(key)) {
+    sendJson(response, 401, {
+      error: {
+        message: `Incorrect API key provided: ${key}. You can find your API key in your account settings.`,
+        type: 'invalid_request_error',
+        param: null,
+        code: 'invalid_api_key',
+      },
+    });
+    return;
+  }
+  sendJson(response, 200, { object: 'list', data: [{ id: 'gpt-4o', object: 'model', owned_by: 'fake' }] });
+}
+
+/** OpenRouter's `GET /api/v1/key`: what the key may spend, for an accepted key. */
+function openRouterKeyCheck(exchange: Exchange, acceptedKeys: ReadonlySet<string>): void {
+  const { response, recorded } = exchange;
+  const key = recorded.credential ?? '';
+  if (!recorded.authorization?.startsWith('Bearer ') || !acceptedKeys.has(key)) {
+    sendJson(response, 401, { error: { message: `No auth credentials found for ${key}`, code: 401 } });
+    return;
+  }
+  sendJson(response, 200, {
+    data: { label: `${key.slice(0, 8)}…`, usage: 0, limit: null, is_free_tier: false },
+  });
 }

@@ -54,7 +54,7 @@ export async function renderSettingsPage(main: HTMLElement, context: DashboardCo
       h(
         'p',
         { class: 'muted' },
-        'Your keys and credits work together: a key is used whenever one is saved for the provider, credits otherwise. Keys are stored encrypted and only ever shown masked.',
+        'Your keys and credits work together: a key is used whenever one is saved for the provider, credits otherwise. A key is checked with the provider before it is saved, stored encrypted, and only ever shown masked.',
       ),
     ),
     list,
@@ -82,6 +82,22 @@ async function renderKeys(list: HTMLElement, context: DashboardContext): Promise
       ),
     ),
   );
+}
+
+/** What to tell a person whose key was not saved; the server's `reason` says which refusal it was. */
+function keyRefusal(failure: unknown, providerName: string): string {
+  const reason = failure instanceof ApiError ? failure.details.reason : undefined;
+  switch (reason) {
+    case 'provider_key_rejected':
+      return `${providerName} did not accept this key, so it was not saved. Copy the whole key from your ${providerName} account and try again.`;
+    case 'provider_unreachable':
+    case 'provider_not_configured':
+      return `We could not check this key with ${providerName} just now, so it was not saved. Try again in a moment.`;
+    case 'byok_not_allowed':
+      return 'This app does not allow your own API keys: your generations are paid with credits.';
+    default:
+      return errorMessage(failure);
+  }
 }
 
 function keyCard(
@@ -131,7 +147,7 @@ function keyCard(
           const card = document.getElementById(headingId)?.closest('section');
           (card?.querySelector('[data-testid^="key-saved"]') as HTMLElement | null)?.focus();
         } catch (failure) {
-          fail(errorMessage(failure));
+          fail(keyRefusal(failure, provider.name));
           setBusy(save, false);
         }
       },
@@ -180,7 +196,8 @@ function keyCard(
               type: 'button',
               class: 'secondary',
               'data-testid': 'connect-openrouter',
-              onclick: () => context.connectOpenRouter().catch((failure) => fail(errorMessage(failure))),
+              onclick: () =>
+                context.connectOpenRouter().catch((failure) => fail(keyRefusal(failure, provider.name))),
             },
             'Connect via OpenRouter',
           )

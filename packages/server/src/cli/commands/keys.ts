@@ -1,8 +1,9 @@
 /**
  * Bring-your-own provider keys: `keys set|list|remove`. With the user key they are the user's own;
- * an operator names the customer with --customer and uses TOLLGATE_API_KEY.
+ * an operator names the customer with --customer and uses TOLLGATE_API_KEY. The server checks a key
+ * with the provider before storing it; a refusal is said plainly and nothing is stored.
  */
-import type { Tollgate } from '@tollgate/client';
+import { type Tollgate, TollgateError } from '@tollgate/client';
 import { type Command, type CommandInput, stringFlag, UsageError } from '../command.ts';
 import type { CliContext } from '../context.ts';
 import { shortDate } from '../format.ts';
@@ -24,7 +25,7 @@ async function target(
 export const keysSet: Command = {
   path: ['keys', 'set'],
   group: 'user',
-  summary: 'store your own key for a provider (used instead of credits)',
+  summary: 'store your own key for a provider (checked with the provider, then used instead of credits)',
   usage: 'PROVIDER [--key KEY] [--customer C]',
   positionals: ['provider'],
   flags: [
@@ -43,8 +44,22 @@ export const keysSet: Command = {
     key = key.trim();
     if (key === '') throw new UsageError('the key is empty', keysSet);
     const { client, customer } = await target(context, stringFlag(values, 'customer'));
-    const stored = await client.providerKeys.set(customer, provider, { key });
     const output = context.output;
+    let stored: Awaited<ReturnType<Tollgate['providerKeys']['set']>>;
+    try {
+      stored = await client.providerKeys.set(customer, provider, { key });
+    } catch (error) {
+      if (!(error instanceof TollgateError)) throw error;
+      const hint = refusalHint(error, provider);
+      if (!hint) throw error;
+      output.failure(hint, {
+        code: error.code,
+        message: error.message,
+        status: error.status,
+        ...error.details,
+      });
+      return 1;
+    }
     output.data(stored);
     output.line(
       `${output.green('Stored')} ${stored.provider} key ${stored.masked_key}. Work on ${stored.provider} now uses it instead of credits.`,
@@ -52,6 +67,21 @@ export const keysSet: Command = {
     return 0;
   },
 };
+
+/** What to tell a person whose key was not stored, for the refusals they can act on. */
+function refusalHint(error: TollgateError, provider: string): string | null {
+  switch (error.details.reason) {
+    case 'provider_key_rejected':
+      return `${provider} did not accept that key, so it was not stored. Copy the whole key from your ${provider} dashboard and try again. (${error.message})`;
+    case 'provider_unreachable':
+    case 'provider_not_configured':
+      return `the key could not be checked with ${provider}, so it was not stored: ${error.message}`;
+    case 'byok_not_allowed':
+      return `${error.message}. Your own keys cannot be used with this app.`;
+    default:
+      return null;
+  }
+}
 
 export const keysList: Command = {
   path: ['keys', 'list'],

@@ -10,6 +10,14 @@ import { creditAmount, customerParams, identifier, pagination } from './schemas.
 
 const PROVIDER_NAME = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,49}$/, 'provider must be a lowercase name like "fal"');
 
+/** Keys are sent to the provider in a header: printable ASCII only, nothing a header could be split with. */
+const PROVIDER_KEY = z
+  .string()
+  .trim()
+  .min(8)
+  .max(4096)
+  .regex(/^[\x21-\x7E]+$/, 'key must be the key as the provider shows it: printable characters, no spaces');
+
 export interface CustomerRouteDeps {
   customers: CustomersService;
   ledger: Ledger;
@@ -158,14 +166,17 @@ export function customerRoutes(deps: CustomerRouteDeps) {
     defineRoute({
       method: 'PUT',
       url: '/v1/customers/:id/provider-keys/:provider',
-      summary: "Store the customer's own provider key (encrypted); requests for that provider then skip credits",
+      // Checked with the provider first: refused → 400 (reason provider_key_rejected), unreachable → 502,
+      // app with allow_byok false → 403; nothing is stored in any of those cases.
+      summary:
+        "Store the customer's own provider key (encrypted) once the provider accepts it; work on that provider then skips credits",
       tag: 'Bring your own keys',
       auth: ['app', 'admin', 'user'],
       params: z.object({ id: identifier, provider: PROVIDER_NAME }),
-      body: z.object({ key: z.string().min(8).max(4096) }),
+      body: z.object({ key: PROVIDER_KEY }),
       async handler({ params, body, principal }) {
         const customer = await customers.resolve(params.id, principal);
-        return providerKeys.set(customer.id, params.provider, body.key.trim());
+        return providerKeys.store(customer.id, await gate.appOf(customer), params.provider, body.key);
       },
     }),
     defineRoute({

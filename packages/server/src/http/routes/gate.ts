@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { ProviderKeysService } from '../../byok/provider-keys.ts';
 import type { GateService } from '../../gate/gate-service.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { defineRoute } from '../route.ts';
@@ -25,7 +24,7 @@ const captureBody = z.object({
 
 const holdParams = z.object({ id: identifier });
 
-export function gateRoutes(gate: GateService, providerKeys: ProviderKeysService, clock: Clock) {
+export function gateRoutes(gate: GateService, clock: Clock) {
   return [
     defineRoute({
       method: 'POST',
@@ -91,11 +90,7 @@ export function gateRoutes(gate: GateService, providerKeys: ProviderKeysService,
       tag: 'Gate',
       auth: ['app', 'admin'],
       params: holdParams,
-      async handler({ params, principal }) {
-        const hold = await gate.getHold(principal, params.id);
-        const revealed = await providerKeys.revealForHold(params.id, hold.customer, clock.now());
-        return { hold: params.id, provider: revealed.provider, key: revealed.key };
-      },
+      handler: ({ params, principal }) => gate.revealProviderKey(principal, params.id, clock.now()),
     }),
     defineRoute({
       method: 'POST',

@@ -2,21 +2,26 @@ import { z } from 'zod';
 import type { GenerationsService } from '../../generations/generations-service.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { defineRoute } from '../route.ts';
-import { creditAmount, identifier } from './schemas.ts';
+import { identifier } from './schemas.ts';
 
 export function generationRoutes(generations: GenerationsService) {
   return [
     defineRoute({
       method: 'POST',
       url: '/v1/generations',
-      summary: 'Submit a media generation job (held at the catalog price, charged only when it succeeds)',
+      summary:
+        'Submit a media generation job: held at the price of its input (duration, num_images, … as the catalog defines them), charged only when it succeeds',
       tag: 'Generations',
       auth: ['user'],
       idempotent: 'replay',
       body: z.object({
         model: z.string().min(1).max(300),
         input: z.record(z.string(), z.unknown()),
-        quantity: creditAmount.optional(),
+        // Named so that it is refused (400) rather than silently dropped: the price comes from `input`.
+        quantity: z
+          .unknown()
+          .optional()
+          .describe('Not accepted (400): the amount of work is read from input, as the catalog defines it'),
       }),
       async handler({ body, principal, reply }) {
         if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
