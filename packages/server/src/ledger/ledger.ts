@@ -85,6 +85,8 @@ export interface CaptureResult {
   referralShareMicros: bigint;
   funding: 'credits' | 'byok';
   transactionId: string | null;
+  /** A delivered capture found its hold voided and charged the available balance instead. */
+  afterVoid: boolean;
   replayed: boolean;
 }
 
@@ -160,6 +162,9 @@ export interface LedgerOptions {
 }
 
 const customerIdPattern = /^[A-Za-z0-9_:.-]{1,200}$/;
+
+/** Where the key that makes each delivered capture happen once lives (one per hold). */
+const DELIVERED_CAPTURE_SCOPE = 'ledger:delivered-capture';
 
 /** A locked batch can only fail on a key another customer's batch took meanwhile; it retries that many times. */
 const MAX_LOCKED_ATTEMPTS = 5;
@@ -518,18 +523,24 @@ export class Ledger {
     ) {
       throw new TollgateError('invalid_request', 'referral share cannot exceed the captured amount');
     }
+    // A delivered capture may charge a voided hold from the balance, which nothing in the hold's own
+    // state can make happen only once: a key of its own per hold does (a retry replays the first).
+    const idempotency =
+      parsed.idempotency ??
+      (parsed.delivered ? { key: parsed.holdId, scope: DELIVERED_CAPTURE_SCOPE } : undefined);
     const result = await this.submit(
       {
         op: 'capture',
         hold: parsed.holdId,
         amount: parsed.amountMicros,
         overrun: parsed.overrun === 'charge_available' ? 'charge' : 'clamp',
+        delivered: parsed.delivered,
         referralShare: parsed.referralShareMicros,
         referralAccount: parsed.referralAccount,
         model: parsed.model,
         metadata: parsed.metadata,
       },
-      parsed.idempotency,
+      idempotency,
       { ...input, idempotency: undefined },
     );
     return toResult(result, toCaptureResult);
@@ -548,7 +559,12 @@ export class Ledger {
   async extend(input: ExtendInput): Promise<LedgerResult<HoldResult>> {
     const parsed = parseInput(extendInputSchema, input);
     const expiresAt = new Date(this.clock.now().getTime() + parsed.timeoutSeconds * 1000);
-    const result = await this.batcher.submit({ op: 'extend', hold: parsed.holdId, expiresAt });
+    const result = await this.batcher.submit({
+      op: 'extend',
+      hold: parsed.holdId,
+      expiresAt,
+      inFlight: parsed.inFlight,
+    });
     return toResult(result, toHoldResult);
   }
 
@@ -911,6 +927,7 @@ function toCaptureResult(raw: RawResult): CaptureResult {
     referralShareMicros: BigInt((raw.referral_share as string | undefined) ?? '0'),
     funding: raw.funding as 'credits' | 'byok',
     transactionId: raw.transaction_id ? `txn_${raw.transaction_id}` : null,
+    afterVoid: raw.after_void === true,
     replayed: raw.replayed === true,
   };
 }
