@@ -38,7 +38,7 @@ import { PurchasesService } from './payments/purchases-service.ts';
 import { StripeWebhooks } from './payments/webhooks.ts';
 import { createRateLimiter, type RateLimiter } from './ratelimit/rate-limiter.ts';
 import { SubscriptionsService } from './subscriptions/subscriptions-service.ts';
-import { GatewayService } from './gateway/gateway-service.ts';
+import { GATEWAY_BODY_LIMIT_BYTES, GatewayService } from './gateway/gateway-service.ts';
 import { Upstreams } from './gateway/upstreams.ts';
 import { GenerationsService } from './generations/generations-service.ts';
 import { generationRoutes } from './http/routes/generations.ts';
@@ -150,7 +150,10 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     upstreams,
     rateLimiter: gatewayLimiter,
     env,
+    clock,
     holdTimeoutSeconds: config.holds.timeoutSeconds,
+    clientWriteTimeoutMilliseconds:
+      Number(env.TOLLGATE_CLIENT_WRITE_TIMEOUT_MS) > 0 ? Number(env.TOLLGATE_CLIENT_WRITE_TIMEOUT_MS) : undefined,
   });
 
   const http = createHttpServer({ metrics, logger: options.logger });
@@ -181,8 +184,8 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   ];
   registerRoutes(http, keys, routes, new HttpIdempotency(db));
   registerStripeWebhook(http, webhooks);
-  http.post('/v1/chat/completions', { config: { dialect: 'openai' } }, (request, reply) => gateway.handle('openai', request, reply));
-  http.post('/v1/messages', { config: { dialect: 'anthropic' } }, (request, reply) => gateway.handle('anthropic', request, reply));
+  http.post('/v1/chat/completions', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => gateway.handle('openai', request, reply));
+  http.post('/v1/messages', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic' } }, (request, reply) => gateway.handle('anthropic', request, reply));
   if (checkout.name === 'test') registerTestCheckout(http, purchases);
   docsRoutes(http, () => openApiDocument(routes, VERSION));
   registerDashboardPages(http, dashboardAssets);

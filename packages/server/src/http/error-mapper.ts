@@ -17,7 +17,7 @@ export function toTollgateError(error: unknown): TollgateError {
     return new TollgateError('invalid_request', `Malformed request: ${fastifyError.message ?? 'invalid body'}`);
   }
   if (fastifyError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return new TollgateError('invalid_request', 'Request body is too large');
+    return new TollgateError('payload_too_large', 'Request body is too large');
   }
   if (fastifyError?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fastifyError?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     return new TollgateError('invalid_request', fastifyError.message ?? 'Unsupported request body');

@@ -108,6 +108,7 @@ describe('UsageAccumulator', () => {
       usage: { input_tokens: 36, output_tokens: 7, cached_input_tokens: 64 },
       inputReported: true,
       outputReported: true,
+      malformed: false,
     });
     expect(accumulator.streamedText()).toBe('Hello');
   });
@@ -145,6 +146,7 @@ describe('UsageAccumulator', () => {
       usage: { input_tokens: 42, output_tokens: countTextTokens(expectedText), cached_input_tokens: 0 },
       inputReported: false,
       outputReported: false,
+      malformed: false,
     });
   });
 
@@ -190,6 +192,7 @@ describe('UsageAccumulator', () => {
       usage: { input_tokens: 42, output_tokens: 9, cached_input_tokens: 2_000 },
       inputReported: true,
       outputReported: true,
+      malformed: false,
     });
   });
 
@@ -258,6 +261,7 @@ describe('UsageAccumulator', () => {
       usage: { input_tokens: 15, output_tokens: countTextTokens(text), cached_input_tokens: 0 },
       inputReported: true,
       outputReported: false,
+      malformed: false,
     });
   });
 
@@ -272,6 +276,7 @@ describe('UsageAccumulator', () => {
       usage: { input_tokens: 3, output_tokens: 0, cached_input_tokens: 0 },
       inputReported: false,
       outputReported: false,
+      malformed: false,
     });
   });
 });
