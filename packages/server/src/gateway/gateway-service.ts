@@ -408,11 +408,9 @@ export class GatewayService {
       countOutput: () => countTextTokensUpTo(answer, context.outputLimit),
       delivered: answer.length > 0,
     });
-    if (answer.length === 0 && !(resolved.outputReported && resolved.usage.output_tokens > 0)) {
-      await this.void(context.metering, 'empty_answer');
-    } else {
+    if (deliveredSomething(answer.length > 0, resolved, context.outputLimit))
       await this.capture(context, resolved);
-    }
+    else await this.void(context.metering, 'empty_answer');
     this.deps.metrics.gatewayRequests.inc({ outcome: 'ok' });
     reply.header('content-type', 'application/json');
     return translateResponse(context.format, context.upstreamFormat, parsed as UpstreamResponse, {
@@ -498,7 +496,12 @@ export class GatewayService {
 
     try {
       const resolved = accumulator.result(context.outputLimit);
-      const billed = accumulator.delivered() ? await this.capture(context, resolved) : null;
+      const delivered = deliveredSomething(
+        accumulator.streamedText().length > 0,
+        resolved,
+        context.outputLimit,
+      );
+      const billed = delivered ? await this.capture(context, resolved) : null;
       const broken = failure !== null || translator.upstreamError !== null || !translator.upstreamCompleted;
       if (!billed) {
         await this.void(
@@ -676,6 +679,21 @@ function drained(raw: ServerResponse, timeoutMilliseconds: number): Promise<bool
     raw.once('drain', onDrain);
     raw.once('close', onClose);
   });
+}
+
+/**
+ * Whether a call delivered anything to bill: text, or output the provider reports without text that
+ * fits the limit (a reasoning model's hidden tokens). A reported figure above the limit beside nothing
+ * at all is the provider's nonsense, not work: such a call stays free.
+ */
+function deliveredSomething(
+  textDelivered: boolean,
+  resolved: AccumulatedUsage,
+  outputLimit: number,
+): boolean {
+  if (textDelivered) return true;
+  const output = resolved.usage.output_tokens;
+  return resolved.outputReported && output > 0 && output <= outputLimit;
 }
 
 /** Refuses JSON nested deeper than MAX_JSON_DEPTH, without recursing itself. */

@@ -257,11 +257,6 @@ export class UsageAccumulator {
     return this.textPieces[0] ?? '';
   }
 
-  /** Something was generated: text, or output the provider reported (hidden reasoning counts). */
-  delivered(): boolean {
-    return this.streamedText().length > 0 || (this.reported.output_tokens ?? 0) > 0;
-  }
-
   /**
    * The usage to bill now. Call once the stream has ended or been abandoned. `maxOutputTokens` stops
    * counting the text once it is reached (the bill is cut there anyway).
