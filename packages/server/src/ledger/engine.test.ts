@@ -369,6 +369,43 @@ describe('LedgerBatch', () => {
     // The hold itself stays voided: nothing about it is rewritten.
     expect(document.hu).toBeUndefined();
     expect(document.c).toEqual([['cus_a', '8', '0', '0']]);
+    // A repeat under the same key, in this batch or stored by an earlier one, is the first charge.
+    const key = { scope: 'ledger:delivered-capture', key: 'hold_1', hash: 'delivered' };
+    const keyed = batchOver(accounts, holds);
+    const once = keyed.apply({
+      op: 'capture',
+      hold: 'hold_1',
+      amount: 5n,
+      overrun: 'clamp',
+      delivered: true,
+      afterVoidKey: key,
+    });
+    expect(
+      keyed.apply({
+        op: 'capture',
+        hold: 'hold_1',
+        amount: 5n,
+        overrun: 'clamp',
+        delivered: true,
+        afterVoidKey: key,
+      }),
+    ).toEqual({
+      ...once,
+      replayed: true,
+    });
+    expect(keyed.document()!.t).toHaveLength(1);
+    const stored = new Map<string, StoredKey>([
+      [`${key.scope}\u0000${key.key}`, { hash: 'delivered', response: once }],
+    ]);
+    expect(
+      batchOver(accounts, holds, stored).apply({
+        op: 'capture',
+        hold: 'hold_1',
+        overrun: 'clamp',
+        delivered: true,
+        afterVoidKey: key,
+      }),
+    ).toMatchObject({ replayed: true, amount: '3' });
     // Without `delivered`, a voided hold is still not capturable.
     expect(
       batchOver(accounts, holds).apply({ op: 'capture', hold: 'hold_1', overrun: 'clamp' }),

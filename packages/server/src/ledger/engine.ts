@@ -119,6 +119,11 @@ export type Operation = Keyed &
          * available balance instead — only what even that cannot cover becomes a loss.
          */
         delivered?: boolean;
+        /**
+         * What makes a charge after a void happen once per hold: claimed only when that path is taken
+         * (a capture of a held hold is once by the hold's own state), so ordinary captures store no key.
+         */
+        afterVoidKey?: IdempotencyKey;
         referralShare?: bigint;
         referralAccount?: string;
         model?: string;
@@ -650,10 +655,23 @@ export class LedgerBatch {
    * Delivered work whose hold was voided under it (the sweeper got there first, or someone voided it
    * mid-call): the work is charged from what the customer has available now, like a charge without a
    * hold, and only what that cannot cover is a loss. The hold stays voided — its reservation was
-   * already released — and the usage row points at it. Once per hold: the ledger gives every delivered
-   * capture an idempotency key of its own.
+   * already released — and the usage row points at it. Once per hold, through `afterVoidKey`.
    */
   private chargeAfterVoid(hold: HoldState, operation: Extract<Operation, { op: 'capture' }>): RawResult {
+    const key = operation.afterVoidKey;
+    const id = key ? keyId(key.scope, key.key) : null;
+    if (key && id) {
+      const claimed = this.keys.get(id);
+      if (claimed) return replay(claimed.key.hash, key.hash, claimed.response);
+      const stored = this.storedKeys.get(id);
+      if (stored) return replay(stored.hash, key.hash, stored.response);
+    }
+    const result = this.chargeVoided(hold, operation);
+    if (key && id) this.keys.set(id, { key, response: result });
+    return result;
+  }
+
+  private chargeVoided(hold: HoldState, operation: Extract<Operation, { op: 'capture' }>): RawResult {
     const account = this.ownerOf(hold);
     const { capture, share } = capturedAmounts(hold, operation);
     if (hold.funding === 'byok') {

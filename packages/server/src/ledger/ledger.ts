@@ -273,9 +273,12 @@ export class Ledger {
       const run = limitedRun(operation);
       return run ? [run] : [];
     });
-    const keys = operations.flatMap((operation): [string, string][] =>
-      operation.key ? [[operation.key.scope, operation.key.key]] : [],
-    );
+    const keys = operations.flatMap((operation): [string, string][] => [
+      ...(operation.key ? [[operation.key.scope, operation.key.key] as [string, string]] : []),
+      ...(operation.op === 'capture' && operation.afterVoidKey
+        ? [[operation.afterVoidKey.scope, operation.afterVoidKey.key] as [string, string]]
+        : []),
+    ]);
     const { value, transactionIds } = await this.locked(
       [...customers],
       { holds: holdIds, runs, keys },
@@ -523,11 +526,6 @@ export class Ledger {
     ) {
       throw new TollgateError('invalid_request', 'referral share cannot exceed the captured amount');
     }
-    // A delivered capture may charge a voided hold from the balance, which nothing in the hold's own
-    // state can make happen only once: a key of its own per hold does (a retry replays the first).
-    const idempotency =
-      parsed.idempotency ??
-      (parsed.delivered ? { key: parsed.holdId, scope: DELIVERED_CAPTURE_SCOPE } : undefined);
     const result = await this.submit(
       {
         op: 'capture',
@@ -535,12 +533,17 @@ export class Ledger {
         amount: parsed.amountMicros,
         overrun: parsed.overrun === 'charge_available' ? 'charge' : 'clamp',
         delivered: parsed.delivered,
+        // A delivered capture may charge a voided hold from the balance, which nothing in the hold's own
+        // state can make happen only once: a key per hold does (a repeat replays the first charge).
+        afterVoidKey: parsed.delivered
+          ? { scope: DELIVERED_CAPTURE_SCOPE, key: parsed.holdId, hash: DELIVERED_CAPTURE_SCOPE }
+          : undefined,
         referralShare: parsed.referralShareMicros,
         referralAccount: parsed.referralAccount,
         model: parsed.model,
         metadata: parsed.metadata,
       },
-      idempotency,
+      parsed.idempotency,
       { ...input, idempotency: undefined },
     );
     return toResult(result, toCaptureResult);
