@@ -253,7 +253,7 @@ describe('input bound', () => {
   });
 
   it('estimates the same asynchronously, yielding between slices of a long text', async () => {
-    const long = randomText(200_000, 'abcdefghij klmnopqrstuvwxyz.', 7);
+    const long = randomText(250_000, 'abcdefghij klmnopqrstuvwxyz.', 7);
     const input = requestInput('openai', { model: 'm', messages: [{ role: 'user', content: long }] });
     // Work queued before the count runs before it finishes: it gave the event loop a turn.
     let otherWorkRan = false;
@@ -269,5 +269,16 @@ describe('input bound', () => {
     ).toBeLessThanOrEqual(3);
     // It stops counting once past the limit it was given.
     expect(countTextTokensUpTo(long, 10)).toBeLessThan(countTextTokens(long) / 2);
+  });
+
+  it('estimates a body past 256 K characters at 4 characters a token, without counting it', async () => {
+    const huge = 'lorem ipsum '.repeat(100_000);
+    const input = requestInput('anthropic', {
+      model: 'm',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: huge }],
+    });
+    expect(await estimateInputTokensAsync(input)).toBe(input.fixedTokens + huge.length / 4);
+    expect(boundInputTokens(input)).toBeGreaterThan(huge.length);
   });
 });
