@@ -337,7 +337,7 @@ describe.each(testBackends())('gateway attacks on $name', (backend) => {
       expect(sent.max_tokens).toBe(300);
       expect(sent.max_completion_tokens).toBe(300);
       expect(response.headers.get('x-tollgate-max-tokens-lowered')).toBe('16384->300');
-      let [hold] = await settledHolds(user.id, 1);
+      const [hold] = await settledHolds(user.id, 1);
       expect(BigInt(hold!.captured_micros!)).toBe(
         cost(GPT, { input_tokens: 10, output_tokens: 300 }).totalMicros,
       );
