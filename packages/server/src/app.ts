@@ -41,7 +41,7 @@ import { type PaymentsMode, paymentsModeFromEnvironment } from './payments/test-
 import { StripeWebhooks } from './payments/webhooks.ts';
 import { RateLimits, redisTimeoutsFromEnv } from './ratelimit/rate-limiter.ts';
 import { SubscriptionsService } from './subscriptions/subscriptions-service.ts';
-import { GatewayService } from './gateway/gateway-service.ts';
+import { GATEWAY_BODY_LIMIT_BYTES, GatewayService } from './gateway/gateway-service.ts';
 import { Upstreams } from './gateway/upstreams.ts';
 import { GenerationsService } from './generations/generations-service.ts';
 import { generationRoutes } from './http/routes/generations.ts';
@@ -188,7 +188,10 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     upstreams,
     rateLimiter: customerLimiter,
     env,
+    clock,
     holdTimeoutSeconds: config.holds.timeoutSeconds,
+    clientWriteTimeoutMilliseconds:
+      Number(env.TOLLGATE_CLIENT_WRITE_TIMEOUT_MS) > 0 ? Number(env.TOLLGATE_CLIENT_WRITE_TIMEOUT_MS) : undefined,
   });
 
   const generations = new GenerationsService(db, ledger, catalog, config, apps, providerKeys, upstreams, clock, metrics, env, {
@@ -232,8 +235,8 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   ];
   registerRoutes(http, keys, routes, { idempotency: new HttpIdempotency(db), customerLimiter });
   registerStripeWebhook(http, webhooks);
-  http.post('/v1/chat/completions', { config: { dialect: 'openai' } }, (request, reply) => gateway.handle('openai', request, reply));
-  http.post('/v1/messages', { config: { dialect: 'anthropic' } }, (request, reply) => gateway.handle('anthropic', request, reply));
+  http.post('/v1/chat/completions', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => gateway.handle('openai', request, reply));
+  http.post('/v1/messages', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic' } }, (request, reply) => gateway.handle('anthropic', request, reply));
   if (testCheckout) registerTestCheckout(http, { checkout: testCheckout, purchases, subscriptions, customers, returnUrls });
   docsRoutes(http, () => openApiDocument(routes, VERSION));
   registerDashboardPages(http, dashboardAssets, () => checkout.mode().kind === 'test');

@@ -1,9 +1,10 @@
 /**
  * The gateway's metering, end to end with the official OpenAI and Anthropic SDKs in front of the fake
  * upstream: concurrent streams cannot overdraw a small balance (holds of the worst case, max_tokens
- * lowered to what is left, 402 for the rest); usage above the hold is charged from what is available
- * and only the remainder is written off to sys:loss; a client that leaves mid-stream stops the upstream
- * and pays for what was generated; upstream failures, hangs and empty answers are free; a stream
+ * lowered to what is left, 402 for the rest); usage above what the request allowed is billed at its
+ * limit, never beyond the hold; a client that leaves mid-stream stops the upstream and pays for what
+ * was generated, as does a stream the upstream cut; upstream failures before any output, hangs and
+ * empty answers are free; a stream
  * without usage is billed by counting its text; bring-your-own keys move no credits; every error comes
  * back in the endpoint's own shape; tools and images cross between the dialects.
  */
@@ -15,13 +16,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTollgate, type Tollgate } from '../src/app.ts';
 import { loadConfig, parseConfig } from '../src/config/load-config.ts';
 import type { TollgateConfig } from '../src/config/types.ts';
-import { countRequestTokens } from '../src/gateway/formats/index.ts';
+import { boundRequestTokens, countRequestTokens } from '../src/gateway/formats/index.ts';
 import { countTextTokens } from '../src/gateway/formats/tokens.ts';
 import { auditLedger } from '../src/ledger/audit.ts';
 import { quote } from '../src/pricing/quote.ts';
 import { formatMicros, parseCredits } from '../src/shared/money.ts';
 import { type FakeUpstream, type RecordedRequest, startFakeUpstream } from './fakes/fake-upstream.ts';
 import { testBackends } from './support/databases.ts';
+import { metricValue } from './support/expectations.ts';
 import { ADMIN_KEY, startTestServer, type TestServer } from './support/server.ts';
 
 const GPT = 'openai/gpt-4o';
@@ -234,11 +236,12 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
       { length: 30 },
       (_, index) => `Overdraw probe number ${index + 10}, please answer.`,
     );
-    const inputCounts = prompts.map((content) =>
-      countRequestTokens('openai', { model: GPT, messages: [{ role: 'user', content }] } as never),
+    // Holds cover the input's upper bound (its UTF-8 bytes plus framing), not the o200k estimate.
+    const inputBounds = prompts.map((content) =>
+      boundRequestTokens('openai', { model: GPT, messages: [{ role: 'user', content }] } as never),
     );
-    expect(new Set(inputCounts).size).toBe(1);
-    const inputTokens = inputCounts[0]!;
+    expect(new Set(inputBounds).size).toBe(1);
+    const inputTokens = inputBounds[0]!;
     const fullCost = cost(GPT, { input_tokens: inputTokens, output_tokens: 100 });
     const loweredTo = 40;
     const loweredCost = cost(GPT, { input_tokens: inputTokens, output_tokens: loweredTo });
@@ -248,7 +251,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     expect(model.price.outputPerMillionMicros).not.toBeNull();
 
     // 100 words (= 100 output tokens in the fake) each, streamed slowly enough that all 30 overlap;
-    // the fake reports exactly the input the gateway counted, so a full capture equals its hold.
+    // the fake reports the most input the request allows, so a full capture equals its hold.
     upstream.setBehavior({
       behavior: 'slow_stream',
       chunkDelayMilliseconds: 3,
@@ -386,36 +389,43 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     expect(await holdsOf(user.id)).toEqual([]);
   });
 
-  it('usage above the hold is charged from the available balance; only what it cannot cover goes to sys:loss', async () => {
-    // Covered: 10 credits, the provider reports 5,000 output tokens on a 100-token hold.
-    const rich = await customer('overrun-covered');
+  it('usage above what the request allowed is billed at its limit: never beyond the hold, nothing to sys:loss, counted as an anomaly', async () => {
+    // 10 credits; the provider reports 5,000 output tokens on a request sent with max_tokens 100.
+    const rich = await customer('overrun-capped');
     await setBalance(rich.id, rich.user_key, 10_000_000n);
     const lossBefore = await lossMicros();
+    const metricsBefore = (await server.call('GET', '/metrics')).body as string;
     upstream.queueBehavior({ usage: { input_tokens: 10, output_tokens: 5_000 } });
     const stream = await openai(rich.user_key).chat.completions.create({
       model: GPT,
-      messages: [{ role: 'user', content: 'Overrun, covered.' }],
+      messages: [{ role: 'user', content: 'Overrun, capped.' }],
       max_tokens: 100,
       stream: true,
       stream_options: { include_usage: true },
     });
     let reported: OpenAI.CompletionUsage | undefined;
     for await (const chunk of stream) if (chunk.usage) reported = chunk.usage;
-    expect(reported?.completion_tokens).toBe(5_000);
-    const coveredCost = cost(GPT, { input_tokens: 10, output_tokens: 5_000 });
-    const held = (await holdsOf(rich.id))[0]!;
-    expect(BigInt(held.amount_micros)).toBeLessThan(coveredCost);
+    // The client is shown the usage that was billed.
+    expect(reported?.completion_tokens).toBe(100);
+    const cappedCost = cost(GPT, { input_tokens: 10, output_tokens: 100 });
     await waitFor(async () => (await holdsOf(rich.id))[0]!.status === 'captured', 'capture');
-    expect(await balanceMicros(rich.user_key)).toBe(10_000_000n - coveredCost);
+    const held = (await holdsOf(rich.id))[0]!;
+    expect(BigInt(held.captured_micros!)).toBe(cappedCost);
+    expect(BigInt(held.captured_micros!)).toBeLessThanOrEqual(BigInt(held.amount_micros));
+    expect(await balanceMicros(rich.user_key)).toBe(10_000_000n - cappedCost);
+    const [row] = await usageRows(rich.user_key);
+    expect(row!.metadata).toMatchObject({ output_tokens: 100, usage_anomalies: ['output_above_limit'] });
+    const metricsAfter = (await server.call('GET', '/metrics')).body as string;
+    const anomalies = (text: string) =>
+      metricValue(text, 'tollgate_gateway_usage_anomalies_total', { kind: 'output_above_limit' });
+    expect(anomalies(metricsAfter)).toBe(anomalies(metricsBefore) + 1);
     expect(await lossMicros()).toBe(lossBefore);
 
-    // Not covered: 1 credit, five concurrent streams through the Anthropic SDK, each reporting 5,000
-    // output tokens on a ~0.17-credit hold. Those whose hold was placed before another's capture drained
-    // the balance are answered; the others get 402. The balance pays all it has and ends at exactly
-    // zero; what it could not cover is the loss, and nothing else.
+    // 1 credit, five concurrent streams through the Anthropic SDK, each reporting 5,000 output tokens:
+    // those whose hold fitted are answered and each pays exactly its capped cost; the others get 402.
+    // The balance never goes below zero and nothing is written off.
     const poor = await customer('overrun-short');
     await setBalance(poor.id, poor.user_key, 1_000_000n);
-    // Slow streams, so that holds usually overlap (any interleaving must keep the invariants below).
     upstream.setBehavior({
       behavior: 'slow_stream',
       chunkDelayMilliseconds: 30,
@@ -446,27 +456,27 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
       upstream.setBehavior({});
     }
     expect(answered.length).toBeGreaterThanOrEqual(1);
-    for (const message of answered) expect(message.usage.output_tokens).toBe(5_000);
     for (const error of refused) {
       expect(error).toMatchObject({
         status: 402,
         error: { type: 'error', error: { type: 'insufficient_credits' } },
       });
     }
-    const each = cost(CLAUDE, { input_tokens: 10, output_tokens: 5_000 });
     const holds = await waitFor(async () => {
       const rows = await holdsOf(poor.id);
       return rows.every((row) => row.status !== 'held') ? rows : null;
     }, 'captures');
     expect(holds.map((row) => row.status)).toEqual(answered.map(() => 'captured'));
-    const finalMicros = await balanceMicros(poor.user_key);
-    expect(finalMicros).toBe(0n);
+    for (const hold of holds)
+      expect(BigInt(hold.captured_micros!)).toBeLessThanOrEqual(BigInt(hold.amount_micros));
     const rows = await usageRows(poor.user_key);
     expect(rows).toHaveLength(answered.length);
-    expect(rows.reduce((sum, row) => sum + parseCredits(-row.amount), 0n)).toBe(1_000_000n);
-    for (const row of rows) expect(parseCredits((row as unknown as { total: number }).total)).toBe(each);
-    // sys:loss carries (as a negative balance) exactly what the customer could not pay.
-    expect(lossBefore - (await lossMicros())).toBe(BigInt(answered.length) * each - 1_000_000n);
+    const charged = rows.reduce((sum, row) => sum + parseCredits(-row.amount), 0n);
+    const finalMicros = await balanceMicros(poor.user_key);
+    expect(finalMicros).toBeGreaterThanOrEqual(0n);
+    expect(1_000_000n - finalMicros).toBe(charged);
+    for (const row of rows) expect(row.metadata.output_tokens).toBeLessThanOrEqual(100);
+    expect(await lossMicros()).toBe(lossBefore);
   });
 
   // ───────────────────────────── disconnect ─────────────────────────────
@@ -600,7 +610,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     expect(await balanceMicros(user.user_key)).toBe(before);
   });
 
-  it('stream_then_error midway: the stream ends with an error event (both SDKs throw, never hang), hold voided, free', async () => {
+  it('stream_then_error midway: the stream ends with an error event (both SDKs throw, never hang), and what was delivered is billed', async () => {
     const user = await customer('midway');
     const before = await balanceMicros(user.user_key);
 
@@ -622,7 +632,17 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     expect((openaiFailure as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({
       type: 'upstream_error',
     });
-    expect(await resolvedHold(openaiHold)).toBe('voided');
+    // Three words reached the client before the cut: they are billed (counted, as no usage came),
+    // with the request's estimated input.
+    expect(await resolvedHold(openaiHold)).toBe('captured');
+    const openaiCost = cost(GPT, {
+      input_tokens: countRequestTokens('openai', {
+        model: GPT,
+        messages: [{ role: 'user', content: 'x' }],
+      } as never),
+      output_tokens: countTextTokens(openaiText),
+    });
+    expect(before - (await balanceMicros(user.user_key))).toBe(openaiCost);
 
     upstream.queueBehavior({ behavior: 'stream_then_error', outputWordCount: 50, chunksBeforeError: 3 });
     const messageStream = anthropic(user.user_key).messages.stream({
@@ -651,8 +671,12 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
       const rows = await holdsOf(user.id);
       return rows.length === 2 && rows.every((row) => row.status !== 'held') ? rows : null;
     }, 'both holds resolved');
-    expect(holds.map((row) => row.status)).toEqual(['voided', 'voided']);
-    expect(await balanceMicros(user.user_key)).toBe(before);
+    expect(holds.map((row) => row.status)).toEqual(['captured', 'captured']);
+    // The Anthropic upstream reported its input (10) in message_start; the output is the counted text.
+    const anthropicCost = cost(CLAUDE, { input_tokens: 10, output_tokens: countTextTokens(anthropicText) });
+    expect(before - (await balanceMicros(user.user_key))).toBe(openaiCost + anthropicCost);
+    const rows = await usageRows(user.user_key);
+    expect(rows.map((row) => row.metadata.usage_reported)).toEqual([false, false]);
   });
 
   it(`upstream hang with TOLLGATE_UPSTREAM_TIMEOUT_MS=${UPSTREAM_TIMEOUT_MS}: 502 upstream_error, hold voided, free`, async () => {
@@ -879,7 +903,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     expect(await balanceMicros(user.user_key)).toBe(before);
     expect(await usageRows(user.user_key)).toEqual([]);
 
-    upstream.queueBehavior({ usage: { input_tokens: 100, output_tokens: 50 } });
+    upstream.queueBehavior({ usage: { input_tokens: 20, output_tokens: 50 } });
     await anthropic(user.user_key).messages.create({
       model: CLAUDE,
       max_tokens: 64,
@@ -887,7 +911,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     });
     expect(upstream.requests.at(-1)!.credential).toBe('sk-platform-anthropic');
     expect(before - (await balanceMicros(user.user_key))).toBe(
-      cost(CLAUDE, { input_tokens: 100, output_tokens: 50 }),
+      cost(CLAUDE, { input_tokens: 20, output_tokens: 50 }),
     );
   });
 

@@ -56,9 +56,11 @@ describe.each(testBackends())('gateway on $name', (backend) => {
     const before = await balanceMicros(user.user_key);
     upstream.setBehavior({ usage: { input_tokens: 1200, output_tokens: 300, cached_input_tokens: 400 } });
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: user.user_key });
+    // Long enough that 1,600 input tokens (1,200 + 400 cached) are within what it can cost: reported
+    // input above a request's bound would be cut to it.
     const answer = await client.chat.completions.create({
       model: 'openai/gpt-4o',
-      messages: [{ role: 'user', content: 'Hello!' }],
+      messages: [{ role: 'user', content: `Hello! ${'Tell me about the weather today. '.repeat(60)}` }],
     });
     expect(answer.model).toBe('openai/gpt-4o');
     expect(answer.choices[0]!.message.content).toContain('Hello');

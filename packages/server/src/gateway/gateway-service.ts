@@ -1,13 +1,23 @@
 /**
- * The OpenAI- and Anthropic-compatible gateway. Every request is metered so that it cannot overdraw:
- * the worst case (counted input + max_tokens of output) is held before the upstream call — lowered to
- * what the balance affords when needed — and the exact cost from the provider's usage is captured after
- * it. Usage above the hold is charged from the available balance; only what even that cannot cover is
- * written off (sys:loss). Upstream errors and empty answers are voided (free); a client that disconnects
- * pays for what was generated. Every hold is resolved in `finally`.
+ * The OpenAI- and Anthropic-compatible gateway, metered so that a call can neither overdraw nor be had
+ * for free:
+ * - Before the upstream call it holds the worst case: the input's upper bound (UTF-8 bytes, which no
+ *   byte-level BPE tokenizer exceeds) plus every answer it may generate (`n`) × the output limit. When
+ *   the balance cannot cover it, every output limit the request carries is lowered to what it affords
+ *   (or the request is refused with 402).
+ * - After it, it captures what was delivered: the provider's usage where usable, else the estimated
+ *   input and the output counted from the delivered text — cut down to that same worst case (counted as
+ *   an anomaly when the provider reported more). So a capture never exceeds its hold (`clamp`), and
+ *   nothing a hold could have covered goes to sys:loss.
+ * - A call in flight keeps its hold alive, and a capture for delivered work lands even past the hold's
+ *   timeout or after the sweeper voided it (`delivered`). Only a call that delivered nothing is free.
+ * - Every write to the client has a deadline; a client that leaves or stops reading gets its connection
+ *   closed, the upstream call is aborted and what was delivered is billed. Provider error text is
+ *   scrubbed of keys, and the provider's response headers never reach the client.
+ * Every hold is resolved in `finally`.
  */
-import { once } from 'node:events';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { type App, type AppsService, referralAccountId } from '../apps/apps-service.ts';
 import type { KeyStore } from '../auth/principals.ts';
 import type { ProviderKeysService } from '../byok/provider-keys.ts';
@@ -18,29 +28,51 @@ import type { Ledger } from '../ledger/ledger.ts';
 import type { Catalog } from '../pricing/catalog.ts';
 import { maxOutputTokensAffordable, quote } from '../pricing/quote.ts';
 import { type MemoryRateLimiter, type RateLimiter, takeCustomerRequest } from '../ratelimit/rate-limiter.ts';
+import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
+import { scrubSecrets } from '../shared/scrub-secrets.ts';
 import {
+  type AccumulatedUsage,
   type ApiFormat,
+  boundInputTokens,
+  boundUsage,
   type ClientRequest,
-  countRequestTokens,
+  countTextTokensUpTo,
   createStreamTranslator,
+  estimateInputTokensAsync,
   isRecord,
+  readOutputLimits,
+  reportedUsageFromResponse,
+  requestInput,
+  resolveUsage,
   SseParser,
   translateRequest,
   translateResponse,
   type UpstreamResponse,
   type Usage,
   UsageAccumulator,
-  usageFromResponse,
+  withOutputLimit,
 } from './formats/index.ts';
 import { upstreamStreamError } from './formats/stream-translator.ts';
-import { countTextTokens } from './formats/tokens.ts';
 import type { Upstreams } from './upstreams.ts';
 
 /** The smallest answer worth lowering `max_tokens` to; below it the request is refused with 402. */
 const MINIMUM_OUTPUT_TOKENS = 16;
 const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
 const ANTHROPIC_VERSION = '2023-06-01';
+/**
+ * The gateway routes' own body cap: 16 MiB. Room for a long conversation with several inline images
+ * (Anthropic takes up to 5 MB per image, 32 MB per request), well below the server-wide 20 MiB cap, and
+ * small enough that reading, bounding and forwarding one body stays cheap. Above it: 413
+ * `payload_too_large` in the endpoint's own dialect.
+ */
+export const GATEWAY_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+/** Deeper JSON than this is refused with 400: no chat request needs it, and serializers recurse. */
+const MAX_JSON_DEPTH = 100;
+/** How long a write may wait for a client to read (TOLLGATE_CLIENT_WRITE_TIMEOUT_MS). */
+export const DEFAULT_CLIENT_WRITE_TIMEOUT_MILLISECONDS = 30_000;
+/** How often a call that makes no progress looks at the clock to keep its hold alive. */
+const HOLD_KEEPER_TICK_MILLISECONDS = 1_000;
 
 export interface GatewayDeps {
   config: TollgateConfig;
@@ -53,7 +85,9 @@ export interface GatewayDeps {
   upstreams: Upstreams;
   rateLimiter: RateLimiter | MemoryRateLimiter;
   env: Record<string, string | undefined>;
+  clock: Clock;
   holdTimeoutSeconds?: number;
+  clientWriteTimeoutMilliseconds?: number;
 }
 
 interface Metering {
@@ -73,13 +107,14 @@ export class GatewayService {
 
     const body = request.body;
     if (!isRecord(body)) throw new TollgateError('invalid_request', 'Request body must be a JSON object');
+    assertJsonDepth(body);
     if (typeof body.model !== 'string' || body.model.length === 0) {
       throw new TollgateError('invalid_request', 'model is required', { param: 'model' });
     }
     if (!Array.isArray(body.messages) || body.messages.length === 0) {
       throw new TollgateError('invalid_request', 'messages must be a non-empty array', { param: 'messages' });
     }
-    const requestedMax = readMaxTokens(body);
+    const limits = readOutputLimits(format, body);
     const stream = body.stream === true;
 
     const app = principal.appId ? await deps.apps.get(principal.appId) : null;
@@ -110,15 +145,26 @@ export class GatewayService {
       );
     }
 
-    const inputTokens = countRequestTokens(format, body as unknown as ClientRequest);
+    // The bound is what the hold covers (bytes: cheap at any size); the estimate stands in for input
+    // the provider does not report, and is counted without holding the event loop.
+    const input = requestInput(format, body as unknown as ClientRequest);
+    const inputBound = boundInputTokens(input);
+    const inputEstimate = await estimateInputTokensAsync(input);
     const modelMax = model.maxTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
-    let maxTokens = Math.min(requestedMax ?? modelMax, modelMax);
+    let maxTokens = Math.min(limits.requestedMaxTokens ?? modelMax, modelMax);
+    // Fails before any credit moves when the request cannot be translated (a 400).
+    translateRequest(format, upstreamFormat, withOutputLimit(format, body, maxTokens) as never, {
+      upstreamModel: model.upstreamModel,
+      defaultMaxTokens: maxTokens,
+      maxTokensField: 'max_tokens',
+    });
     const ratePpm = app?.referralRatePpm ?? 0n;
     const metering = await this.hold({
       customerId: principal.customerId,
       model,
-      inputTokens,
+      inputTokens: inputBound,
       maxTokens,
+      choices: limits.choices,
       ratePpm,
       funding: customerKey ? 'byok' : 'credits',
       onLowered: (lowered) => {
@@ -126,46 +172,52 @@ export class GatewayService {
         maxTokens = lowered;
       },
     });
-
-    const outgoing = { ...body } as Record<string, unknown>;
-    if (format === 'openai') {
-      if (outgoing.max_completion_tokens !== undefined) outgoing.max_completion_tokens = maxTokens;
-      else outgoing.max_tokens = maxTokens;
-    } else {
-      outgoing.max_tokens = maxTokens;
-    }
-    const upstreamBody = translateRequest(format, upstreamFormat, outgoing as unknown as ClientRequest, {
-      upstreamModel: model.upstreamModel,
-      defaultMaxTokens: maxTokens,
-      maxTokensField: 'max_tokens',
-    });
-    const context: CallContext = {
-      format,
-      provider,
-      upstreamFormat,
-      apiKey,
-      model,
-      app,
-      ratePpm,
-      customerId: principal.customerId,
-      inputTokens,
-      metering,
-      clientModel: body.model,
-      stream,
-      includeUsage: isRecord(body.stream_options) && body.stream_options.include_usage === true,
-      anthropicVersion:
-        typeof request.headers['anthropic-version'] === 'string'
-          ? request.headers['anthropic-version']
-          : ANTHROPIC_VERSION,
-    };
-    reply.header('x-tollgate-hold', metering.holdId);
+    const keeper = new HoldKeeper(
+      deps.ledger,
+      deps.clock,
+      metering.holdId,
+      this.holdTimeoutSeconds(),
+      request.log,
+    );
     try {
+      const upstreamBody = translateRequest(
+        format,
+        upstreamFormat,
+        withOutputLimit(format, body, maxTokens) as unknown as ClientRequest,
+        { upstreamModel: model.upstreamModel, defaultMaxTokens: maxTokens, maxTokensField: 'max_tokens' },
+      );
+      const context: CallContext = {
+        format,
+        provider,
+        upstreamFormat,
+        apiKey,
+        secrets: [apiKey],
+        model,
+        app,
+        ratePpm,
+        customerId: principal.customerId,
+        inputBound,
+        inputEstimate,
+        outputLimit: limits.choices * maxTokens,
+        metering,
+        keeper,
+        log: request.log,
+        clientModel: body.model,
+        stream,
+        includeUsage: isRecord(body.stream_options) && body.stream_options.include_usage === true,
+        anthropicVersion:
+          typeof request.headers['anthropic-version'] === 'string'
+            ? request.headers['anthropic-version']
+            : ANTHROPIC_VERSION,
+      };
+      reply.header('x-tollgate-hold', metering.holdId);
       if (stream) {
-        await this.streamCall(context, upstreamBody, request, reply);
+        await this.streamCall(context, upstreamBody, reply);
         return reply;
       }
-      return await this.plainCall(context, upstreamBody, request, reply);
+      return await this.plainCall(context, upstreamBody, reply);
     } finally {
+      await keeper.stop();
       if (!metering.resolved) await this.void(metering, 'unresolved');
     }
   }
@@ -175,29 +227,39 @@ export class GatewayService {
     await takeCustomerRequest(this.deps.rateLimiter, customerId);
   }
 
-  /** Holds the worst case; if the balance cannot cover it, lowers max_tokens to what it affords. */
+  private holdTimeoutSeconds(): number {
+    return this.deps.holdTimeoutSeconds ?? 900;
+  }
+
+  /**
+   * Holds the worst case: the input bound and `choices` answers of `maxTokens` each. If the balance
+   * cannot cover it, lowers the per-answer limit to what it affords (every answer gets the same).
+   */
   private async hold(input: {
     customerId: string;
     model: ModelConfig;
     inputTokens: number;
     maxTokens: number;
+    choices: number;
     ratePpm: bigint;
     funding: 'credits' | 'byok';
     onLowered(lowered: number): void;
   }): Promise<Metering> {
     const { ledger } = this.deps;
-    const place = (outputTokens: number) =>
+    const place = (outputTokensPerChoice: number) =>
       ledger.hold({
         customerId: input.customerId,
         amountMicros: quote(
           input.model,
-          { usage: { input_tokens: input.inputTokens, output_tokens: outputTokens } },
+          {
+            usage: { input_tokens: input.inputTokens, output_tokens: input.choices * outputTokensPerChoice },
+          },
           input.ratePpm,
         ).totalMicros,
         model: input.model.id,
         provider: input.model.provider,
         funding: input.funding,
-        timeoutSeconds: this.deps.holdTimeoutSeconds ?? 900,
+        timeoutSeconds: this.holdTimeoutSeconds(),
       });
     let result = await place(input.maxTokens);
     if (!result.ok && result.error.code === 'insufficient_credits') {
@@ -209,12 +271,13 @@ export class GatewayService {
         input.ratePpm,
       );
       const minimum = Math.min(MINIMUM_OUTPUT_TOKENS, input.maxTokens);
-      if (budget.affordable && budget.maxOutputTokens !== null && budget.maxOutputTokens >= BigInt(minimum)) {
-        const lowered = Number(
-          budget.maxOutputTokens < BigInt(input.maxTokens) ? budget.maxOutputTokens : BigInt(input.maxTokens),
-        );
-        result = await place(lowered);
-        if (result.ok) input.onLowered(lowered);
+      if (budget.affordable && budget.maxOutputTokens !== null) {
+        const perChoice = budget.maxOutputTokens / BigInt(input.choices);
+        if (perChoice >= BigInt(minimum)) {
+          const lowered = Number(perChoice < BigInt(input.maxTokens) ? perChoice : BigInt(input.maxTokens));
+          result = await place(lowered);
+          if (result.ok) input.onLowered(lowered);
+        }
       }
     }
     if (!result.ok) {
@@ -226,14 +289,42 @@ export class GatewayService {
     return { holdId: result.value.id, funding: result.value.funding, resolved: false };
   }
 
-  private async capture(context: CallContext, usage: Usage, reported: boolean): Promise<void> {
+  /**
+   * Captures delivered work: the usage cut down to the worst case the hold covered (so the capture
+   * never exceeds the hold), with what the provider overstated counted and logged as an anomaly.
+   * Returns the usage billed, which is also what the client is shown.
+   */
+  private async capture(context: CallContext, resolved: AccumulatedUsage): Promise<Usage> {
     const { metering } = context;
+    const { usage, anomalies } = boundUsage(resolved, {
+      inputTokens: context.inputBound,
+      outputTokens: context.outputLimit,
+    });
+    for (const kind of anomalies)
+      this.deps.metrics.gatewayUsageAnomalies.inc({ kind, provider: context.model.provider });
+    if (anomalies.length > 0) {
+      context.log.warn(
+        {
+          anomalies,
+          hold: metering.holdId,
+          model: context.model.id,
+          reported: resolved.usage,
+          billed: usage,
+          input_bound: context.inputBound,
+          output_limit: context.outputLimit,
+        },
+        'provider usage not billed as reported',
+      );
+    }
     const cost = quote(context.model, { usage }, context.ratePpm);
+    // A delivered capture lands even when the keeper could not keep the hold alive.
+    await context.keeper.stop();
     metering.resolved = true;
     const result = await this.deps.ledger.capture({
       holdId: metering.holdId,
       amountMicros: cost.totalMicros,
-      overrun: 'charge_available',
+      overrun: 'clamp',
+      delivered: true,
       referralShareMicros: cost.referralShareMicros > 0n ? cost.referralShareMicros : undefined,
       referralAccount:
         cost.referralShareMicros > 0n && context.app ? referralAccountId(context.app.id) : undefined,
@@ -243,12 +334,14 @@ export class GatewayService {
         input_tokens: usage.input_tokens,
         output_tokens: usage.output_tokens,
         cached_input_tokens: usage.cached_input_tokens,
-        usage_reported: reported,
+        usage_reported: resolved.outputReported,
+        ...(anomalies.length > 0 ? { usage_anomalies: anomalies } : {}),
         funding: metering.funding,
       },
     });
     if (!result.ok) throw result.error;
     this.deps.metrics.captures.inc();
+    return usage;
   }
 
   private async void(metering: Metering, reason: string): Promise<void> {
@@ -274,15 +367,14 @@ export class GatewayService {
     return pool.request({ method: 'POST', path, headers, body: JSON.stringify(body), signal });
   }
 
-  private async plainCall(
-    context: CallContext,
-    upstreamBody: unknown,
-    request: FastifyRequest,
-    reply: FastifyReply,
-  ) {
+  private async plainCall(context: CallContext, upstreamBody: unknown, reply: FastifyReply) {
     const controller = new AbortController();
-    const onClose = () => controller.abort();
-    request.raw.once('close', onClose);
+    // The request's own 'close' fires once its body has been read (Node 20); the response's, before it
+    // is finished, is the client leaving.
+    const onClose = () => {
+      if (!reply.raw.writableFinished) controller.abort();
+    };
+    reply.raw.once('close', onClose);
     let response: Awaited<ReturnType<GatewayService['upstreamRequest']>>;
     let text: string;
     try {
@@ -290,14 +382,14 @@ export class GatewayService {
       text = await response.body.text();
     } catch (error) {
       await this.void(context.metering, controller.signal.aborted ? 'client_closed' : 'upstream_unreachable');
-      throw new TollgateError('upstream_error', `The provider did not answer: ${(error as Error).message}`);
+      throw upstreamUnreachable(error, context.secrets);
     } finally {
-      request.raw.off('close', onClose);
+      reply.raw.off('close', onClose);
     }
     if (response.statusCode >= 400) {
       await this.void(context.metering, 'upstream_error');
       this.deps.metrics.gatewayRequests.inc({ outcome: 'upstream_error' });
-      throw upstreamFailure(response.statusCode, text);
+      throw upstreamFailure(response.statusCode, text, context.secrets);
     }
     let parsed: unknown;
     try {
@@ -306,17 +398,15 @@ export class GatewayService {
       await this.void(context.metering, 'upstream_error');
       throw new TollgateError('upstream_error', 'The provider answered with invalid JSON');
     }
-    const reportedUsage = usageFromResponse(context.upstreamFormat, parsed);
-    const usage = reportedUsage ?? {
-      input_tokens: context.inputTokens,
-      output_tokens: countTextTokens(answerText(parsed)),
-      cached_input_tokens: 0,
-    };
-    if (usage.output_tokens === 0 && answerText(parsed).length === 0) {
-      await this.void(context.metering, 'empty_answer');
-    } else {
-      await this.capture(context, usage, reportedUsage !== null);
-    }
+    const answer = answerText(parsed);
+    const resolved = resolveUsage(reportedUsageFromResponse(context.upstreamFormat, parsed), {
+      inputTokens: context.inputEstimate,
+      countOutput: () => countTextTokensUpTo(answer, context.outputLimit),
+      delivered: answer.length > 0,
+    });
+    if (deliveredSomething(answer.length > 0, resolved, context.outputLimit))
+      await this.capture(context, resolved);
+    else await this.void(context.metering, 'empty_answer');
     this.deps.metrics.gatewayRequests.inc({ outcome: 'ok' });
     reply.header('content-type', 'application/json');
     return translateResponse(context.format, context.upstreamFormat, parsed as UpstreamResponse, {
@@ -324,107 +414,128 @@ export class GatewayService {
     });
   }
 
-  private async streamCall(
-    context: CallContext,
-    upstreamBody: unknown,
-    request: FastifyRequest,
-    reply: FastifyReply,
-  ) {
+  private async streamCall(context: CallContext, upstreamBody: unknown, reply: FastifyReply) {
     const controller = new AbortController();
+    const raw = reply.raw;
     let clientGone = false;
     const onClose = () => {
-      if (!reply.raw.writableFinished) {
+      if (!raw.writableFinished) {
         clientGone = true;
         controller.abort();
       }
     };
-    reply.raw.once('close', onClose);
+    raw.once('close', onClose);
     let response: Awaited<ReturnType<GatewayService['upstreamRequest']>>;
     try {
       response = await this.upstreamRequest(context, upstreamBody, controller.signal);
     } catch (error) {
-      reply.raw.off('close', onClose);
+      raw.off('close', onClose);
       await this.void(context.metering, clientGone ? 'client_closed' : 'upstream_unreachable');
-      throw new TollgateError('upstream_error', `The provider did not answer: ${(error as Error).message}`);
+      throw upstreamUnreachable(error, context.secrets);
     }
     if (response.statusCode >= 400) {
       const text = await response.body.text().catch(() => '');
-      reply.raw.off('close', onClose);
+      raw.off('close', onClose);
       await this.void(context.metering, 'upstream_error');
       this.deps.metrics.gatewayRequests.inc({ outcome: 'upstream_error' });
-      throw upstreamFailure(response.statusCode, text);
+      throw upstreamFailure(response.statusCode, text, context.secrets);
     }
 
     reply.hijack();
-    const raw = reply.raw;
+    // Only our own headers: nothing the provider answered with is passed on.
     raw.writeHead(200, {
       ...(reply.getHeaders() as Record<string, string>),
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
     });
-    const write = async (frames: string[]) => {
-      if (frames.length === 0 || raw.destroyed) return;
-      if (!raw.write(frames.length === 1 ? frames[0]! : frames.join(''))) await once(raw, 'drain');
-    };
+    const writer = new ClientWriter(
+      raw,
+      this.deps.clientWriteTimeoutMilliseconds ?? DEFAULT_CLIENT_WRITE_TIMEOUT_MILLISECONDS,
+      () => {
+        clientGone = true;
+        controller.abort();
+      },
+    );
     const parser = new SseParser();
     const translator = createStreamTranslator(context.format, context.upstreamFormat, {
       clientModel: context.clientModel,
       includeUsage: context.includeUsage,
-      inputTokensEstimate: context.inputTokens,
+      inputTokensEstimate: context.inputEstimate,
+      secrets: context.secrets,
     });
     const accumulator = new UsageAccumulator({
       format: context.upstreamFormat,
-      inputTokensEstimate: context.inputTokens,
+      inputTokensEstimate: context.inputEstimate,
     });
     const feed = async (events: ReturnType<SseParser['push']>) => {
       for (const event of events) {
         accumulator.push(event);
-        await write(translator.push(event));
+        context.keeper.progress();
+        if (!(await writer.write(translator.push(event)))) return;
       }
     };
     let failure: Error | null = null;
     try {
-      for await (const chunk of response.body) await feed(parser.push(chunk as Buffer));
-      await feed(parser.end());
+      for await (const chunk of response.body) {
+        await feed(parser.push(chunk as Buffer));
+        if (writer.gone) break;
+      }
+      if (!writer.gone) await feed(parser.end());
     } catch (error) {
       failure = error as Error;
     } finally {
       raw.off('close', onClose);
     }
+    // However the loop ended without the client, the upstream call ends too.
+    if (writer.gone) controller.abort();
 
     try {
+      const resolved = accumulator.result(context.outputLimit);
+      const delivered = deliveredSomething(
+        accumulator.streamedText().length > 0,
+        resolved,
+        context.outputLimit,
+      );
+      const billed = delivered ? await this.capture(context, resolved) : null;
+      const broken = failure !== null || translator.upstreamError !== null || !translator.upstreamCompleted;
+      if (!billed) {
+        await this.void(
+          context.metering,
+          clientGone ? 'client_closed' : broken ? 'upstream_error' : 'empty_answer',
+        );
+      }
       if (clientGone) {
-        // The client left: stop the upstream and bill what was generated up to now.
-        const { usage, outputReported } = accumulator.result();
-        if (usage.output_tokens > 0) await this.capture(context, usage, outputReported);
-        else await this.void(context.metering, 'client_closed');
-      } else if (failure || translator.upstreamError || !translator.upstreamCompleted) {
-        await this.void(context.metering, 'upstream_error');
+        this.deps.metrics.gatewayRequests.inc({ outcome: 'client_closed' });
+      } else if (broken) {
+        // Whatever was delivered is billed above; the client still learns that the answer was cut.
         const cause = translator.upstreamError;
-        await write(
+        await writer.write(
           translator.fail(
             cause
               ? upstreamStreamError(cause.type, cause.message)
-              : upstreamStreamError('stream', failure?.message ?? 'the stream ended early'),
+              : upstreamStreamError(
+                  'stream',
+                  scrubSecrets(failure?.message ?? 'the stream ended early', context.secrets),
+                ),
           ),
         );
         this.deps.metrics.gatewayRequests.inc({ outcome: 'upstream_error' });
       } else {
-        const { usage, outputReported } = accumulator.result();
-        if (usage.output_tokens === 0 && accumulator.streamedText().length === 0)
-          await this.void(context.metering, 'empty_answer');
-        else await this.capture(context, usage, outputReported);
-        await write(translator.finish(usage));
+        const shown =
+          billed ??
+          boundUsage(resolved, { inputTokens: context.inputBound, outputTokens: context.outputLimit }).usage;
+        await writer.write(translator.finish(shown));
         this.deps.metrics.gatewayRequests.inc({ outcome: 'ok' });
       }
     } catch (error) {
       // Billing failed after the answer streamed: end the stream with an error rather than hang.
-      await write(
-        translator.fail({ code: 'internal_error', message: (error as Error).message, status: 500 }),
-      ).catch(() => {});
+      context.log.error({ err: error, hold: context.metering.holdId }, 'gateway billing failed');
+      await writer.write(
+        translator.fail({ code: 'internal_error', message: 'Billing this answer failed.', status: 500 }),
+      );
     } finally {
-      if (!raw.destroyed) raw.end();
+      writer.end();
     }
   }
 }
@@ -434,27 +545,169 @@ interface CallContext {
   provider: ProviderConfig;
   upstreamFormat: ApiFormat;
   apiKey: string;
+  /** The credentials the upstream call carries: scrubbed from any provider text a client sees. */
+  secrets: string[];
   model: ModelConfig;
   app: App | null;
   ratePpm: bigint;
   customerId: string;
-  inputTokens: number;
+  /** The most input tokens the provider may bill (what the hold covers). */
+  inputBound: number;
+  /** The o200k estimate of the input, for when the provider does not report it. */
+  inputEstimate: number;
+  /** The most output tokens the provider may bill: answers × the limit it was sent. */
+  outputLimit: number;
   metering: Metering;
+  keeper: HoldKeeper;
+  log: FastifyBaseLogger;
   clientModel: string;
   stream: boolean;
   includeUsage: boolean;
   anthropicVersion: string;
 }
 
-function readMaxTokens(body: Record<string, unknown>): number | undefined {
-  const value = body.max_completion_tokens ?? body.max_tokens;
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 10_000_000) {
-    throw new TollgateError('invalid_request', 'max_tokens must be a positive integer', {
-      param: 'max_tokens',
+/**
+ * Keeps a call's hold alive while it runs: on progress, and on a slow tick for calls that make none,
+ * it extends the hold once a third of the hold timeout has passed on the injected clock (so tests can
+ * jump it). An extension that fails (the hold was voided meanwhile) changes nothing that matters: the
+ * capture of delivered work lands anyway.
+ */
+class HoldKeeper {
+  private extendedAtMilliseconds: number;
+  private pending: Promise<void> | null = null;
+  private stopped = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly clock: Clock,
+    private readonly holdId: string,
+    private readonly timeoutSeconds: number,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.extendedAtMilliseconds = clock.now().getTime();
+    this.timer = setInterval(() => this.progress(), HOLD_KEEPER_TICK_MILLISECONDS);
+    this.timer.unref();
+  }
+
+  progress(): void {
+    if (this.stopped || this.pending) return;
+    const now = this.clock.now().getTime();
+    if (now - this.extendedAtMilliseconds < (this.timeoutSeconds * 1000) / 3) return;
+    this.extendedAtMilliseconds = now;
+    this.pending = this.ledger
+      .extend({ holdId: this.holdId, timeoutSeconds: this.timeoutSeconds, inFlight: true })
+      .then((result) => {
+        if (!result.ok) this.log.warn({ hold: this.holdId, code: result.error.code }, 'hold not extended');
+      })
+      .catch((error: unknown) => this.log.warn({ err: error, hold: this.holdId }, 'hold not extended'))
+      .finally(() => {
+        this.pending = null;
+      });
+  }
+
+  /** Stops extending; waits for an extension in flight, so that it never lands after the capture. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.pending;
+  }
+}
+
+/**
+ * Writes to a streaming client with a deadline. A client that stops reading but keeps its socket open
+ * would otherwise hold the handler on 'drain' forever (and the hold with it): when a write waits longer
+ * than the timeout, or the client closes, the connection is destroyed and `onGone` runs (the caller
+ * aborts the upstream call and bills what was delivered).
+ */
+class ClientWriter {
+  gone = false;
+
+  constructor(
+    private readonly raw: ServerResponse,
+    private readonly timeoutMilliseconds: number,
+    private readonly onGone: () => void,
+  ) {
+    raw.once('close', () => {
+      if (!raw.writableFinished) this.leave();
     });
   }
-  return value;
+
+  /** Writes the frames; false when the client is gone (nothing more should be sent). */
+  async write(frames: string[]): Promise<boolean> {
+    if (this.gone || this.raw.destroyed) return false;
+    if (frames.length === 0) return true;
+    if (this.raw.write(frames.length === 1 ? frames[0]! : frames.join(''))) return true;
+    if (!(await drained(this.raw, this.timeoutMilliseconds))) this.leave();
+    return !this.gone;
+  }
+
+  /** Ends the response; one the client never reads out is destroyed after the same deadline. */
+  end(): void {
+    if (this.gone || this.raw.destroyed) return;
+    this.raw.end();
+    if (this.raw.writableFinished) return;
+    const timer = setTimeout(() => this.raw.destroy(), this.timeoutMilliseconds);
+    timer.unref();
+    this.raw.once('close', () => clearTimeout(timer));
+  }
+
+  private leave(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.raw.destroy();
+    this.onGone();
+  }
+}
+
+/** Resolves true on 'drain', false on close or after the timeout — never waits forever. */
+function drained(raw: ServerResponse, timeoutMilliseconds: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (value: boolean) => {
+      clearTimeout(timer);
+      raw.off('drain', onDrain);
+      raw.off('close', onClose);
+      resolve(value);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    const timer = setTimeout(() => done(false), timeoutMilliseconds);
+    raw.once('drain', onDrain);
+    raw.once('close', onClose);
+  });
+}
+
+/**
+ * Whether a call delivered anything to bill: text, or output the provider reports without text that
+ * fits the limit (a reasoning model's hidden tokens). A reported figure above the limit beside nothing
+ * at all is the provider's nonsense, not work: such a call stays free.
+ */
+function deliveredSomething(
+  textDelivered: boolean,
+  resolved: AccumulatedUsage,
+  outputLimit: number,
+): boolean {
+  if (textDelivered) return true;
+  const output = resolved.usage.output_tokens;
+  return resolved.outputReported && output > 0 && output <= outputLimit;
+}
+
+/** Refuses JSON nested deeper than MAX_JSON_DEPTH, without recursing itself. */
+function assertJsonDepth(body: Record<string, unknown>): void {
+  const pending: [unknown, number][] = [[body, 1]];
+  while (pending.length > 0) {
+    const [value, depth] = pending.pop()!;
+    if (depth > MAX_JSON_DEPTH) {
+      throw new TollgateError(
+        'invalid_request',
+        `The request is nested deeper than ${MAX_JSON_DEPTH} levels`,
+      );
+    }
+    const children = Array.isArray(value) ? value : Object.values(value as Record<string, unknown>);
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);
+    }
+  }
 }
 
 /** The text of a non-stream answer in either format (for counting when usage is missing). */
@@ -466,35 +719,44 @@ function answerText(body: unknown): string {
         const message = isRecord(choice) && isRecord(choice.message) ? choice.message : null;
         if (!message) return '';
         const toolText = Array.isArray(message.tool_calls) ? JSON.stringify(message.tool_calls) : '';
-        return `${typeof message.content === 'string' ? message.content : ''}${toolText}`;
+        return [message.content, message.refusal, message.reasoning_content]
+          .filter((part): part is string => typeof part === 'string')
+          .join('')
+          .concat(toolText);
       })
       .join('');
   }
   if (Array.isArray(body.content)) {
     return body.content
-      .map((block) =>
-        isRecord(block)
-          ? typeof block.text === 'string'
-            ? block.text
-            : block.type === 'tool_use'
-              ? JSON.stringify(block.input ?? {})
-              : ''
-          : '',
-      )
+      .map((block) => {
+        if (!isRecord(block)) return '';
+        if (typeof block.text === 'string') return block.text;
+        if (typeof block.thinking === 'string') return block.thinking;
+        return block.type === 'tool_use' ? JSON.stringify(block.input ?? {}) : '';
+      })
       .join('');
   }
   return '';
 }
 
-function upstreamFailure(status: number, text: string): TollgateError {
+function upstreamUnreachable(error: unknown, secrets: readonly string[]): TollgateError {
+  return new TollgateError(
+    'upstream_error',
+    `The provider did not answer: ${scrubSecrets((error as Error).message ?? String(error), secrets)}`,
+  );
+}
+
+/** A provider's error answer, as the client may see it: scrubbed of the call's key and key-shaped text. */
+function upstreamFailure(status: number, text: string, secrets: readonly string[]): TollgateError {
   let message = text.slice(0, 500);
   try {
     const parsed = JSON.parse(text);
     if (isRecord(parsed) && isRecord(parsed.error) && typeof parsed.error.message === 'string')
-      message = parsed.error.message;
+      message = parsed.error.message.slice(0, 500);
   } catch {
     // keep the raw text
   }
+  message = scrubSecrets(message, secrets);
   // The client's own mistake (a bad parameter the provider refused) stays a 400; anything else is 502.
   if (status === 400 || status === 422)
     return new TollgateError('invalid_request', `The provider refused the request: ${message}`);

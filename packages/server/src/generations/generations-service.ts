@@ -289,6 +289,8 @@ export class GenerationsService {
         await this.ledger.capture({
           holdId: row.hold_id,
           amountMicros: charged.totalMicros,
+          // The job finished and its result is the customer's: charged even if its hold timed out meanwhile.
+          delivered: true,
           referralShareMicros: share > 0n ? share : undefined,
           referralAccount: share > 0n && row.app_id ? referralAccountId(row.app_id) : undefined,
           metadata: { generation_id: row.id, ...(charged.capped ? { reported_above_hold: 'true' } : {}) },

@@ -67,9 +67,13 @@ export class Metrics {
   readonly voids = new Counter('tollgate_voids_total', 'Holds voided, by reason');
   readonly insufficientCredits = new Counter('tollgate_insufficient_credits_total', '402 answers');
   readonly gatewayRequests = new Counter('tollgate_gateway_requests_total', 'Gateway requests by endpoint and outcome');
+  readonly gatewayUsageAnomalies = new Counter(
+    'tollgate_gateway_usage_anomalies_total',
+    'Provider usage not billed as reported (above what the request allowed, or unreadable), by kind',
+  );
 
   render(): string {
-    return `${[this.requests, this.latency, this.holds, this.captures, this.voids, this.insufficientCredits, this.gatewayRequests]
+    return `${[this.requests, this.latency, this.holds, this.captures, this.voids, this.insufficientCredits, this.gatewayRequests, this.gatewayUsageAnomalies]
       .map((metric) => metric.render())
       .join('\n')}\n`;
   }

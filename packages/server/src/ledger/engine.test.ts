@@ -210,4 +210,232 @@ describe('LedgerBatch', () => {
       LedgerInvariantError,
     );
   });
+  it('pays the referral share only on what was collected when part of a capture is a shortfall', () => {
+    const batch = batchOver([account('cus_a', [grant('gr_1', 70n)])]);
+    batch.apply({
+      op: 'hold',
+      customer: 'cus_a',
+      holdId: 'hold_1',
+      amount: 40n,
+      expiresAt: LATER,
+      funding: 'credits',
+    });
+    // A 100 capture with a 10 share, of which the customer can pay 70: the app gets 10 × 70/100 = 7.
+    const captured = batch.apply({
+      op: 'capture',
+      hold: 'hold_1',
+      amount: 100n,
+      overrun: 'charge',
+      referralShare: 10n,
+      referralAccount: 'ref:app_1',
+    });
+    expect(captured).toMatchObject({
+      ok: true,
+      amount: '70',
+      cost: '100',
+      shortfall: '30',
+      referral_share: '7',
+    });
+    const document = batch.document()!;
+    expect(document.e).toEqual([
+      [1, 'cus_a', '-70'],
+      [1, 'sys:revenue', '93'],
+      [1, 'ref:app_1', '7'],
+      [1, 'sys:loss', '-30'],
+    ]);
+    expect(document.t![0]![7]).toMatchObject({ referral_share: '7', total: '100', shortfall: '30' });
+
+    // Rounded down: a share of 1 on 3 collected of 10 is 0, and no referral leg is written at all.
+    const small = batchOver([account('cus_b', [grant('gr_2', 3n)])]);
+    small.apply({
+      op: 'hold',
+      customer: 'cus_b',
+      holdId: 'hold_2',
+      amount: 1n,
+      expiresAt: LATER,
+      funding: 'credits',
+    });
+    expect(
+      small.apply({
+        op: 'capture',
+        hold: 'hold_2',
+        amount: 10n,
+        overrun: 'charge',
+        referralShare: 1n,
+        referralAccount: 'ref:app_1',
+      }),
+    ).toMatchObject({ amount: '3', shortfall: '7', referral_share: '0' });
+    expect(small.document()!.e).toEqual([
+      [1, 'cus_b', '-3'],
+      [1, 'sys:revenue', '10'],
+      [1, 'sys:loss', '-7'],
+    ]);
+  });
+
+  it('keeps the whole referral share when the capture is paid in full', () => {
+    const batch = batchOver([account('cus_a', [grant('gr_1', 200n)])]);
+    batch.apply({
+      op: 'hold',
+      customer: 'cus_a',
+      holdId: 'hold_1',
+      amount: 40n,
+      expiresAt: LATER,
+      funding: 'credits',
+    });
+    expect(
+      batch.apply({
+        op: 'capture',
+        hold: 'hold_1',
+        amount: 100n,
+        overrun: 'charge',
+        referralShare: 10n,
+        referralAccount: 'ref:app_1',
+      }),
+    ).toMatchObject({ amount: '100', shortfall: '0', referral_share: '10' });
+  });
+
+  it('captures delivered work past the hold timeout when the hold is still held', () => {
+    const overdue = new Date(NOW.getTime() - 1_000);
+    const source = batchOver([account('cus_a', [grant('gr_1', 10n)])]);
+    source.apply({
+      op: 'hold',
+      customer: 'cus_a',
+      holdId: 'hold_1',
+      amount: 6n,
+      expiresAt: overdue,
+      funding: 'credits',
+    });
+    const { accounts, holds } = source.committed([]);
+    // An ordinary capture of an overdue hold voids it; a delivered one captures it.
+    const ordinary = batchOver(accounts, holds);
+    expect(ordinary.apply({ op: 'capture', hold: 'hold_1', amount: 4n, overrun: 'clamp' })).toMatchObject({
+      ok: false,
+      code: 'invalid_state',
+    });
+    const delivered = batchOver(accounts, holds);
+    expect(
+      delivered.apply({ op: 'capture', hold: 'hold_1', amount: 4n, overrun: 'clamp', delivered: true }),
+    ).toMatchObject({ ok: true, status: 'captured', amount: '4', balance: '6' });
+    expect(delivered.document()!.e).toEqual([
+      [1, 'cus_a', '-4'],
+      [1, 'sys:revenue', '4'],
+    ]);
+  });
+
+  it('charges delivered work from the available balance when the hold was voided under it', () => {
+    const source = batchOver([account('cus_a', [grant('gr_1', 10n)])]);
+    source.apply({
+      op: 'hold',
+      customer: 'cus_a',
+      holdId: 'hold_1',
+      amount: 6n,
+      expiresAt: LATER,
+      funding: 'credits',
+    });
+    source.apply({ op: 'void', hold: 'hold_1', reason: 'expired' });
+    // Meanwhile the customer spent most of what the void released.
+    source.apply({ op: 'debit', customer: 'cus_a', amount: 7n });
+    const { accounts, holds } = source.committed(['1']);
+    const batch = batchOver(accounts, holds);
+    const captured = batch.apply({
+      op: 'capture',
+      hold: 'hold_1',
+      amount: 5n,
+      overrun: 'clamp',
+      delivered: true,
+      referralShare: 1n,
+      referralAccount: 'ref:app_1',
+    });
+    // 3 available of 5: paid 3, 2 lost, the share cut to 1 × 3/5 = 0.
+    expect(captured).toMatchObject({
+      ok: true,
+      status: 'captured',
+      amount: '3',
+      cost: '5',
+      shortfall: '2',
+      referral_share: '0',
+      after_void: true,
+      balance: '0',
+    });
+    const document = batch.document()!;
+    expect(document.t).toEqual([
+      ['cus_a', 'usage', '-3', '0', 'hold_1', null, null, expect.objectContaining({ hold_voided: true })],
+    ]);
+    expect(document.e).toEqual([
+      [1, 'cus_a', '-3'],
+      [1, 'sys:revenue', '5'],
+      [1, 'sys:loss', '-2'],
+    ]);
+    // The hold itself stays voided: nothing about it is rewritten.
+    expect(document.hu).toBeUndefined();
+    expect(document.c).toEqual([['cus_a', '8', '0', '0']]);
+    // A repeat under the same key, in this batch or stored by an earlier one, is the first charge.
+    const key = { scope: 'ledger:delivered-capture', key: 'hold_1', hash: 'delivered' };
+    const keyed = batchOver(accounts, holds);
+    const once = keyed.apply({
+      op: 'capture',
+      hold: 'hold_1',
+      amount: 5n,
+      overrun: 'clamp',
+      delivered: true,
+      afterVoidKey: key,
+    });
+    expect(
+      keyed.apply({
+        op: 'capture',
+        hold: 'hold_1',
+        amount: 5n,
+        overrun: 'clamp',
+        delivered: true,
+        afterVoidKey: key,
+      }),
+    ).toEqual({
+      ...once,
+      replayed: true,
+    });
+    expect(keyed.document()!.t).toHaveLength(1);
+    const stored = new Map<string, StoredKey>([
+      [`${key.scope}\u0000${key.key}`, { hash: 'delivered', response: once }],
+    ]);
+    expect(
+      batchOver(accounts, holds, stored).apply({
+        op: 'capture',
+        hold: 'hold_1',
+        overrun: 'clamp',
+        delivered: true,
+        afterVoidKey: key,
+      }),
+    ).toMatchObject({ replayed: true, amount: '3' });
+    // Without `delivered`, a voided hold is still not capturable.
+    expect(
+      batchOver(accounts, holds).apply({ op: 'capture', hold: 'hold_1', overrun: 'clamp' }),
+    ).toMatchObject({
+      ok: false,
+      code: 'invalid_state',
+    });
+  });
+
+  it('extends an overdue hold of work in flight instead of voiding it', () => {
+    const overdue = new Date(NOW.getTime() - 1_000);
+    const source = batchOver([account('cus_a', [grant('gr_1', 10n)])]);
+    source.apply({
+      op: 'hold',
+      customer: 'cus_a',
+      holdId: 'hold_1',
+      amount: 6n,
+      expiresAt: overdue,
+      funding: 'credits',
+    });
+    const { accounts, holds } = source.committed([]);
+    expect(
+      batchOver(accounts, holds).apply({ op: 'extend', hold: 'hold_1', expiresAt: LATER }),
+    ).toMatchObject({
+      ok: false,
+      code: 'invalid_state',
+      status: 'voided',
+    });
+    expect(
+      batchOver(accounts, holds).apply({ op: 'extend', hold: 'hold_1', expiresAt: LATER, inFlight: true }),
+    ).toMatchObject({ ok: true, status: 'held', expires_at: LATER.toISOString() });
+  });
 });

@@ -113,13 +113,30 @@ export type Operation = Keyed &
         hold: string;
         amount?: bigint;
         overrun: 'clamp' | 'charge';
+        /**
+         * The work was delivered, so the capture must land: a hold past its timeout that is still held
+         * is captured anyway, and a hold already voided (the sweeper, a void) is charged from the
+         * available balance instead — only what even that cannot cover becomes a loss.
+         */
+        delivered?: boolean;
+        /**
+         * What makes a charge after a void happen once per hold: claimed only when that path is taken
+         * (a capture of a held hold is once by the hold's own state), so ordinary captures store no key.
+         */
+        afterVoidKey?: IdempotencyKey;
         referralShare?: bigint;
         referralAccount?: string;
         model?: string;
         metadata?: Record<string, unknown>;
       }
     | { op: 'void'; hold: string; reason?: string; onlyIfDue?: boolean }
-    | { op: 'extend'; hold: string; expiresAt: Date }
+    | {
+        op: 'extend';
+        hold: string;
+        expiresAt: Date;
+        /** Work in flight: a hold past its timeout that nobody voided yet is kept alive, not voided. */
+        inFlight?: boolean;
+      }
     | {
         op: 'charge';
         customer: string;
@@ -586,35 +603,22 @@ export class LedgerBatch {
     if (!hold) return refusal('not_found', `No such hold: ${operation.hold}`);
     if (hold.status === 'captured') return hold.result!;
     if (hold.status === 'voided') {
+      if (operation.delivered) return this.chargeAfterVoid(hold, operation);
       return refusal('invalid_state', `Hold ${hold.id} was voided and cannot be captured`, {
         status: 'voided',
       });
     }
     const account = this.ownerOf(hold);
-    if (hold.expiresAt <= this.now) {
+    if (hold.expiresAt <= this.now && !operation.delivered) {
       // Past its timeout the hold is the sweeper's: void it now rather than let timing decide.
       this.voidHold(hold.id, 'expired', false);
       return refusal('invalid_state', `Hold ${hold.id} expired before it was captured`, { status: 'voided' });
     }
-    const requested = operation.amount ?? hold.amount;
-    const capture = requested > hold.amount && operation.overrun === 'clamp' ? hold.amount : requested;
-    let share = operation.referralShare ?? 0n;
-    // A clamped capture keeps the referral share's proportion of the total.
-    if (capture < requested) share = (share * capture) / requested;
-    if (share > capture) throw new LedgerInvariantError(`referral share ${share} above capture ${capture}`);
+    const { capture, share } = capturedAmounts(hold, operation);
 
     if (hold.funding === 'byok') {
       if (hold.runId !== null) this.runDelta(account.id, hold.runId, capture, -hold.amount, account);
-      const result: RawResult = {
-        ok: true,
-        id: hold.id,
-        customer: account.id,
-        status: 'captured',
-        amount: '0',
-        funding: 'byok',
-        cost: capture.toString(),
-        transaction_id: null,
-      };
+      const result = byokResult(hold, account, capture);
       this.resolve(hold, 'captured', 0n, null, result);
       return result;
     }
@@ -637,10 +641,69 @@ export class LedgerBatch {
     // Usage above the hold (a provider counted more than we estimated): taken from what is available;
     // only what the balance cannot cover becomes a recorded loss. Expired grants are never spent here.
     const covered = extra > 0n ? this.consume(account, extra) : 0n;
-    const shortfall = extra - covered;
-    const paid = fromHold + covered;
-    const balanceAfter = account.balance;
-    if (share > 0n && !operation.referralAccount) {
+    const usage = this.recordUsage(account, hold, operation, capture, share, fromHold + covered);
+    const result = captureResult(hold, account, capture, usage);
+    if (hold.runId !== null) this.runDelta(account.id, hold.runId, capture, -hold.amount, account);
+    // Released reservations may sit on grants that expired while the hold was open: they go now, after
+    // the usage row, so that each history row's balance_after follows from the one before it.
+    if (releasedExpired) this.settle(account);
+    this.resolve(hold, 'captured', usage.paid, null, result);
+    return result;
+  }
+
+  /**
+   * Delivered work whose hold was voided under it (the sweeper got there first, or someone voided it
+   * mid-call): the work is charged from what the customer has available now, like a charge without a
+   * hold, and only what that cannot cover is a loss. The hold stays voided — its reservation was
+   * already released — and the usage row points at it. Once per hold, through `afterVoidKey`.
+   */
+  private chargeAfterVoid(hold: HoldState, operation: Extract<Operation, { op: 'capture' }>): RawResult {
+    const key = operation.afterVoidKey;
+    const id = key ? keyId(key.scope, key.key) : null;
+    if (key && id) {
+      const claimed = this.keys.get(id);
+      if (claimed) return replay(claimed.key.hash, key.hash, claimed.response);
+      const stored = this.storedKeys.get(id);
+      if (stored) return replay(stored.hash, key.hash, stored.response);
+    }
+    const result = this.chargeVoided(hold, operation);
+    if (key && id) this.keys.set(id, { key, response: result });
+    return result;
+  }
+
+  private chargeVoided(hold: HoldState, operation: Extract<Operation, { op: 'capture' }>): RawResult {
+    const account = this.ownerOf(hold);
+    const { capture, share } = capturedAmounts(hold, operation);
+    if (hold.funding === 'byok') {
+      if (hold.runId !== null) this.runDelta(account.id, hold.runId, capture, 0n, account);
+      return { ...byokResult(hold, account, capture), after_void: true };
+    }
+    // What has expired is gone first, so the usage row's balance_after follows from the row before it.
+    this.settle(account);
+    const paid = this.consume(account, capture);
+    const usage = this.recordUsage(account, hold, operation, capture, share, paid, { hold_voided: true });
+    if (hold.runId !== null) this.runDelta(account.id, hold.runId, capture, 0n, account);
+    return { ...captureResult(hold, account, capture, usage), after_void: true };
+  }
+
+  /**
+   * The usage row of a capture: the customer pays `paid` of `capture`; the rest is the shortfall, a
+   * recorded loss. The app's referral share is a share of what was collected: with a shortfall it is
+   * cut to share × paid / capture (rounded down), and revenue takes the difference, so the legs still
+   * sum to zero and no referral is ever paid on credits the customer never had.
+   */
+  private recordUsage(
+    account: AccountState,
+    hold: HoldState,
+    operation: Extract<Operation, { op: 'capture' }>,
+    capture: bigint,
+    share: bigint,
+    paid: bigint,
+    extraMetadata: Record<string, unknown> = {},
+  ): { paid: bigint; shortfall: bigint; share: bigint; transaction: number | null } {
+    const shortfall = capture - paid;
+    const collectedShare = shortfall > 0n && capture > 0n ? (share * paid) / capture : share;
+    if (collectedShare > 0n && !operation.referralAccount) {
       throw new LedgerInvariantError(`referral share of hold ${hold.id} without a referral account`);
     }
     let transaction: number | null = null;
@@ -649,47 +712,30 @@ export class LedgerBatch {
         customer: account.id,
         type: 'usage',
         amount: -paid,
-        balanceAfter,
+        balanceAfter: account.balance,
         holdId: hold.id,
         model: operation.model ?? hold.model,
         grantId: null,
         metadata: {
           ...hold.metadata,
           ...operation.metadata,
+          ...extraMetadata,
           provider_cost: (capture - share).toString(),
-          referral_share: share.toString(),
+          referral_share: collectedShare.toString(),
           total: capture.toString(),
           shortfall: shortfall.toString(),
         },
         legs: (
           [
             [account.id, -paid],
-            ['sys:revenue', capture - share],
-            [operation.referralAccount ?? '', share],
+            ['sys:revenue', capture - collectedShare],
+            [operation.referralAccount ?? '', collectedShare],
             ['sys:loss', -shortfall],
           ] as [string, bigint][]
         ).filter(([, amount]) => amount !== 0n),
       });
     }
-    if (hold.runId !== null) this.runDelta(account.id, hold.runId, capture, -hold.amount, account);
-    // Released reservations may sit on grants that expired while the hold was open: they go now, after
-    // the usage row, so that each history row's balance_after follows from the one before it.
-    if (releasedExpired) this.settle(account);
-    const result: RawResult = {
-      ok: true,
-      id: hold.id,
-      customer: account.id,
-      status: 'captured',
-      amount: paid.toString(),
-      funding: 'credits',
-      cost: capture.toString(),
-      shortfall: shortfall.toString(),
-      referral_share: share.toString(),
-      balance: balanceAfter.toString(),
-      transaction_id: transaction === null ? null : `${TRANSACTION_PLACEHOLDER}${transaction}`,
-    };
-    this.resolve(hold, 'captured', paid, null, result);
-    return result;
+    return { paid, shortfall, share: collectedShare, transaction };
   }
 
   private resolve(
@@ -745,8 +791,9 @@ export class LedgerBatch {
       });
     }
     this.ownerOf(hold);
-    if (hold.expiresAt <= this.now) {
+    if (hold.expiresAt <= this.now && !operation.inFlight) {
       // Too late to extend, as it is too late to capture: void it rather than let timing decide.
+      // (Work still in flight keeps a hold nobody voided yet: it is captured as delivered anyway.)
       this.voidHold(hold.id, 'expired', false);
       return refusal('invalid_state', `Hold ${hold.id} expired before it was extended`, { status: 'voided' });
     }
@@ -984,6 +1031,54 @@ export class LedgerBatch {
     });
     return { accounts, holds: [...this.workingHolds.values()] };
   }
+}
+
+/** What a capture takes: the amount asked (clamped to the hold unless overruns are charged) and its share. */
+function capturedAmounts(
+  hold: HoldState,
+  operation: Extract<Operation, { op: 'capture' }>,
+): { capture: bigint; share: bigint } {
+  const requested = operation.amount ?? hold.amount;
+  const capture = requested > hold.amount && operation.overrun === 'clamp' ? hold.amount : requested;
+  let share = operation.referralShare ?? 0n;
+  // A clamped capture keeps the referral share's proportion of the total.
+  if (capture < requested) share = (share * capture) / requested;
+  if (share > capture) throw new LedgerInvariantError(`referral share ${share} above capture ${capture}`);
+  return { capture, share };
+}
+
+function byokResult(hold: HoldState, account: AccountState, capture: bigint): RawResult {
+  return {
+    ok: true,
+    id: hold.id,
+    customer: account.id,
+    status: 'captured',
+    amount: '0',
+    funding: 'byok',
+    cost: capture.toString(),
+    transaction_id: null,
+  };
+}
+
+function captureResult(
+  hold: HoldState,
+  account: AccountState,
+  capture: bigint,
+  usage: { paid: bigint; shortfall: bigint; share: bigint; transaction: number | null },
+): RawResult {
+  return {
+    ok: true,
+    id: hold.id,
+    customer: account.id,
+    status: 'captured',
+    amount: usage.paid.toString(),
+    funding: 'credits',
+    cost: capture.toString(),
+    shortfall: usage.shortfall.toString(),
+    referral_share: usage.share.toString(),
+    balance: account.balance.toString(),
+    transaction_id: usage.transaction === null ? null : `${TRANSACTION_PLACEHOLDER}${usage.transaction}`,
+  };
 }
 
 function replay(storedHash: string, hash: string, response: RawResult | null): RawResult {

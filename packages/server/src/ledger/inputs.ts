@@ -79,6 +79,11 @@ export const captureInputSchema = z.object({
   amountMicros: nonNegativeMicros.optional(),
   /** `clamp` (default): never charge above the hold. `charge_available`: take the excess from the balance. */
   overrun: z.enum(['clamp', 'charge_available']).default('clamp'),
+  /**
+   * The work was delivered: capture even past the hold's timeout, and if the hold was already voided,
+   * charge from the available balance (what that cannot cover is a loss). Once per hold.
+   */
+  delivered: z.boolean().default(false),
   /** Part of the amount that goes to the app's referral account instead of revenue. */
   referralShareMicros: nonNegativeMicros.optional(),
   referralAccount: z.string().min(1).max(200).optional(),
@@ -98,6 +103,8 @@ export type VoidInput = z.input<typeof voidInputSchema>;
 export const extendInputSchema = z.object({
   holdId: identifier,
   timeoutSeconds: z.number().int().positive().max(31 * 24 * 3600),
+  /** Work in flight: a hold past its timeout that is still held is extended rather than voided. */
+  inFlight: z.boolean().default(false),
 });
 export type ExtendInput = z.input<typeof extendInputSchema>;
 

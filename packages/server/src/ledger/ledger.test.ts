@@ -147,6 +147,39 @@ describe.each(testBackends())('ledger on $name', (backend) => {
     expect(!late.ok && late.error.code).toBe('invalid_state');
   });
 
+  it('lands a delivered capture past the timeout, and charges a swept hold from the balance once', async () => {
+    const customerId = await customerWith([{ amount: 10, source: 'purchase' }]);
+    const overdue = unwrap(await ledger.hold({ customerId, amountMicros: credits(4), timeoutSeconds: 30 }));
+    clock.advance(31_000);
+    // Overdue but not yet swept: an in-flight extension keeps it, a delivered capture takes it.
+    unwrap(await ledger.extend({ holdId: overdue.id, timeoutSeconds: 30, inFlight: true }));
+    clock.advance(31_000);
+    const captured = unwrap(await ledger.capture({ holdId: overdue.id, amountMicros: credits(3), delivered: true }));
+    expect(captured).toMatchObject({ amountMicros: credits(3), afterVoid: false });
+
+    const swept = unwrap(await ledger.hold({ customerId, amountMicros: credits(2), timeoutSeconds: 30 }));
+    clock.advance(31_000);
+    await sweepOnce(testDb.db, ledger, clock);
+    const first = unwrap(await ledger.capture({ holdId: swept.id, amountMicros: credits(2), delivered: true }));
+    expect(first).toMatchObject({ amountMicros: credits(2), afterVoid: true, replayed: false });
+    // A repeat (from this ledger, or from another that never saw the first) is the same charge.
+    const again = unwrap(await ledger.capture({ holdId: swept.id, amountMicros: credits(2), delivered: true }));
+    expect(again).toMatchObject({ amountMicros: credits(2), transactionId: first.transactionId, replayed: true });
+    const other = new Ledger(testDb.db, clock, { holdTimeoutSeconds: 60 });
+    const fromOther = unwrap(await other.capture({ holdId: swept.id, amountMicros: credits(2), delivered: true }));
+    expect(fromOther.transactionId).toBe(first.transactionId);
+    expect((await ledger.balance(customerId))!.balanceMicros).toBe(credits(5));
+    const usage = (await ledger.history({ customerId })).data.filter((row) => row.type === 'usage');
+    expect(usage.map((row) => row.amountMicros)).toEqual([-credits(2), -credits(3)]);
+    // Only the charge after the void needed a key of its own.
+    const [keys] = await testDb.db.query<{ count: string }>(
+      "select count(*)::text as count from idempotency_keys where scope = 'ledger:delivered-capture' and key = any($1::text[])",
+      [[overdue.id, swept.id]],
+    );
+    expect(keys!.count).toBe('1');
+    expect((await auditLedger(testDb.db, clock, 3600 * 24 * 365)).problems).toEqual([]);
+  });
+
   it('replays an idempotent retry and refuses a conflicting reuse', async () => {
     const customerId = await customerWith([{ amount: 10, source: 'purchase' }]);
     const idempotency = { key: `k-${customerId}`, scope: 'test' };

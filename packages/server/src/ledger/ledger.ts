@@ -85,6 +85,8 @@ export interface CaptureResult {
   referralShareMicros: bigint;
   funding: 'credits' | 'byok';
   transactionId: string | null;
+  /** A delivered capture found its hold voided and charged the available balance instead. */
+  afterVoid: boolean;
   replayed: boolean;
 }
 
@@ -160,6 +162,9 @@ export interface LedgerOptions {
 }
 
 const customerIdPattern = /^[A-Za-z0-9_:.-]{1,200}$/;
+
+/** Where the key that makes each delivered capture happen once lives (one per hold). */
+const DELIVERED_CAPTURE_SCOPE = 'ledger:delivered-capture';
 
 /** A locked batch can only fail on a key another customer's batch took meanwhile; it retries that many times. */
 const MAX_LOCKED_ATTEMPTS = 5;
@@ -268,9 +273,12 @@ export class Ledger {
       const run = limitedRun(operation);
       return run ? [run] : [];
     });
-    const keys = operations.flatMap((operation): [string, string][] =>
-      operation.key ? [[operation.key.scope, operation.key.key]] : [],
-    );
+    const keys = operations.flatMap((operation): [string, string][] => [
+      ...(operation.key ? [[operation.key.scope, operation.key.key] as [string, string]] : []),
+      ...(operation.op === 'capture' && operation.afterVoidKey
+        ? [[operation.afterVoidKey.scope, operation.afterVoidKey.key] as [string, string]]
+        : []),
+    ]);
     const { value, transactionIds } = await this.locked(
       [...customers],
       { holds: holdIds, runs, keys },
@@ -524,6 +532,12 @@ export class Ledger {
         hold: parsed.holdId,
         amount: parsed.amountMicros,
         overrun: parsed.overrun === 'charge_available' ? 'charge' : 'clamp',
+        delivered: parsed.delivered,
+        // A delivered capture may charge a voided hold from the balance, which nothing in the hold's own
+        // state can make happen only once: a key per hold does (a repeat replays the first charge).
+        afterVoidKey: parsed.delivered
+          ? { scope: DELIVERED_CAPTURE_SCOPE, key: parsed.holdId, hash: DELIVERED_CAPTURE_SCOPE }
+          : undefined,
         referralShare: parsed.referralShareMicros,
         referralAccount: parsed.referralAccount,
         model: parsed.model,
@@ -548,7 +562,12 @@ export class Ledger {
   async extend(input: ExtendInput): Promise<LedgerResult<HoldResult>> {
     const parsed = parseInput(extendInputSchema, input);
     const expiresAt = new Date(this.clock.now().getTime() + parsed.timeoutSeconds * 1000);
-    const result = await this.batcher.submit({ op: 'extend', hold: parsed.holdId, expiresAt });
+    const result = await this.batcher.submit({
+      op: 'extend',
+      hold: parsed.holdId,
+      expiresAt,
+      inFlight: parsed.inFlight,
+    });
     return toResult(result, toHoldResult);
   }
 
@@ -911,6 +930,7 @@ function toCaptureResult(raw: RawResult): CaptureResult {
     referralShareMicros: BigInt((raw.referral_share as string | undefined) ?? '0'),
     funding: raw.funding as 'credits' | 'byok',
     transactionId: raw.transaction_id ? `txn_${raw.transaction_id}` : null,
+    afterVoid: raw.after_void === true,
     replayed: raw.replayed === true,
   };
 }

@@ -391,9 +391,98 @@ describe('fake streams through Tollgate’s own parser and usage accumulator', (
         usage: expected,
         inputReported: true,
         outputReported: true,
+        malformed: false,
       });
       expect(accumulator.streamedText()).toBe('Hello from the fake upstream.');
     }
+  });
+});
+
+describe('fake chat and messages misbehaving for the metering attacks', () => {
+  it('answers n choices with their usage summed, streamed and not', async () => {
+    const plain = await openai.chat.completions.create({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'x' }],
+      n: 3,
+      max_tokens: 2,
+    });
+    expect(plain.choices.map((choice) => choice.message.content)).toEqual([
+      'Hello from ',
+      'Hello from ',
+      'Hello from ',
+    ]);
+    expect(plain.usage?.completion_tokens).toBe(6);
+    const texts = ['', '', ''];
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of await openai.chat.completions.create({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'x' }],
+      n: 3,
+      stream: true,
+      stream_options: { include_usage: true },
+    })) {
+      for (const choice of chunk.choices) texts[choice.index] += choice.delta.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(texts).toEqual(Array(3).fill('Hello from the fake upstream.'));
+    expect(usage?.completion_tokens).toBe(15);
+  });
+
+  it('sends rawUsage verbatim, or none, and can leave out the end marker', async () => {
+    fake.setBehavior({ rawUsage: { prompt_tokens: -5, completion_tokens: 'lots' } });
+    const plain = await fetch(`${fake.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'gpt-4o', messages: [] }),
+    });
+    expect((await plain.json()).usage).toEqual({ prompt_tokens: -5, completion_tokens: 'lots' });
+    fake.setBehavior({ rawUsage: null });
+    const none = await fetch(`${fake.url}/v1/messages`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'claude', max_tokens: 10, messages: [] }),
+    });
+    expect((await none.json()).usage).toBeUndefined();
+    fake.setBehavior({ omitEndMarker: true, rawUsage: { output_tokens: 1e300 } });
+    const stream = await fetch(`${fake.url}/v1/messages`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'claude', max_tokens: 10, messages: [], stream: true }),
+    });
+    const text = await stream.text();
+    expect(text).toContain('"output_tokens":1e+300');
+    expect(text).not.toContain('message_stop');
+  });
+
+  it('echoes the key it was sent in a 401 and in an in-stream error, with a header of its own', async () => {
+    fake.setBehavior({ behavior: 'error401_echo' });
+    await expect(
+      openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toMatchObject({ status: 401, message: expect.stringContaining('sk-test-openai') });
+    fake.setBehavior({ behavior: 'stream_error_echo', responseHeaders: { 'x-provider-secret': 'p' } });
+    const response = await fetch(`${fake.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'sk-ant-echo-me' },
+      body: JSON.stringify({ model: 'claude', max_tokens: 10, messages: [], stream: true }),
+    });
+    expect(response.headers.get('x-provider-secret')).toBe('p');
+    const text = await response.text();
+    expect(text).toContain('event: error');
+    expect(text).toContain('sk-ant-echo-me');
+  });
+
+  it('pauses a stream after pauseAfterFrames until resume()', async () => {
+    fake.setBehavior({ pauseAfterFrames: 2 });
+    const response = await fetch(`${fake.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'gpt-4o', messages: [], stream: true }),
+    });
+    const reader = response.body!.getReader();
+    let seen = '';
+    while ((seen.match(/data: /g) ?? []).length < 2)
+      seen += new TextDecoder().decode((await reader.read()).value);
+    expect(fake.requests.at(-1)!.completed).toBe(false);
+    fake.resume();
+    for (let part = await reader.read(); !part.done; part = await reader.read())
+      seen += new TextDecoder().decode(part.value);
+    expect(seen).toContain('[DONE]');
   });
 });
 

@@ -39,6 +39,10 @@ export const FAKE_BEHAVIORS = [
   'empty',
   /** Streams with a pause between chunks (`chunkDelayMilliseconds`), so a client can leave midway. */
   'slow_stream',
+  /** 401 whose message quotes the key it was sent, as careless providers do. */
+  'error401_echo',
+  /** Streams a few chunks (`chunksBeforeError`), then an in-stream error event quoting the key it was sent. */
+  'stream_error_echo',
 ] as const;
 
 export type FakeBehavior = (typeof FAKE_BEHAVIORS)[number];
@@ -67,6 +71,18 @@ export interface FakeBehaviorSettings {
   toolCall?: boolean;
   /** Arguments of that tool call (default `{"location":"Paris"}`). */
   toolArguments?: Record<string, unknown>;
+  /**
+   * Chat and messages: the `usage` object exactly as sent, garbage on purpose (negative, strings,
+   * 1e300); `null` leaves usage out. Replaces OpenAI's usage (body and usage chunk) and Anthropic's
+   * (body, message_start and message_delta).
+   */
+  rawUsage?: unknown;
+  /** Chat and messages streams: end after the usage, but without `[DONE]` / `message_stop`. */
+  omitEndMarker?: boolean;
+  /** Chat and messages streams: after this many frames, wait for `resume()` before sending the rest. */
+  pauseAfterFrames?: number;
+  /** Chat and messages: extra response headers of the provider's own (they must never reach a client). */
+  responseHeaders?: Record<string, string>;
   /** fal: the statuses successive polls return; the last one repeats (default IN_QUEUE, IN_PROGRESS, COMPLETED). */
   falStatuses?: FalStatus[];
   /** fal: the result body (default: images, or a video for video-looking model paths). */
@@ -109,6 +125,8 @@ export interface FakeUpstream {
   queueBehavior(settings: FakeBehaviorSettings): void;
   /** Makes the key-check routes accept `key` from now on. */
   acceptKey(key: string): void;
+  /** Lets every stream waiting at `pauseAfterFrames` go on. */
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -139,6 +157,8 @@ interface Exchange {
   recorded: RecordedRequest;
   settings: ResolvedSettings;
   baseUrl: string;
+  /** Resolves at the next `resume()`. */
+  resumed(): Promise<void>;
 }
 
 export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
@@ -149,6 +169,10 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   const requests: RecordedRequest[] = [];
   const falJobs = new Map<string, FalJob>();
   let baseUrl = '';
+  let resume: () => void = () => {};
+  let resumed = new Promise<void>((resolve) => {
+    resume = resolve;
+  });
 
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
@@ -189,7 +213,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     response.on('finish', () => {
       recorded.completed = true;
     });
-    const exchange: Exchange = { request, response, recorded, settings, baseUrl };
+    const exchange: Exchange = { request, response, recorded, settings, baseUrl, resumed: () => resumed };
     const path = new URL(recorded.path, baseUrl).pathname;
 
     if (recorded.method === 'POST' && path === '/v1/chat/completions') return openAiChat(exchange);
@@ -222,6 +246,13 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     },
     acceptKey(key) {
       acceptedKeys.add(key);
+    },
+    resume() {
+      const release = resume;
+      resumed = new Promise<void>((resolve) => {
+        resume = resolve;
+      });
+      release();
     },
     async close() {
       // Hanging and slow responses would otherwise keep close() waiting forever.
@@ -343,13 +374,20 @@ function sendFile(response: ServerResponse, path: string): void {
   response.end(bytes);
 }
 
-function startSse(response: ServerResponse): void {
+function startSse(response: ServerResponse, headers: Record<string, string> = {}): void {
   response.writeHead(200, {
     'content-type': 'text/event-stream',
     'cache-control': 'no-cache',
     connection: 'keep-alive',
+    ...headers,
   });
   response.flushHeaders();
+}
+
+/** The usage object to send: the planned one, or `rawUsage` as given (undefined: leave it out). */
+function usageToSend(settings: ResolvedSettings, planned: object): unknown {
+  if (!('rawUsage' in settings)) return planned;
+  return settings.rawUsage === null ? undefined : settings.rawUsage;
 }
 
 /**
@@ -367,6 +405,10 @@ async function writeFrames(exchange: Exchange, frames: string[], cutAfter?: numb
     if (cutAfter !== undefined && index >= cutAfter) {
       response.socket?.destroy();
       return false;
+    }
+    if (settings.pauseAfterFrames !== undefined && index === settings.pauseAfterFrames) {
+      await Promise.race([exchange.resumed(), new Promise((resolve) => response.once('close', resolve))]);
+      if (response.destroyed) return false;
     }
     // Waiting for each write to reach the socket keeps frames apart on the wire, and makes sure the
     // frames before a `stream_then_error` cut are really delivered before the socket dies.
@@ -402,6 +444,19 @@ function answeredEarly(exchange: Exchange, dialect: 'openai' | 'anthropic', stre
         response,
         401,
         errorFor(401, 'invalid_request_error', 'authentication_error', 'Invalid API key.'),
+      );
+      return true;
+    case 'error401_echo':
+      sendJson(
+        response,
+        401,
+        errorFor(
+          401,
+          'invalid_request_error',
+          'authentication_error',
+          `Incorrect API key provided: ${exchange.recorded.credential}. Check the key and retry.`,
+        ),
+        { 'x-echoed-key': String(exchange.recorded.credential) },
       );
       return true;
     case 'hang':
@@ -454,6 +509,10 @@ async function openAiChat(exchange: Exchange): Promise<void> {
     body.max_completion_tokens ?? body.max_tokens,
     forcedOpenAiTool(body),
   );
+  // `n` answers, each the same; the usage sums them (as OpenAI's does) unless the settings fix it.
+  const choiceCount = Number.isInteger(body.n) && body.n > 1 ? (body.n as number) : 1;
+  if (settings.usage?.output_tokens === undefined) answer.usage.output_tokens *= choiceCount;
+  const indexes = Array.from({ length: choiceCount }, (_, index) => index);
   const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`;
   const created = Math.floor(Date.now() / 1000);
   const model = String(body.model ?? 'fake-model');
@@ -466,16 +525,19 @@ async function openAiChat(exchange: Exchange): Promise<void> {
         function: { name: answer.tool.name, arguments: answer.tool.arguments },
       }
     : null;
+  const usage = usageToSend(settings, openAiUsage(answer.usage));
 
   if (!streaming) {
-    sendJson(response, 200, {
-      id,
-      object: 'chat.completion',
-      created,
-      model,
-      choices: [
-        {
-          index: 0,
+    sendJson(
+      response,
+      200,
+      {
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: indexes.map((index) => ({
+          index,
           message: {
             role: 'assistant',
             content: toolCall ? null : text,
@@ -485,17 +547,18 @@ async function openAiChat(exchange: Exchange): Promise<void> {
           },
           logprobs: null,
           finish_reason: finishReason,
-        },
-      ],
-      usage: openAiUsage(answer.usage),
-      service_tier: 'default',
-      system_fingerprint: 'fp_fake',
-    });
+        })),
+        ...(usage === undefined ? {} : { usage }),
+        service_tier: 'default',
+        system_fingerprint: 'fp_fake',
+      },
+      settings.responseHeaders,
+    );
     return;
   }
 
   const includeUsage = body.stream_options?.include_usage === true && settings.behavior !== 'stream_no_usage';
-  const chunk = (choices: unknown[], usage?: unknown) =>
+  const chunk = (choices: unknown[], chunkUsage?: unknown) =>
     `data: ${JSON.stringify({
       id,
       object: 'chat.completion.chunk',
@@ -504,10 +567,10 @@ async function openAiChat(exchange: Exchange): Promise<void> {
       service_tier: 'default',
       system_fingerprint: 'fp_fake',
       choices,
-      ...(includeUsage ? { usage: usage ?? null } : {}),
+      ...(includeUsage ? { usage: chunkUsage ?? null } : {}),
     })}\n\n`;
   const delta = (value: object, finish: string | null = null) =>
-    chunk([{ index: 0, delta: value, logprobs: null, finish_reason: finish }]);
+    chunk(indexes.map((index) => ({ index, delta: value, logprobs: null, finish_reason: finish })));
 
   const frames = [delta({ role: 'assistant', content: '', refusal: null })];
   if (toolCall) {
@@ -531,11 +594,26 @@ async function openAiChat(exchange: Exchange): Promise<void> {
   } else {
     for (const piece of answer.pieces) frames.push(delta({ content: piece }));
   }
-  frames.push(delta({}, finishReason));
-  if (includeUsage) frames.push(chunk([], openAiUsage(answer.usage)));
-  frames.push('data: [DONE]\n\n');
+  if (settings.behavior === 'stream_error_echo') {
+    const cut = 1 + (settings.chunksBeforeError ?? 2);
+    frames.splice(
+      cut,
+      frames.length,
+      `data: ${JSON.stringify({
+        error: {
+          message: `Incorrect API key provided: ${exchange.recorded.credential}`,
+          type: 'invalid_request_error',
+          code: 'invalid_api_key',
+        },
+      })}\n\n`,
+    );
+  } else {
+    frames.push(delta({}, finishReason));
+    if (includeUsage && usage !== undefined) frames.push(chunk([], usage));
+    if (!settings.omitEndMarker) frames.push('data: [DONE]\n\n');
+  }
 
-  startSse(response);
+  startSse(response, settings.responseHeaders);
   const cutAfter =
     settings.behavior === 'stream_then_error' ? 1 + (settings.chunksBeforeError ?? 2) : undefined;
   if (await writeFrames(exchange, frames, cutAfter)) response.end();
@@ -577,24 +655,31 @@ async function anthropicMessages(exchange: Exchange): Promise<void> {
       }
     : null;
 
+  const sentUsage = usageToSend(settings, usage);
   if (!streaming) {
     const content: unknown[] = [];
     if (text.length > 0) content.push({ type: 'text', text });
     if (toolBlock) content.push(toolBlock);
-    sendJson(response, 200, {
-      id,
-      type: 'message',
-      role: 'assistant',
-      model,
-      content,
-      stop_reason: stopReason,
-      stop_sequence: null,
-      usage,
-    });
+    sendJson(
+      response,
+      200,
+      {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content,
+        stop_reason: stopReason,
+        stop_sequence: null,
+        ...(sentUsage === undefined ? {} : { usage: sentUsage }),
+      },
+      settings.responseHeaders,
+    );
     return;
   }
 
-  const withUsage = settings.behavior !== 'stream_no_usage';
+  const withUsage = settings.behavior !== 'stream_no_usage' && sentUsage !== undefined;
+  const raw = 'rawUsage' in settings;
   const event = (type: string, fields: object = {}) =>
     `event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`;
   const frames = [
@@ -607,7 +692,7 @@ async function anthropicMessages(exchange: Exchange): Promise<void> {
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        ...(withUsage ? { usage: { ...usage, output_tokens: 1 } } : {}),
+        ...(withUsage ? { usage: raw ? sentUsage : { ...usage, output_tokens: 1 } } : {}),
       },
     }),
   ];
@@ -640,15 +725,29 @@ async function anthropicMessages(exchange: Exchange): Promise<void> {
       event('content_block_stop', { index }),
     );
   }
-  frames.push(
-    event('message_delta', {
-      delta: { stop_reason: stopReason, stop_sequence: null },
-      ...(withUsage ? { usage: { output_tokens: answer.usage.output_tokens } } : {}),
-    }),
-    event('message_stop'),
-  );
+  if (settings.behavior === 'stream_error_echo') {
+    // message_start, content_block_start and ping come before the first text delta.
+    frames.splice(
+      3 + (settings.chunksBeforeError ?? 2),
+      frames.length,
+      event('error', {
+        error: {
+          type: 'authentication_error',
+          message: `invalid x-api-key: ${exchange.recorded.credential}`,
+        },
+      }),
+    );
+  } else {
+    frames.push(
+      event('message_delta', {
+        delta: { stop_reason: stopReason, stop_sequence: null },
+        ...(withUsage ? { usage: raw ? sentUsage : { output_tokens: answer.usage.output_tokens } } : {}),
+      }),
+    );
+    if (!settings.omitEndMarker) frames.push(event('message_stop'));
+  }
 
-  startSse(response);
+  startSse(response, settings.responseHeaders);
   // message_start, content_block_start and ping come before the first text delta.
   const cutAfter =
     settings.behavior === 'stream_then_error' ? 3 + (settings.chunksBeforeError ?? 2) : undefined;

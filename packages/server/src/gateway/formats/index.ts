@@ -79,6 +79,7 @@ export function createStreamTranslator(
 }
 
 export * from './errors.ts';
+export * from './output-limits.ts';
 export * from './sse.ts';
 export type { StreamTranslationOptions, StreamTranslator } from './stream-translator.ts';
 export * from './tokens.ts';

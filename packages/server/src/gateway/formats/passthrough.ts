@@ -12,6 +12,7 @@ import { anthropicEventFrame } from './stream-openai-to-anthropic.ts';
 import {
   type StreamTranslationOptions,
   type StreamTranslator,
+  readUpstreamError,
   upstreamStreamError,
 } from './stream-translator.ts';
 import { type Usage, usageFromAnthropic, usageFromOpenAi, usageToAnthropic } from './usage.ts';
@@ -50,7 +51,9 @@ export class OpenAiPassthroughStream implements StreamTranslator {
   private reportedUsage: Usage | null = null;
   private usageSent = false;
 
+  private readonly secrets: readonly string[];
   constructor(options: StreamTranslationOptions) {
+    this.secrets = options.secrets ?? [];
     this.clientModel = options.clientModel;
     this.includeUsage = options.includeUsage === true;
     this.createdSeconds = options.createdSeconds;
@@ -66,10 +69,7 @@ export class OpenAiPassthroughStream implements StreamTranslator {
     if (!isRecord(chunk)) return [];
     if (chunk.error !== undefined) {
       const error = isRecord(chunk.error) ? chunk.error : { message: String(chunk.error) };
-      this.upstreamError = {
-        type: String(error.type ?? error.code ?? 'error'),
-        message: String(error.message ?? ''),
-      };
+      this.upstreamError = readUpstreamError(error, this.secrets);
       return this.fail(upstreamStreamError(this.upstreamError.type, this.upstreamError.message));
     }
     this.lastChunk = chunk;
@@ -126,7 +126,9 @@ export class AnthropicPassthroughStream implements StreamTranslator {
   private readonly rawUsage: Record<string, unknown> = {};
   private readonly inputTokensEstimate: number;
 
+  private readonly secrets: readonly string[];
   constructor(options: StreamTranslationOptions) {
+    this.secrets = options.secrets ?? [];
     this.clientModel = options.clientModel;
     this.inputTokensEstimate = options.inputTokensEstimate ?? 0;
   }
@@ -177,7 +179,7 @@ export class AnthropicPassthroughStream implements StreamTranslator {
         return [];
       case 'error': {
         const error = isRecord(payload.error) ? payload.error : {};
-        this.upstreamError = { type: String(error.type ?? 'error'), message: String(error.message ?? '') };
+        this.upstreamError = readUpstreamError(error, this.secrets);
         return this.fail(upstreamStreamError(this.upstreamError.type, this.upstreamError.message));
       }
       default:

@@ -14,6 +14,7 @@ import { anthropicStopToOpenAi } from './stop-reasons.ts';
 import {
   type StreamTranslationOptions,
   type StreamTranslator,
+  readUpstreamError,
   upstreamStreamError,
 } from './stream-translator.ts';
 import { type Usage, usageFromAnthropic } from './usage.ts';
@@ -32,7 +33,9 @@ export class AnthropicToOpenAiStream implements StreamTranslator {
   private reportedUsage: Usage | null = null;
   private readonly rawUsage: Record<string, unknown> = {};
 
+  private readonly secrets: readonly string[];
   constructor(options: StreamTranslationOptions) {
+    this.secrets = options.secrets ?? [];
     this.includeUsage = options.includeUsage === true;
     this.writer = new OpenAiChunkWriter({
       model: options.clientModel,
@@ -73,7 +76,7 @@ export class AnthropicToOpenAiStream implements StreamTranslator {
         break;
       case 'error': {
         const error = isRecord(payload.error) ? payload.error : {};
-        this.upstreamError = { type: String(error.type ?? 'error'), message: String(error.message ?? '') };
+        this.upstreamError = readUpstreamError(error, this.secrets);
         return this.fail(upstreamStreamError(this.upstreamError.type, this.upstreamError.message));
       }
       default:

@@ -14,6 +14,7 @@ import { openAiFinishToAnthropic } from './stop-reasons.ts';
 import {
   type StreamTranslationOptions,
   type StreamTranslator,
+  readUpstreamError,
   upstreamStreamError,
 } from './stream-translator.ts';
 import { type Usage, usageFromOpenAi, usageToAnthropic } from './usage.ts';
@@ -43,7 +44,9 @@ export class OpenAiToAnthropicStream implements StreamTranslator {
   private finishReason: string | null = null;
   private reportedUsage: Usage | null = null;
 
+  private readonly secrets: readonly string[];
   constructor(options: StreamTranslationOptions) {
+    this.secrets = options.secrets ?? [];
     this.clientModel = options.clientModel;
     this.inputTokensEstimate = options.inputTokensEstimate ?? 0;
   }
@@ -58,10 +61,7 @@ export class OpenAiToAnthropicStream implements StreamTranslator {
     if (!isRecord(chunk)) return [];
     if (chunk.error !== undefined) {
       const error = isRecord(chunk.error) ? chunk.error : { message: String(chunk.error) };
-      this.upstreamError = {
-        type: String(error.type ?? error.code ?? 'error'),
-        message: String(error.message ?? ''),
-      };
+      this.upstreamError = readUpstreamError(error, this.secrets);
       return this.fail(upstreamStreamError(this.upstreamError.type, this.upstreamError.message));
     }
     const frames: string[] = [];

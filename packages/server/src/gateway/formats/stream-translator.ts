@@ -10,6 +10,7 @@
  * `finish()`, so the usage the client sees can be the usage that was billed — including an estimate when
  * the upstream never reported one.
  */
+import { scrubSecrets } from '../../shared/scrub-secrets.ts';
 import type { GatewayErrorInput } from './errors.ts';
 import type { SseEvent } from './sse.ts';
 import type { Usage } from './usage.ts';
@@ -36,6 +37,22 @@ export interface StreamTranslationOptions {
   inputTokensEstimate?: number;
   /** Unix seconds for OpenAI's `created`; injectable so tests are deterministic. */
   createdSeconds?: number;
+  /** The credentials of the upstream call: cut out of any provider error text the client is shown. */
+  secrets?: readonly string[];
+}
+
+/**
+ * An upstream's in-stream error as the client may see it: providers echo credentials in their errors,
+ * so the text is scrubbed of the call's own key and of anything key-shaped.
+ */
+export function readUpstreamError(
+  error: Record<string, unknown>,
+  secrets: readonly string[] = [],
+): { type: string; message: string } {
+  return {
+    type: scrubSecrets(String(error.type ?? error.code ?? 'error'), secrets).slice(0, 100),
+    message: scrubSecrets(String(error.message ?? ''), secrets).slice(0, 2_000),
+  };
 }
 
 /** The error a client sees when the upstream fails mid-stream: the contract's 502, with the cause. */

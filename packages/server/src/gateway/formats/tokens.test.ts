@@ -2,16 +2,23 @@ import { Tiktoken } from 'js-tiktoken/lite';
 import o200kBase from 'js-tiktoken/ranks/o200k_base';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  boundInputTokens,
+  boundRequestTokens,
   countAnthropicRequestTokens,
   countOpenAiRequestTokens,
   countRequestTokens,
   countTextTokens,
+  countTextTokensUpTo,
+  estimateInputTokens,
+  estimateInputTokensAsync,
+  requestInput,
   IMAGE_TOKEN_ESTIMATE,
   LOW_DETAIL_IMAGE_TOKEN_ESTIMATE,
   REPLY_PRIMING_TOKENS,
   TOKENS_PER_MESSAGE,
   warmTokenizer,
 } from './tokens.ts';
+import type { ApiFormat } from './wire-types.ts';
 
 let reference: Tiktoken;
 
@@ -157,5 +164,121 @@ describe('request token counts', () => {
     const count = countOpenAiRequestTokens(request);
     expect(performance.now() - started).toBeLessThan(500);
     expect(count).toBeGreaterThan(200 * 75 * 10);
+  });
+});
+
+describe('input bound', () => {
+  it('is never below the estimate, and counts bytes, not tokens', () => {
+    const samples = [
+      'Hello there',
+      randomText(3_000, 'aé日 \n.,;😀', 5),
+      randomText(5_000, 'abcdefghijklmnopqrstuvwxyz', 6),
+      'x'.repeat(10_000),
+    ];
+    for (const text of samples) {
+      for (const format of ['openai', 'anthropic'] as const) {
+        const request = { model: 'm', max_tokens: 10, messages: [{ role: 'user', content: text }] };
+        const input = requestInput(format, request);
+        expect(boundInputTokens(input)).toBeGreaterThanOrEqual(estimateInputTokens(input));
+        expect(boundInputTokens(input)).toBeGreaterThanOrEqual(Buffer.byteLength(text));
+      }
+    }
+    const withTools = boundRequestTokens('anthropic', {
+      model: 'm',
+      max_tokens: 10,
+      messages: [{ role: 'user', content: 'hi' }],
+      tools: [{ type: 'computer_20250124', name: 'computer', display_width_px: 1024 }],
+    });
+    // The tool-use prompt and a provider-defined tool's fixed cost are in the bound.
+    expect(withTools).toBeGreaterThan(2_000);
+  });
+
+  it('refuses input only the provider can size', () => {
+    const cases: [ApiFormat, Record<string, unknown>][] = [
+      [
+        'anthropic',
+        {
+          messages: [
+            {
+              role: 'user',
+              content: [{ type: 'document', source: { type: 'url', url: 'https://example.com/a.pdf' } }],
+            },
+          ],
+        },
+      ],
+      [
+        'anthropic',
+        {
+          messages: [
+            {
+              role: 'user',
+              content: [
+                {
+                  type: 'document',
+                  source: { type: 'base64', media_type: 'application/pdf', data: 'JVBER' },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+      [
+        'anthropic',
+        {
+          messages: [{ role: 'user', content: 'x' }],
+          tools: [{ type: 'web_search_20250305', name: 'web_search' }],
+        },
+      ],
+      [
+        'anthropic',
+        { messages: [{ role: 'user', content: 'x' }], mcp_servers: [{ type: 'url', url: 'https://x' }] },
+      ],
+      ['openai', { messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-1' } }] }] }],
+      ['openai', { messages: [{ role: 'user', content: 'x' }], web_search_options: {} }],
+    ];
+    for (const [format, body] of cases) {
+      expect(
+        () => requestInput(format, { model: 'm', max_tokens: 5, ...body } as never),
+        JSON.stringify(body),
+      ).toThrow(/cannot be metered/);
+    }
+    // A plain-text document is in the request, so it is counted.
+    expect(
+      boundRequestTokens('anthropic', {
+        model: 'm',
+        max_tokens: 5,
+        messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', data: 'abc' } }] }],
+      } as never),
+    ).toBeGreaterThan(3);
+  });
+
+  it('estimates the same asynchronously, yielding between slices of a long text', async () => {
+    const long = randomText(250_000, 'abcdefghij klmnopqrstuvwxyz.', 7);
+    const input = requestInput('openai', { model: 'm', messages: [{ role: 'user', content: long }] });
+    // Work queued before the count runs before it finishes: it gave the event loop a turn.
+    let otherWorkRan = false;
+    setImmediate(() => {
+      otherWorkRan = true;
+    });
+    const estimate = await estimateInputTokensAsync(input);
+    expect(otherWorkRan).toBe(true);
+    // Slicing may split a token at each of the 3 slice boundaries.
+    expect(Math.abs(estimate - estimateInputTokens(input))).toBeLessThanOrEqual(3);
+    expect(
+      Math.abs(countTextTokensUpTo(long, Number.POSITIVE_INFINITY) - countTextTokens(long)),
+    ).toBeLessThanOrEqual(3);
+    // It stops counting once past the limit it was given.
+    expect(countTextTokensUpTo(long, 10)).toBeLessThan(countTextTokens(long) / 2);
+  });
+
+  it('estimates a body past 256 K characters at 4 characters a token, without counting it', async () => {
+    const huge = 'lorem ipsum '.repeat(100_000);
+    const input = requestInput('anthropic', {
+      model: 'm',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: huge }],
+    });
+    expect(await estimateInputTokensAsync(input)).toBe(input.fixedTokens + huge.length / 4);
+    expect(boundInputTokens(input)).toBeGreaterThan(huge.length);
   });
 });

@@ -11,10 +11,12 @@
  *   count-only byte-pair merge driven by a heap, O(n log n) in the piece length.
  *   Tests check the counts against js-tiktoken's encoder token for token.
  *
- * Counts are estimates of what the provider will bill (Anthropic's tokenizer differs from OpenAI's);
- * the hold is corrected by the reported usage when the call finishes.
+ * Counts are estimates of what the provider will bill (Anthropic's tokenizer differs from OpenAI's), so
+ * a hold is sized from `boundInputTokens` instead: UTF-8 bytes, which no byte-level BPE tokenizer can
+ * exceed, and needs no tokenizing at all. The estimate stands in for input the provider never reports.
  */
 import { createRequire } from 'node:module';
+import { TollgateError } from '../../shared/errors.ts';
 import type {
   AnthropicContentBlock,
   AnthropicMessagesRequest,
@@ -310,136 +312,347 @@ export function countTextTokens(text: string): number {
   return tokenCounter().count(text);
 }
 
-function opaqueTokens(value: unknown): number {
-  const text = typeof value === 'string' ? value : JSON.stringify(value ?? '');
-  return Math.ceil(text.length / OPAQUE_CHARACTERS_PER_TOKEN);
+/**
+ * `countTextTokens`, but it stops once the count passes `limit` (returning a number above it): counting
+ * a provider's 10 MB answer to bill at most its output limit would only hold the event loop.
+ */
+export function countTextTokensUpTo(text: string, limit: number): number {
+  if (text.length <= ESTIMATE_SLICE_CHARACTERS) return countTextTokens(text);
+  let total = 0;
+  for (let offset = 0; offset < text.length && total <= limit; offset += ESTIMATE_SLICE_CHARACTERS) {
+    total += countTextTokens(text.slice(offset, offset + ESTIMATE_SLICE_CHARACTERS));
+  }
+  return total;
 }
 
-function jsonTokens(value: unknown): number {
-  if (value === undefined || value === null) return 0;
-  return countTextTokens(typeof value === 'string' ? value : JSON.stringify(value));
+// ───────────────────────────── requests ─────────────────────────────
+
+/**
+ * A request's input taken apart once, so that it can be both estimated (o200k counts, what the
+ * provider most likely bills) and bounded (what it can bill at most) without walking it twice.
+ */
+export interface RequestInput {
+  /** Framing, reply priming and images: token counts whatever the tokenizer. */
+  fixedTokens: number;
+  /** Text the model reads. */
+  texts: string[];
+  /** Content not tokenized here (audio, unknown parts): estimated at 4 characters a token. */
+  opaque: string[];
+  messages: number;
+  /** Tool definitions: a provider wraps them in a tool-use system prompt of its own. */
+  tools: number;
+  /** Provider-defined client tools (Anthropic's bash, text editor, computer, memory). */
+  providerTools: number;
+}
+
+/**
+ * Margins of the bound above the estimate for what no text carries, from the providers' published
+ * upper ends: Anthropic's tool-use system prompt (346 tokens at most), its defined tools (computer use:
+ * 735 tokens of definition plus up to 499 of system prompt), per-message framing larger than OpenAI's.
+ */
+const BOUND_TOKENS_PER_MESSAGE = 8;
+const BOUND_TOKENS_PER_REQUEST = 32;
+const BOUND_TOOL_USE_PROMPT_TOKENS = 500;
+const BOUND_PROVIDER_TOOL_TOKENS = 1_500;
+/** Anthropic tools that the client runs (their cost is a fixed prompt); any other typed tool runs on
+ *  the provider and pulls content of unknown size into the context. */
+const CLIENT_RUN_ANTHROPIC_TOOLS =
+  /^(bash|text_editor|str_replace_editor|str_replace_based_edit_tool|computer|memory)_/;
+/** Text counted in one go before the async estimate yields to the event loop. */
+const ESTIMATE_SLICE_CHARACTERS = 64 * 1024;
+/** Past this much text the estimate is 4 characters a token instead of a count. */
+const ESTIMATE_EXACT_CHARACTERS = 256 * 1024;
+
+function unmeterable(what: string, param = 'messages'): TollgateError {
+  return new TollgateError(
+    'invalid_request',
+    `${what} cannot be metered: the gateway holds the most a request can cost before calling the provider, and the size of this input is not known until the provider has read it.`,
+    { param },
+  );
+}
+
+function emptyInput(): RequestInput {
+  return {
+    fixedTokens: REPLY_PRIMING_TOKENS,
+    texts: [],
+    opaque: [],
+    messages: 0,
+    tools: 0,
+    providerTools: 0,
+  };
+}
+
+function addJson(input: RequestInput, value: unknown): void {
+  if (value === undefined || value === null) return;
+  input.texts.push(typeof value === 'string' ? value : JSON.stringify(value));
+}
+
+function addOpaque(input: RequestInput, value: unknown): void {
+  input.opaque.push(typeof value === 'string' ? value : JSON.stringify(value ?? ''));
 }
 
 // ───────────────────────────── OpenAI ─────────────────────────────
 
-function countOpenAiPart(part: OpenAiContentPart): number {
-  if (!isRecord(part)) return 0;
+function collectOpenAiPart(input: RequestInput, part: OpenAiContentPart): void {
+  if (!isRecord(part)) return;
   switch (part.type) {
     case 'text':
-      return typeof part.text === 'string' ? countTextTokens(part.text) : 0;
+      if (typeof part.text === 'string') input.texts.push(part.text);
+      return;
     case 'image_url':
-      return isRecord(part.image_url) && part.image_url.detail === 'low'
-        ? LOW_DETAIL_IMAGE_TOKEN_ESTIMATE
-        : IMAGE_TOKEN_ESTIMATE;
+      input.fixedTokens +=
+        isRecord(part.image_url) && part.image_url.detail === 'low'
+          ? LOW_DETAIL_IMAGE_TOKEN_ESTIMATE
+          : IMAGE_TOKEN_ESTIMATE;
+      return;
     case 'refusal':
-      return typeof part.refusal === 'string' ? countTextTokens(part.refusal) : 0;
+      if (typeof part.refusal === 'string') input.texts.push(part.refusal);
+      return;
+    case 'file':
+      throw unmeterable('A file content part');
     default:
-      return opaqueTokens(part);
+      addOpaque(input, part);
   }
 }
 
-function countOpenAiTools(tools: OpenAiTool[] | undefined): number {
-  if (!Array.isArray(tools)) return 0;
-  let total = 0;
+function collectOpenAiTools(input: RequestInput, tools: OpenAiTool[] | undefined): void {
+  if (!Array.isArray(tools)) return;
   for (const tool of tools) {
+    input.tools += 1;
     const definition = isRecord(tool) && isRecord(tool.function) ? tool.function : undefined;
     if (!definition) {
-      total += opaqueTokens(tool);
+      addOpaque(input, tool);
       continue;
     }
-    total += TOKENS_PER_TOOL + countTextTokens(String(definition.name ?? ''));
-    if (typeof definition.description === 'string') total += countTextTokens(definition.description);
-    total += jsonTokens(definition.parameters);
+    input.fixedTokens += TOKENS_PER_TOOL;
+    input.texts.push(String(definition.name ?? ''));
+    if (typeof definition.description === 'string') input.texts.push(definition.description);
+    addJson(input, definition.parameters);
   }
-  return total;
 }
 
-export function countOpenAiRequestTokens(request: OpenAiChatRequest): number {
-  let total = REPLY_PRIMING_TOKENS;
+export function openAiRequestInput(request: OpenAiChatRequest): RequestInput {
+  const body = request as OpenAiChatRequest & Record<string, unknown>;
+  if (body.web_search_options !== undefined && body.web_search_options !== null)
+    throw unmeterable('web_search_options', 'web_search_options');
+  if (body.prediction !== undefined && body.prediction !== null)
+    throw unmeterable('A predicted output', 'prediction');
+  const input = emptyInput();
   for (const message of request.messages ?? []) {
     if (!isRecord(message)) continue;
+    input.messages += 1;
     // The role is one token in every case ("system", "user", "assistant", "tool", "developer").
-    total += TOKENS_PER_MESSAGE + 1;
-    if (typeof message.name === 'string') total += TOKENS_PER_NAME + countTextTokens(message.name);
+    input.fixedTokens += TOKENS_PER_MESSAGE + 1;
+    if (typeof message.name === 'string') {
+      input.fixedTokens += TOKENS_PER_NAME;
+      input.texts.push(message.name);
+    }
     const content = message.content;
-    if (typeof content === 'string') total += countTextTokens(content);
-    else if (Array.isArray(content)) for (const part of content) total += countOpenAiPart(part);
+    if (typeof content === 'string') input.texts.push(content);
+    else if (Array.isArray(content)) for (const part of content) collectOpenAiPart(input, part);
     if (Array.isArray(message.tool_calls)) {
       for (const call of message.tool_calls) {
         if (!isRecord(call) || !isRecord(call.function)) continue;
-        total += TOKENS_PER_TOOL + countTextTokens(String(call.function.name ?? ''));
-        total += jsonTokens(call.function.arguments);
+        input.fixedTokens += TOKENS_PER_TOOL;
+        input.texts.push(String(call.function.name ?? ''));
+        addJson(input, call.function.arguments);
       }
     }
   }
-  return total + countOpenAiTools(request.tools);
+  collectOpenAiTools(input, request.tools);
+  // Legacy function definitions are still read by the models that take them.
+  if (Array.isArray(body.functions)) for (const definition of body.functions) addOpaque(input, definition);
+  return input;
 }
 
 // ───────────────────────────── Anthropic ─────────────────────────────
 
-function countAnthropicBlock(block: AnthropicContentBlock): number {
-  if (!isRecord(block)) return 0;
+function collectAnthropicBlock(input: RequestInput, block: AnthropicContentBlock): void {
+  if (!isRecord(block)) return;
   switch (block.type) {
     case 'text':
-      return typeof block.text === 'string' ? countTextTokens(block.text) : 0;
+      if (typeof block.text === 'string') input.texts.push(block.text);
+      return;
     case 'image':
-      return IMAGE_TOKEN_ESTIMATE;
+      // Whatever its source, the provider scales an image down to at most this many tokens.
+      input.fixedTokens += IMAGE_TOKEN_ESTIMATE;
+      return;
     case 'tool_use':
-      return TOKENS_PER_TOOL + countTextTokens(String(block.name ?? '')) + jsonTokens(block.input);
-    case 'tool_result': {
-      let total = TOKENS_PER_TOOL;
-      if (typeof block.content === 'string') total += countTextTokens(block.content);
+      input.fixedTokens += TOKENS_PER_TOOL;
+      input.texts.push(String(block.name ?? ''));
+      addJson(input, block.input);
+      return;
+    case 'tool_result':
+      input.fixedTokens += TOKENS_PER_TOOL;
+      if (typeof block.content === 'string') input.texts.push(block.content);
       else if (Array.isArray(block.content))
-        for (const inner of block.content) total += countAnthropicBlock(inner);
-      return total;
-    }
+        for (const inner of block.content) collectAnthropicBlock(input, inner);
+      return;
     case 'thinking':
-      return typeof block.thinking === 'string' ? countTextTokens(block.thinking) : 0;
+      if (typeof block.thinking === 'string') input.texts.push(block.thinking);
+      return;
     case 'redacted_thinking':
-      return opaqueTokens(block.data);
+      addOpaque(input, block.data);
+      return;
+    case 'document': {
+      // A document's text is in the request; a PDF, a URL or a stored file is read by the provider.
+      const source = isRecord(block.source) ? block.source : {};
+      if (source.type === 'text' && typeof source.data === 'string') input.texts.push(source.data);
+      else if (source.type === 'content' && Array.isArray(source.content))
+        for (const inner of source.content) collectAnthropicBlock(input, inner as AnthropicContentBlock);
+      else throw unmeterable(`A document of source type "${String(source.type)}"`);
+      for (const field of ['title', 'context'] as const)
+        if (typeof block[field] === 'string') input.texts.push(block[field] as string);
+      return;
+    }
+    case 'container_upload':
+      throw unmeterable('A container upload');
     default:
-      return opaqueTokens(block);
+      addOpaque(input, block);
   }
 }
 
-function countAnthropicTools(tools: AnthropicTool[] | undefined): number {
-  if (!Array.isArray(tools)) return 0;
-  let total = 0;
+function collectAnthropicTools(input: RequestInput, tools: AnthropicTool[] | undefined): void {
+  if (!Array.isArray(tools)) return;
   for (const tool of tools) {
     if (!isRecord(tool)) continue;
-    total += TOKENS_PER_TOOL + countTextTokens(String(tool.name ?? ''));
-    if (typeof tool.description === 'string') total += countTextTokens(tool.description);
-    total += jsonTokens(tool.input_schema);
+    input.tools += 1;
+    if (typeof tool.type === 'string' && tool.type !== 'custom') {
+      if (!CLIENT_RUN_ANTHROPIC_TOOLS.test(tool.type))
+        throw unmeterable(`The server tool "${tool.type}"`, 'tools');
+      input.providerTools += 1;
+    }
+    input.fixedTokens += TOKENS_PER_TOOL;
+    input.texts.push(String(tool.name ?? ''));
+    if (typeof tool.description === 'string') input.texts.push(tool.description);
+    addJson(input, tool.input_schema);
+  }
+}
+
+export function anthropicRequestInput(request: AnthropicMessagesRequest): RequestInput {
+  const body = request as AnthropicMessagesRequest & Record<string, unknown>;
+  if (Array.isArray(body.mcp_servers) && body.mcp_servers.length > 0)
+    throw unmeterable('An MCP server', 'mcp_servers');
+  if (body.container !== undefined && body.container !== null) throw unmeterable('A container', 'container');
+  const input = emptyInput();
+  const system = request.system;
+  // The system prompt is framed like a message of its own, as OpenAI frames a system message.
+  if ((typeof system === 'string' && system.length > 0) || (Array.isArray(system) && system.length > 0)) {
+    input.messages += 1;
+    input.fixedTokens += TOKENS_PER_MESSAGE + 1;
+    if (typeof system === 'string') input.texts.push(system);
+    else for (const block of system) collectAnthropicBlock(input, block);
+  }
+  for (const message of request.messages ?? []) {
+    if (!isRecord(message)) continue;
+    input.messages += 1;
+    input.fixedTokens += TOKENS_PER_MESSAGE + 1;
+    const content = message.content;
+    if (typeof content === 'string') input.texts.push(content);
+    else if (Array.isArray(content)) for (const block of content) collectAnthropicBlock(input, block);
+  }
+  collectAnthropicTools(input, request.tools);
+  return input;
+}
+
+/**
+ * A request body in the dialect it arrived in, taken apart for counting. Throws `invalid_request` for
+ * input whose size only the provider can know (documents by URL or file, PDFs, server tools, MCP
+ * servers): the gateway could not hold the most such a request may cost.
+ */
+export function requestInput(
+  format: ApiFormat,
+  request: OpenAiChatRequest | AnthropicMessagesRequest,
+): RequestInput {
+  return format === 'openai'
+    ? openAiRequestInput(request as OpenAiChatRequest)
+    : anthropicRequestInput(request as AnthropicMessagesRequest);
+}
+
+function opaqueEstimate(input: RequestInput): number {
+  let total = 0;
+  for (const text of input.opaque) total += Math.ceil(text.length / OPAQUE_CHARACTERS_PER_TOKEN);
+  return total;
+}
+
+/** o200k_base estimate of the input tokens (synchronous: for small requests and tests). */
+export function estimateInputTokens(input: RequestInput): number {
+  let total = input.fixedTokens + opaqueEstimate(input);
+  for (const text of input.texts) total += countTextTokens(text);
+  return total;
+}
+
+/**
+ * The estimate the gateway uses, without holding the event loop or spending CPU out of proportion:
+ * up to 256 K characters of text, it is the exact o200k count, taken in slices of 64 K characters with
+ * a yield between them (a slice boundary can split a token: at most one extra token per slice); past
+ * that, 4 characters a token. A body of 15 MB of unknown words would otherwise cost seconds of CPU to
+ * count exactly, for a figure that only stands in when the provider does not report its own.
+ */
+export async function estimateInputTokensAsync(input: RequestInput): Promise<number> {
+  let characters = 0;
+  for (const text of input.texts) characters += text.length;
+  if (characters > ESTIMATE_EXACT_CHARACTERS) {
+    return input.fixedTokens + opaqueEstimate(input) + Math.ceil(characters / OPAQUE_CHARACTERS_PER_TOKEN);
+  }
+  let total = input.fixedTokens + opaqueEstimate(input);
+  let sinceYield = 0;
+  for (const text of input.texts) {
+    for (let offset = 0; offset < text.length; offset += ESTIMATE_SLICE_CHARACTERS) {
+      const slice =
+        text.length <= ESTIMATE_SLICE_CHARACTERS
+          ? text
+          : text.slice(offset, offset + ESTIMATE_SLICE_CHARACTERS);
+      total += countTextTokens(slice);
+      sinceYield += slice.length;
+      if (sinceYield >= ESTIMATE_SLICE_CHARACTERS) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
   }
   return total;
 }
 
-export function countAnthropicRequestTokens(request: AnthropicMessagesRequest): number {
-  let total = REPLY_PRIMING_TOKENS;
-  const system = request.system;
-  // The system prompt is framed like a message of its own, as OpenAI frames a system message.
-  if (typeof system === 'string' && system.length > 0)
-    total += TOKENS_PER_MESSAGE + 1 + countTextTokens(system);
-  else if (Array.isArray(system) && system.length > 0) {
-    total += TOKENS_PER_MESSAGE + 1;
-    for (const block of system) total += countAnthropicBlock(block);
-  }
-  for (const message of request.messages ?? []) {
-    if (!isRecord(message)) continue;
-    total += TOKENS_PER_MESSAGE + 1;
-    const content = message.content;
-    if (typeof content === 'string') total += countTextTokens(content);
-    else if (Array.isArray(content)) for (const block of content) total += countAnthropicBlock(block);
-  }
-  return total + countAnthropicTools(request.tools);
+/**
+ * The most input tokens the provider can bill for this request: every token of a byte-level BPE
+ * tokenizer (OpenAI's, Anthropic's) covers at least one byte, so text and untokenized content count
+ * their UTF-8 bytes; images count the upper end either provider bills for one image; framing, tool-use
+ * prompts and provider-defined tools their published upper ends. Cheap (no tokenizing) whatever the
+ * size. The gateway holds this, and caps reported input at it.
+ */
+export function boundInputTokens(input: RequestInput): number {
+  let total =
+    input.fixedTokens +
+    BOUND_TOKENS_PER_REQUEST +
+    input.messages * BOUND_TOKENS_PER_MESSAGE +
+    input.providerTools * BOUND_PROVIDER_TOOL_TOKENS +
+    (input.tools > 0 ? BOUND_TOOL_USE_PROMPT_TOKENS : 0);
+  for (const text of input.texts) total += Buffer.byteLength(text, 'utf8');
+  for (const text of input.opaque) total += Buffer.byteLength(text, 'utf8');
+  return total;
 }
 
-/** Input tokens of a request body in the dialect it arrived in. */
+export function countOpenAiRequestTokens(request: OpenAiChatRequest): number {
+  return estimateInputTokens(openAiRequestInput(request));
+}
+
+export function countAnthropicRequestTokens(request: AnthropicMessagesRequest): number {
+  return estimateInputTokens(anthropicRequestInput(request));
+}
+
+/** Input tokens of a request body in the dialect it arrived in (the o200k estimate). */
 export function countRequestTokens(
   format: ApiFormat,
   request: OpenAiChatRequest | AnthropicMessagesRequest,
 ): number {
-  return format === 'openai'
-    ? countOpenAiRequestTokens(request as OpenAiChatRequest)
-    : countAnthropicRequestTokens(request as AnthropicMessagesRequest);
+  return estimateInputTokens(requestInput(format, request));
+}
+
+/** The most input tokens a request body can be billed (see `boundInputTokens`). */
+export function boundRequestTokens(
+  format: ApiFormat,
+  request: OpenAiChatRequest | AnthropicMessagesRequest,
+): number {
+  return boundInputTokens(requestInput(format, request));
 }

@@ -3,6 +3,10 @@ import { formatSseJson, SseParser } from './sse.ts';
 import { countTextTokens } from './tokens.ts';
 import {
   addUsage,
+  boundUsage,
+  reportedUsageFromAnthropic,
+  reportedUsageFromOpenAi,
+  resolveUsage,
   UsageAccumulator,
   usageFromAnthropic,
   usageFromOpenAi,
@@ -108,6 +112,7 @@ describe('UsageAccumulator', () => {
       usage: { input_tokens: 36, output_tokens: 7, cached_input_tokens: 64 },
       inputReported: true,
       outputReported: true,
+      malformed: false,
     });
     expect(accumulator.streamedText()).toBe('Hello');
   });
@@ -145,6 +150,7 @@ describe('UsageAccumulator', () => {
       usage: { input_tokens: 42, output_tokens: countTextTokens(expectedText), cached_input_tokens: 0 },
       inputReported: false,
       outputReported: false,
+      malformed: false,
     });
   });
 
@@ -190,6 +196,7 @@ describe('UsageAccumulator', () => {
       usage: { input_tokens: 42, output_tokens: 9, cached_input_tokens: 2_000 },
       inputReported: true,
       outputReported: true,
+      malformed: false,
     });
   });
 
@@ -258,6 +265,7 @@ describe('UsageAccumulator', () => {
       usage: { input_tokens: 15, output_tokens: countTextTokens(text), cached_input_tokens: 0 },
       inputReported: true,
       outputReported: false,
+      malformed: false,
     });
   });
 
@@ -272,6 +280,89 @@ describe('UsageAccumulator', () => {
       usage: { input_tokens: 3, output_tokens: 0, cached_input_tokens: 0 },
       inputReported: false,
       outputReported: false,
+      malformed: false,
+    });
+  });
+});
+
+describe('usage the provider cannot be trusted with', () => {
+  it('reads each figure on its own: garbage in one never zeroes the others', () => {
+    expect(reportedUsageFromOpenAi({ prompt_tokens: 10, completion_tokens: 'lots' })).toEqual({
+      input_tokens: 10,
+      output_tokens: undefined,
+      cached_input_tokens: 0,
+      malformed: true,
+    });
+    expect(reportedUsageFromOpenAi({ prompt_tokens: -1, completion_tokens: -5 })).toEqual({
+      malformed: true,
+    });
+    expect(reportedUsageFromAnthropic({ input_tokens: 'NaN', output_tokens: 1e300 })).toEqual({
+      input_tokens: undefined,
+      output_tokens: 1e300,
+      cached_input_tokens: undefined,
+      malformed: true,
+    });
+    expect(reportedUsageFromOpenAi({})).toBeNull();
+  });
+
+  it('fills what is missing from the estimate and the delivered text; a reported 0 beside delivered text is not believed', () => {
+    const fallback = { inputTokens: 42, countOutput: () => 7, delivered: true };
+    expect(resolveUsage(null, fallback)).toEqual({
+      usage: { input_tokens: 42, output_tokens: 7, cached_input_tokens: 0 },
+      inputReported: false,
+      outputReported: false,
+      malformed: false,
+    });
+    expect(
+      resolveUsage({ input_tokens: 5, output_tokens: 0, cached_input_tokens: 1, malformed: false }, fallback),
+    ).toEqual({
+      usage: { input_tokens: 5, output_tokens: 7, cached_input_tokens: 1 },
+      inputReported: true,
+      outputReported: false,
+      malformed: false,
+    });
+    // Nothing delivered: a reported 0 stands (hidden reasoning may make a reported figure above 0 real).
+    expect(
+      resolveUsage({ output_tokens: 0, malformed: false }, { ...fallback, delivered: false }).usage
+        .output_tokens,
+    ).toBe(0);
+  });
+
+  it('cuts usage down to what the request allowed, naming what the provider overstated', () => {
+    const resolved = {
+      usage: { input_tokens: 900, output_tokens: 1_000_000, cached_input_tokens: 300 },
+      inputReported: true,
+      outputReported: true,
+      malformed: false,
+    };
+    expect(boundUsage(resolved, { inputTokens: 1_000, outputTokens: 100 })).toEqual({
+      usage: { input_tokens: 700, output_tokens: 100, cached_input_tokens: 300 },
+      anomalies: ['output_above_limit', 'input_above_bound'],
+    });
+    // Our own count above the limit is cut without blaming the provider.
+    expect(
+      boundUsage(
+        { ...resolved, outputReported: false, inputReported: false },
+        { inputTokens: 2_000, outputTokens: 100 },
+      ),
+    ).toEqual({ usage: { input_tokens: 900, output_tokens: 100, cached_input_tokens: 300 }, anomalies: [] });
+    expect(
+      boundUsage({ ...resolved, malformed: true }, { inputTokens: 5_000, outputTokens: 5_000_000 }).anomalies,
+    ).toEqual(['malformed_usage']);
+  });
+
+  it('bills a stream whose usage is garbage from what it delivered', () => {
+    const accumulator = new UsageAccumulator({ format: 'openai', inputTokensEstimate: 12 });
+    for (const event of events([
+      formatSseJson({ choices: [{ index: 0, delta: { content: 'Hello world' } }] }),
+      formatSseJson({ choices: [], usage: { prompt_tokens: 'x', completion_tokens: -3 } }),
+    ]))
+      accumulator.push(event);
+    expect(accumulator.result()).toEqual({
+      usage: { input_tokens: 12, output_tokens: countTextTokens('Hello world'), cached_input_tokens: 0 },
+      inputReported: false,
+      outputReported: false,
+      malformed: true,
     });
   });
 });

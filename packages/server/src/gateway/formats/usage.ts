@@ -9,7 +9,7 @@
  *   part, and `cache_creation_input_tokens` (writing the cache) is billed as input here.
  */
 import { type SseEvent, sseJson } from './sse.ts';
-import { countTextTokens } from './tokens.ts';
+import { countTextTokensUpTo } from './tokens.ts';
 import type { AnthropicUsage, ApiFormat, OpenAiUsage } from './wire-types.ts';
 import { isRecord } from './wire-types.ts';
 
@@ -30,32 +30,87 @@ function tokenCount(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.floor(value) : undefined;
 }
 
-/** Normalizes an OpenAI `usage` object; `null` when there is none to read. */
-export function usageFromOpenAi(usage: unknown): Usage | null {
+/** A field that was sent but cannot be read as a token count (negative, a string, NaN…). */
+function isMalformed(value: unknown): boolean {
+  return value !== undefined && value !== null && tokenCount(value) === undefined;
+}
+
+/**
+ * Usage as the provider reported it, field by field: `undefined` where it said nothing usable, so that
+ * each missing figure can be filled in on its own (the request's count for input, the delivered text for
+ * output) instead of becoming 0. `malformed` says a field was there but unreadable.
+ */
+export interface ReportedUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cached_input_tokens?: number;
+  malformed: boolean;
+}
+
+/** An OpenAI `usage` object, field by field; `null` when there is none to read. */
+export function reportedUsageFromOpenAi(usage: unknown): ReportedUsage | null {
   if (!isRecord(usage)) return null;
   const prompt = tokenCount(usage.prompt_tokens);
   const completion = tokenCount(usage.completion_tokens);
-  if (prompt === undefined && completion === undefined) return null;
   const details = isRecord(usage.prompt_tokens_details) ? usage.prompt_tokens_details : undefined;
-  const cached = Math.min(tokenCount(details?.cached_tokens) ?? 0, prompt ?? 0);
+  const malformed =
+    isMalformed(usage.prompt_tokens) ||
+    isMalformed(usage.completion_tokens) ||
+    isMalformed(details?.cached_tokens);
+  if (prompt === undefined && completion === undefined) return malformed ? { malformed } : null;
+  const cached = prompt === undefined ? undefined : Math.min(tokenCount(details?.cached_tokens) ?? 0, prompt);
   return {
-    input_tokens: (prompt ?? 0) - cached,
-    output_tokens: completion ?? 0,
+    input_tokens: prompt === undefined ? undefined : prompt - cached!,
+    output_tokens: completion,
     cached_input_tokens: cached,
+    malformed,
   };
 }
 
-/** Normalizes an Anthropic `usage` object; `null` when there is none to read. */
-export function usageFromAnthropic(usage: unknown): Usage | null {
+/** An Anthropic `usage` object, field by field; `null` when there is none to read. */
+export function reportedUsageFromAnthropic(usage: unknown): ReportedUsage | null {
   if (!isRecord(usage)) return null;
   const input = tokenCount(usage.input_tokens);
   const output = tokenCount(usage.output_tokens);
-  if (input === undefined && output === undefined) return null;
+  const malformed = [
+    usage.input_tokens,
+    usage.output_tokens,
+    usage.cache_creation_input_tokens,
+    usage.cache_read_input_tokens,
+  ].some(isMalformed);
+  if (input === undefined && output === undefined) return malformed ? { malformed } : null;
   return {
-    input_tokens: (input ?? 0) + (tokenCount(usage.cache_creation_input_tokens) ?? 0),
-    output_tokens: output ?? 0,
-    cached_input_tokens: tokenCount(usage.cache_read_input_tokens) ?? 0,
+    input_tokens:
+      input === undefined ? undefined : input + (tokenCount(usage.cache_creation_input_tokens) ?? 0),
+    output_tokens: output,
+    cached_input_tokens: input === undefined ? undefined : (tokenCount(usage.cache_read_input_tokens) ?? 0),
+    malformed,
   };
+}
+
+function filled(reported: ReportedUsage | null): Usage | null {
+  if (!reported || (reported.input_tokens === undefined && reported.output_tokens === undefined)) return null;
+  return {
+    input_tokens: reported.input_tokens ?? 0,
+    output_tokens: reported.output_tokens ?? 0,
+    cached_input_tokens: reported.cached_input_tokens ?? 0,
+  };
+}
+
+/** Normalizes an OpenAI `usage` object (missing figures read 0, for display); `null` when there is none. */
+export function usageFromOpenAi(usage: unknown): Usage | null {
+  return filled(reportedUsageFromOpenAi(usage));
+}
+
+/** Normalizes an Anthropic `usage` object (missing figures read 0, for display); `null` when there is none. */
+export function usageFromAnthropic(usage: unknown): Usage | null {
+  return filled(reportedUsageFromAnthropic(usage));
+}
+
+/** The usage reported in a non-stream response body of the upstream's dialect, field by field. */
+export function reportedUsageFromResponse(format: ApiFormat, body: unknown): ReportedUsage | null {
+  if (!isRecord(body)) return null;
+  return format === 'openai' ? reportedUsageFromOpenAi(body.usage) : reportedUsageFromAnthropic(body.usage);
 }
 
 /** Usage of a non-stream response body in the upstream's dialect. */
@@ -96,6 +151,59 @@ export function addUsage(left: Usage, right: Usage): Usage {
   };
 }
 
+/**
+ * What a call is billed from, given what the provider reported: each usable reported figure, else the
+ * request's estimated input and the output counted from the delivered text. A reported output of 0
+ * next to delivered text is not usable either — delivered output is never free.
+ */
+export function resolveUsage(
+  reported: ReportedUsage | null,
+  fallback: { inputTokens: number; countOutput: () => number; delivered: boolean },
+): AccumulatedUsage {
+  const inputReported = reported?.input_tokens !== undefined;
+  const outputReported =
+    reported?.output_tokens !== undefined && !(reported.output_tokens === 0 && fallback.delivered);
+  return {
+    usage: {
+      input_tokens: inputReported ? reported!.input_tokens! : fallback.inputTokens,
+      output_tokens: outputReported ? reported!.output_tokens! : fallback.countOutput(),
+      cached_input_tokens: inputReported ? (reported!.cached_input_tokens ?? 0) : 0,
+    },
+    inputReported,
+    outputReported,
+    malformed: reported?.malformed === true,
+  };
+}
+
+/** Why a usage was cut down to what the request allowed. */
+export type UsageAnomaly = 'output_above_limit' | 'input_above_bound' | 'malformed_usage';
+
+/**
+ * Usage cut down to what the request could have cost: output to the output limit it was sent with
+ * (times the number of answers), input plus cached input to the request's input bound (cached first,
+ * so a cut never raises the price when cached input is the cheaper rate). The hold was sized from the
+ * same two figures, so a bounded usage never costs more than the hold. Reported figures above them are
+ * the provider's anomalies; counted ones are our own estimate and are cut silently.
+ */
+export function boundUsage(
+  resolved: AccumulatedUsage,
+  limits: { inputTokens: number; outputTokens: number },
+): { usage: Usage; anomalies: UsageAnomaly[] } {
+  const anomalies: UsageAnomaly[] = [];
+  if (resolved.malformed) anomalies.push('malformed_usage');
+  const usage = { ...resolved.usage };
+  if (usage.output_tokens > limits.outputTokens) {
+    if (resolved.outputReported) anomalies.push('output_above_limit');
+    usage.output_tokens = limits.outputTokens;
+  }
+  if (usage.input_tokens + usage.cached_input_tokens > limits.inputTokens) {
+    if (resolved.inputReported) anomalies.push('input_above_bound');
+    usage.cached_input_tokens = Math.min(usage.cached_input_tokens, limits.inputTokens);
+    usage.input_tokens = limits.inputTokens - usage.cached_input_tokens;
+  }
+  return { usage, anomalies };
+}
+
 export interface UsageAccumulatorOptions {
   /** The upstream's dialect: which events to read. */
   format: ApiFormat;
@@ -107,8 +215,10 @@ export interface AccumulatedUsage {
   usage: Usage;
   /** False when the upstream never reported input tokens and the request's count stood in. */
   inputReported: boolean;
-  /** False when the upstream never reported final output tokens and the streamed text was counted. */
+  /** False when the upstream never reported usable output tokens and the streamed text was counted. */
   outputReported: boolean;
+  /** Some reported figure was there but unreadable (negative, a string, NaN). */
+  malformed: boolean;
 }
 
 /**
@@ -120,13 +230,10 @@ export class UsageAccumulator {
   private readonly format: ApiFormat;
   private readonly inputTokensEstimate: number;
   private readonly textPieces: string[] = [];
-  private reportedInput: number | undefined;
+  private readonly reported: ReportedUsage = { malformed: false };
   private reportedCacheCreation = 0;
-  private reportedCacheRead = 0;
-  private reportedOutput: number | undefined;
   /** Anthropic's message_start carries a provisional output count (usually 1); only message_delta is final. */
   private provisionalOutput = 0;
-  private openAiUsage: Usage | null = null;
 
   constructor(options: UsageAccumulatorOptions) {
     this.format = options.format;
@@ -150,47 +257,31 @@ export class UsageAccumulator {
     return this.textPieces[0] ?? '';
   }
 
-  /** The usage to bill now. Call once the stream has ended or been abandoned. */
-  result(): AccumulatedUsage {
-    if (this.format === 'openai') {
-      if (this.openAiUsage)
-        return { usage: { ...this.openAiUsage }, inputReported: true, outputReported: true };
-      return {
-        usage: {
-          input_tokens: this.inputTokensEstimate,
-          output_tokens: this.countedOutput(),
-          cached_input_tokens: 0,
-        },
-        inputReported: false,
-        outputReported: false,
-      };
-    }
-    const inputReported = this.reportedInput !== undefined;
-    const outputReported = this.reportedOutput !== undefined;
-    const output = outputReported
-      ? this.reportedOutput!
-      : Math.max(this.provisionalOutput, this.countedOutput());
-    return {
-      usage: {
-        input_tokens: inputReported
-          ? this.reportedInput! + this.reportedCacheCreation
-          : this.inputTokensEstimate,
-        output_tokens: output,
-        cached_input_tokens: inputReported ? this.reportedCacheRead : 0,
-      },
-      inputReported,
-      outputReported,
-    };
-  }
-
-  private countedOutput(): number {
+  /**
+   * The usage to bill now. Call once the stream has ended or been abandoned. `maxOutputTokens` stops
+   * counting the text once it is reached (the bill is cut there anyway).
+   */
+  result(maxOutputTokens = Number.POSITIVE_INFINITY): AccumulatedUsage {
     const text = this.streamedText();
-    return text.length === 0 ? 0 : countTextTokens(text);
+    const counted = () =>
+      Math.max(this.provisionalOutput, text.length === 0 ? 0 : countTextTokensUpTo(text, maxOutputTokens));
+    const reported: ReportedUsage = {
+      ...this.reported,
+      input_tokens:
+        this.reported.input_tokens === undefined
+          ? undefined
+          : this.reported.input_tokens + this.reportedCacheCreation,
+    };
+    return resolveUsage(reported, {
+      inputTokens: this.inputTokensEstimate,
+      countOutput: counted,
+      delivered: text.length > 0,
+    });
   }
 
   private pushOpenAi(chunk: Record<string, any>): void {
-    const usage = usageFromOpenAi(chunk.usage);
-    if (usage) this.openAiUsage = usage;
+    const usage = reportedUsageFromOpenAi(chunk.usage);
+    if (usage) this.merge(usage);
     if (!Array.isArray(chunk.choices)) return;
     for (const choice of chunk.choices) {
       const delta = isRecord(choice) ? choice.delta : undefined;
@@ -246,8 +337,9 @@ export class UsageAccumulator {
         const usage = event.usage;
         if (!isRecord(usage)) break;
         this.mergeAnthropicInput(usage);
+        if (isMalformed(usage.output_tokens)) this.reported.malformed = true;
         const output = tokenCount(usage.output_tokens);
-        if (output !== undefined) this.reportedOutput = output;
+        if (output !== undefined) this.reported.output_tokens = output;
         break;
       }
       default:
@@ -255,12 +347,24 @@ export class UsageAccumulator {
     }
   }
 
+  private merge(usage: ReportedUsage): void {
+    if (usage.malformed) this.reported.malformed = true;
+    if (usage.input_tokens !== undefined) {
+      this.reported.input_tokens = usage.input_tokens;
+      this.reported.cached_input_tokens = usage.cached_input_tokens;
+    }
+    if (usage.output_tokens !== undefined) this.reported.output_tokens = usage.output_tokens;
+  }
+
   private mergeAnthropicInput(usage: Record<string, any>): void {
+    for (const field of ['input_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
+      if (isMalformed(usage[field])) this.reported.malformed = true;
+    }
     const input = tokenCount(usage.input_tokens);
-    if (input !== undefined) this.reportedInput = input;
+    if (input !== undefined) this.reported.input_tokens = input;
     const creation = tokenCount(usage.cache_creation_input_tokens);
     if (creation !== undefined) this.reportedCacheCreation = creation;
     const read = tokenCount(usage.cache_read_input_tokens);
-    if (read !== undefined) this.reportedCacheRead = read;
+    if (read !== undefined) this.reported.cached_input_tokens = read;
   }
 }
