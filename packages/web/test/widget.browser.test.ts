@@ -318,7 +318,10 @@ describe.skipIf(!hasChromium)('checkout widget in Chromium', () => {
     expect(opened.data).toEqual({
       session_id: expect.stringMatching(/^cs_test_local_/),
       user_key: expect.stringMatching(/^tg_uk_/),
-      checkout_url: `${tollgate.url}/checkout/test/${opened.data.session_id}`,
+      // The test page's URL carries the session's own secret: only whoever was handed it can pay.
+      checkout_url: expect.stringMatching(
+        new RegExp(`^${tollgate.url}/checkout/test/${opened.data.session_id}/[\\w-]{20,}$`),
+      ),
     });
     await poll(() => modalCount(page)).toBe(0);
     expect(await storedKey(page)).toBe(opened.data.user_key);
