@@ -16,7 +16,6 @@
  *   scrubbed of keys, and the provider's response headers never reach the client.
  * Every hold is resolved in `finally`.
  */
-import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { type App, type AppsService, referralAccountId } from '../apps/apps-service.ts';
 import type { KeyStore } from '../auth/principals.ts';
@@ -54,6 +53,9 @@ import {
   withOutputLimit,
 } from './formats/index.ts';
 import { upstreamStreamError } from './formats/stream-translator.ts';
+import { ClientWriter } from './client-writer.ts';
+import { HoldKeeper } from './hold-keeper.ts';
+import { upstreamFailure, upstreamUnreachable } from './upstream-errors.ts';
 import type { Upstreams } from './upstreams.ts';
 
 /** The smallest answer worth lowering `max_tokens` to; below it the request is refused with 402. */
@@ -71,8 +73,6 @@ export const GATEWAY_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 const MAX_JSON_DEPTH = 100;
 /** How long a write may wait for a client to read (TOLLGATE_CLIENT_WRITE_TIMEOUT_MS). */
 export const DEFAULT_CLIENT_WRITE_TIMEOUT_MILLISECONDS = 30_000;
-/** How often a call that makes no progress looks at the clock to keep its hold alive. */
-const HOLD_KEEPER_TICK_MILLISECONDS = 1_000;
 
 export interface GatewayDeps {
   config: TollgateConfig;
@@ -567,117 +567,6 @@ interface CallContext {
 }
 
 /**
- * Keeps a call's hold alive while it runs: on progress, and on a slow tick for calls that make none,
- * it extends the hold once a third of the hold timeout has passed on the injected clock (so tests can
- * jump it). An extension that fails (the hold was voided meanwhile) changes nothing that matters: the
- * capture of delivered work lands anyway.
- */
-class HoldKeeper {
-  private extendedAtMilliseconds: number;
-  private pending: Promise<void> | null = null;
-  private stopped = false;
-  private readonly timer: NodeJS.Timeout;
-
-  constructor(
-    private readonly ledger: Ledger,
-    private readonly clock: Clock,
-    private readonly holdId: string,
-    private readonly timeoutSeconds: number,
-    private readonly log: FastifyBaseLogger,
-  ) {
-    this.extendedAtMilliseconds = clock.now().getTime();
-    this.timer = setInterval(() => this.progress(), HOLD_KEEPER_TICK_MILLISECONDS);
-    this.timer.unref();
-  }
-
-  progress(): void {
-    if (this.stopped || this.pending) return;
-    const now = this.clock.now().getTime();
-    if (now - this.extendedAtMilliseconds < (this.timeoutSeconds * 1000) / 3) return;
-    this.extendedAtMilliseconds = now;
-    this.pending = this.ledger
-      .extend({ holdId: this.holdId, timeoutSeconds: this.timeoutSeconds, inFlight: true })
-      .then((result) => {
-        if (!result.ok) this.log.warn({ hold: this.holdId, code: result.error.code }, 'hold not extended');
-      })
-      .catch((error: unknown) => this.log.warn({ err: error, hold: this.holdId }, 'hold not extended'))
-      .finally(() => {
-        this.pending = null;
-      });
-  }
-
-  /** Stops extending; waits for an extension in flight, so that it never lands after the capture. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.pending;
-  }
-}
-
-/**
- * Writes to a streaming client with a deadline. A client that stops reading but keeps its socket open
- * would otherwise hold the handler on 'drain' forever (and the hold with it): when a write waits longer
- * than the timeout, or the client closes, the connection is destroyed and `onGone` runs (the caller
- * aborts the upstream call and bills what was delivered).
- */
-class ClientWriter {
-  gone = false;
-
-  constructor(
-    private readonly raw: ServerResponse,
-    private readonly timeoutMilliseconds: number,
-    private readonly onGone: () => void,
-  ) {
-    raw.once('close', () => {
-      if (!raw.writableFinished) this.leave();
-    });
-  }
-
-  /** Writes the frames; false when the client is gone (nothing more should be sent). */
-  async write(frames: string[]): Promise<boolean> {
-    if (this.gone || this.raw.destroyed) return false;
-    if (frames.length === 0) return true;
-    if (this.raw.write(frames.length === 1 ? frames[0]! : frames.join(''))) return true;
-    if (!(await drained(this.raw, this.timeoutMilliseconds))) this.leave();
-    return !this.gone;
-  }
-
-  /** Ends the response; one the client never reads out is destroyed after the same deadline. */
-  end(): void {
-    if (this.gone || this.raw.destroyed) return;
-    this.raw.end();
-    if (this.raw.writableFinished) return;
-    const timer = setTimeout(() => this.raw.destroy(), this.timeoutMilliseconds);
-    timer.unref();
-    this.raw.once('close', () => clearTimeout(timer));
-  }
-
-  private leave(): void {
-    if (this.gone) return;
-    this.gone = true;
-    this.raw.destroy();
-    this.onGone();
-  }
-}
-
-/** Resolves true on 'drain', false on close or after the timeout — never waits forever. */
-function drained(raw: ServerResponse, timeoutMilliseconds: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (value: boolean) => {
-      clearTimeout(timer);
-      raw.off('drain', onDrain);
-      raw.off('close', onClose);
-      resolve(value);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    const timer = setTimeout(() => done(false), timeoutMilliseconds);
-    raw.once('drain', onDrain);
-    raw.once('close', onClose);
-  });
-}
-
-/**
  * Whether a call delivered anything to bill: text, or output the provider reports without text that
  * fits the limit (a reasoning model's hidden tokens). A reported figure above the limit beside nothing
  * at all is the provider's nonsense, not work: such a call stays free.
@@ -739,28 +628,3 @@ function answerText(body: unknown): string {
   return '';
 }
 
-function upstreamUnreachable(error: unknown, secrets: readonly string[]): TollgateError {
-  return new TollgateError(
-    'upstream_error',
-    `The provider did not answer: ${scrubSecrets((error as Error).message ?? String(error), secrets)}`,
-  );
-}
-
-/** A provider's error answer, as the client may see it: scrubbed of the call's key and key-shaped text. */
-function upstreamFailure(status: number, text: string, secrets: readonly string[]): TollgateError {
-  let message = text.slice(0, 500);
-  try {
-    const parsed = JSON.parse(text);
-    if (isRecord(parsed) && isRecord(parsed.error) && typeof parsed.error.message === 'string')
-      message = parsed.error.message.slice(0, 500);
-  } catch {
-    // keep the raw text
-  }
-  message = scrubSecrets(message, secrets);
-  // The client's own mistake (a bad parameter the provider refused) stays a 400; anything else is 502.
-  if (status === 400 || status === 422)
-    return new TollgateError('invalid_request', `The provider refused the request: ${message}`);
-  return new TollgateError('upstream_error', `The provider answered ${status}: ${message}`, {
-    upstream_status: status,
-  });
-}
