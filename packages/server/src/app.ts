@@ -42,12 +42,13 @@ import { StripeWebhooks } from './payments/webhooks.ts';
 import { RateLimits, redisTimeoutsFromEnv } from './ratelimit/rate-limiter.ts';
 import { SubscriptionsService } from './subscriptions/subscriptions-service.ts';
 import { GATEWAY_BODY_LIMIT_BYTES, GatewayService } from './gateway/gateway-service.ts';
+import { InFlightHolds } from './gateway/hold-keeper.ts';
 import { Upstreams } from './gateway/upstreams.ts';
 import { GenerationsService } from './generations/generations-service.ts';
 import { generationRoutes } from './http/routes/generations.ts';
 import { createHttpServer } from './http/server.ts';
 import { Ledger } from './ledger/ledger.ts';
-import { DEFAULT_SWEEP_INTERVAL_MILLISECONDS, Sweeper } from './ledger/sweeper.ts';
+import { DEFAULT_SWEEP_INTERVAL_MILLISECONDS, type SweepResult, Sweeper } from './ledger/sweeper.ts';
 import { type Catalog, createCatalog } from './pricing/catalog.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { type Database, databaseReachable, databaseTimeoutsFromEnv, openDatabase } from './store/database.ts';
@@ -105,6 +106,11 @@ export interface Tollgate {
   publicUrl(): string;
   /** The admin key when this start generated it (shown once). */
   generatedAdminKey: string | null;
+  /**
+   * One sweep now, as the background sweeper runs it: holds past their timeout voided (those of calls
+   * this server is still running extended instead), expired grants written off.
+   */
+  sweep(): Promise<SweepResult>;
   listen(port: number, host?: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -177,6 +183,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     headersMilliseconds: Number(env.TOLLGATE_UPSTREAM_TIMEOUT_MS ?? 120_000),
     bodyMilliseconds: Number(env.TOLLGATE_UPSTREAM_TIMEOUT_MS ?? 120_000),
   });
+  const inFlightHolds = new InFlightHolds();
   const gateway = new GatewayService({
     config,
     catalog,
@@ -189,6 +196,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     rateLimiter: customerLimiter,
     env,
     clock,
+    inFlightHolds,
     holdTimeoutSeconds: config.holds.timeoutSeconds,
     clientWriteTimeoutMilliseconds:
       Number(env.TOLLGATE_CLIENT_WRITE_TIMEOUT_MS) > 0 ? Number(env.TOLLGATE_CLIENT_WRITE_TIMEOUT_MS) : undefined,
@@ -241,8 +249,13 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   docsRoutes(http, () => openApiDocument(routes, VERSION));
   registerDashboardPages(http, dashboardAssets, () => checkout.mode().kind === 'test');
 
-  const sweeper = new Sweeper(db, ledger, clock, options.sweepIntervalMilliseconds ?? DEFAULT_SWEEP_INTERVAL_MILLISECONDS, (error) =>
-    http.log.error({ err: error }, 'sweeper failed'),
+  const sweeper = new Sweeper(
+    db,
+    ledger,
+    clock,
+    options.sweepIntervalMilliseconds ?? DEFAULT_SWEEP_INTERVAL_MILLISECONDS,
+    (error) => http.log.error({ err: error }, 'sweeper failed'),
+    { inFlight: inFlightHolds },
   );
   // Test-mode subscriptions renew on our clock (Stripe renews its own and tells us by webhook).
   // The media job worker settles generations nobody polls.
@@ -286,6 +299,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     generatedAdminKey,
     publicUrl,
     paymentsMode: () => checkout.mode(),
+    sweep: () => sweeper.sweep(),
     async listen(port, host = '127.0.0.1') {
       const address = await http.listen({ port, host });
       listeningUrl = address.replace('[::1]', '127.0.0.1');

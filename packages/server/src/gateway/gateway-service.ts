@@ -54,7 +54,7 @@ import {
 } from './formats/index.ts';
 import { upstreamStreamError } from './formats/stream-translator.ts';
 import { ClientWriter } from './client-writer.ts';
-import { HoldKeeper } from './hold-keeper.ts';
+import { HoldKeeper, type InFlightHolds } from './hold-keeper.ts';
 import { upstreamFailure, upstreamUnreachable } from './upstream-errors.ts';
 import type { Upstreams } from './upstreams.ts';
 
@@ -86,6 +86,8 @@ export interface GatewayDeps {
   rateLimiter: RateLimiter | MemoryRateLimiter;
   env: Record<string, string | undefined>;
   clock: Clock;
+  /** The calls running here, so that this server's sweeper extends their holds instead of voiding them. */
+  inFlightHolds?: InFlightHolds;
   holdTimeoutSeconds?: number;
   clientWriteTimeoutMilliseconds?: number;
 }
@@ -178,6 +180,7 @@ export class GatewayService {
       metering.holdId,
       this.holdTimeoutSeconds(),
       request.log,
+      deps.inFlightHolds,
     );
     try {
       const upstreamBody = translateRequest(

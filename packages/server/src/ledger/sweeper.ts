@@ -20,13 +20,33 @@ export interface SweepResult {
   customersExpired: number;
 }
 
-export async function sweepOnce(db: Database, ledger: Ledger, clock: Clock, batchSize = 500): Promise<SweepResult> {
+export interface SweepOptions {
+  batchSize?: number;
+  /**
+   * Work this process is running now (the gateway's calls): a due hold it keeps alive is extended
+   * instead of voided. Only this process's own calls: another server's are voided at their timeout.
+   */
+  inFlight?: { keepAlive(holdId: string): Promise<boolean> };
+}
+
+export async function sweepOnce(
+  db: Database,
+  ledger: Ledger,
+  clock: Clock,
+  options: SweepOptions = {},
+): Promise<SweepResult> {
+  const batchSize = options.batchSize ?? 500;
   const now = clock.now().toISOString();
   const dueHolds = await db.query<{ id: string }>(
     `select id from holds where status = 'held' and expires_at <= $1::timestamptz order by expires_at limit $2`,
     [now, batchSize],
   );
-  const voided = await Promise.all(dueHolds.map((hold) => ledger.voidIfExpired(hold.id)));
+  const voided = await Promise.all(
+    dueHolds.map(async (hold) => {
+      if (options.inFlight && (await options.inFlight.keepAlive(hold.id))) return false;
+      return ledger.voidIfExpired(hold.id);
+    }),
+  );
   const dueGrants = await db.query<{ customer_id: string }>(
     `select distinct customer_id from grants
      where expires_at <= $1::timestamptz and remaining_micros > 0 and remaining_micros > reserved_micros limit $2`,
@@ -46,13 +66,19 @@ export class Sweeper {
     private readonly clock: Clock,
     private readonly intervalMilliseconds = DEFAULT_SWEEP_INTERVAL_MILLISECONDS,
     private readonly onError: (error: unknown) => void = () => {},
+    private readonly options: SweepOptions = {},
   ) {}
+
+  /** One sweep now, as the timer would run it. */
+  sweep(): Promise<SweepResult> {
+    return sweepOnce(this.db, this.ledger, this.clock, this.options);
+  }
 
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
       if (this.running) return;
-      this.running = sweepOnce(this.db, this.ledger, this.clock)
+      this.running = this.sweep()
         .catch(this.onError)
         .finally(() => {
           this.running = undefined;

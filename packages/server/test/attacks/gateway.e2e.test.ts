@@ -503,6 +503,20 @@ describe.each(testBackends())('gateway attacks on $name', (backend) => {
       expect(rows[0]).toMatchObject({ hold_id: second.id, metadata: { hold_voided: true } });
       expect(parseCredits(-rows[0]!.amount)).toBe(each);
       expect(startMicros - (await balanceMicros(user.user_key))).toBe(2n * each);
+
+      // The clock jumps past the whole timeout and THIS server's sweeper runs first: the call is in
+      // flight here, so its hold is extended instead of voided (its credits stay reserved for it).
+      const finishThird = await startStream(`hole 5 kept by this sweeper ${randomUUID()}`);
+      server.clock.advance((HOLD_TIMEOUT_SECONDS + 60) * 1000);
+      await server.tollgate.sweep();
+      const third = (await holdsOf(user.id))[2]!;
+      expect(third.status).toBe('held');
+      expect(new Date(third.expires_at).getTime()).toBeGreaterThan(server.clock.now().getTime());
+      upstream.resume();
+      expect((await finishThird()).split(' ').filter(Boolean)).toHaveLength(20);
+      const [, , captured] = await settledHolds(user.id, 3);
+      expect(captured).toMatchObject({ status: 'captured', captured_micros: String(each) });
+      expect(startMicros - (await balanceMicros(user.user_key))).toBe(3n * each);
     } finally {
       upstream.setBehavior({});
       upstream.resume();
