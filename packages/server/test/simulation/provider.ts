@@ -1,6 +1,6 @@
 /**
- * A provider the simulation drives by hand: an OpenAI-format `/v1/chat/completions` that answers
- * nothing on its own. Each request it receives waits as a `ProviderCall` until the simulation decides
+ * A provider the simulation drives by hand: OpenAI-format `/v1/chat/completions` and Anthropic-format
+ * `/v1/messages`, answering nothing on their own. Each request it receives waits as a `ProviderCall` until the simulation decides
  * what the provider does next: send some words, finish with honest, inflated, garbage or missing usage,
  * fail before the first byte, or cut the connection midway. Every word is one token (a common short
  * English word), so the simulation knows exactly how many output tokens were sent.
@@ -22,8 +22,11 @@ export type UsageReport =
   | 'huge'
   | 'absent';
 
+export type ProviderFormat = 'openai' | 'anthropic';
+
 export interface ProviderCall {
   id: number;
+  format: ProviderFormat;
   body: Record<string, unknown>;
   stream: boolean;
   /** How many answers were asked for (`n`). */
@@ -43,6 +46,11 @@ export interface ProviderCall {
   response: ServerResponse;
   /** Non-streamed: the text gathered so far, per answer. */
   texts: string[];
+  /**
+   * What the usage report will be. Anthropic streams report input in their first event, so the
+   * simulation decides the whole report when the call opens.
+   */
+  plannedReport: UsageReport;
 }
 
 export interface SimulatedProvider {
@@ -52,18 +60,30 @@ export interface SimulatedProvider {
   /** The calls received so far (every one). */
   received(): number;
   sendWords(call: ProviderCall, wordsPerChoice: number, nextWord: () => string): void;
+  /** Ends the call with a usage report (honest or a lie) and, or not, the dialect's end event. */
   finish(call: ProviderCall, usage: UsageReport, endWithDone: boolean): void;
   failBeforeStart(call: ProviderCall, status: 429 | 500 | 503): void;
   cut(call: ProviderCall): void;
   close(): Promise<void>;
 }
 
-/** The provider's count of a request's input: one token per word and four per message. */
-export function providerPromptTokens(messages: { content: string }[]): number {
-  return messages.reduce(
-    (total, message) => total + 4 + message.content.split(/\s+/).filter(Boolean).length,
-    0,
-  );
+type Content = string | { type?: string; text?: string }[] | undefined;
+
+function wordsIn(content: Content): number {
+  const text =
+    typeof content === 'string' ? content : (content ?? []).map((block) => block.text ?? '').join(' ');
+  return text.split(/\s+/).filter(Boolean).length;
+}
+
+/**
+ * The provider's count of a request's input: one token per word and four per message (the system
+ * prompt counts as one, in either dialect's place for it).
+ */
+export function providerPromptTokens(body: Record<string, unknown>): number {
+  const messages = (body.messages ?? []) as { content: Content }[];
+  const system = body.system as Content;
+  const systemTokens = system === undefined ? 0 : 4 + wordsIn(system);
+  return messages.reduce((total, message) => total + 4 + wordsIn(message.content), systemTokens);
 }
 
 export async function startSimulatedProvider(): Promise<SimulatedProvider> {
@@ -76,7 +96,13 @@ export async function startSimulatedProvider(): Promise<SimulatedProvider> {
       text += chunk;
     });
     request.on('end', () => {
-      if (request.url !== '/v1/chat/completions') {
+      const format: ProviderFormat | null =
+        request.url === '/v1/chat/completions'
+          ? 'openai'
+          : request.url === '/v1/messages'
+            ? 'anthropic'
+            : null;
+      if (!format) {
         response.writeHead(404, { 'content-type': 'application/json' });
         response.end(JSON.stringify({ error: { message: 'not found', type: 'invalid_request_error' } }));
         return;
@@ -88,17 +114,19 @@ export async function startSimulatedProvider(): Promise<SimulatedProvider> {
       const choices = typeof body.n === 'number' ? body.n : 1;
       const call: ProviderCall = {
         id: nextId++,
+        format,
         body,
         stream: body.stream === true,
         choices,
         outputLimit: limits.length > 0 ? Math.min(...limits) : Number.POSITIVE_INFINITY,
-        promptTokens: providerPromptTokens(body.messages as { content: string }[]),
+        promptTokens: providerPromptTokens(body),
         sentTokens: 0,
         started: false,
         ended: false,
         abandoned: false,
         response,
         texts: Array.from({ length: choices }, () => ''),
+        plannedReport: 'honest',
       };
       response.on('close', () => {
         if (!call.ended) call.abandoned = true;
@@ -112,12 +140,31 @@ export async function startSimulatedProvider(): Promise<SimulatedProvider> {
 
   const chunk = (call: ProviderCall, payload: Record<string, unknown>) =>
     `data: ${JSON.stringify({ id: `chatcmpl-${call.id}`, object: 'chat.completion.chunk', created: 0, model: call.body.model, ...payload })}\n\n`;
+  const event = (type: string, payload: Record<string, unknown>) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`;
 
-  const start = (call: ProviderCall) => {
+  const start = (call: ProviderCall, usage?: unknown) => {
     if (call.started) return;
     call.started = true;
     if (!call.stream) return;
     call.response.writeHead(200, { 'content-type': 'text/event-stream' });
+    if (call.format === 'anthropic') {
+      const message = {
+        id: `msg_${call.id}`,
+        type: 'message',
+        role: 'assistant',
+        model: call.body.model,
+        content: [],
+        stop_reason: null,
+      };
+      call.response.write(
+        event('message_start', { message: usage === undefined ? message : { ...message, usage } }),
+      );
+      call.response.write(
+        event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+      );
+      return;
+    }
     for (let index = 0; index < call.choices; index++) {
       call.response.write(
         chunk(call, { choices: [{ index, delta: { role: 'assistant', content: '' }, finish_reason: null }] }),
@@ -125,25 +172,32 @@ export async function startSimulatedProvider(): Promise<SimulatedProvider> {
     }
   };
 
-  const usageOf = (call: ProviderCall, report: UsageReport): unknown => {
-    switch (report) {
-      case 'honest':
-        return {
-          prompt_tokens: call.promptTokens,
-          completion_tokens: call.sentTokens,
-          total_tokens: call.promptTokens + call.sentTokens,
+  /** The usage report, in the call's dialect; `undefined` leaves it out. */
+  const usageOf = (call: ProviderCall, report: UsageReport): Record<string, unknown> | undefined => {
+    const [input, output] = ((): [unknown, unknown] => {
+      switch (report) {
+        case 'honest':
+          return [call.promptTokens, call.sentTokens];
+        case 'inflated':
+          return [1_000_000, 1_000_000];
+        case 'negative':
+          return [-5, -call.sentTokens - 1];
+        case 'text':
+          return ['many', 'lots'];
+        case 'huge':
+          return [1e300, 1e300];
+        case 'absent':
+          return [undefined, undefined];
+      }
+    })();
+    if (input === undefined) return undefined;
+    return call.format === 'anthropic'
+      ? { input_tokens: input, output_tokens: output }
+      : {
+          prompt_tokens: input,
+          completion_tokens: output,
+          total_tokens: typeof input === 'number' && typeof output === 'number' ? input + output : input,
         };
-      case 'inflated':
-        return { prompt_tokens: 1_000_000, completion_tokens: 1_000_000, total_tokens: 2_000_000 };
-      case 'negative':
-        return { prompt_tokens: -5, completion_tokens: -call.sentTokens - 1, total_tokens: -6 };
-      case 'text':
-        return { prompt_tokens: 'many', completion_tokens: 'lots', total_tokens: 'all' };
-      case 'huge':
-        return { prompt_tokens: 1e300, completion_tokens: 1e300, total_tokens: 1e300 };
-      case 'absent':
-        return undefined;
-    }
   };
 
   return {
@@ -152,23 +206,42 @@ export async function startSimulatedProvider(): Promise<SimulatedProvider> {
     received: () => calls.length,
     sendWords(call, wordsPerChoice, nextWord) {
       if (call.ended) return;
-      start(call);
+      // Anthropic reports the input in message_start, before any text: an honest count, or the lie.
+      start(call, call.format === 'anthropic' ? usageOf(call, call.plannedReport) : undefined);
       for (let index = 0; index < call.choices; index++) {
         let text = '';
         for (let word = 0; word < wordsPerChoice; word++) text += ` ${nextWord()}`;
         call.sentTokens += wordsPerChoice;
-        if (call.stream)
+        if (!call.stream) call.texts[index] += text;
+        else if (call.format === 'anthropic') {
+          call.response.write(
+            event('content_block_delta', { index: 0, delta: { type: 'text_delta', text } }),
+          );
+        } else {
           call.response.write(
             chunk(call, { choices: [{ index, delta: { content: text }, finish_reason: null }] }),
           );
-        else call.texts[index] += text;
+        }
       }
     },
     finish(call, report, endWithDone) {
       if (call.ended) return;
-      start(call);
+      call.plannedReport = report;
+      start(call, call.format === 'anthropic' ? usageOf(call, report) : undefined);
       const usage = usageOf(call, report);
       call.ended = true;
+      if (call.stream && call.format === 'anthropic') {
+        call.response.write(event('content_block_stop', { index: 0 }));
+        const output = usage === undefined ? undefined : { output_tokens: usage.output_tokens };
+        call.response.write(
+          event('message_delta', {
+            delta: { stop_reason: 'end_turn' },
+            ...(output ? { usage: output } : {}),
+          }),
+        );
+        call.response.end(endWithDone ? event('message_stop', {}) : undefined);
+        return;
+      }
       if (call.stream) {
         for (let index = 0; index < call.choices; index++) {
           call.response.write(chunk(call, { choices: [{ index, delta: {}, finish_reason: 'stop' }] }));
@@ -177,18 +250,29 @@ export async function startSimulatedProvider(): Promise<SimulatedProvider> {
         call.response.end(endWithDone ? 'data: [DONE]\n\n' : undefined);
         return;
       }
-      const answer = {
-        id: `chatcmpl-${call.id}`,
-        object: 'chat.completion',
-        created: 0,
-        model: call.body.model,
-        choices: call.texts.map((text, index) => ({
-          index,
-          message: { role: 'assistant', content: text.trimStart() },
-          finish_reason: 'stop',
-        })),
-        ...(usage === undefined ? {} : { usage }),
-      };
+      const answer =
+        call.format === 'anthropic'
+          ? {
+              id: `msg_${call.id}`,
+              type: 'message',
+              role: 'assistant',
+              model: call.body.model,
+              content: [{ type: 'text', text: call.texts[0]!.trimStart() }],
+              stop_reason: 'end_turn',
+              ...(usage === undefined ? {} : { usage }),
+            }
+          : {
+              id: `chatcmpl-${call.id}`,
+              object: 'chat.completion',
+              created: 0,
+              model: call.body.model,
+              choices: call.texts.map((text, index) => ({
+                index,
+                message: { role: 'assistant', content: text.trimStart() },
+                finish_reason: 'stop',
+              })),
+              ...(usage === undefined ? {} : { usage }),
+            };
       call.response.writeHead(200, { 'content-type': 'application/json' });
       call.response.end(JSON.stringify(answer));
     },

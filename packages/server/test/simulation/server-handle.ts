@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import type { ServerProcessSettings, ServerRequest } from './server-process.ts';
 
 const SERVER_PROCESS = fileURLToPath(new URL('./server-process.ts', import.meta.url));
-const START_TIMEOUT_MS = 60_000;
+// A PGlite start after a SIGKILL replays its write-ahead log: slow on a busy machine.
+const START_TIMEOUT_MS = 180_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 export class ServerHandle {

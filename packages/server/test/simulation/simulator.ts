@@ -33,6 +33,7 @@ import { dropSchema } from '../support/databases.ts';
 import {
   ONE_TOKEN_WORDS,
   type ProviderCall,
+  type ProviderFormat,
   type SimulatedProvider,
   startSimulatedProvider,
   type UsageReport,
@@ -41,7 +42,8 @@ import { Random } from './random.ts';
 import { ServerHandle } from './server-handle.ts';
 
 const ADMIN_KEY = 'tg_admin_simulation_0123456789';
-const MODEL_ID = 'sim/chat';
+/** Two models, one behind each provider dialect; clients of either dialect call both (translated). */
+const MODEL_IDS = { openai: 'sim/chat', anthropic: 'sim/claude' } as const;
 const HOLD_TIMEOUT_SECONDS = 900;
 /** The app's referral rate, 0.1, in parts per million. */
 const REFERRAL_PPM = 100_000n;
@@ -57,13 +59,22 @@ holds: { timeout_seconds: ${HOLD_TIMEOUT_SECONDS} }
 rate_limits: { requests_per_minute: 1000000 }
 signup_bonus: "0"
 models:
-  - id: ${MODEL_ID}
+  - id: ${MODEL_IDS.openai}
     name: Simulated chat
     type: language
     category: text
     provider: openai
     upstream_model: sim-chat
     context_window: 128000
+    max_tokens: ${MODEL_MAX_TOKENS}
+    price: { input_per_million: "300", output_per_million: "1500" }
+  - id: ${MODEL_IDS.anthropic}
+    name: Simulated Claude
+    type: language
+    category: text
+    provider: anthropic
+    upstream_model: sim-claude
+    context_window: 200000
     max_tokens: ${MODEL_MAX_TOKENS}
     price: { input_per_million: "300", output_per_million: "1500" }
 `;
@@ -131,6 +142,9 @@ interface ClientState {
 interface GatewayCall {
   label: string;
   customer: SimCustomer;
+  /** The client's dialect (which endpoint it calls); the model's provider may speak the other. */
+  format: ProviderFormat;
+  model: ModelConfig;
   stream: boolean;
   body: Record<string, unknown>;
   client: ClientState;
@@ -199,7 +213,7 @@ class Simulation {
   private readonly trace: string[] = [];
   private readonly folder = mkdtempSync(join(tmpdir(), 'tollgate-simulation-'));
   private readonly schema = `sim_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  private readonly model: ModelConfig;
+  private readonly models: Record<ProviderFormat, ModelConfig>;
   private provider!: SimulatedProvider;
   private server!: ServerHandle;
   private appSecretKey = '';
@@ -215,9 +229,9 @@ class Simulation {
   constructor(private readonly options: SimulationOptions) {
     this.random = new Random(options.seed);
     writeFileSync(join(this.folder, 'tollgate.yaml'), CONFIG);
-    this.model = loadConfig(join(this.folder, 'tollgate.yaml'), {}).models.find(
-      (model) => model.id === MODEL_ID,
-    )!;
+    const models = loadConfig(join(this.folder, 'tollgate.yaml'), {}).models;
+    const model = (id: string) => models.find((candidate) => candidate.id === id)!;
+    this.models = { openai: model(MODEL_IDS.openai), anthropic: model(MODEL_IDS.anthropic) };
   }
 
   async setUp(): Promise<void> {
@@ -240,7 +254,10 @@ class Simulation {
     for (const call of this.calls) call.client.abort.abort();
     await this.provider?.close();
     if (this.options.databaseUrl) await dropSchema(this.options.databaseUrl, this.schema).catch(() => {});
-    rmSync(this.folder, { recursive: true, force: true });
+    // Never hides the run's own failure: a folder left behind is only litter in the temp dir.
+    try {
+      rmSync(this.folder, { recursive: true, force: true, maxRetries: 5 });
+    } catch {}
   }
 
   async run(): Promise<void> {
@@ -327,8 +344,8 @@ class Simulation {
     return { input_tokens: this.random.integer(0, 3_000), output_tokens: this.random.integer(0, 3_000) };
   }
 
-  private price(usage: { input_tokens: number; output_tokens: number }): bigint {
-    return quote(this.model, { usage }, REFERRAL_PPM).totalMicros;
+  private price(usage: { input_tokens: number; output_tokens: number }, model = this.models.openai): bigint {
+    return quote(model, { usage }, REFERRAL_PPM).totalMicros;
   }
 
   private async available(customer: SimCustomer): Promise<bigint> {
@@ -348,7 +365,7 @@ class Simulation {
     this.note(`hold ${formatMicros(amountMicros)} for ${customer.id} (available ${formatMicros(available)})`);
     const answer = await this.http('POST', '/v1/holds', this.appSecretKey, {
       customer: customer.id,
-      model: MODEL_ID,
+      model: MODEL_IDS.openai,
       usage,
     });
     if (amountMicros > available) {
@@ -424,7 +441,7 @@ class Simulation {
     this.note(
       `charge ${formatMicros(amountMicros)} to ${customer.id} (available ${formatMicros(available)})`,
     );
-    const body = { customer: customer.id, model: MODEL_ID, usage };
+    const body = { customer: customer.id, model: MODEL_IDS.openai, usage };
     const answer = await this.http('POST', '/v1/charges', this.appSecretKey, body, {
       'idempotency-key': key,
     });
@@ -465,27 +482,45 @@ class Simulation {
   private async openCall(): Promise<void> {
     const customer = this.random.pick(this.customers);
     const stream = this.random.chance(0.7);
-    const body: Record<string, unknown> = {
-      model: MODEL_ID,
-      messages: [
-        { role: 'system', content: this.words(this.random.integer(1, 20)) },
-        { role: 'user', content: this.words(this.random.integer(1, this.random.chance(0.2) ? 3_000 : 200)) },
-      ],
-      stream,
-    };
-    if (this.random.chance(0.7)) body.max_tokens = this.random.integer(1, 5_000);
-    if (this.random.chance(0.3)) body.max_completion_tokens = this.random.integer(1, 5_000);
-    if (this.random.chance(0.15)) body.n = this.random.integer(2, 3);
-    if (stream && this.random.chance(0.5)) body.stream_options = { include_usage: true };
+    const format: ProviderFormat = this.random.chance(0.6) ? 'openai' : 'anthropic';
+    const model = this.models[this.random.chance(0.6) ? 'openai' : 'anthropic'];
+    const system = this.words(this.random.integer(1, 20));
+    const prompt = this.words(this.random.integer(1, this.random.chance(0.2) ? 3_000 : 200));
+    const body: Record<string, unknown> =
+      format === 'openai'
+        ? {
+            model: model.id,
+            messages: [
+              { role: 'system', content: system },
+              { role: 'user', content: prompt },
+            ],
+            stream,
+          }
+        : {
+            model: model.id,
+            system,
+            messages: [{ role: 'user', content: prompt }],
+            stream,
+            max_tokens: this.random.integer(1, 5_000),
+          };
+    if (format === 'openai') {
+      if (this.random.chance(0.7)) body.max_tokens = this.random.integer(1, 5_000);
+      if (this.random.chance(0.3)) body.max_completion_tokens = this.random.integer(1, 5_000);
+      // Several answers per call only where the provider can give them (Anthropic has no `n`).
+      if (model === this.models.openai && this.random.chance(0.15)) body.n = this.random.integer(2, 3);
+      if (stream && this.random.chance(0.5)) body.stream_options = { include_usage: true };
+    }
     const label = `call ${this.stats.gatewayCalls + 1}`;
     this.stats.gatewayCalls++;
     const available = await this.available(customer);
     this.note(
-      `${label}: ${stream ? 'stream' : 'plain'} for ${customer.id}, max_tokens ${body.max_tokens ?? '-'}, max_completion_tokens ${body.max_completion_tokens ?? '-'}, n ${body.n ?? 1} (available ${formatMicros(available)})`,
+      `${label}: ${format} ${stream ? 'stream' : 'plain'} to ${model.id} for ${customer.id}, max_tokens ${body.max_tokens ?? '-'}, max_completion_tokens ${body.max_completion_tokens ?? '-'}, n ${body.n ?? 1} (available ${formatMicros(available)})`,
     );
     const call: GatewayCall = {
       label,
       customer,
+      format,
+      model,
       stream,
       body,
       client: {
@@ -514,6 +549,15 @@ class Simulation {
     const providerCall = this.provider.open().find((open) => open.id === this.provider.received());
     this.expect(providerCall !== undefined, `${label} reached the provider but is not open there`);
     call.provider = providerCall!;
+    // The usage report is decided now: an Anthropic stream gives its input count in its first event.
+    call.provider.plannedReport = this.random.weighted<UsageReport>({
+      honest: 14,
+      inflated: 2,
+      negative: 1,
+      text: 1,
+      huge: 1,
+      absent: 2,
+    });
     const knownHolds = new Set(this.calls.map((known) => known.holdId));
     const held = await this.server.query<{ id: string; amount: string }>(
       `select id, amount_micros::text as amount from holds where customer_id = $1 and status = 'held'`,
@@ -545,10 +589,13 @@ class Simulation {
         );
     }
     if (forwardedLimit < Math.min(MODEL_MAX_TOKENS, ...requested)) this.stats.lowered++;
-    const worstCase = this.price({
-      input_tokens: this.inputBound(body),
-      output_tokens: choices * forwardedLimit,
-    });
+    const worstCase = this.price(
+      {
+        input_tokens: this.inputBound(call),
+        output_tokens: choices * forwardedLimit,
+      },
+      model,
+    );
     this.expect(
       call.holdMicros === worstCase,
       `${label}: hold ${formatMicros(call.holdMicros)}, worst case ${formatMicros(worstCase)}`,
@@ -559,8 +606,8 @@ class Simulation {
     );
   }
 
-  private inputBound(body: Record<string, unknown>): number {
-    return boundRequestTokens('openai', body as never);
+  private inputBound(call: GatewayCall): number {
+    return boundRequestTokens(call.format, call.body as never);
   }
 
   /** A refused call: only for want of credits the smallest answer could not be paid. */
@@ -570,10 +617,13 @@ class Simulation {
       (limit) => typeof limit === 'number',
     ) as number[];
     const smallest = Math.min(MINIMUM_OUTPUT_TOKENS, MODEL_MAX_TOKENS, ...requested);
-    const smallestPrice = this.price({
-      input_tokens: this.inputBound(call.body),
-      output_tokens: choices * smallest,
-    });
+    const smallestPrice = this.price(
+      {
+        input_tokens: this.inputBound(call),
+        output_tokens: choices * smallest,
+      },
+      call.model,
+    );
     this.expect(
       call.client.status === 402,
       `${call.label} was answered ${call.client.status} without reaching the provider: ${JSON.stringify(call.client.body)}`,
@@ -589,12 +639,22 @@ class Simulation {
   private async runClient(call: GatewayCall): Promise<void> {
     const { client } = call;
     try {
-      const response = await fetch(`${this.server.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${call.customer.userKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify(call.body),
-        signal: client.abort.signal,
-      });
+      const anthropic = call.format === 'anthropic';
+      const response = await fetch(
+        `${this.server.url}${anthropic ? '/v1/messages' : '/v1/chat/completions'}`,
+        {
+          method: 'POST',
+          headers: anthropic
+            ? {
+                'x-api-key': call.customer.userKey,
+                'anthropic-version': '2023-06-01',
+                'content-type': 'application/json',
+              }
+            : { authorization: `Bearer ${call.customer.userKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(call.body),
+          signal: client.abort.signal,
+        },
+      );
       client.status = response.status;
       if (response.status !== 200 || !call.stream) {
         const text = await response.text();
@@ -604,9 +664,14 @@ class Simulation {
           client.body = text;
         }
         if (response.status === 200) {
-          for (const choice of (client.body as { choices: { message: { content: string } }[] }).choices) {
-            client.receivedWords += choice.message.content.split(/\s+/).filter(Boolean).length;
-          }
+          const answer = client.body as {
+            choices?: { message: { content: string } }[];
+            content?: { text?: string }[];
+          };
+          const texts = anthropic
+            ? (answer.content ?? []).map((block) => block.text ?? '')
+            : (answer.choices ?? []).map((choice) => choice.message.content ?? '');
+          for (const text of texts) client.receivedWords += countWords(text);
         }
         return;
       }
@@ -619,13 +684,22 @@ class Simulation {
           const event = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           end = buffer.indexOf('\n\n');
-          const data = event.startsWith('data: ') ? event.slice(6) : null;
+          const data = event
+            .split('\n')
+            .find((line) => line.startsWith('data: '))
+            ?.slice(6);
           if (data === '[DONE]') client.sawDone = true;
           else if (data) {
-            const parsed = JSON.parse(data) as { choices?: { delta?: { content?: string } }[] };
-            for (const choice of parsed.choices ?? []) {
-              client.receivedWords += (choice.delta?.content ?? '').split(/\s+/).filter(Boolean).length;
-            }
+            const parsed = JSON.parse(data) as {
+              type?: string;
+              delta?: { text?: string };
+              choices?: { delta?: { content?: string } }[];
+            };
+            if (parsed.type === 'message_stop') client.sawDone = true;
+            if (parsed.type === 'content_block_delta')
+              client.receivedWords += countWords(parsed.delta?.text ?? '');
+            for (const choice of parsed.choices ?? [])
+              client.receivedWords += countWords(choice.delta?.content ?? '');
           }
         }
       }
@@ -671,14 +745,7 @@ class Simulation {
     const live = this.liveCalls();
     if (!chosen && live.length === 0) return this.openCall();
     const call = chosen ?? this.random.pick(live);
-    const report = this.random.weighted<UsageReport>({
-      honest: 14,
-      inflated: 2,
-      negative: 1,
-      text: 1,
-      huge: 1,
-      absent: 2,
-    });
+    const report = call.provider!.plannedReport;
     if (report !== 'honest') this.stats.providerLies++;
     const withDone = this.random.chance(0.85);
     this.note(`${call.label}: provider finishes, usage ${report}${withDone ? '' : ', no [DONE]'}`);
@@ -689,17 +756,20 @@ class Simulation {
       `${call.label} answered ${call.client.status}: ${JSON.stringify(call.client.body)}`,
     );
     const sent = call.provider!.sentTokens;
-    const bound = this.inputBound(call.body);
+    const bound = this.inputBound(call);
     const outputLimit = call.provider!.choices * call.provider!.outputLimit;
     // A call that delivered nothing is free, whatever the provider says it used (gateway-service.ts).
     const exact =
       sent === 0
         ? 0n
         : report === 'honest'
-          ? this.price({
-              input_tokens: Math.min(call.provider!.promptTokens, bound),
-              output_tokens: Math.min(sent, outputLimit),
-            })
+          ? this.price(
+              {
+                input_tokens: Math.min(call.provider!.promptTokens, bound),
+                output_tokens: Math.min(sent, outputLimit),
+              },
+              call.model,
+            )
           : report === 'inflated'
             ? call.holdMicros
             : null;
@@ -778,7 +848,7 @@ class Simulation {
         `${call.label}: charged ${formatMicros(chargedMicros)}, expected ${formatMicros(exactMicros)}`,
       );
     } else {
-      const least = this.price({ input_tokens: 0, output_tokens: deliveredTokens });
+      const least = this.price({ input_tokens: 0, output_tokens: deliveredTokens }, call.model);
       this.expect(
         chargedMicros >= least,
         `${call.label}: charged ${formatMicros(chargedMicros)} for ${deliveredTokens} delivered tokens (at least ${formatMicros(least)})`,
@@ -859,6 +929,8 @@ class Simulation {
         TOLLGATE_SECRET: 'simulation-secret-0123456789abcdef',
         OPENAI_BASE_URL: `${this.provider.url}/v1`,
         OPENAI_API_KEY: 'sk-simulation-provider-key',
+        ANTHROPIC_BASE_URL: this.provider.url,
+        ANTHROPIC_API_KEY: 'sk-ant-simulation-provider-key',
         // The provider answers when the simulation says so; the gateway must not give up first.
         TOLLGATE_UPSTREAM_TIMEOUT_MS: '600000',
       },
@@ -977,4 +1049,8 @@ class Simulation {
       return { status: response.status, body: text };
     }
   }
+}
+
+function countWords(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
 }
