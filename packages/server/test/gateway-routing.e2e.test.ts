@@ -83,6 +83,16 @@ describe.each(testBackends())('model routing and fallbacks on $name', (backend) 
             price: PRIMARY_PRICE,
           },
           {
+            id: 'team/cheap-first',
+            type: 'language',
+            max_tokens: 1000,
+            provider: [
+              'primary',
+              { name: 'secondary', price: { input_per_million: 3000, output_per_million: 18000 } },
+            ],
+            price: { input_per_million: 1, output_per_million: 1 },
+          },
+          {
             id: 'team/dead-first',
             type: 'language',
             max_tokens: 1000,
@@ -196,6 +206,27 @@ describe.each(testBackends())('model routing and fallbacks on $name', (backend) 
         });
       },
     );
+
+    it('the hold covers a dearer fallback: when it answers, its full price is charged, not one cut to the first provider', async () => {
+      const user = await customer('dearer-fallback');
+      const before = await balanceMicros(user.user_key);
+      primary.queueBehavior({ behavior: 'error500' });
+      secondary.queueBehavior({ usage: USAGE });
+      const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: user.user_key, maxRetries: 0 });
+      await client.chat.completions.create({
+        model: 'team/cheap-first',
+        messages: [{ role: 'user', content: PROMPT }],
+      });
+      const charge = priced('team/cheap-first', candidatePrice('team/cheap-first', 1));
+      // Far above what the cheap provider's worst case could have held.
+      const cheapWorstCase = quote(server.tollgate.catalog.require('team/cheap-first'), {
+        usage: { input_tokens: 100_000, output_tokens: 1000, cached_input_tokens: 0 },
+      }).totalMicros;
+      expect(charge).toBeGreaterThan(cheapWorstCase);
+      expect(before - (await balanceMicros(user.user_key))).toBe(charge);
+      const [hold] = await settled(user.id, 1);
+      expect(hold).toMatchObject({ status: 'captured', captured_micros: String(charge) });
+    });
 
     it('a refused connection moves a stream to the next provider before its first byte (Anthropic SDK)', async () => {
       const user = await customer('refused');
