@@ -66,5 +66,6 @@ export const DEFAULT_RAW_CONFIG = {
     { match: 'gemini-*', provider: 'google' },
     { match: 'grok-*', provider: 'xai' },
   ],
-  fallbacks: { max_attempts: 3, max_seconds: 60 },
+  // Room for two silent providers at the default TOLLGATE_UPSTREAM_TIMEOUT_MS (120 s) and a third.
+  fallbacks: { max_attempts: 3, max_seconds: 300 },
 } satisfies RawConfig;
