@@ -59,6 +59,11 @@ describe.each(testBackends())('model routing and fallbacks on $name', (backend) 
       OPENAI_API_KEY: 'sk-platform-openai',
       OPENROUTER_BASE_URL: `${vendor.url}/v1`,
       OPENROUTER_API_KEY: 'sk-platform-openrouter',
+      // Gemini's OpenAI-compatible endpoint, keyed by its second variable; xAI's.
+      GEMINI_BASE_URL: `${vendor.url}/v1`,
+      GOOGLE_API_KEY: 'sk-platform-google',
+      XAI_BASE_URL: `${vendor.url}/v1`,
+      XAI_API_KEY: 'sk-platform-xai',
       TOLLGATE_UPSTREAM_TIMEOUT_MS: '1000',
     };
     const config = parseConfig(
@@ -413,6 +418,33 @@ describe.each(testBackends())('model routing and fallbacks on $name', (backend) 
           messages: [{ role: 'user', content: 'x' }],
         }),
       ).rejects.toMatchObject({ status: 404, error: { type: 'model_not_found' } });
+    });
+
+    it('Google (OpenAI-compatible) and xAI serve their models with the platform keys, at catalog prices', async () => {
+      const user = await customer('google-xai');
+      const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: user.user_key, maxRetries: 0 });
+      for (const [clientId, catalogId, key] of [
+        ['gemini-2.5-flash', 'google/gemini-2.5-flash', 'sk-platform-google'],
+        ['xai/grok-4.3', 'xai/grok-4.3', 'sk-platform-xai'],
+      ] as const) {
+        const before = await balanceMicros(user.user_key);
+        vendor.queueBehavior({ usage: USAGE });
+        const stream = await client.chat.completions.create({
+          model: clientId,
+          messages: [{ role: 'user', content: PROMPT }],
+          stream: true,
+        });
+        for await (const _chunk of stream) {
+          // drain
+        }
+        const sent = vendor.requests.at(-1)!;
+        expect(sent).toMatchObject({ path: '/v1/chat/completions', credential: key });
+        expect(sent.body.model).toBe(catalogId.split('/')[1]);
+        const model = server.tollgate.catalog.require(catalogId);
+        expect(before - (await balanceMicros(user.user_key))).toBe(
+          quote(model, { usage: USAGE }).totalMicros,
+        );
+      }
     });
   });
 
