@@ -5,7 +5,7 @@
  * through their shortest decimal text, as money.ts does.
  */
 import { z } from 'zod';
-import { familyDefaultPrice, globMatches } from '../pricing/model-routing.ts';
+import { createModelRouter, familyDefaultPrice } from '../pricing/model-routing.ts';
 import { readWorkMeasure } from '../pricing/work-inputs.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { decimalToScaled, formatMicros, parseCredits, parseUsdToCents } from '../shared/money.ts';
@@ -363,7 +363,7 @@ export function createConfigSchema(env: Record<string, string | undefined>, sour
     const providers = resolveProviders(raw.providers, env, report);
     checkModels(raw.models, providers, report);
     const routes = toRoutes(raw.routes, providers, raw.models, report);
-    checkAliases(raw.aliases, raw.models, routes, report);
+    checkAliases(raw.aliases, raw.models, routes, providers, report);
     if (!providers[raw.default_provider]) {
       report({
         message: `names no configured provider ("${raw.default_provider}")`,
@@ -541,16 +541,17 @@ function checkAliases(
   aliases: Record<string, string>,
   models: ModelConfig[],
   routes: RouteConfig[],
+  providers: Record<string, ProviderConfig>,
   report: (issue: Issue) => void,
 ): void {
   const ids = new Set(models.map((model) => model.id));
+  // The targets are resolved exactly as the gateway will (without aliases: they do not chain).
+  const router = createModelRouter({ models, aliases: {}, routes, providers });
   for (const [alias, target] of Object.entries(aliases)) {
     if (ids.has(alias)) {
-      report({ message: `is a catalog id: an alias never replaces one`, path: ['aliases', alias] });
+      report({ message: 'is a catalog id: an alias never replaces one', path: ['aliases', alias] });
     }
-    const namespaced =
-      target.includes('/') && routes.some((route) => route.providers.includes(target.split('/')[0]!));
-    if (!ids.has(target) && !namespaced && !routes.some((route) => globMatches(route.match, target))) {
+    if (router.resolve(target) === null) {
       report({
         message: `names "${target}", which is neither a catalog id nor served by a route`,
         path: ['aliases', alias],

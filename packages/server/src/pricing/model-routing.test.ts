@@ -123,6 +123,11 @@ describe('model resolution: exact id > alias > route > not found', () => {
 describe('config checks', () => {
   it('refuses an alias to nothing, an alias shadowing a catalog id, and a route without price for a family without prices', () => {
     expect(() => parseConfig({ aliases: { x: 'nowhere/model' } }, {})).toThrow(/aliases\.x/);
+    // Resolved as the gateway will: a namespace no route of that provider matches is nothing.
+    expect(() => parseConfig({ aliases: { x: 'anthropic/not-claude' } }, {})).toThrow(/aliases\.x/);
+    expect(parseConfig({ aliases: { x: 'anthropic/claude-next' } }, {}).aliases.x).toBe(
+      'anthropic/claude-next',
+    );
     expect(() => parseConfig({ aliases: { 'openai/gpt-4o': 'openai/gpt-4o-mini' } }, {})).toThrow(
       /catalog id/,
     );
