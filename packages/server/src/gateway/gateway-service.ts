@@ -37,6 +37,7 @@ import {
   assertResponsesRequest,
   boundInputTokens,
   boundUsage,
+  boundWithReferences,
   type ClientRequest,
   countTextTokensUpTo,
   createStreamTranslator,
@@ -157,11 +158,11 @@ export class GatewayService {
 
     // The bound is what the hold covers (bytes: cheap at any size); the estimate stands in for input
     // the provider does not report, and is counted without holding the event loop.
-    const input =
-      format === 'responses'
-        ? responsesRequestInput(responsesRequestView(body))
-        : requestInput(format, body as unknown as ClientRequest);
-    const inputBound = boundInputTokens(input);
+    const responsesView = format === 'responses' ? responsesRequestView(body) : null;
+    const input = responsesView
+      ? responsesRequestInput(responsesView)
+      : requestInput(format as ApiFormat, body as unknown as ClientRequest);
+    const inputBound = boundWithReferences(responsesView, boundInputTokens(input), model.contextWindow);
     const inputEstimate = await estimateInputTokensAsync(input);
     const modelMax = model.maxTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
     let maxTokens = Math.min(limits.requestedMaxTokens ?? modelMax, modelMax);

@@ -70,6 +70,8 @@ export interface FakeBehaviorSettings {
   chunksBeforeError?: number;
   /** Answer with a call to the first tool when tools are given (default: only when tool_choice forces it). */
   toolCall?: boolean;
+  /** Responses: answer with the text as a message item before the tool call (default: the call alone). */
+  toolCallWithText?: boolean;
   /** Arguments of that tool call (default `{"location":"Paris"}`). */
   toolArguments?: Record<string, unknown>;
   /**
@@ -169,6 +171,8 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   const queued: FakeBehaviorSettings[] = [];
   const requests: RecordedRequest[] = [];
   const falJobs = new Map<string, FalJob>();
+  /** Responses output items kept for `item_reference` (as OpenAI keeps them unless `store: false`). */
+  const storedItems = new Map<string, any>();
   let baseUrl = '';
   let resume: () => void = () => {};
   let resumed = new Promise<void>((resolve) => {
@@ -218,7 +222,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     const path = new URL(recorded.path, baseUrl).pathname;
 
     if (recorded.method === 'POST' && path === '/v1/chat/completions') return openAiChat(exchange);
-    if (recorded.method === 'POST' && path === '/v1/responses') return openAiResponses(exchange);
+    if (recorded.method === 'POST' && path === '/v1/responses') return openAiResponses(exchange, storedItems);
     if (recorded.method === 'POST' && path === '/v1/messages') return anthropicMessages(exchange);
     if (recorded.method === 'GET' && path.startsWith('/files/')) return sendFile(response, path);
     if (recorded.method === 'GET' && path === '/v1/models') return modelsKeyCheck(exchange, acceptedKeys);
@@ -634,7 +638,10 @@ const CHAT_ONLY_PARAMETERS = [
 ];
 
 /** What OpenAI refuses before generating anything: the same checks, the same 400 shape. */
-function responsesRequestProblem(body: any): { message: string; param: string | null } | null {
+function responsesRequestProblem(
+  body: any,
+  storedItems: Map<string, any>,
+): { message: string; param: string | null } | null {
   if (typeof body !== 'object' || body === null)
     return { message: 'We could not parse the JSON body.', param: null };
   if (typeof body.model !== 'string' || body.model.length === 0)
@@ -669,6 +676,12 @@ function responsesRequestProblem(body: any): { message: string; param: string | 
     const item = items[index];
     if (typeof item !== 'object' || item === null)
       return { message: `Invalid type for 'input[${index}]'.`, param: `input[${index}]` };
+    if (item.type === 'item_reference') {
+      const stored = storedItems.get(item.id);
+      if (!stored) return { message: `Item with id '${item.id}' not found.`, param: 'input' };
+      if (stored.type === 'function_call') calls.add(stored.call_id);
+      continue;
+    }
     if (item.type === 'function_call') {
       if (
         typeof item.call_id !== 'string' ||
@@ -722,10 +735,10 @@ function responsesUsage(usage: Required<FakeUsage>) {
   };
 }
 
-async function openAiResponses(exchange: Exchange): Promise<void> {
+async function openAiResponses(exchange: Exchange, storedItems: Map<string, any>): Promise<void> {
   const { response, settings } = exchange;
   const body = exchange.recorded.body;
-  const problem = responsesRequestProblem(body);
+  const problem = responsesRequestProblem(body, storedItems);
   if (problem) {
     sendJson(response, 400, {
       error: { message: problem.message, type: 'invalid_request_error', param: problem.param, code: null },
@@ -747,6 +760,16 @@ async function openAiResponses(exchange: Exchange): Promise<void> {
   const text = answer.pieces.join('');
   const messageId = `msg_${randomUUID().replaceAll('-', '')}`;
   const output: any[] = [];
+  // A model may say something before it calls a tool: the text comes first, as its own message item.
+  if (text.length > 0 && (!answer.tool || settings.toolCallWithText)) {
+    output.push({
+      type: 'message',
+      id: messageId,
+      status: 'completed',
+      role: 'assistant',
+      content: [{ type: 'output_text', text, annotations: [], logprobs: [] }],
+    });
+  }
   if (answer.tool) {
     output.push({
       type: 'function_call',
@@ -756,15 +779,8 @@ async function openAiResponses(exchange: Exchange): Promise<void> {
       arguments: answer.tool.arguments,
       status: 'completed',
     });
-  } else if (text.length > 0) {
-    output.push({
-      type: 'message',
-      id: messageId,
-      status: 'completed',
-      role: 'assistant',
-      content: [{ type: 'output_text', text, annotations: [], logprobs: [] }],
-    });
   }
+  if (body.store !== false) for (const item of output) storedItems.set(item.id, item);
   const usage = usageToSend(settings, responsesUsage(answer.usage));
   const envelope = (status: string) => ({
     id,
@@ -807,26 +823,27 @@ async function openAiResponses(exchange: Exchange): Promise<void> {
     event('response.created', { response: envelope('in_progress') }),
     event('response.in_progress', { response: envelope('in_progress') }),
   ];
-  const item = output[0];
-  if (item?.type === 'function_call') {
-    const json: string = item.arguments;
-    const half = Math.ceil(json.length / 2);
-    const common = { item_id: item.id, output_index: 0 };
+  output.forEach((item, outputIndex) => {
+    if (item.type === 'function_call') {
+      const json: string = item.arguments;
+      const half = Math.ceil(json.length / 2);
+      const common = { item_id: item.id, output_index: outputIndex };
+      frames.push(
+        event('response.output_item.added', {
+          output_index: outputIndex,
+          item: { ...item, arguments: '', status: 'in_progress' },
+        }),
+        event('response.function_call_arguments.delta', { ...common, delta: json.slice(0, half) }),
+        event('response.function_call_arguments.delta', { ...common, delta: json.slice(half) }),
+        event('response.function_call_arguments.done', { ...common, name: item.name, arguments: json }),
+        event('response.output_item.done', { output_index: outputIndex, item }),
+      );
+      return;
+    }
+    const common = { item_id: item.id, output_index: outputIndex, content_index: 0 };
     frames.push(
       event('response.output_item.added', {
-        output_index: 0,
-        item: { ...item, arguments: '', status: 'in_progress' },
-      }),
-      event('response.function_call_arguments.delta', { ...common, delta: json.slice(0, half) }),
-      event('response.function_call_arguments.delta', { ...common, delta: json.slice(half) }),
-      event('response.function_call_arguments.done', { ...common, name: item.name, arguments: json }),
-      event('response.output_item.done', { output_index: 0, item }),
-    );
-  } else if (item) {
-    const common = { item_id: item.id, output_index: 0, content_index: 0 };
-    frames.push(
-      event('response.output_item.added', {
-        output_index: 0,
+        output_index: outputIndex,
         item: { ...item, status: 'in_progress', content: [] },
       }),
       event('response.content_part.added', {
@@ -839,9 +856,9 @@ async function openAiResponses(exchange: Exchange): Promise<void> {
     frames.push(
       event('response.output_text.done', { ...common, text, logprobs: [] }),
       event('response.content_part.done', { ...common, part: item.content[0] }),
-      event('response.output_item.done', { output_index: 0, item }),
+      event('response.output_item.done', { output_index: outputIndex, item }),
     );
-  }
+  });
   if (settings.behavior === 'stream_error_echo') {
     frames.splice(
       3 + (settings.chunksBeforeError ?? 2),

@@ -38,6 +38,8 @@ export interface ResponsesRequestView {
   chat: OpenAiChatRequest;
   /** Items an OpenAI upstream reads that the chat view cannot carry: counted in the bound, refused in translation. */
   passthroughOnly: { what: string; value: unknown }[];
+  /** `item_reference` items: content stored at the provider, of a size only the provider knows. */
+  references: number;
 }
 
 function invalid(message: string, param = 'input'): TollgateError {
@@ -151,6 +153,7 @@ export function responsesRequestView(body: Record<string, unknown>): ResponsesRe
   const view: ResponsesRequestView = {
     chat: { model: String(body.model), messages: [] },
     passthroughOnly: [],
+    references: 0,
   };
   const messages = view.chat.messages;
   if (typeof body.instructions === 'string' && body.instructions.length > 0) {
@@ -209,7 +212,14 @@ export function responsesRequestView(body: Record<string, unknown>): ResponsesRe
         view.passthroughOnly.push({ what: `A ${type} item`, value: item });
         break;
       case 'item_reference':
-        throw invalid('item_reference is not supported: Tollgate stores no items.');
+        // Items the provider stored from an earlier response (the AI SDK sends them for earlier
+        // assistant text when `store` is on). Only an OpenAI upstream can resolve them.
+        view.references += 1;
+        view.passthroughOnly.push({
+          what: 'item_reference (an item stored by OpenAI; send the item itself, e.g. with store: false)',
+          value: item,
+        });
+        break;
       default:
         throw unmeterable(`An input item of type "${String(type)}"`, 'input');
     }
@@ -232,6 +242,23 @@ export function responsesRequestInput(view: ResponsesRequestView): RequestInput 
   const input = openAiRequestInput(view.chat);
   for (const extra of view.passthroughOnly) input.texts.push(JSON.stringify(extra.value));
   return input;
+}
+
+/**
+ * The input bound of a request that references stored items: their size is unknown, but no provider
+ * bills more input than the model's context window holds, so that is the bound (a model without a
+ * known window cannot take references). Without references, the bound as counted.
+ */
+export function boundWithReferences(
+  view: ResponsesRequestView | null,
+  bound: number,
+  contextWindowTokens: number | null,
+): number {
+  if (!view || view.references === 0) return bound;
+  if (contextWindowTokens === null) {
+    throw unmeterable('An item_reference to a model of unknown context window', 'input');
+  }
+  return Math.max(bound, contextWindowTokens);
 }
 
 /** The view, for an upstream that cannot read Responses: refuses what only passes through. */
