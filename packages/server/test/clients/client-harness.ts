@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { quote } from '../../src/pricing/quote.ts';
-import { parseCredits } from '../../src/shared/money.ts';
+import { formatMicros, parseCredits } from '../../src/shared/money.ts';
 import { type FakeUpstream, type FakeUsage, startFakeUpstream } from '../fakes/fake-upstream.ts';
 import type { TestBackend } from '../support/databases.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -24,6 +24,10 @@ export interface ClientHarness {
   /** A customer with the signup balance; `key` is the user key clients use as their API key. */
   customer(tag: string): Promise<{ id: string; key: string }>;
   balanceMicros(key: string): Promise<bigint>;
+  /** Credits on hold for the customer (0 once every call is resolved). */
+  pendingMicros(customerId: string): Promise<bigint>;
+  /** Sets the balance exactly, with a grant or an adjustment. */
+  setBalance(customer: { id: string; key: string }, micros: bigint): Promise<void>;
   /**
    * Runs `work` and checks the customer paid exactly `CLIENT_USAGE` priced for `model`, once per
    * upstream call it made (at least one), and that no hold is left. Returns what `work` returned.
@@ -68,6 +72,20 @@ export async function startClientHarness(backend: TestBackend): Promise<ClientHa
       return { id: created.id, key: created.user_key };
     },
     balanceMicros,
+    pendingMicros,
+    async setBalance(customer, micros) {
+      const delta = micros - (await balanceMicros(customer.key));
+      if (delta === 0n) return;
+      const response = await server.call('POST', `/v1/customers/${customer.id}/grants`, {
+        key: app.secret_key,
+        body: {
+          amount: formatMicros(delta),
+          source: delta > 0n ? 'promo' : 'adjustment',
+          reason: 'test balance',
+        },
+      });
+      expect(response.status).toBe(201);
+    },
     async expectChargedPerCall(customer, model, work) {
       const before = await balanceMicros(customer.key);
       const callsBefore = upstream.requests.length;

@@ -23,7 +23,9 @@ describe.each(testBackends())('OpenAI Agents SDK through Tollgate on $name', (ba
 
   /** A runner whose model calls carry this customer's key (the SDK's default provider caches its client). */
   function runnerFor(key: string): Runner {
-    return new Runner({ modelProvider: new OpenAIProvider({ baseURL: `${harness.server.url}/v1`, apiKey: key }) });
+    return new Runner({
+      modelProvider: new OpenAIProvider({ baseURL: `${harness.server.url}/v1`, apiKey: key }),
+    });
   }
 
   describe.each(MODELS)('%s', (model) => {
