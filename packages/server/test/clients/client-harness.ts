@@ -24,6 +24,8 @@ export interface ClientHarness {
   /** A customer with the signup balance; `key` is the user key clients use as their API key. */
   customer(tag: string): Promise<{ id: string; key: string }>;
   balanceMicros(key: string): Promise<bigint>;
+  /** What `usage` of `model` costs the customer (with the app's referral share). */
+  price(model: string, usage: { input_tokens: number; output_tokens: number }): bigint;
   /** Credits on hold for the customer (0 once every call is resolved). */
   pendingMicros(customerId: string): Promise<bigint>;
   /** Sets the balance exactly, with a grant or an adjustment. */
@@ -72,6 +74,13 @@ export async function startClientHarness(backend: TestBackend): Promise<ClientHa
       return { id: created.id, key: created.user_key };
     },
     balanceMicros,
+    price(model, usage) {
+      return quote(
+        server.tollgate.catalog.require(model),
+        { usage: { ...usage, cached_input_tokens: 0 } },
+        REFERRAL_PPM,
+      ).totalMicros;
+    },
     pendingMicros,
     async setBalance(customer, micros) {
       const delta = micros - (await balanceMicros(customer.key));

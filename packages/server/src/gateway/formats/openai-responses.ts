@@ -128,6 +128,15 @@ function flattenTools(body: Record<string, unknown>, view: ResponsesRequestView)
     } else if (tool.type === 'custom') {
       // A freeform tool (a grammar, no JSON schema): its definition is text the model reads.
       view.passthroughOnly.push({ what: 'A custom (freeform) tool', value: tool });
+    } else if (tool.type === 'namespace') {
+      // A named group of tools (the Codex CLI sends its sub-agent tools so): text the model reads, as
+      // long as every tool in it is one the model runs through the client.
+      const inner = Array.isArray(tool.tools) ? tool.tools : [];
+      const serverTool = inner.find(
+        (entry: unknown) => !isRecord(entry) || !['function', 'custom'].includes(String(entry.type)),
+      );
+      if (serverTool !== undefined) throw unmeterable('A tool namespace with built-in tools', 'tools');
+      view.passthroughOnly.push({ what: 'A tool namespace', value: tool });
     } else {
       throw unmeterable(`The built-in tool "${String(tool.type)}"`, 'tools');
     }
