@@ -10,23 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quote } from '../src/pricing/quote.ts';
 import { CLIENT_USAGE, type ClientHarness, startClientHarness } from './clients/client-harness.ts';
 import { testBackends } from './support/databases.ts';
+import { waitFor } from './support/expectations.ts';
 
 const OPENAI_MODEL = 'openai/gpt-4o-mini';
 const ANTHROPIC_MODEL = 'anthropic/claude-sonnet-4-20250514';
-
-async function waitFor<T>(
-  check: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 5_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 15));
-  }
-}
 
 describe.each(testBackends())('Responses API metering on $name', (backend) => {
   let harness: ClientHarness;
