@@ -107,6 +107,32 @@ describe.each(testBackends())('openai SDK through Tollgate on $name', (backend) 
       expect((completed.response.usage as unknown as { cost: number }).cost).toBe(chargedCredits(model));
     });
 
+    it("responses.stream: the SDK's ResponseStream assembles the final response from the events", async () => {
+      const customer = await harness.customer('responses-assembled');
+      const final = await harness.expectChargedPerCall(customer, model, async () => {
+        harness.upstream.queueBehavior({ toolCall: true, toolCallWithText: true });
+        const stream = client(customer.key).responses.stream({
+          model,
+          input: 'Weather?',
+          tools: [WEATHER_TOOL],
+        });
+        let deltas = '';
+        stream.on('response.output_text.delta', (event) => {
+          deltas += event.delta;
+        });
+        const response = await stream.finalResponse();
+        return { response, deltas };
+      });
+      expect(final.response.output_text).toBe('Hello from the fake upstream.');
+      expect(final.deltas).toBe('Hello from the fake upstream.');
+      expect(final.response.output.map((item) => item.type)).toEqual(['message', 'function_call']);
+      expect(final.response.output[1]).toMatchObject({
+        name: 'get_weather',
+        arguments: '{"location":"Paris"}',
+      });
+      expect((final.response.usage as unknown as { cost: number }).cost).toBe(chargedCredits(model));
+    });
+
     it('runs a function-tool round trip, each turn charged', async () => {
       const customer = await harness.customer('responses-tools');
       const openai = client(customer.key);
