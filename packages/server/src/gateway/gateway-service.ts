@@ -31,6 +31,7 @@ import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { microsToCredits } from '../shared/money.ts';
 import { scrubSecrets } from '../shared/scrub-secrets.ts';
+import { ClientWriter } from './client-writer.ts';
 import {
   type AccumulatedUsage,
   type ApiFormat,
@@ -61,7 +62,6 @@ import {
   withOutputLimit,
 } from './formats/index.ts';
 import { upstreamStreamError } from './formats/stream-translator.ts';
-import { ClientWriter } from './client-writer.ts';
 import { HoldKeeper, type InFlightHolds } from './hold-keeper.ts';
 import { upstreamFailure, upstreamUnreachable } from './upstream-errors.ts';
 import type { Upstreams } from './upstreams.ts';
