@@ -245,6 +245,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   registerStripeWebhook(http, webhooks);
   http.post('/v1/chat/completions', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => gateway.handle('openai', request, reply));
   http.post('/v1/messages', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic' } }, (request, reply) => gateway.handle('anthropic', request, reply));
+  http.post('/v1/responses', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => gateway.handle('responses', request, reply));
   if (testCheckout) registerTestCheckout(http, { checkout: testCheckout, purchases, subscriptions, customers, returnUrls });
   docsRoutes(http, () => openApiDocument(routes, VERSION));
   registerDashboardPages(http, dashboardAssets, () => checkout.mode().kind === 'test');

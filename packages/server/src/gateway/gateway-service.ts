@@ -30,6 +30,7 @@ import { maxOutputTokensAffordable, quote } from '../pricing/quote.ts';
 import { type MemoryRateLimiter, type RateLimiter, takeCustomerRequest } from '../ratelimit/rate-limiter.ts';
 import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
+import { microsToCredits } from '../shared/money.ts';
 import { scrubSecrets } from '../shared/scrub-secrets.ts';
 import {
   type Attempt,
@@ -43,23 +44,30 @@ import { ClientWriter } from './client-writer.ts';
 import {
   type AccumulatedUsage,
   type ApiFormat,
+  assertResponsesRequest,
   boundInputTokens,
   boundUsage,
+  boundWithReferences,
   type ClientRequest,
   countTextTokensUpTo,
   createStreamTranslator,
+  type Dialect,
   estimateInputTokensAsync,
   isRecord,
   readOutputLimits,
   reportedUsageFromResponse,
   requestInput,
   resolveUsage,
+  responsesAnswerText,
+  responsesRequestInput,
+  responsesRequestView,
   SseParser,
   translateRequest,
   translateResponse,
   type UpstreamResponse,
   type Usage,
   UsageAccumulator,
+  upstreamDialect,
   withOutputLimit,
 } from './formats/index.ts';
 import { upstreamStreamError } from './formats/stream-translator.ts';
@@ -115,7 +123,7 @@ export class GatewayService {
     this.router = createModelRouter(deps.config);
   }
 
-  async handle(format: ApiFormat, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  async handle(format: Dialect, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const { deps } = this;
     const principal = await authenticate(deps.keys, request.headers, ['user']);
     if (principal.kind !== 'user') throw new TollgateError('forbidden', 'A user key is required');
@@ -127,7 +135,8 @@ export class GatewayService {
     if (typeof body.model !== 'string' || body.model.length === 0) {
       throw new TollgateError('invalid_request', 'model is required', { param: 'model' });
     }
-    if (!Array.isArray(body.messages) || body.messages.length === 0) {
+    if (format === 'responses') assertResponsesRequest(body);
+    else if (!Array.isArray(body.messages) || body.messages.length === 0) {
       throw new TollgateError('invalid_request', 'messages must be a non-empty array', { param: 'messages' });
     }
     const limits = readOutputLimits(format, body);
@@ -160,8 +169,11 @@ export class GatewayService {
 
     // The bound is what the hold covers (bytes: cheap at any size); the estimate stands in for input
     // the provider does not report, and is counted without holding the event loop.
-    const input = requestInput(format, body as unknown as ClientRequest);
-    const inputBound = boundInputTokens(input);
+    const responsesView = format === 'responses' ? responsesRequestView(body) : null;
+    const input = responsesView
+      ? responsesRequestInput(responsesView)
+      : requestInput(format as ApiFormat, body as unknown as ClientRequest);
+    const inputBound = boundWithReferences(responsesView, boundInputTokens(input), model.contextWindow);
     const inputEstimate = await estimateInputTokensAsync(input);
     const modelMax = model.maxTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
     let maxTokens = Math.min(limits.requestedMaxTokens ?? modelMax, modelMax);
@@ -208,6 +220,8 @@ export class GatewayService {
         format,
         provider: first!.provider,
         upstreamFormat: first!.provider.format as ApiFormat,
+        upstreamDialect: upstreamDialect(format, first!.provider.format as ApiFormat),
+        request: body,
         apiKey: first!.apiKey,
         attempt: first!,
         attemptsTried: 0,
@@ -315,7 +329,7 @@ export class GatewayService {
    * never exceeds the hold), with what the provider overstated counted and logged as an anomaly.
    * Returns the usage billed, which is also what the client is shown.
    */
-  private async capture(context: CallContext, resolved: AccumulatedUsage): Promise<Usage> {
+  private async capture(context: CallContext, resolved: AccumulatedUsage): Promise<Usage & { cost: number }> {
     const { metering } = context;
     const { usage, anomalies } = boundUsage(resolved, {
       inputTokens: context.inputBound,
@@ -351,7 +365,7 @@ export class GatewayService {
       referralAccount:
         cost.referralShareMicros > 0n && context.app ? referralAccountId(context.app.id) : undefined,
       metadata: {
-        endpoint: context.format === 'openai' ? 'chat.completions' : 'messages',
+        endpoint: ENDPOINT_NAMES[context.format],
         stream: context.stream,
         input_tokens: usage.input_tokens,
         output_tokens: usage.output_tokens,
@@ -366,7 +380,7 @@ export class GatewayService {
     });
     if (!result.ok) throw result.error;
     this.deps.metrics.captures.inc();
-    return usage;
+    return { ...usage, cost: microsToCredits(cost.totalMicros) };
   }
 
   /** No provider answered: the hold is voided (nothing is charged) and the outcome counted. */
@@ -418,7 +432,12 @@ export class GatewayService {
         let response: Awaited<ReturnType<GatewayService['upstreamRequest']>>;
         try {
           response = await this.upstreamRequest(
-            { ...context, provider: attempt.provider, apiKey: attempt.apiKey },
+            {
+              ...context,
+              provider: attempt.provider,
+              apiKey: attempt.apiKey,
+              upstreamDialect: upstreamDialect(context.format, attempt.provider.format as ApiFormat),
+            },
             bodyFor(attempt),
             signal,
           );
@@ -469,17 +488,23 @@ export class GatewayService {
     context.attempt = attempt;
     context.provider = attempt.provider;
     context.upstreamFormat = attempt.provider.format as ApiFormat;
+    context.upstreamDialect = upstreamDialect(context.format, context.upstreamFormat);
     context.apiKey = attempt.apiKey;
     return { ok: true, response: outcome.value };
   }
 
   private upstreamRequest(
-    context: Pick<CallContext, 'provider' | 'apiKey' | 'stream' | 'anthropicVersion'>,
+    context: Pick<CallContext, 'provider' | 'apiKey' | 'stream' | 'anthropicVersion' | 'upstreamDialect'>,
     body: unknown,
     signal: AbortSignal,
   ) {
     const { provider } = context;
-    const endpoint = provider.format === 'openai' ? '/chat/completions' : '/v1/messages';
+    const endpoint =
+      context.upstreamDialect === 'responses'
+        ? '/responses'
+        : provider.format === 'openai'
+          ? '/chat/completions'
+          : '/v1/messages';
     const { pool, path } = this.deps.upstreams.target(provider.baseUrl, endpoint);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -529,19 +554,24 @@ export class GatewayService {
       throw new TollgateError('upstream_error', 'The provider answered with invalid JSON');
     }
     const answer = answerText(parsed);
-    const resolved = resolveUsage(reportedUsageFromResponse(context.upstreamFormat, parsed), {
+    const resolved = resolveUsage(reportedUsageFromResponse(context.upstreamDialect, parsed), {
       inputTokens: context.inputEstimate,
       countOutput: () => countTextTokensUpTo(answer, context.outputLimit),
       delivered: answer.length > 0,
     });
+    let cost = 0;
     if (deliveredSomething(answer.length > 0, resolved, context.outputLimit))
-      await this.capture(context, resolved);
+      cost = (await this.capture(context, resolved)).cost;
     else await this.void(context.metering, 'empty_answer');
     this.deps.metrics.gatewayRequests.inc({ outcome: 'ok' });
     reply.header('content-type', 'application/json');
-    return translateResponse(context.format, context.upstreamFormat, parsed as UpstreamResponse, {
+    // What this call was charged, known before the body is sent (a stream's comes in its last usage).
+    reply.header('x-tollgate-cost', String(cost));
+    const answered = translateResponse(context.format, context.upstreamFormat, parsed as UpstreamResponse, {
       clientModel: context.clientModel,
+      request: context.request,
     });
+    return withCost(answered, cost);
   }
 
   private async streamCall(
@@ -590,9 +620,10 @@ export class GatewayService {
       includeUsage: context.includeUsage,
       inputTokensEstimate: context.inputEstimate,
       secrets: context.secrets,
+      request: context.request,
     });
     const accumulator = new UsageAccumulator({
-      format: context.upstreamFormat,
+      format: context.upstreamDialect,
       inputTokensEstimate: context.inputEstimate,
     });
     const feed = async (events: ReturnType<SseParser['push']>) => {
@@ -649,9 +680,11 @@ export class GatewayService {
         );
         this.deps.metrics.gatewayRequests.inc({ outcome: 'upstream_error' });
       } else {
-        const shown =
-          billed ??
-          boundUsage(resolved, { inputTokens: context.inputBound, outputTokens: context.outputLimit }).usage;
+        const shown = billed ?? {
+          ...boundUsage(resolved, { inputTokens: context.inputBound, outputTokens: context.outputLimit })
+            .usage,
+          cost: 0,
+        };
         await writer.write(translator.finish(shown));
         this.deps.metrics.gatewayRequests.inc({ outcome: 'ok' });
       }
@@ -668,10 +701,14 @@ export class GatewayService {
 }
 
 interface CallContext {
-  format: ApiFormat;
+  format: Dialect;
   /** The provider, format and key of the attempt being made, then of the one that answered. */
   provider: ProviderConfig;
   upstreamFormat: ApiFormat;
+  /** The dialect of the upstream call (a Responses client of an OpenAI provider: `responses`). */
+  upstreamDialect: Dialect;
+  /** The client's request body (echoed in Responses objects). */
+  request: Record<string, unknown>;
   apiKey: string;
   attempt: Attempt;
   /** How many providers were tried (1 when the first answered). */
@@ -731,9 +768,23 @@ function assertJsonDepth(body: Record<string, unknown>): void {
   }
 }
 
-/** The text of a non-stream answer in either format (for counting when usage is missing). */
+/** How each endpoint is named in a capture's metadata. */
+const ENDPOINT_NAMES: Record<Dialect, string> = {
+  openai: 'chat.completions',
+  anthropic: 'messages',
+  responses: 'responses',
+};
+
+/** A non-stream answer with the charged credits as `usage.cost` (as OpenRouter reports it). */
+function withCost(body: UpstreamResponse, cost: number): UpstreamResponse {
+  if (!isRecord(body) || !isRecord(body.usage)) return body;
+  return { ...body, usage: { ...body.usage, cost } } as UpstreamResponse;
+}
+
+/** The text of a non-stream answer in any dialect (for counting when usage is missing). */
 function answerText(body: unknown): string {
   if (!isRecord(body)) return '';
+  if (Array.isArray(body.output)) return responsesAnswerText(body);
   if (Array.isArray(body.choices)) {
     return body.choices
       .map((choice) => {

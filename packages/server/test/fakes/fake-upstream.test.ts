@@ -606,3 +606,31 @@ describe('fake key checks', () => {
     }
   });
 });
+
+describe('OpenAI Responses', () => {
+  it('answers the SDK, JSON and stream (its ResponseStream assembles the final response)', async () => {
+    const answer = await openai.responses.create({ model: 'gpt-4o', input: 'Hi', max_output_tokens: 100 });
+    expect(answer.output_text).toBe('Hello from the fake upstream.');
+    const stream = openai.responses.stream({ model: 'gpt-4o', input: 'Hi' });
+    const final = await stream.finalResponse();
+    expect(final.output_text).toBe('Hello from the fake upstream.');
+    expect(final.usage).toMatchObject({ input_tokens: 10, output_tokens: 5 });
+  });
+
+  it('refuses what OpenAI refuses, with its 400', async () => {
+    const refused = [
+      { input: 'Hi', max_tokens: 100 },
+      { input: 'Hi', max_output_tokens: 8 },
+      { input: 'Hi', tools: [weatherTool] },
+      { input: [{ type: 'function_call_output', call_id: 'call_unknown', output: 'x' }] },
+      { input: [{ type: 'item_reference', id: 'msg_unknown' }] },
+      {},
+    ];
+    for (const body of refused) {
+      const error = await openai.responses
+        .create({ model: 'gpt-4o', ...body } as never)
+        .catch((thrown) => thrown);
+      expect(error, JSON.stringify(body)).toBeInstanceOf(OpenAI.BadRequestError);
+    }
+  });
+});

@@ -1,6 +1,7 @@
 /**
- * A local stand-in for the AI providers the gateway calls: OpenAI Chat Completions, Anthropic Messages
- * and fal's queue API, on 127.0.0.1 with a random port. It records every request (with the key it was
+ * A local stand-in for the AI providers the gateway calls: OpenAI Chat Completions, OpenAI Responses
+ * (refusing what OpenAI refuses: a missing model or input, Chat Completions parameters, `max_output_tokens`
+ * below 16, nested tool definitions, a tool output without its call), Anthropic Messages and fal's queue API, on 127.0.0.1 with a random port. It records every request (with the key it was
  * sent, so a bring-your-own-key test can check which key reached the provider) and misbehaves on
  * demand, so the gateway's failure paths can be tested without a network.
  *
@@ -69,6 +70,8 @@ export interface FakeBehaviorSettings {
   chunksBeforeError?: number;
   /** Answer with a call to the first tool when tools are given (default: only when tool_choice forces it). */
   toolCall?: boolean;
+  /** Responses: answer with the text as a message item before the tool call (default: the call alone). */
+  toolCallWithText?: boolean;
   /** Arguments of that tool call (default `{"location":"Paris"}`). */
   toolArguments?: Record<string, unknown>;
   /**
@@ -168,6 +171,8 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   const queued: FakeBehaviorSettings[] = [];
   const requests: RecordedRequest[] = [];
   const falJobs = new Map<string, FalJob>();
+  /** Responses output items kept for `item_reference` (as OpenAI keeps them unless `store: false`). */
+  const storedItems = new Map<string, any>();
   let baseUrl = '';
   let resume: () => void = () => {};
   let resumed = new Promise<void>((resolve) => {
@@ -217,6 +222,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     const path = new URL(recorded.path, baseUrl).pathname;
 
     if (recorded.method === 'POST' && path === '/v1/chat/completions') return openAiChat(exchange);
+    if (recorded.method === 'POST' && path === '/v1/responses') return openAiResponses(exchange, storedItems);
     if (recorded.method === 'POST' && path === '/v1/messages') return anthropicMessages(exchange);
     if (recorded.method === 'GET' && path.startsWith('/files/')) return sendFile(response, path);
     if (recorded.method === 'GET' && path === '/v1/models') return modelsKeyCheck(exchange, acceptedKeys);
@@ -616,6 +622,265 @@ async function openAiChat(exchange: Exchange): Promise<void> {
   startSse(response, settings.responseHeaders);
   const cutAfter =
     settings.behavior === 'stream_then_error' ? 1 + (settings.chunksBeforeError ?? 2) : undefined;
+  if (await writeFrames(exchange, frames, cutAfter)) response.end();
+}
+
+// ───────────────────────────── OpenAI Responses ─────────────────────────────
+
+/** Parameters of Chat Completions that the Responses API refuses (as OpenAI does: 400 unsupported). */
+const CHAT_ONLY_PARAMETERS = [
+  'messages',
+  'max_tokens',
+  'max_completion_tokens',
+  'n',
+  'stream_options',
+  'functions',
+];
+
+/** What OpenAI refuses before generating anything: the same checks, the same 400 shape. */
+function responsesRequestProblem(
+  body: any,
+  storedItems: Map<string, any>,
+): { message: string; param: string | null } | null {
+  if (typeof body !== 'object' || body === null)
+    return { message: 'We could not parse the JSON body.', param: null };
+  if (typeof body.model !== 'string' || body.model.length === 0)
+    return { message: "Missing required parameter: 'model'.", param: 'model' };
+  for (const field of CHAT_ONLY_PARAMETERS) {
+    if (field in body) return { message: `Unsupported parameter: '${field}'.`, param: field };
+  }
+  if (body.input === undefined && body.previous_response_id === undefined)
+    return { message: "Missing required parameter: 'input'.", param: 'input' };
+  if (body.max_output_tokens !== undefined && body.max_output_tokens !== null) {
+    if (!Number.isInteger(body.max_output_tokens) || body.max_output_tokens < 16)
+      return {
+        message: "Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16.",
+        param: 'max_output_tokens',
+      };
+  }
+  const tools = Array.isArray(body.tools) ? body.tools : [];
+  for (let index = 0; index < tools.length; index += 1) {
+    const tool = tools[index];
+    if (tool?.type === 'function' && (typeof tool.name !== 'string' || tool.name.length === 0))
+      return {
+        message: `Missing required parameter: 'tools[${index}].name'.`,
+        param: `tools[${index}].name`,
+      };
+    if (tool?.type === 'function' && tool.function !== undefined)
+      return { message: `Unknown parameter: 'tools[${index}].function'.`, param: `tools[${index}].function` };
+  }
+  // Without a stored response, every tool output answers a call made earlier in the same input.
+  const calls = new Set<string>();
+  const items = Array.isArray(body.input) ? body.input : [];
+  for (let index = 0; index < items.length; index += 1) {
+    const item = items[index];
+    if (typeof item !== 'object' || item === null)
+      return { message: `Invalid type for 'input[${index}]'.`, param: `input[${index}]` };
+    if (item.type === 'item_reference') {
+      const stored = storedItems.get(item.id);
+      if (!stored) return { message: `Item with id '${item.id}' not found.`, param: 'input' };
+      if (stored.type === 'function_call') calls.add(stored.call_id);
+      continue;
+    }
+    if (item.type === 'function_call') {
+      if (
+        typeof item.call_id !== 'string' ||
+        typeof item.name !== 'string' ||
+        typeof item.arguments !== 'string'
+      )
+        return {
+          message: `Missing required parameter: 'input[${index}].call_id'.`,
+          param: `input[${index}]`,
+        };
+      calls.add(item.call_id);
+    }
+    if (item.type === 'function_call_output') {
+      if (body.previous_response_id === undefined && !calls.has(item.call_id))
+        return {
+          message: `No tool call found for function call output with call_id ${item.call_id}.`,
+          param: 'input',
+        };
+      if (typeof item.output !== 'string' && !Array.isArray(item.output))
+        return {
+          message: `Missing required parameter: 'input[${index}].output'.`,
+          param: `input[${index}].output`,
+        };
+    }
+    const isMessage = item.type === undefined || item.type === 'message';
+    if (isMessage && !['user', 'assistant', 'system', 'developer'].includes(item.role))
+      return {
+        message: `Invalid value: '${item.role}'. Supported values are: 'assistant', 'system', 'developer', and 'user'.`,
+        param: `input[${index}].role`,
+      };
+  }
+  return null;
+}
+
+function forcedResponsesTool(body: any): string | null {
+  const tools = Array.isArray(body?.tools) ? body.tools.filter((tool: any) => tool?.type === 'function') : [];
+  if (tools.length === 0) return null;
+  if (body.tool_choice === 'required') return String(tools[0]?.name);
+  if (body.tool_choice?.type === 'function') return String(body.tool_choice.name);
+  return null;
+}
+
+function responsesUsage(usage: Required<FakeUsage>) {
+  const input = usage.input_tokens + usage.cached_input_tokens;
+  return {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: usage.cached_input_tokens },
+    output_tokens: usage.output_tokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: input + usage.output_tokens,
+  };
+}
+
+async function openAiResponses(exchange: Exchange, storedItems: Map<string, any>): Promise<void> {
+  const { response, settings } = exchange;
+  const body = exchange.recorded.body;
+  const problem = responsesRequestProblem(body, storedItems);
+  if (problem) {
+    sendJson(response, 400, {
+      error: { message: problem.message, type: 'invalid_request_error', param: problem.param, code: null },
+    });
+    return;
+  }
+  const streaming = body.stream === true;
+  if (answeredEarly(exchange, 'openai', streaming)) return;
+  const answer = planAnswer(settings, body, body.max_output_tokens ?? undefined, forcedResponsesTool(body));
+  if (answer.tool && !forcedResponsesTool(body)) {
+    // planAnswer reads Chat Completions' nested tools; Responses tools are flat.
+    answer.tool.name = String(
+      body.tools.find((tool: any) => tool?.type === 'function')?.name ?? answer.tool.name,
+    );
+  }
+  const id = `resp_${randomUUID().replaceAll('-', '')}`;
+  const created = Math.floor(Date.now() / 1000);
+  const model = String(body.model);
+  const text = answer.pieces.join('');
+  const messageId = `msg_${randomUUID().replaceAll('-', '')}`;
+  const output: any[] = [];
+  // A model may say something before it calls a tool: the text comes first, as its own message item.
+  if (text.length > 0 && (!answer.tool || settings.toolCallWithText)) {
+    output.push({
+      type: 'message',
+      id: messageId,
+      status: 'completed',
+      role: 'assistant',
+      content: [{ type: 'output_text', text, annotations: [], logprobs: [] }],
+    });
+  }
+  if (answer.tool) {
+    output.push({
+      type: 'function_call',
+      id: `fc_${answer.tool.id}`,
+      call_id: `call_${answer.tool.id}`,
+      name: answer.tool.name,
+      arguments: answer.tool.arguments,
+      status: 'completed',
+    });
+  }
+  if (body.store !== false) for (const item of output) storedItems.set(item.id, item);
+  const usage = usageToSend(settings, responsesUsage(answer.usage));
+  const envelope = (status: string) => ({
+    id,
+    object: 'response',
+    created_at: created,
+    status,
+    background: false,
+    error: null,
+    incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' } : null,
+    instructions: body.instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    metadata: body.metadata ?? {},
+    model,
+    output: [] as any[],
+    parallel_tool_calls: body.parallel_tool_calls ?? true,
+    previous_response_id: body.previous_response_id ?? null,
+    reasoning: { effort: body.reasoning?.effort ?? null, summary: null },
+    store: body.store ?? true,
+    temperature: body.temperature ?? 1,
+    text: body.text ?? { format: { type: 'text' } },
+    tool_choice: body.tool_choice ?? 'auto',
+    tools: body.tools ?? [],
+    top_p: body.top_p ?? 1,
+    truncation: 'disabled',
+    usage: null as unknown,
+    user: null,
+  });
+  const finalStatus = answer.truncated && !answer.tool ? 'incomplete' : 'completed';
+  const final = { ...envelope(finalStatus), output, usage: usage ?? null };
+
+  if (!streaming) {
+    sendJson(response, 200, final, settings.responseHeaders);
+    return;
+  }
+
+  let sequence = 0;
+  const event = (type: string, fields: object) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, ...fields, sequence_number: sequence++ })}\n\n`;
+  const frames = [
+    event('response.created', { response: envelope('in_progress') }),
+    event('response.in_progress', { response: envelope('in_progress') }),
+  ];
+  output.forEach((item, outputIndex) => {
+    if (item.type === 'function_call') {
+      const json: string = item.arguments;
+      const half = Math.ceil(json.length / 2);
+      const common = { item_id: item.id, output_index: outputIndex };
+      frames.push(
+        event('response.output_item.added', {
+          output_index: outputIndex,
+          item: { ...item, arguments: '', status: 'in_progress' },
+        }),
+        event('response.function_call_arguments.delta', { ...common, delta: json.slice(0, half) }),
+        event('response.function_call_arguments.delta', { ...common, delta: json.slice(half) }),
+        event('response.function_call_arguments.done', { ...common, name: item.name, arguments: json }),
+        event('response.output_item.done', { output_index: outputIndex, item }),
+      );
+      return;
+    }
+    const common = { item_id: item.id, output_index: outputIndex, content_index: 0 };
+    frames.push(
+      event('response.output_item.added', {
+        output_index: outputIndex,
+        item: { ...item, status: 'in_progress', content: [] },
+      }),
+      event('response.content_part.added', {
+        ...common,
+        part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+      }),
+    );
+    for (const piece of answer.pieces)
+      frames.push(event('response.output_text.delta', { ...common, delta: piece, logprobs: [] }));
+    frames.push(
+      event('response.output_text.done', { ...common, text, logprobs: [] }),
+      event('response.content_part.done', { ...common, part: item.content[0] }),
+      event('response.output_item.done', { output_index: outputIndex, item }),
+    );
+  });
+  if (settings.behavior === 'stream_error_echo') {
+    frames.splice(
+      3 + (settings.chunksBeforeError ?? 2),
+      frames.length,
+      event('error', {
+        code: 'invalid_api_key',
+        message: `Incorrect API key provided: ${exchange.recorded.credential}`,
+        param: null,
+      }),
+    );
+  } else if (!settings.omitEndMarker) {
+    const withUsage = settings.behavior !== 'stream_no_usage';
+    frames.push(
+      event(finalStatus === 'completed' ? 'response.completed' : 'response.incomplete', {
+        response: { ...final, usage: withUsage ? (usage ?? null) : null },
+      }),
+    );
+  }
+  startSse(response, settings.responseHeaders);
+  // created, in_progress, output_item.added (and content_part.added) come before the first delta.
+  const cutAfter =
+    settings.behavior === 'stream_then_error' ? 4 + (settings.chunksBeforeError ?? 2) : undefined;
   if (await writeFrames(exchange, frames, cutAfter)) response.end();
 }
 

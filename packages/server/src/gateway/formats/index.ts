@@ -2,6 +2,13 @@
  * The gateway's view of the formats folder: pick the right translation for a (client dialect,
  * upstream dialect) pair without knowing which module does it.
  */
+
+import {
+  anthropicResponseToResponses,
+  responsesPassthroughRequest,
+  responsesRequestView,
+  translatableChat,
+} from './openai-responses.ts';
 import {
   AnthropicPassthroughStream,
   anthropicPassthroughRequest,
@@ -15,11 +22,13 @@ import { anthropicResponseToOpenAi } from './response-anthropic-to-openai.ts';
 import { openAiResponseToAnthropic } from './response-openai-to-anthropic.ts';
 import { AnthropicToOpenAiStream } from './stream-anthropic-to-openai.ts';
 import { OpenAiToAnthropicStream } from './stream-openai-to-anthropic.ts';
+import { AnthropicToResponsesStream, ResponsesPassthroughStream } from './stream-responses.ts';
 import type { StreamTranslationOptions, StreamTranslator } from './stream-translator.ts';
 import type {
   AnthropicMessagesRequest,
   AnthropicMessagesResponse,
   ApiFormat,
+  Dialect,
   OpenAiChatRequest,
   OpenAiChatResponse,
 } from './wire-types.ts';
@@ -35,12 +44,23 @@ export interface RequestTranslationOptions {
   maxTokensField?: 'max_completion_tokens' | 'max_tokens';
 }
 
+/** The dialect of the upstream call: a Responses client is served from an OpenAI upstream's Responses API. */
+export function upstreamDialect(client: Dialect, upstream: ApiFormat): Dialect {
+  return client === 'responses' && upstream === 'openai' ? 'responses' : upstream;
+}
+
 export function translateRequest(
-  client: ApiFormat,
+  client: Dialect,
   upstream: ApiFormat,
   request: ClientRequest,
   options: RequestTranslationOptions,
 ): ClientRequest {
+  if (client === 'responses') {
+    const body = request as unknown as Record<string, unknown>;
+    if (upstream === 'openai')
+      return responsesPassthroughRequest(body, options.upstreamModel) as ClientRequest;
+    return openAiRequestToAnthropic(translatableChat(responsesRequestView(body)), options);
+  }
   if (client === 'openai') {
     return upstream === 'openai'
       ? openAiPassthroughRequest(request as OpenAiChatRequest, options.upstreamModel)
@@ -52,11 +72,19 @@ export function translateRequest(
 }
 
 export function translateResponse(
-  client: ApiFormat,
+  client: Dialect,
   upstream: ApiFormat,
   body: UpstreamResponse,
-  options: { clientModel: string; createdSeconds?: number },
+  options: { clientModel: string; createdSeconds?: number; request?: Record<string, unknown> },
 ): UpstreamResponse {
+  if (client === 'responses') {
+    if (upstream === 'openai') return withClientModel(body, options.clientModel);
+    return anthropicResponseToResponses(
+      body as AnthropicMessagesResponse,
+      options.request ?? {},
+      options,
+    ) as never;
+  }
   if (client === upstream) return withClientModel(body, options.clientModel);
   return client === 'openai'
     ? anthropicResponseToOpenAi(body as AnthropicMessagesResponse, options)
@@ -64,10 +92,15 @@ export function translateResponse(
 }
 
 export function createStreamTranslator(
-  client: ApiFormat,
+  client: Dialect,
   upstream: ApiFormat,
   options: StreamTranslationOptions,
 ): StreamTranslator {
+  if (client === 'responses') {
+    return upstream === 'openai'
+      ? new ResponsesPassthroughStream(options)
+      : new AnthropicToResponsesStream(options);
+  }
   if (client === 'openai') {
     return upstream === 'openai'
       ? new OpenAiPassthroughStream(options)
@@ -79,6 +112,7 @@ export function createStreamTranslator(
 }
 
 export * from './errors.ts';
+export * from './openai-responses.ts';
 export * from './output-limits.ts';
 export * from './sse.ts';
 export type { StreamTranslationOptions, StreamTranslator } from './stream-translator.ts';

@@ -13,7 +13,7 @@
  *   thinking when no valid budget is left.
  */
 import { TollgateError } from '../../shared/errors.ts';
-import type { ApiFormat } from './wire-types.ts';
+import type { Dialect } from './wire-types.ts';
 import { isRecord } from './wire-types.ts';
 
 /** The most answers one request may ask for (`n`, `best_of`). */
@@ -25,6 +25,11 @@ export const MIN_THINKING_BUDGET_TOKENS = 1_024;
 
 const OPENAI_LIMIT_FIELDS = ['max_tokens', 'max_completion_tokens', 'max_output_tokens'] as const;
 const ANTHROPIC_LIMIT_FIELDS = ['max_tokens'] as const;
+/**
+ * The Responses API's limit is `max_output_tokens`, which a lowered body always carries; Chat
+ * Completions' fields are read (and lowered) too, for an OpenAI-compatible upstream that honours them.
+ */
+const RESPONSES_LIMIT_FIELDS = ['max_output_tokens', 'max_tokens', 'max_completion_tokens'] as const;
 const CHOICE_FIELDS = ['n', 'best_of'] as const;
 
 export interface OutputLimits {
@@ -34,7 +39,8 @@ export interface OutputLimits {
   requestedMaxTokens: number | undefined;
 }
 
-function limitFields(format: ApiFormat): readonly string[] {
+function limitFields(format: Dialect): readonly string[] {
+  if (format === 'responses') return RESPONSES_LIMIT_FIELDS;
   return format === 'openai' ? OPENAI_LIMIT_FIELDS : ANTHROPIC_LIMIT_FIELDS;
 }
 
@@ -50,7 +56,7 @@ function positiveInteger(body: Record<string, unknown>, field: string, maximum: 
 }
 
 /** Reads (and validates) how much output a request body may ask for, in the dialect it arrived in. */
-export function readOutputLimits(format: ApiFormat, body: Record<string, unknown>): OutputLimits {
+export function readOutputLimits(format: Dialect, body: Record<string, unknown>): OutputLimits {
   let requestedMaxTokens: number | undefined;
   for (const field of limitFields(format)) {
     const value = positiveInteger(body, field, MAX_OUTPUT_TOKENS);
@@ -69,7 +75,7 @@ export function readOutputLimits(format: ApiFormat, body: Record<string, unknown
  * fit below the limit is lowered, or thinking is dropped when no budget of at least 1,024 fits.
  */
 export function withOutputLimit(
-  format: ApiFormat,
+  format: Dialect,
   body: Record<string, unknown>,
   maxTokens: number,
 ): Record<string, unknown> {
@@ -82,9 +88,9 @@ export function withOutputLimit(
     }
     lowered[field] = maxTokens;
     // `max_output_tokens` alone is not a Chat Completions field: the limit also goes where OpenAI reads it.
-    named ||= field !== 'max_output_tokens';
+    named ||= format === 'responses' ? field === 'max_output_tokens' : field !== 'max_output_tokens';
   }
-  if (!named) lowered.max_tokens = maxTokens;
+  if (!named) lowered[format === 'responses' ? 'max_output_tokens' : 'max_tokens'] = maxTokens;
   const thinking = lowered.thinking;
   if (format === 'anthropic' && isRecord(thinking) && thinking.type === 'enabled') {
     const budget = typeof thinking.budget_tokens === 'number' ? thinking.budget_tokens : undefined;

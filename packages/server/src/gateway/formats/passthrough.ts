@@ -10,9 +10,9 @@ import { OpenAiChunkWriter } from './openai-chunk-writer.ts';
 import { formatSseEvent, formatSseJson, OPENAI_DONE_FRAME, type SseEvent, sseJson } from './sse.ts';
 import { anthropicEventFrame } from './stream-openai-to-anthropic.ts';
 import {
+  readUpstreamError,
   type StreamTranslationOptions,
   type StreamTranslator,
-  readUpstreamError,
   upstreamStreamError,
 } from './stream-translator.ts';
 import { type Usage, usageFromAnthropic, usageFromOpenAi, usageToAnthropic } from './usage.ts';
@@ -120,7 +120,8 @@ export class AnthropicPassthroughStream implements StreamTranslator {
   closed = false;
   private readonly clientModel: string;
   private readonly openBlocks = new Set<number>();
-  private sawMessageDelta = false;
+  /** The upstream's message_delta with usage, held for finish() to add the charged cost. */
+  private heldDelta: Record<string, unknown> | null = null;
   private stopReason: string | null = null;
   private stopSequence: string | null = null;
   private readonly rawUsage: Record<string, unknown> = {};
@@ -168,11 +169,12 @@ export class AnthropicPassthroughStream implements StreamTranslator {
         if (isRecord(payload.delta) && typeof payload.delta.stop_sequence === 'string') {
           this.stopSequence = payload.delta.stop_sequence;
         }
-        // Without usage it is held for finish(), which sends it with the usage that was billed.
+        // Held for finish(): without usage it is sent with the usage that was billed, with usage it gets
+        // the charged cost added.
         if (!isRecord(payload.usage)) return [];
-        this.sawMessageDelta = true;
+        this.heldDelta = payload;
         this.mergeUsage(payload.usage);
-        break;
+        return [];
       case 'message_stop':
         // Held for finish(), so every stream closes through the same call.
         this.upstreamCompleted = true;
@@ -197,7 +199,16 @@ export class AnthropicPassthroughStream implements StreamTranslator {
     this.closed = true;
     const frames: string[] = [];
     for (const index of this.openBlocks) frames.push(anthropicEventFrame('content_block_stop', { index }));
-    if (!this.sawMessageDelta) {
+    if (this.heldDelta) {
+      const held = this.heldDelta;
+      const cost = usage?.cost;
+      frames.push(
+        formatSseJson(
+          cost === undefined ? held : { ...held, usage: { ...(held.usage as object), cost } },
+          'message_delta',
+        ),
+      );
+    } else {
       const finalUsage = usage ?? usageFromAnthropic(this.rawUsage);
       frames.push(
         anthropicEventFrame('message_delta', {

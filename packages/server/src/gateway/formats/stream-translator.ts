@@ -37,6 +37,8 @@ export interface StreamTranslationOptions {
   inputTokensEstimate?: number;
   /** Unix seconds for OpenAI's `created`; injectable so tests are deterministic. */
   createdSeconds?: number;
+  /** Responses clients only: the request, echoed in the Response objects of the stream. */
+  request?: Record<string, unknown>;
   /** The credentials of the upstream call: cut out of any provider error text the client is shown. */
   secrets?: readonly string[];
 }

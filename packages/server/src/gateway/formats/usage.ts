@@ -10,13 +10,18 @@
  */
 import { type SseEvent, sseJson } from './sse.ts';
 import { countTextTokensUpTo } from './tokens.ts';
-import type { AnthropicUsage, ApiFormat, OpenAiUsage } from './wire-types.ts';
+import type { AnthropicUsage, ApiFormat, Dialect, OpenAiUsage } from './wire-types.ts';
 import { isRecord } from './wire-types.ts';
 
 export interface Usage {
   input_tokens: number;
   output_tokens: number;
   cached_input_tokens: number;
+  /**
+   * The credits this call was charged (a number, as OpenRouter's `usage.cost`): set only on the billed
+   * usage the client is shown, and written into every usage object the client receives.
+   */
+  cost?: number;
 }
 
 export const ZERO_USAGE: Readonly<Usage> = Object.freeze({
@@ -67,6 +72,17 @@ export function reportedUsageFromOpenAi(usage: unknown): ReportedUsage | null {
   };
 }
 
+/** A Responses API `usage` object, field by field: cached tokens are part of `input_tokens`, as in Chat Completions. */
+export function reportedUsageFromResponses(usage: unknown): ReportedUsage | null {
+  if (!isRecord(usage)) return null;
+  const details = isRecord(usage.input_tokens_details) ? usage.input_tokens_details : undefined;
+  return reportedUsageFromOpenAi({
+    prompt_tokens: usage.input_tokens,
+    completion_tokens: usage.output_tokens,
+    prompt_tokens_details: details ? { cached_tokens: details.cached_tokens } : undefined,
+  });
+}
+
 /** An Anthropic `usage` object, field by field; `null` when there is none to read. */
 export function reportedUsageFromAnthropic(usage: unknown): ReportedUsage | null {
   if (!isRecord(usage)) return null;
@@ -108,8 +124,9 @@ export function usageFromAnthropic(usage: unknown): Usage | null {
 }
 
 /** The usage reported in a non-stream response body of the upstream's dialect, field by field. */
-export function reportedUsageFromResponse(format: ApiFormat, body: unknown): ReportedUsage | null {
+export function reportedUsageFromResponse(format: Dialect, body: unknown): ReportedUsage | null {
   if (!isRecord(body)) return null;
+  if (format === 'responses') return reportedUsageFromResponses(body.usage);
   return format === 'openai' ? reportedUsageFromOpenAi(body.usage) : reportedUsageFromAnthropic(body.usage);
 }
 
@@ -127,6 +144,7 @@ export function usageToOpenAi(usage: Usage): OpenAiUsage {
     completion_tokens: usage.output_tokens,
     total_tokens: prompt + usage.output_tokens,
     prompt_tokens_details: { cached_tokens: usage.cached_input_tokens },
+    ...(usage.cost !== undefined ? { cost: usage.cost } : {}),
   };
 }
 
@@ -140,6 +158,7 @@ export function usageToAnthropic(usage: Usage): AnthropicUsage {
     output_tokens: usage.output_tokens,
     cache_creation_input_tokens: 0,
     cache_read_input_tokens: usage.cached_input_tokens,
+    ...(usage.cost !== undefined ? { cost: usage.cost } : {}),
   };
 }
 
@@ -206,7 +225,7 @@ export function boundUsage(
 
 export interface UsageAccumulatorOptions {
   /** The upstream's dialect: which events to read. */
-  format: ApiFormat;
+  format: Dialect;
   /** Input tokens counted from the request, used when the stream never reports them. */
   inputTokensEstimate?: number;
 }
@@ -227,7 +246,7 @@ export interface AccumulatedUsage {
  * was produced: an upstream that dies before its final report cannot make the output free.
  */
 export class UsageAccumulator {
-  private readonly format: ApiFormat;
+  private readonly format: Dialect;
   private readonly inputTokensEstimate: number;
   private readonly textPieces: string[] = [];
   private readonly reported: ReportedUsage = { malformed: false };
@@ -244,6 +263,7 @@ export class UsageAccumulator {
     const payload = sseJson(event);
     if (!isRecord(payload)) return;
     if (this.format === 'openai') this.pushOpenAi(payload);
+    else if (this.format === 'responses') this.pushResponses(payload);
     else this.pushAnthropic(payload);
   }
 
@@ -298,6 +318,27 @@ export class UsageAccumulator {
           if (typeof fn.arguments === 'string') this.textPieces.push(fn.arguments);
         }
       }
+    }
+  }
+
+  private pushResponses(event: Record<string, any>): void {
+    const type = typeof event.type === 'string' ? event.type : '';
+    if (type.endsWith('.delta') && typeof event.delta === 'string') {
+      // Text, refusals, reasoning (summary or full), function and custom tool-call arguments.
+      this.textPieces.push(event.delta);
+      return;
+    }
+    if (
+      type === 'response.output_item.added' &&
+      isRecord(event.item) &&
+      typeof event.item.name === 'string'
+    ) {
+      this.textPieces.push(event.item.name);
+      return;
+    }
+    if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+      const usage = reportedUsageFromResponses(isRecord(event.response) ? event.response.usage : undefined);
+      if (usage) this.merge(usage);
     }
   }
 

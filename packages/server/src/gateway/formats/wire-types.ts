@@ -5,7 +5,13 @@
  * packages are dev-only, so the server keeps its own types instead of importing theirs.
  */
 
+/** An upstream provider's format (and the dialect of the two chat endpoints). */
 export type ApiFormat = 'openai' | 'anthropic';
+/**
+ * A wire dialect: Chat Completions (`openai`), Messages (`anthropic`) or OpenAI's Responses API
+ * (`responses`, a client dialect that an OpenAI-format upstream also speaks).
+ */
+export type Dialect = ApiFormat | 'responses';
 
 // ───────────────────────────── OpenAI Chat Completions ─────────────────────────────
 

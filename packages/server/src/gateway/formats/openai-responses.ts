@@ -1,0 +1,427 @@
+/**
+ * OpenAI's Responses API (`POST /v1/responses`) as a client dialect.
+ *
+ * - To an OpenAI-format upstream the body passes through (model id swapped); nothing is rewritten but
+ *   the output limit.
+ * - To an Anthropic upstream it is read as the Chat Completions request it means (`responsesRequestView`:
+ *   `instructions` and system/developer items → system, messages, `function_call` items → assistant tool
+ *   calls, `function_call_output` items → tool results, function tools flattened → nested) and then
+ *   translated by the Chat Completions → Messages translator; the answer comes back as a Response object
+ *   (`anthropicResponseToResponses`) and the stream as Responses events (`stream-responses.ts`).
+ * - The same view bounds the input for the hold, whichever the upstream: items the view cannot carry but
+ *   an OpenAI upstream reads (reasoning items, custom tools and their calls) are counted by their bytes.
+ * - Tollgate keeps no state: `previous_response_id`, `conversation`, stored `prompt`s, `item_reference`
+ *   and `background` are refused with 400 `invalid_request` (the client sends the whole conversation
+ *   instead). `store` is accepted and forwarded, but Tollgate itself stores nothing.
+ * - Built-in tools (web search, file search, code interpreter, computer use, MCP, image generation…) pull
+ *   content of unknown size into the context: refused as unmeterable, like Anthropic's server tools.
+ */
+
+import { TollgateError } from '../../shared/errors.ts';
+import { randomToken } from '../../shared/ids.ts';
+import { openAiRequestInput, type RequestInput } from './tokens.ts';
+import { type Usage, usageFromAnthropic, ZERO_USAGE } from './usage.ts';
+import type {
+  AnthropicMessagesResponse,
+  OpenAiChatRequest,
+  OpenAiContentPart,
+  OpenAiTool,
+  OpenAiToolChoice,
+} from './wire-types.ts';
+import { isRecord } from './wire-types.ts';
+
+/** Request fields that need a response stored on a server: Tollgate stores none. */
+const STATEFUL_FIELDS = ['previous_response_id', 'conversation', 'prompt'] as const;
+
+export interface ResponsesRequestView {
+  /** The request as Chat Completions (what an Anthropic upstream gets, via the chat translator). */
+  chat: OpenAiChatRequest;
+  /** Items an OpenAI upstream reads that the chat view cannot carry: counted in the bound, refused in translation. */
+  passthroughOnly: { what: string; value: unknown }[];
+  /** `item_reference` items: content stored at the provider, of a size only the provider knows. */
+  references: number;
+}
+
+function invalid(message: string, param = 'input'): TollgateError {
+  return new TollgateError('invalid_request', message, { param });
+}
+
+function unmeterable(what: string, param: string): TollgateError {
+  return new TollgateError(
+    'invalid_request',
+    `${what} cannot be metered: the gateway holds the most a request can cost before calling the provider, and the size of this input is not known until the provider has read it.`,
+    { param },
+  );
+}
+
+/** Refuses what needs state or a server-side tool; the checks every Responses request gets first. */
+export function assertResponsesRequest(body: Record<string, unknown>): void {
+  for (const field of STATEFUL_FIELDS) {
+    if (body[field] !== undefined && body[field] !== null) {
+      throw invalid(
+        `${field} is not supported: Tollgate stores no responses or conversations. Send the whole conversation in input (and store: false).`,
+        field,
+      );
+    }
+  }
+  if (body.background === true) throw invalid('background responses are not supported.', 'background');
+  const input = body.input;
+  const emptyArray = Array.isArray(input) && input.length === 0;
+  if (!(typeof input === 'string' || Array.isArray(input)) || emptyArray || input === '') {
+    throw invalid('input must be a non-empty string or array of input items.');
+  }
+}
+
+function contentParts(content: unknown, role: string): string | OpenAiContentPart[] {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) throw invalid(`A ${role} message needs content.`);
+  return content.map((part): OpenAiContentPart => {
+    if (!isRecord(part)) throw invalid('Content parts must be objects.');
+    switch (part.type) {
+      case 'input_text':
+      case 'output_text':
+      case 'text':
+        return { type: 'text', text: String(part.text ?? '') };
+      case 'refusal':
+        return { type: 'refusal', refusal: String(part.refusal ?? '') };
+      case 'input_image': {
+        if (typeof part.image_url !== 'string' || part.image_url.length === 0) {
+          throw unmeterable('An image by file_id', 'input');
+        }
+        const detail = typeof part.detail === 'string' ? part.detail : undefined;
+        return { type: 'image_url', image_url: { url: part.image_url, ...(detail ? { detail } : {}) } };
+      }
+      case 'input_file':
+        throw unmeterable('A file input', 'input');
+      default:
+        throw invalid(`Content part type "${String(part.type)}" is not supported.`);
+    }
+  });
+}
+
+function outputText(output: unknown): string {
+  if (typeof output === 'string') return output;
+  if (!Array.isArray(output)) return JSON.stringify(output ?? '');
+  return output
+    .map((part) => (isRecord(part) && typeof part.text === 'string' ? part.text : JSON.stringify(part)))
+    .join('');
+}
+
+function flattenTools(body: Record<string, unknown>, view: ResponsesRequestView): OpenAiTool[] | undefined {
+  if (!Array.isArray(body.tools) || body.tools.length === 0) return undefined;
+  const tools: OpenAiTool[] = [];
+  for (const tool of body.tools) {
+    if (!isRecord(tool)) throw invalid('tools entries must be objects.', 'tools');
+    if (tool.type === 'function') {
+      if (typeof tool.name !== 'string' || tool.name.length === 0) {
+        throw invalid('A function tool needs a name.', 'tools');
+      }
+      tools.push({
+        type: 'function',
+        function: {
+          name: tool.name,
+          ...(typeof tool.description === 'string' ? { description: tool.description } : {}),
+          ...(isRecord(tool.parameters) ? { parameters: tool.parameters } : {}),
+          ...(typeof tool.strict === 'boolean' ? { strict: tool.strict } : {}),
+        },
+      });
+    } else if (tool.type === 'custom') {
+      // A freeform tool (a grammar, no JSON schema): its definition is text the model reads.
+      view.passthroughOnly.push({ what: 'A custom (freeform) tool', value: tool });
+    } else if (tool.type === 'namespace') {
+      // A named group of tools (the Codex CLI sends its sub-agent tools so): text the model reads, as
+      // long as every tool in it is one the model runs through the client.
+      const inner = Array.isArray(tool.tools) ? tool.tools : [];
+      const serverTool = inner.find(
+        (entry: unknown) => !isRecord(entry) || !['function', 'custom'].includes(String(entry.type)),
+      );
+      if (serverTool !== undefined) throw unmeterable('A tool namespace with built-in tools', 'tools');
+      view.passthroughOnly.push({ what: 'A tool namespace', value: tool });
+    } else {
+      throw unmeterable(`The built-in tool "${String(tool.type)}"`, 'tools');
+    }
+  }
+  return tools.length > 0 ? tools : undefined;
+}
+
+function toolChoice(choice: unknown): OpenAiToolChoice | undefined {
+  if (choice === undefined || choice === null) return undefined;
+  if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
+  if (isRecord(choice) && choice.type === 'function' && typeof choice.name === 'string') {
+    return { type: 'function', function: { name: choice.name } };
+  }
+  throw invalid('Unsupported tool_choice.', 'tool_choice');
+}
+
+/**
+ * The request read as Chat Completions, for bounding its input and translating it to Anthropic.
+ * Throws 400 for what cannot be metered; what only an OpenAI upstream can carry is listed apart.
+ */
+export function responsesRequestView(body: Record<string, unknown>): ResponsesRequestView {
+  assertResponsesRequest(body);
+  const view: ResponsesRequestView = {
+    chat: { model: String(body.model), messages: [] },
+    passthroughOnly: [],
+    references: 0,
+  };
+  const messages = view.chat.messages;
+  if (typeof body.instructions === 'string' && body.instructions.length > 0) {
+    messages.push({ role: 'system', content: body.instructions });
+  }
+  const items = typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : body.input;
+  for (const item of items as unknown[]) {
+    if (!isRecord(item)) throw invalid('input items must be objects.');
+    const type = item.type ?? 'message';
+    switch (type) {
+      case 'message': {
+        const role = String(item.role ?? '');
+        if (!['user', 'system', 'developer', 'assistant'].includes(role)) {
+          throw invalid(`Message role "${role}" is not supported.`);
+        }
+        const content = contentParts(item.content, role);
+        if (role === 'assistant') {
+          const previous = messages.at(-1);
+          // Text after tool calls of the same turn stays in that turn.
+          if (previous?.role === 'assistant' && previous.content === null) previous.content = content;
+          else messages.push({ role, content });
+        } else {
+          messages.push({ role: role === 'developer' ? 'system' : role, content });
+        }
+        break;
+      }
+      case 'function_call': {
+        if (typeof item.call_id !== 'string' || typeof item.name !== 'string') {
+          throw invalid('A function_call item needs call_id and name.');
+        }
+        const call = {
+          id: item.call_id,
+          type: 'function' as const,
+          function: {
+            name: item.name,
+            arguments: typeof item.arguments === 'string' ? item.arguments : '{}',
+          },
+        };
+        const previous = messages.at(-1);
+        // Parallel calls of one turn are one assistant message.
+        if (previous?.role === 'assistant') previous.tool_calls = [...(previous.tool_calls ?? []), call];
+        else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
+        break;
+      }
+      case 'function_call_output':
+        if (typeof item.call_id !== 'string') throw invalid('A function_call_output item needs call_id.');
+        messages.push({ role: 'tool', tool_call_id: item.call_id, content: outputText(item.output) });
+        break;
+      case 'reasoning':
+        // The provider's own reasoning of an earlier turn: an OpenAI upstream reads it again; Chat
+        // Completions (and so a translated request) has no place for it.
+        view.passthroughOnly.push({ what: 'reasoning', value: item });
+        break;
+      case 'custom_tool_call':
+      case 'custom_tool_call_output':
+        view.passthroughOnly.push({ what: `A ${type} item`, value: item });
+        break;
+      case 'item_reference':
+        // Items the provider stored from an earlier response (the AI SDK sends them for earlier
+        // assistant text when `store` is on). Only an OpenAI upstream can resolve them.
+        view.references += 1;
+        view.passthroughOnly.push({
+          what: 'item_reference (an item stored by OpenAI; send the item itself, e.g. with store: false)',
+          value: item,
+        });
+        break;
+      default:
+        throw unmeterable(`An input item of type "${String(type)}"`, 'input');
+    }
+  }
+  const tools = flattenTools(body, view);
+  if (tools) view.chat.tools = tools;
+  const choice = toolChoice(body.tool_choice);
+  if (choice) view.chat.tool_choice = choice;
+  if (typeof body.parallel_tool_calls === 'boolean') view.chat.parallel_tool_calls = body.parallel_tool_calls;
+  if (typeof body.max_output_tokens === 'number') view.chat.max_tokens = body.max_output_tokens;
+  if (typeof body.temperature === 'number') view.chat.temperature = body.temperature;
+  if (typeof body.top_p === 'number') view.chat.top_p = body.top_p;
+  if (typeof body.user === 'string') view.chat.user = body.user;
+  if (body.stream === true) view.chat.stream = true;
+  return view;
+}
+
+/** The view's input taken apart for counting: the chat view, plus the bytes of what only passes through. */
+export function responsesRequestInput(view: ResponsesRequestView): RequestInput {
+  const input = openAiRequestInput(view.chat);
+  for (const extra of view.passthroughOnly) input.texts.push(JSON.stringify(extra.value));
+  return input;
+}
+
+/**
+ * The input bound of a request that references stored items: their size is unknown, but no provider
+ * bills more input than the model's context window holds, so that is the bound (a model without a
+ * known window cannot take references). Without references, the bound as counted.
+ */
+export function boundWithReferences(
+  view: ResponsesRequestView | null,
+  bound: number,
+  contextWindowTokens: number | null,
+): number {
+  if (!view || view.references === 0) return bound;
+  if (contextWindowTokens === null) {
+    throw unmeterable('An item_reference to a model of unknown context window', 'input');
+  }
+  return Math.max(bound, contextWindowTokens);
+}
+
+/** The view, for an upstream that cannot read Responses: refuses what only passes through. */
+export function translatableChat(view: ResponsesRequestView): OpenAiChatRequest {
+  const first = view.passthroughOnly.find((extra) => extra.what !== 'reasoning');
+  if (first) throw invalid(`${first.what} is not supported by this model.`);
+  return view.chat;
+}
+
+export function responsesPassthroughRequest(
+  body: Record<string, unknown>,
+  upstreamModel: string,
+): Record<string, unknown> {
+  return { ...body, model: upstreamModel };
+}
+
+// ───────────────────────────── answers ─────────────────────────────
+
+export function responseId(): string {
+  return `resp_${randomToken(16)}`;
+}
+
+export function itemId(prefix: 'msg' | 'fc' | 'rs'): string {
+  return `${prefix}_${randomToken(16)}`;
+}
+
+/** Usage in the Responses shape (input includes cached, as OpenAI reports it), with the cost when known. */
+export function usageToResponses(usage: Usage): Record<string, unknown> {
+  const input = usage.input_tokens + usage.cached_input_tokens;
+  return {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: usage.cached_input_tokens },
+    output_tokens: usage.output_tokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: input + usage.output_tokens,
+    ...(usage.cost !== undefined ? { cost: usage.cost } : {}),
+  };
+}
+
+/** The fields of a Response that echo the request. */
+export function responseEnvelope(
+  request: Record<string, unknown>,
+  fields: { id: string; model: string; createdSeconds: number; status: string },
+): Record<string, unknown> {
+  return {
+    id: fields.id,
+    object: 'response',
+    created_at: fields.createdSeconds,
+    status: fields.status,
+    background: false,
+    error: null,
+    incomplete_details: null,
+    instructions: request.instructions ?? null,
+    max_output_tokens: request.max_output_tokens ?? null,
+    metadata: request.metadata ?? {},
+    model: fields.model,
+    output: [],
+    parallel_tool_calls: request.parallel_tool_calls ?? true,
+    previous_response_id: null,
+    reasoning: { effort: null, summary: null },
+    store: request.store ?? true,
+    temperature: request.temperature ?? 1,
+    text: request.text ?? { format: { type: 'text' } },
+    tool_choice: request.tool_choice ?? 'auto',
+    tools: request.tools ?? [],
+    top_p: request.top_p ?? 1,
+    truncation: request.truncation ?? 'disabled',
+    usage: null,
+    user: request.user ?? null,
+  };
+}
+
+/** Anthropic's stop reason as a Response's status and incomplete_details. */
+export function responseStatus(stopReason: unknown): {
+  status: 'completed' | 'incomplete';
+  incomplete_details: { reason: string } | null;
+} {
+  if (stopReason === 'max_tokens' || stopReason === 'model_context_window_exceeded') {
+    return { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } };
+  }
+  if (stopReason === 'refusal')
+    return { status: 'incomplete', incomplete_details: { reason: 'content_filter' } };
+  return { status: 'completed', incomplete_details: null };
+}
+
+/** A non-stream Anthropic Messages answer as a Response object. */
+export function anthropicResponseToResponses(
+  response: AnthropicMessagesResponse,
+  request: Record<string, unknown>,
+  options: { clientModel: string; createdSeconds?: number },
+): Record<string, unknown> {
+  const output: Record<string, unknown>[] = [];
+  let message: { type: 'message'; content: Record<string, unknown>[]; [key: string]: unknown } | null = null;
+  for (const block of Array.isArray(response.content) ? response.content : []) {
+    if (!isRecord(block)) continue;
+    if (block.type === 'text' && typeof block.text === 'string') {
+      if (!message) {
+        message = { type: 'message', id: itemId('msg'), status: 'completed', role: 'assistant', content: [] };
+        output.push(message);
+      }
+      message.content.push({ type: 'output_text', text: block.text, annotations: [], logprobs: [] });
+    } else if (block.type === 'tool_use') {
+      output.push({
+        type: 'function_call',
+        id: itemId('fc'),
+        call_id: String(block.id),
+        name: String(block.name),
+        arguments: JSON.stringify(block.input ?? {}),
+        status: 'completed',
+      });
+      message = null;
+    } else if (block.type === 'thinking' && typeof block.thinking === 'string') {
+      output.push({
+        type: 'reasoning',
+        id: itemId('rs'),
+        summary: [{ type: 'summary_text', text: block.thinking }],
+      });
+      message = null;
+    }
+  }
+  const usage = usageFromAnthropic(response.usage) ?? ZERO_USAGE;
+  return {
+    ...responseEnvelope(request, {
+      id: responseId(),
+      model: options.clientModel,
+      createdSeconds: options.createdSeconds ?? Math.floor(Date.now() / 1000),
+      status: 'completed',
+    }),
+    ...responseStatus(response.stop_reason),
+    output,
+    usage: usageToResponses(usage),
+  };
+}
+
+/** The generated text of a Response object (for counting output when usage is missing). */
+export function responsesAnswerText(body: Record<string, unknown>): string {
+  if (!Array.isArray(body.output)) return '';
+  const pieces: string[] = [];
+  for (const item of body.output) {
+    if (!isRecord(item)) continue;
+    if (Array.isArray(item.content)) {
+      for (const part of item.content) {
+        if (!isRecord(part)) continue;
+        if (typeof part.text === 'string') pieces.push(part.text);
+        if (typeof part.refusal === 'string') pieces.push(part.refusal);
+      }
+    }
+    if (Array.isArray(item.summary)) {
+      for (const part of item.summary)
+        if (isRecord(part) && typeof part.text === 'string') pieces.push(part.text);
+    }
+    for (const field of ['name', 'arguments', 'input'] as const) {
+      if (typeof item[field] === 'string') pieces.push(item[field] as string);
+    }
+  }
+  return pieces.join('');
+}
