@@ -16,7 +16,8 @@ import * as ledgerEngine from './migrations/0010-ledger-engine.ts';
 import * as appPolicies from './migrations/0011-app-policies.ts';
 import * as sellingSafely from './migrations/0012-selling-safely.ts';
 
-const MIGRATIONS: Record<string, { up: string }> = {
+/** Every migration by name, in order. */
+export const MIGRATIONS: Record<string, { up: string }> = {
   '0001-ledger': ledger,
   '0002-ledger-functions': ledgerFunctions,
   '0003-apps': apps,
