@@ -8,12 +8,23 @@
  *            prebuilt so that no bundler runs at run time), baseline/ (an initialised embedded
  *            database), types/ (*.d.ts)
  *
- *   node --import tsx scripts/build.ts [client] [server] [--no-types] [--no-baseline]
+ *   node --import tsx scripts/build.ts [client] [server] [--no-types] [--no-baseline] [--out-root DIR]
  *
  * `--no-types` skips the declarations (the slow part: the test suite builds without them).
+ * `--out-root DIR` writes DIR/client/dist and DIR/server/dist instead (the packaging test builds
+ * there, leaving the dist/ folders that running tests use alone).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -24,8 +35,12 @@ const SERVER = join(ROOT, 'packages/server');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 
 const args = process.argv.slice(2);
+const outRootIndex = args.indexOf('--out-root');
+const outRoot = outRootIndex >= 0 ? args.splice(outRootIndex, 2)[1] : undefined;
 const flags = new Set(args.filter((arg) => arg.startsWith('--')));
 const packages = args.filter((arg) => !arg.startsWith('--'));
+const outOf = (name: 'client' | 'server', directory: string) =>
+  outRoot ? join(outRoot, name, 'dist') : join(directory, 'dist');
 const wanted = (name: string) => packages.length === 0 || packages.includes(name);
 
 function log(message: string) {
@@ -64,7 +79,7 @@ function dependenciesOf(packageDirectory: string): string[] {
 }
 
 async function buildClient() {
-  const out = join(CLIENT, 'dist');
+  const out = outOf('client', CLIENT);
   rmSync(out, { recursive: true, force: true });
   for (const format of ['esm', 'cjs'] as const) {
     await build({
@@ -83,7 +98,7 @@ async function buildClient() {
 }
 
 async function buildServer() {
-  const out = join(SERVER, 'dist');
+  const out = outOf('server', SERVER);
   // Everything but the baseline, which is rebuilt only when the migrations or PGlite change.
   const previous = existsSync(out) ? readdirSync(out, { withFileTypes: true }) : [];
   for (const entry of previous.filter((entry) => entry.name !== 'baseline')) {
@@ -126,10 +141,15 @@ async function buildServer() {
   }
 
   const { findBaseline, writeBaseline } = await import('../packages/server/src/store/baseline.ts');
+  const repositoryBaseline = join(SERVER, 'dist', 'baseline');
+  if (outRoot && !findBaseline(join(out, 'baseline')) && findBaseline(repositoryBaseline)) {
+    // Building elsewhere: the repository's archive is the same database (same fingerprint).
+    cpSync(repositoryBaseline, join(out, 'baseline'), { recursive: true });
+  }
   if (!flags.has('--no-baseline') && !findBaseline(join(out, 'baseline'))) {
     const started = performance.now();
     const file = await writeBaseline(join(out, 'baseline'));
-    log(`server: ${file.replace(`${SERVER}/`, '')} (${Math.round(performance.now() - started)} ms)`);
+    log(`server: ${file} (${Math.round(performance.now() - started)} ms)`);
   }
   if (!flags.has('--no-types')) declarations(join(SERVER, 'tsconfig.build.json'), join(out, 'types'));
 }

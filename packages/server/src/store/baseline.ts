@@ -5,9 +5,11 @@
  * initialised: PGlite's initdb takes several seconds and leaves hundreds of MB of memory behind it,
  * unpacking takes a fraction of a second.
  *
- * The fingerprint covers the PGlite version and the text of every migration, so an archive is used
- * only by the code that made it; anything else (run from the sources, a changed migration) initialises
- * the folder as before. Migrations still run after it (none is pending when it matched).
+ * The fingerprint covers PGlite's minor version (0.5: one PostgreSQL major version and data format,
+ * which a data folder keeps across PGlite's patch releases, like any folder made before an upgrade)
+ * and the text of every migration, so an archive is used only with the migrations that made it;
+ * anything else (run from the sources, a changed migration) initialises the folder as before.
+ * Migrations still run after it (none is pending when it matched).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,14 +21,16 @@ import { MIGRATIONS } from './migrate.ts';
 /** `baseline/` beside the bundled server code (dist/baseline/); absent when run from the sources. */
 export const BASELINE_DIRECTORY = fileURLToPath(new URL('./baseline/', import.meta.url));
 
-function pgliteVersion(): string {
+/** PGlite's major.minor version (`0.5`). */
+function pgliteMinorVersion(): string {
   const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
-  return JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')).version;
+  const { version } = JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8'));
+  return String(version).split('.').slice(0, 2).join('.');
 }
 
-/** What the archive must have been made from: this PGlite, these migrations. */
+/** What the archive must have been made from: this PGlite data format, these migrations. */
 export function baselineFingerprint(): string {
-  const hash = createHash('sha256').update(`pglite ${pgliteVersion()}\n`);
+  const hash = createHash('sha256').update(`pglite ${pgliteMinorVersion()}\n`);
   for (const [name, migration] of Object.entries(MIGRATIONS)) hash.update(`${name}\n${migration.up}\n`);
   return hash.digest('hex').slice(0, 16);
 }
