@@ -140,13 +140,13 @@ async function buildServer() {
     );
   }
 
-  const { findBaseline, writeBaseline } = await import('../packages/server/src/store/baseline.ts');
+  const { hasBaseline, writeBaseline } = await import('../packages/server/src/store/baseline.ts');
   const repositoryBaseline = join(SERVER, 'dist', 'baseline');
-  if (outRoot && !findBaseline(join(out, 'baseline')) && findBaseline(repositoryBaseline)) {
+  if (outRoot && !hasBaseline(join(out, 'baseline')) && hasBaseline(repositoryBaseline)) {
     // Building elsewhere: the repository's archive is the same database (same fingerprint).
     cpSync(repositoryBaseline, join(out, 'baseline'), { recursive: true });
   }
-  if (!flags.has('--no-baseline') && !findBaseline(join(out, 'baseline'))) {
+  if (!flags.has('--no-baseline') && !hasBaseline(join(out, 'baseline'))) {
     const started = performance.now();
     const file = await writeBaseline(join(out, 'baseline'));
     log(`server: ${file} (${Math.round(performance.now() - started)} ms)`);

@@ -7,10 +7,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { millisecondsFromEnv } from '../shared/env.ts';
 import { Mutex } from '../shared/mutex.ts';
-import { findBaseline } from './baseline.ts';
+import { unpackBaseline } from './baseline.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import type { Tables } from './tables.ts';
 
@@ -236,6 +236,8 @@ export function pgliteInstance(db: Database): PGlite {
 }
 
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
+  // Loaded here, not at the top: a server on the embedded database never needs the driver.
+  const { default: pg } = await import('pg');
   const types = {
     getTypeParser(oid: number, format?: 'text' | 'binary') {
       // bigint columns hold money: never let them become floats or strings.
@@ -296,20 +298,17 @@ async function openPGlite(
 ): Promise<Database> {
   const inMemory = dataDir.startsWith('memory://');
   if (!inMemory) mkdirSync(dataDir, { recursive: true });
-  const isNew = inMemory || !existsSync(join(dataDir, 'PG_VERSION'));
-  // A new folder starts from the archive the build made (unpacked, not initialised) when one matches.
-  const baseline = isNew ? findBaseline() : undefined;
-  if (isNew && !inMemory) {
-    progress(
-      baseline
-        ? `creating the embedded database in ${dataDir} (from the packaged baseline)`
-        : `creating the embedded database in ${dataDir} (initdb: several seconds)`,
-    );
+  if (!inMemory && !existsSync(join(dataDir, 'PG_VERSION'))) {
+    // A new folder starts from the archive the build made (unpacked, not initialised) when one matches.
+    if (unpackBaseline(dataDir)) {
+      progress(`created the embedded database in ${dataDir} from the packaged baseline`);
+    } else {
+      progress(`creating the embedded database in ${dataDir} (initdb: several seconds)`);
+    }
   } else if (!inMemory) {
     progress(`opening the embedded database in ${dataDir}`);
   }
   const pglite = await PGlite.create(dataDir, {
-    ...(baseline ? { loadDataDir: baseline } : {}),
     // PGlite already runs without fsync (-F): it survives a crash of the process, not of the machine.
     // Full-page images in the WAL only protect against torn pages, which only a machine crash makes,
     // so they are pure cost here (they were about a third of what each commit wrote).
