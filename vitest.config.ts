@@ -3,10 +3,15 @@ import { defineConfig } from 'vitest/config';
 const browserTests = 'packages/web/test/**/*.browser.test.ts';
 
 export default defineConfig({
+  // @tollgate/client from its sources (its package.json's `tollgate-source` condition: a name of our own, since other packages ship a `source` condition pointing at TypeScript they do not compile), not from its build.
+  resolve: { conditions: ['tollgate-source'] },
+  ssr: { resolve: { conditions: ['tollgate-source'], externalConditions: ['tollgate-source'] } },
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The CLI tests run the built command: build it once before any test.
+    globalSetup: ['scripts/vitest-global-setup.ts'],
     // Two projects so that `npm test` can run the Chromium tests after the rest, one file at a time: on a
     // 2-core machine, a browser competing with forty server suites for the CPU made them time out.
     projects: [

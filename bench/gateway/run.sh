@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Gateway benchmark: Tollgate (every request metered through ledger holds) beside the mock upstream
-# called directly and a minimal pass-through proxy, in the same run, with the shared harness.
+# called directly and a minimal pass-through proxy, in the same run. Everything it needs is in this
+# folder: mock-upstream.mjs, proxy.mjs (ideal-pass), start-tollgate.ts, load.mjs (the driver).
 #   BACKENDS="pglite postgres"  CONNS="50 1"  DURATION=15  REPS=2  WORK=/tmp/gw-bench  OUT=/tmp/gw-bench/results/tollgate
-#   EXTRA_ARGS="--quiet-max 100" passes flags to the harness (here: do not wait for a quiet machine)
+#   EXTRA_ARGS="--modes nonstream" passes flags to load.mjs
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-HARNESS=${HARNESS:-$ROOT/../shared/bench/gateway}
 export WORK=${WORK:-/tmp/gw-bench}
 export RUN_DIR=${RUN_DIR:-$WORK/run}
 OUT=${OUT:-$WORK/results/tollgate}
@@ -16,23 +16,28 @@ DURATION=${DURATION:-15}
 REPS=${REPS:-2}
 mkdir -p "$RUN_DIR" "$OUT"
 
-[ -x "$(command -v wrk)" ] && [ -d "$WORK/node_modules/undici" ] || bash "$HARNESS/setup.sh"
-STACK="mock ideal-pass" bash "$HARNESS/start-stack.sh"
-trap 'bash "$HARNESS/stop-stack.sh" >/dev/null 2>&1 || true; [ -f "$RUN_DIR/tollgate.pid" ] && kill "$(cat "$RUN_DIR/tollgate.pid")" 2>/dev/null || true' EXIT
+stop_pid_file() { [ -f "$1" ] && kill "$(cat "$1")" 2>/dev/null || true; rm -f "$1"; }
+cleanup() { for name in tollgate ideal-pass mock; do stop_pid_file "$RUN_DIR/$name.pid"; done; }
+trap cleanup EXIT
+
+node "$HERE/mock-upstream.mjs" --port 18080 --pid-file "$RUN_DIR/mock.pid" >"$RUN_DIR/mock.log" 2>&1 &
+node "$HERE/proxy.mjs" --port 18081 --target http://127.0.0.1:18080 --pid-file "$RUN_DIR/ideal-pass.pid" >"$RUN_DIR/ideal-pass.log" 2>&1 &
+for _ in $(seq 1 100); do [ -f "$RUN_DIR/mock.pid" ] && [ -f "$RUN_DIR/ideal-pass.pid" ] && break; sleep 0.1; done
 
 for backend in $BACKENDS; do
   rm -f "$RUN_DIR/tollgate.pid" "$RUN_DIR/tollgate.key"
   (cd "$ROOT" && BENCH_BACKEND=$backend KEY_FILE="$RUN_DIR/tollgate.key" PID_FILE="$RUN_DIR/tollgate.pid" \
      node --import tsx bench/gateway/start-tollgate.ts >"$RUN_DIR/tollgate-$backend.log" 2>&1 &)
-  for _ in $(seq 1 150); do grep -q READY "$RUN_DIR/tollgate-$backend.log" 2>/dev/null && break; sleep 0.2; done
+  for _ in $(seq 1 300); do grep -q READY "$RUN_DIR/tollgate-$backend.log" 2>/dev/null && break; sleep 0.2; done
   grep READY "$RUN_DIR/tollgate-$backend.log" || { cat "$RUN_DIR/tollgate-$backend.log"; exit 1; }
   export TOLLGATE_KEY=$(cat "$RUN_DIR/tollgate.key")
   for conns in $CONNS; do
     duration=$DURATION; [ "$conns" = 1 ] && duration=10
-    node "$HARNESS/bench.mjs" --targets "$HERE/targets.json" --connections "$conns" --duration "$duration" \
+    node "$HERE/load.mjs" --targets "$HERE/targets.json" --connections "$conns" --duration "$duration" \
       --reps "$REPS" ${EXTRA_ARGS:-} --out "$OUT/$backend-c$conns" | tee "$OUT/$backend-c$conns.log"
   done
   kill -TERM "$(cat "$RUN_DIR/tollgate.pid")"
   for _ in $(seq 1 100); do grep -q "^ledger:" "$RUN_DIR/tollgate-$backend.log" && break; sleep 0.2; done
   grep "^ledger:" "$RUN_DIR/tollgate-$backend.log" | tee -a "$OUT/$backend-ledger.txt"
+  rm -f "$RUN_DIR/tollgate.pid"
 done

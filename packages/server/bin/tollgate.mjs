@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (no build step): `npm install && npm start` is all it takes.
-import { register } from 'tsx/esm/api';
+// The built command (dist/, made by `npm run build`: `prepare` after `npm install`, `prepack` before `npm pack`).
+import { main } from '../dist/cli.js';
 
-register();
-const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -75,6 +75,8 @@ export interface TollgateOptions {
   sweepIntervalMilliseconds?: number;
   /** Where a generated admin key is announced (once). */
   announce?: (message: string) => void;
+  /** Told what the start is doing (opening the database, migrations), for a server that says so. */
+  progress?: (message: string) => void;
 }
 
 export interface Tollgate {
@@ -120,14 +122,18 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const clock = options.clock ?? systemClock;
   const config = options.config ?? loadConfig(options.configPath ?? env.TOLLGATE_CONFIG, env);
   const ownsDatabase = !options.database;
+  const progress = options.progress ?? (() => {});
   const db =
     options.database ??
     (await openDatabase({
       url: options.databaseUrl ?? env.DATABASE_URL,
       dataDir: options.dataDir ?? env.TOLLGATE_DATA_DIR ?? join(process.cwd(), '.tollgate'),
       timeouts: databaseTimeoutsFromEnv(env),
+      progress,
     }));
-  await migrateToLatest(db.kysely);
+  progress('database open; applying migrations');
+  const applied = await migrateToLatest(db.kysely);
+  progress(applied.length > 0 ? `migrations applied: ${applied.join(', ')}` : 'migrations: up to date');
 
   const metrics = new Metrics();
   const catalog = createCatalog(config);

@@ -8,10 +8,10 @@
  * guess it. Whether test mode may sell at all is decided when the server listens (test-mode.ts).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { TollgateError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
-import { stripeClientOptions } from './stripe-options.ts';
+import { stripeClientOptions, stripeSdk } from './stripe-options.ts';
 import { describePaymentsMode, type PaymentsMode } from './test-mode.ts';
 
 export interface CheckoutRequest {
@@ -49,7 +49,7 @@ export class StripeCheckout implements CheckoutProvider {
   readonly stripe: Stripe;
 
   constructor(secretKey: string, apiBase?: string) {
-    this.stripe = new Stripe(secretKey, { ...stripeClientOptions(apiBase), maxNetworkRetries: 2 });
+    this.stripe = new (stripeSdk())(secretKey, { ...stripeClientOptions(apiBase), maxNetworkRetries: 2 });
   }
 
   mode(): PaymentsMode {

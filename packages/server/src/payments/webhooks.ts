@@ -4,22 +4,24 @@
  * concurrent or reordered events never credit twice: fulfilment and refunds are ledger operations
  * keyed by the purchase, and refunds use Stripe's cumulative refunded amount.
  */
-import Stripe from 'stripe';
-import type { SubscriptionsService } from '../subscriptions/subscriptions-service.ts';
+import type Stripe from 'stripe';
 import { TollgateError } from '../shared/errors.ts';
+import type { SubscriptionsService } from '../subscriptions/subscriptions-service.ts';
 import type { PurchasesService } from './purchases-service.ts';
+import { stripeSdk } from './stripe-options.ts';
 
 export class StripeWebhooks {
-  private readonly stripe: Stripe;
-
   constructor(
     private readonly secret: string | undefined,
     private readonly purchases: PurchasesService,
     private readonly subscriptions: SubscriptionsService,
-    stripe?: Stripe,
-  ) {
-    // Verification needs no API key; any client instance carries the webhook helpers.
-    this.stripe = stripe ?? new Stripe('sk_webhook_verification_only');
+    private stripeClient?: Stripe,
+  ) {}
+
+  /** Verification needs no API key; any client instance carries the webhook helpers (made on first use). */
+  private get stripe(): Stripe {
+    this.stripeClient ??= new (stripeSdk())('sk_webhook_verification_only');
+    return this.stripeClient;
   }
 
   async handle(

@@ -1,11 +1,13 @@
 /**
- * The dashboard's browser code, bundled by esbuild from `packages/web/src/dashboard/` on first use
- * and kept in memory with its gzip (served as-is to browsers that accept it) and a content hash (the
- * pages reference `?v=<hash>`, so the scripts can be cached for good).
+ * The dashboard's browser code, loaded on first use and kept in memory with its gzip (served as-is to
+ * browsers that accept it) and a content hash (the pages reference `?v=<hash>`, so the scripts can be
+ * cached for good). The built package carries the bundles prebuilt (`dist/web/`); run from the
+ * sources, esbuild bundles them from `packages/web/src/dashboard/`.
  */
-import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { describeAsset, PREBUILT_WEB_DIRECTORY } from '../widget/assets.ts';
 
 export const DASHBOARD_SOURCE_DIR = fileURLToPath(new URL('../../../web/src/dashboard/', import.meta.url));
 
@@ -28,11 +30,14 @@ export interface Bundle {
 export class DashboardAssets {
   private building: Promise<Map<BundleName, Bundle>> | null = null;
 
-  constructor(private readonly sourceDir: string = DASHBOARD_SOURCE_DIR) {}
+  constructor(
+    private readonly sourceDir: string = DASHBOARD_SOURCE_DIR,
+    private readonly prebuiltDir: string = PREBUILT_WEB_DIRECTORY,
+  ) {}
 
-  /** Builds every bundle once; a failed build is retried on the next request. */
+  /** Loads (or builds) every bundle once; a failure is retried on the next request. */
   all(): Promise<Map<BundleName, Bundle>> {
-    this.building ??= this.build().catch((error) => {
+    this.building ??= (async () => this.readPrebuilt() ?? this.build())().catch((error) => {
       this.building = null;
       throw error;
     });
@@ -43,7 +48,20 @@ export class DashboardAssets {
     return (await this.all()).get(name)!;
   }
 
-  private async build(): Promise<Map<BundleName, Bundle>> {
+  private readPrebuilt(): Map<BundleName, Bundle> | null {
+    const names = Object.keys(DASHBOARD_ENTRIES) as BundleName[];
+    const files = names.map((name) => join(this.prebuiltDir, `${name}.js`));
+    if (!files.every((file) => existsSync(file))) return null;
+    return new Map(names.map((name, index) => [name, this.bundleOf(name, readFileSync(files[index]!))]));
+  }
+
+  private bundleOf(name: BundleName, code: Buffer): Bundle {
+    const { body, gzip, hash } = describeAsset(code);
+    return { name, code: body, gzip, hash };
+  }
+
+  /** Bundles every entry from the sources with esbuild (also what the package build writes to dist/web/). */
+  async build(): Promise<Map<BundleName, Bundle>> {
     const { build } = await import('esbuild');
     const result = await build({
       absWorkingDir: this.sourceDir,
@@ -63,13 +81,7 @@ export class DashboardAssets {
     const bundles = new Map<BundleName, Bundle>();
     for (const file of result.outputFiles) {
       const name = file.path.replace(/\\/g, '/').split('/').pop()!.replace(/\.js$/, '') as BundleName;
-      const code = Buffer.from(file.contents);
-      bundles.set(name, {
-        name,
-        code,
-        gzip: gzipSync(code, { level: 9 }),
-        hash: createHash('sha256').update(code).digest('hex').slice(0, 16),
-      });
+      bundles.set(name, this.bundleOf(name, Buffer.from(file.contents)));
     }
     return bundles;
   }

@@ -3,12 +3,14 @@
  * given. Both run the same SQL and the same migrations. `query` is the raw path the ledger uses for
  * its one-round-trip calls; `kysely` is for everything else.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { millisecondsFromEnv } from '../shared/env.ts';
 import { Mutex } from '../shared/mutex.ts';
+import { unpackBaseline } from './baseline.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import type { Tables } from './tables.ts';
 
@@ -61,6 +63,8 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** Bounds on PostgreSQL (a server or network that stops answering); none when absent. */
   timeouts?: DatabaseTimeouts;
+  /** Told what the start is doing (opening, creating the embedded database). */
+  progress?: (message: string) => void;
 }
 
 /**
@@ -213,11 +217,27 @@ function releasingBrokenConnections(pool: pg.Pool): PostgresPool {
 
 const INT8_OID = 20;
 
+/** PGlite's shared buffers (see openPGlite). */
+const PGLITE_SHARED_BUFFERS = '16MB';
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url, options) : openPGlite(options.dataDir ?? 'memory://');
+  return options.url
+    ? openPostgres(options.url, options)
+    : openPGlite(options.dataDir ?? 'memory://', options.progress);
+}
+
+/** The PGlite instance under an embedded store (the build archives its data folder). */
+const pgliteInstances = new WeakMap<Database, PGlite>();
+
+export function pgliteInstance(db: Database): PGlite {
+  const pglite = pgliteInstances.get(db);
+  if (!pglite) throw new Error('not an embedded (PGlite) database');
+  return pglite;
 }
 
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
+  // Loaded here, not at the top: a server on the embedded database never needs the driver.
+  const { default: pg } = await import('pg');
   const types = {
     getTypeParser(oid: number, format?: 'text' | 'binary') {
       // bigint columns hold money: never let them become floats or strings.
@@ -272,19 +292,42 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   };
 }
 
-async function openPGlite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+async function openPGlite(
+  dataDir: string,
+  progress: (message: string) => void = () => {},
+): Promise<Database> {
+  const inMemory = dataDir.startsWith('memory://');
+  if (!inMemory) mkdirSync(dataDir, { recursive: true });
+  if (!inMemory && !existsSync(join(dataDir, 'PG_VERSION'))) {
+    // A new folder starts from the archive the build made (unpacked, not initialised) when one matches.
+    if (unpackBaseline(dataDir)) {
+      progress(`created the embedded database in ${dataDir} from the packaged baseline`);
+    } else {
+      progress(`creating the embedded database in ${dataDir} (initdb: several seconds)`);
+    }
+  } else if (!inMemory) {
+    progress(`opening the embedded database in ${dataDir}`);
+  }
   const pglite = await PGlite.create(dataDir, {
     // PGlite already runs without fsync (-F): it survives a crash of the process, not of the machine.
     // Full-page images in the WAL only protect against torn pages, which only a machine crash makes,
     // so they are pure cost here (they were about a third of what each commit wrote).
-    startParams: [...PGlite.defaultStartParams, '-c', 'full_page_writes=off'],
+    // Shared buffers: PostgreSQL's default 128 MB lives in the process's memory from the start
+    // (~130 MB of resident memory, idle); 16 MB holds this database's hot pages, and the rest is
+    // in the operating system's file cache anyway.
+    startParams: [
+      ...PGlite.defaultStartParams,
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      `shared_buffers=${PGLITE_SHARED_BUFFERS}`,
+    ],
   });
   // PGlite's single session is shared by the Kysely driver and the raw calls: one user at a time.
   const lock = new Mutex();
   const kysely = new Kysely<Tables>({ dialect: new PGliteDialect(pglite, lock) });
   let closed = false;
-  return {
+  const db: Database = {
     kind: 'pglite',
     kysely,
     transaction: transactionOf(kysely),
@@ -309,4 +352,6 @@ async function openPGlite(dataDir: string): Promise<Database> {
       }
     },
   };
+  pgliteInstances.set(db, pglite);
+  return db;
 }

@@ -32,10 +32,15 @@ export const serve: Command = {
       integerFlag(values, 'port', serve, { min: 0, max: 65535 }) ??
       integerFlag({ port: process.env.PORT }, 'port', serve, { min: 0, max: 65535 }) ??
       8787;
+    // What the start is doing goes to stderr as it happens, each step with the time since launch.
+    const progress = (message: string) =>
+      process.stderr.write(`tollgate: ${message} (${(performance.now() / 1000).toFixed(1)} s)\n`);
+    progress('starting');
     const { createTollgate } = await import('../../app.ts');
     const tollgate = await createTollgate({
       configPath: stringFlag(values, 'config'),
       logger: { level: process.env.LOG_LEVEL ?? 'info' },
+      progress,
     });
     const address = await tollgate.listen(
       port,

@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+/**
+ * The gateway benchmark's driver: for each mode (non-stream, stream), each repetition and each target
+ * in turn, `--connections` concurrent clients send requests for `--duration` seconds over keep-alive
+ * connections (undici), each waiting for the whole answer (for a stream, its last byte). Reports
+ * req/s, p50/p99 latency, failures, and the CPU the target's process used per request (from /proc,
+ * through its pid file), with medians over the repetitions; writes results.json and summary.md.
+ *
+ *   node bench/gateway/load.mjs --targets bench/gateway/targets.json [--connections 50] [--duration 15]
+ *        [--reps 2] [--warmup 2] [--modes nonstream,stream] [--out DIR]
+ *
+ * Targets: [{ name, url, headers?, body?, pidFile? }]; `${VAR}` in url, headers and pidFile comes from
+ * the environment. The default body is a short OpenAI chat request. The driver runs on the same
+ * machine: it takes CPU from what it measures (reported, not subtracted).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+
+const { values } = parseArgs({
+  strict: false,
+  options: {
+    targets: { type: 'string', default: new URL('./targets.json', import.meta.url).pathname },
+    connections: { type: 'string', default: '50' },
+    duration: { type: 'string', default: '15' },
+    reps: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '2' },
+    modes: { type: 'string', default: 'nonstream,stream' },
+    out: { type: 'string' },
+  },
+});
+const connections = Number(values.connections);
+const durationSeconds = Number(values.duration);
+const reps = Number(values.reps);
+const warmupSeconds = Number(values.warmup);
+const modes = String(values.modes).split(',');
+const expand = (text) => text.replace(/\$\{(\w+)\}/g, (_, name) => process.env[name] ?? '');
+const DEFAULT_BODY = {
+  model: 'gpt-4o-mini',
+  max_tokens: 64,
+  messages: [{ role: 'user', content: 'You are a benchmark. Reply with twenty tokens.' }],
+};
+
+const targets = JSON.parse(readFileSync(values.targets, 'utf8')).map((target) => ({
+  ...target,
+  url: new URL(expand(target.url)),
+  headers: Object.fromEntries(
+    Object.entries(target.headers ?? {})
+      .map(([name, value]) => [name, expand(String(value))])
+      .filter(([, value]) => value !== ''),
+  ),
+  pidFile: target.pidFile ? expand(target.pidFile) : undefined,
+}));
+
+function cpuSecondsOf(pidFile) {
+  if (!pidFile) return undefined;
+  try {
+    const pid = readFileSync(pidFile, 'utf8').trim();
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+function percentile(sorted, fraction) {
+  return sorted.length === 0
+    ? Number.NaN
+    : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))];
+}
+
+async function load(target, mode, seconds) {
+  const pool = new Pool(target.url.origin, { connections, pipelining: 1 });
+  const body = JSON.stringify({ ...(target.body ?? DEFAULT_BODY), stream: mode === 'stream' });
+  const headers = { 'content-type': 'application/json', ...target.headers };
+  const latencies = [];
+  let failures = 0;
+  const cpuBefore = cpuSecondsOf(target.pidFile);
+  const started = performance.now();
+  const endAt = started + seconds * 1000;
+  async function client() {
+    while (performance.now() < endAt) {
+      const sent = performance.now();
+      try {
+        const response = await pool.request({
+          method: 'POST',
+          path: target.url.pathname + target.url.search,
+          headers,
+          body,
+        });
+        const text = await response.body.text();
+        const ok =
+          response.statusCode === 200 &&
+          (mode !== 'stream' || text.includes('[DONE]') || text.includes('message_stop'));
+        if (ok) latencies.push(performance.now() - sent);
+        else failures += 1;
+      } catch {
+        failures += 1;
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: connections }, client));
+  const elapsedSeconds = (performance.now() - started) / 1000;
+  const cpuAfter = cpuSecondsOf(target.pidFile);
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const requests = latencies.length;
+  return {
+    rps: requests / elapsedSeconds,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    failures,
+    cpuMicrosPerRequest:
+      cpuBefore === undefined || cpuAfter === undefined || requests === 0
+        ? undefined
+        : ((cpuAfter - cpuBefore) * 1e6) / requests,
+  };
+}
+
+const median = (numbers) => {
+  const present = numbers
+    .filter((number) => number !== undefined && !Number.isNaN(number))
+    .sort((a, b) => a - b);
+  return present.length ? present[Math.floor(present.length / 2)] : undefined;
+};
+
+const results = [];
+for (const mode of modes) {
+  const runs = new Map(targets.map((target) => [target.name, []]));
+  for (let rep = 0; rep < reps; rep += 1) {
+    for (const target of targets) {
+      if (warmupSeconds > 0) await load(target, mode, warmupSeconds);
+      const run = await load(target, mode, durationSeconds);
+      runs.get(target.name).push(run);
+      process.stderr.write(
+        `${mode} rep ${rep + 1} ${target.name}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, failures ${run.failures}\n`,
+      );
+    }
+  }
+  for (const target of targets) {
+    const samples = runs.get(target.name);
+    results.push({
+      mode,
+      target: target.name,
+      connections,
+      rps: median(samples.map((sample) => sample.rps)),
+      p50_ms: median(samples.map((sample) => sample.p50)),
+      p99_ms: median(samples.map((sample) => sample.p99)),
+      failures: samples.reduce((sum, sample) => sum + sample.failures, 0),
+      cpu_us_per_request: median(samples.map((sample) => sample.cpuMicrosPerRequest)),
+    });
+  }
+}
+
+const format = (number, digits = 0) => (number === undefined ? '–' : number.toFixed(digits));
+const lines = [
+  `c=${connections}, ${durationSeconds} s per run, medians of ${reps}`,
+  '',
+  '| mode | target | req/s | p50 ms | p99 ms | failures | target CPU µs/request |',
+  '|---|---|---:|---:|---:|---:|---:|',
+  ...results.map(
+    (row) =>
+      `| ${row.mode} | ${row.target} | ${format(row.rps)} | ${format(row.p50_ms, 2)} | ${format(row.p99_ms, 2)} | ${row.failures} | ${format(row.cpu_us_per_request)} |`,
+  ),
+];
+process.stdout.write(`${lines.join('\n')}\n`);
+if (values.out) {
+  mkdirSync(values.out, { recursive: true });
+  writeFileSync(join(values.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(values.out, 'summary.md'), `${lines.join('\n')}\n`);
+}
