@@ -18,6 +18,7 @@ import { GateService } from './gate/gate-service.ts';
 import { Metrics } from './http/metrics.ts';
 import { HttpIdempotency } from './http/idempotency.ts';
 import { openApiDocument, registerRoutes, type AnyRoute } from './http/route.ts';
+import { adminRoutes } from './http/routes/admin.ts';
 import { appRoutes } from './http/routes/apps.ts';
 import { customerRoutes } from './http/routes/customers.ts';
 import { docsRoutes } from './http/routes/docs.ts';
@@ -220,6 +221,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const dashboardAssets = new DashboardAssets();
   const routes: AnyRoute[] = [
     ...appRoutes(apps),
+    ...adminRoutes({ db, clock }),
     ...customerRoutes({ customers, ledger, gate, providerKeys, subscriptionOf: (id) => subscriptions.view(id) }),
     ...gateRoutes(gate, clock),
     ...userRoutes({ config, catalog, ledger, apps, customers, keys, subscriptionOf: (id) => subscriptions.view(id) }),

@@ -121,12 +121,23 @@ export function findCommand(argv: string[]): { command: Command; args: string[] 
   throw new UsageError(`unknown command: ${first}`);
 }
 
-const defaultIo = (): CliIo => ({
-  stdout: process.stdout,
-  stderr: process.stderr,
-  stdin: process.stdin,
-  env: process.env,
-});
+const defaultIo = (): CliIo => {
+  exitQuietlyOnClosedPipe();
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+};
+
+/**
+ * `tollgate models | head`: once the reader has gone, there is nobody to print to — stop quietly
+ * (exit 0, as other command-line tools do) instead of an EPIPE stack trace.
+ */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      throw error;
+    });
+  }
+}
 
 export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
   const [first, ...rest] = argv;
