@@ -3,7 +3,6 @@
  * Everything that varies between production, tests and benchmarks comes in through options.
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { AppsService } from './apps/apps-service.ts';
 import { generateKey, hashKey } from './auth/keys.ts';
@@ -53,10 +52,14 @@ import { DEFAULT_SWEEP_INTERVAL_MILLISECONDS, type SweepResult, Sweeper } from '
 import { type Catalog, createCatalog } from './pricing/catalog.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { type Database, databaseReachable, databaseTimeoutsFromEnv, openDatabase } from './store/database.ts';
+import { resolveDataFolder } from './store/data-folder.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { GuestMerge } from './widget/guest-merge.ts';
 
 export const VERSION = '0.1.0';
+
+/** How long a shutdown waits for requests and streams in flight before cutting them. */
+export const DEFAULT_DRAIN_TIMEOUT_MILLISECONDS = 30_000;
 
 /** How long /readyz waits for the database and Redis before calling them unreachable. */
 const READINESS_TIMEOUT_MILLISECONDS = 2_000;
@@ -113,7 +116,14 @@ export interface Tollgate {
    */
   sweep(): Promise<SweepResult>;
   listen(port: number, host?: string): Promise<string>;
-  close(): Promise<void>;
+  /** Requests (and streams) in flight right now. */
+  inFlightRequests(): number;
+  /**
+   * Stops accepting, lets the requests in flight finish (their holds settle as they end) for at most
+   * `drainTimeoutMilliseconds` (default TOLLGATE_DRAIN_TIMEOUT_MS, else 30 s), then cuts the rest —
+   * a cut stream settles what it used, as when its client leaves — and closes the database.
+   */
+  close(options?: { drainTimeoutMilliseconds?: number }): Promise<void>;
 }
 
 export async function createTollgate(options: TollgateOptions = {}): Promise<Tollgate> {
@@ -125,7 +135,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     options.database ??
     (await openDatabase({
       url: options.databaseUrl ?? env.DATABASE_URL,
-      dataDir: options.dataDir ?? env.TOLLGATE_DATA_DIR ?? join(process.cwd(), '.tollgate'),
+      dataDir: options.dataDir ?? resolveDataFolder(env),
       timeouts: databaseTimeoutsFromEnv(env),
     }));
   await migrateToLatest(db.kysely);
@@ -274,6 +284,16 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     );
   }
 
+  // Requests in flight, for a shutdown that waits for them and says how many.
+  let inFlight = 0;
+  http.addHook('onRequest', async (_request, reply) => {
+    inFlight += 1;
+    // 'close' comes once per response, finished or cut.
+    reply.raw.once('close', () => {
+      inFlight -= 1;
+    });
+  });
+
   let closed = false;
   return {
     http,
@@ -309,12 +329,24 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       testCheckout?.decide(paymentsModeFromEnvironment(env, config.testMode, addresses));
       return address;
     },
-    async close() {
+    inFlightRequests: () => inFlight,
+    async close(closeOptions = {}) {
       if (closed) return;
       closed = true;
       clearInterval(renewals);
       await sweeper.stop();
-      await http.close();
+      const drainTimeoutMilliseconds =
+        closeOptions.drainTimeoutMilliseconds ?? (Number(env.TOLLGATE_DRAIN_TIMEOUT_MS) >= 0 && env.TOLLGATE_DRAIN_TIMEOUT_MS ? Number(env.TOLLGATE_DRAIN_TIMEOUT_MS) : DEFAULT_DRAIN_TIMEOUT_MILLISECONDS);
+      // Fastify's close stops accepting, closes idle connections and waits for the requests in flight.
+      const cut = setTimeout(() => {
+        if (inFlight > 0) http.log.warn(`shutdown: cutting ${inFlight} request(s) still running after ${drainTimeoutMilliseconds} ms`);
+        http.server.closeAllConnections();
+      }, drainTimeoutMilliseconds);
+      try {
+        await http.close();
+      } finally {
+        clearTimeout(cut);
+      }
       await rateLimits.close();
       await ledger.drain();
       await upstreams.close();

@@ -3,12 +3,12 @@
  * given. Both run the same SQL and the same migrations. `query` is the raw path the ledger uses for
  * its one-round-trip calls; `kysely` is for everything else.
  */
-import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { millisecondsFromEnv } from '../shared/env.ts';
 import { Mutex } from '../shared/mutex.ts';
+import { lockDataFolder } from './data-folder.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import type { Tables } from './tables.ts';
 
@@ -214,7 +214,30 @@ function releasingBrokenConnections(pool: pg.Pool): PostgresPool {
 const INT8_OID = 20;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url) checkDatabaseUrl(options.url);
   return options.url ? openPostgres(options.url, options) : openPGlite(options.dataDir ?? 'memory://');
+}
+
+/**
+ * Refuses what is not a PostgreSQL URL before the driver turns it into a puzzle (`notaurl` became
+ * "getaddrinfo ENOTFOUND base", a mysql:// URL "unexpected copyData message"). The message never
+ * repeats the URL itself: it may hold a password.
+ */
+export function checkDatabaseUrl(url: string): void {
+  const expected =
+    'DATABASE_URL must be a PostgreSQL connection URL such as postgres://user:password@host:5432/database (leave it unset for the embedded database)';
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`${expected}; the value set is not a URL`);
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new Error(`${expected}; got a ${parsed.protocol.replace(/:$/, '')}:// URL`);
+  }
+  if (!parsed.hostname && !parsed.searchParams.get('host')) {
+    throw new Error(`${expected}; the URL names no host`);
+  }
 }
 
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
@@ -273,13 +296,20 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
 }
 
 async function openPGlite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir, {
-    // PGlite already runs without fsync (-F): it survives a crash of the process, not of the machine.
-    // Full-page images in the WAL only protect against torn pages, which only a machine crash makes,
-    // so they are pure cost here (they were about a third of what each commit wrote).
-    startParams: [...PGlite.defaultStartParams, '-c', 'full_page_writes=off'],
-  });
+  // One process per folder (data-folder.ts): a second PGlite on the same files corrupts them.
+  const folderLock = dataDir.startsWith('memory://') ? null : lockDataFolder(dataDir);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dataDir, {
+      // PGlite already runs without fsync (-F): it survives a crash of the process, not of the machine.
+      // Full-page images in the WAL only protect against torn pages, which only a machine crash makes,
+      // so they are pure cost here (they were about a third of what each commit wrote).
+      startParams: [...PGlite.defaultStartParams, '-c', 'full_page_writes=off'],
+    });
+  } catch (error) {
+    folderLock?.release();
+    throw error;
+  }
   // PGlite's single session is shared by the Kysely driver and the raw calls: one user at a time.
   const lock = new Mutex();
   const kysely = new Kysely<Tables>({ dialect: new PGliteDialect(pglite, lock) });
@@ -306,6 +336,7 @@ async function openPGlite(dataDir: string): Promise<Database> {
         await pglite.close();
       } finally {
         release();
+        folderLock?.release();
       }
     },
   };

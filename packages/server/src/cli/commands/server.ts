@@ -1,6 +1,6 @@
 /** The commands that run on the server's own machine: serve, migrate, audit. */
-import { join } from 'node:path';
 import { DEFAULT_AUDIT_GRACE_SECONDS } from '../../ledger/sweeper.ts';
+import { resolveDataFolder } from '../../store/data-folder.ts';
 import { type Command, integerFlag, stringFlag } from '../command.ts';
 
 // The server's modules are loaded by the commands that need them, so that the client-side
@@ -8,10 +8,7 @@ import { type Command, integerFlag, stringFlag } from '../command.ts';
 
 async function openStore() {
   const { openDatabase } = await import('../../store/database.ts');
-  return openDatabase({
-    url: process.env.DATABASE_URL,
-    dataDir: process.env.TOLLGATE_DATA_DIR ?? join(process.cwd(), '.tollgate'),
-  });
+  return openDatabase({ url: process.env.DATABASE_URL, dataDir: resolveDataFolder(process.env) });
 }
 
 const bigintAsText = (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value);
@@ -32,25 +29,49 @@ export const serve: Command = {
       integerFlag(values, 'port', serve, { min: 0, max: 65535 }) ??
       integerFlag({ port: process.env.PORT }, 'port', serve, { min: 0, max: 65535 }) ??
       8787;
+    const host = stringFlag(values, 'host') ?? process.env.HOST ?? '127.0.0.1';
+    // Human messages go to stderr; stdout carries the JSON log lines only.
+    const say = (text: string) => process.stderr.write(`${text}\n`);
     const { createTollgate } = await import('../../app.ts');
     const tollgate = await createTollgate({
       configPath: stringFlag(values, 'config'),
       logger: { level: process.env.LOG_LEVEL ?? 'info' },
+      announce: say,
     });
-    const address = await tollgate.listen(
-      port,
-      stringFlag(values, 'host') ?? process.env.HOST ?? '127.0.0.1',
-    );
-    process.stdout.write(`Tollgate listening on ${address} (${tollgate.db.kind})\n`);
+    let address: string;
+    try {
+      address = await tollgate.listen(port, host);
+    } catch (error) {
+      await tollgate.close({ drainTimeoutMilliseconds: 0 });
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new Error(
+          `port ${port} on ${host} is already in use (another Tollgate, or another program). Stop it, or choose another port: --port N or PORT=N.`,
+        );
+      }
+      throw error;
+    }
+    say(`Tollgate listening on ${address} (${tollgate.db.kind})`);
     // One line on how this server sells: Stripe, TEST MODE (simulated), or OFF (and why).
     const { describePaymentsMode } = await import('../../payments/test-mode.ts');
-    process.stdout.write(`${describePaymentsMode(tollgate.paymentsMode())}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+    say(describePaymentsMode(tollgate.paymentsMode()));
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
     });
+    // A second signal means "now": no more waiting for requests in flight.
+    const now = () => {
+      say('Stopping now (second signal): requests still running are cut.');
+      process.exit(1);
+    };
+    process.once('SIGINT', now);
+    process.once('SIGTERM', now);
+    const running = tollgate.inFlightRequests();
+    say(
+      `${signal}: stopping — no new requests${running > 0 ? `; waiting for ${running} in flight to finish` : ''}` +
+        ' (TOLLGATE_DRAIN_TIMEOUT_MS bounds the wait; a second Ctrl-C stops at once).',
+    );
     await tollgate.close();
+    say('Stopped: requests finished, holds settled, database closed.');
     return 0;
   },
 };
