@@ -27,7 +27,7 @@ interface Finished {
 
 interface Running {
   child: ChildProcess;
-  /** Resolves with the first stdout match of `pattern`. */
+  /** Resolves with the first match of `pattern` in stdout or stderr. */
   waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
   done: Promise<Finished>;
 }
@@ -41,18 +41,23 @@ function start(args: string[], env: Record<string, string> = {}, stdin?: string)
   let stdout = '';
   let stderr = '';
   const watchers: Array<{ pattern: RegExp; resolve: (match: RegExpMatchArray) => void }> = [];
-  child.stdout!.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
+  // Human messages of `serve` go to stderr: watchers read both streams.
+  const check = () => {
     for (const watcher of [...watchers]) {
-      const match = stdout.match(watcher.pattern);
+      const match = `${stdout}\n${stderr}`.match(watcher.pattern);
       if (match) {
         watchers.splice(watchers.indexOf(watcher), 1);
         watcher.resolve(match);
       }
     }
+  };
+  child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+    check();
   });
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
+    check();
   });
   child.stdin!.end(stdin ?? '');
   const done = new Promise<Finished>((resolve, reject) => {
@@ -63,7 +68,7 @@ function start(args: string[], env: Record<string, string> = {}, stdin?: string)
     child,
     done,
     waitFor(pattern) {
-      const match = stdout.match(pattern);
+      const match = `${stdout}\n${stderr}`.match(pattern);
       if (match) return Promise.resolve(match);
       return new Promise((resolve, reject) => {
         watchers.push({ pattern, resolve });

@@ -54,9 +54,19 @@ export const serve: Command = {
     // One line on how this server sells: Stripe, TEST MODE (simulated), or OFF (and why).
     const { describePaymentsMode } = await import('../../payments/test-mode.ts');
     say(describePaymentsMode(tollgate.paymentsMode()));
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const signal = await new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));
       process.once('SIGTERM', () => resolve('SIGTERM'));
+      // `npm start` runs us under a shell that does not pass SIGTERM on: when whoever started us
+      // is gone, we are orphaned (a new parent) — stop as if told to, rather than hold the port.
+      const parent = process.ppid;
+      const watch = setInterval(() => {
+        if (process.ppid !== parent) {
+          clearInterval(watch);
+          resolve('parent process exited');
+        }
+      }, 500);
+      watch.unref();
     });
     // A second signal means "now": no more waiting for requests in flight.
     const now = () => {
