@@ -272,3 +272,67 @@ describe('server lifecycle (real processes)', () => {
     START_TIMEOUT,
   );
 });
+
+describe('config that catches mistakes (real processes)', () => {
+  let folder: string;
+  beforeAll(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'tollgate-config-check-'));
+  });
+  afterAll(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('tollgate config check: every typo at once, with its path and the key it meant; exit 1', async () => {
+    const path = join(folder, 'typos.yaml');
+    await writeFile(
+      path,
+      [
+        'singup_bonus: 100',
+        'models:',
+        '  - { id: my/model, type: language, provider: openai, upstream_modle: gpt-4o, price: { per_call: 1 } }',
+        'holds: { timeout_seconds: -1 }',
+      ].join('\n'),
+    );
+    const result = await tollgate(['config', 'check', path], {}).done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${path} has 3 problems:`);
+    expect(result.stderr).toContain('singup_bonus: unknown key (did you mean "signup_bonus"?)');
+    expect(result.stderr).toContain(
+      'models[0].upstream_modle (model my/model): unknown key (did you mean "upstream_model"?)',
+    );
+    expect(result.stderr).toContain('holds.timeout_seconds: must be a positive whole number');
+    // The same file stops `serve` before it opens anything.
+    const serve = await tollgate(['serve', '--config', path], { TOLLGATE_DATA_DIR: join(folder, 'data') })
+      .done;
+    expect(serve.code).toBe(1);
+    expect(serve.stderr).toContain('singup_bonus: unknown key');
+  });
+
+  it('tollgate config check: a valid file passes and the half-configurations are warned about', async () => {
+    const path = join(folder, 'good.yaml');
+    await writeFile(path, 'signup_bonus: 50\n');
+    const result = await tollgate(['config', 'check', path], {
+      OPENAI_API_KEY: 'sk-platform',
+      STRIPE_SECRET_KEY: 'sk_test_123',
+    }).done;
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`OK: ${path} is valid.`);
+    expect(result.stdout).toMatch(
+      /WARNING: OPENAI_API_KEY is set but provider "openai" has no base URL.*OPENAI_BASE_URL/,
+    );
+    expect(result.stdout).toMatch(/WARNING: STRIPE_SECRET_KEY is set without STRIPE_WEBHOOK_SECRET/);
+    expect(result.stdout).not.toContain('sk-platform');
+  });
+
+  it('a DATABASE_URL that is not PostgreSQL is named, with what was expected (and never echoed)', async () => {
+    for (const url of ['notaurl', 'mysql://root:hunter2@127.0.0.1:3306/app']) {
+      const result = await tollgate(['migrate'], { DATABASE_URL: url }).done;
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('DATABASE_URL must be a PostgreSQL connection URL such as postgres://');
+      expect(result.stderr).not.toContain('hunter2');
+    }
+    const mysql = await tollgate(['migrate'], { DATABASE_URL: 'mysql://root@127.0.0.1/app' }).done;
+    expect(mysql.stderr).toContain('got a mysql:// URL');
+  });
+});

@@ -225,7 +225,7 @@ function toWorkInputs(
 }
 
 export const modelSchema = z
-  .object({
+  .strictObject({
     id: z.string().regex(/^\S+$/, 'must be non-empty and contain no spaces'),
     name: z.string().trim().min(1).optional(),
     type: z.enum(MODEL_TYPES),
@@ -257,7 +257,7 @@ export const modelSchema = z
     }),
   );
 
-const providerSchema = z.object({
+const providerSchema = z.strictObject({
   base_url: z.string().trim().min(1).optional(),
   /** Environment variable read for the base URL when `base_url` is absent. */
   base_url_env: z.string().min(1).optional(),
@@ -265,14 +265,14 @@ const providerSchema = z.object({
   format: z.enum(PROVIDER_FORMATS),
 });
 
-const packSchema = z.object({
+const packSchema = z.strictObject({
   code,
   name: z.string().trim().min(1).optional(),
   credits: positiveCreditAmount,
   price_usd: positiveUsdCents,
 });
 
-const planSchema = z.object({
+const planSchema = z.strictObject({
   code,
   name: z.string().trim().min(1).optional(),
   price_usd: usdCents,
@@ -281,20 +281,20 @@ const planSchema = z.object({
   allowance: creditAmount.optional(),
 });
 
-const rawConfigSchema = z.object({
-  credits: z.object({ usd_per_credit: usdPerCredit }),
+const rawConfigSchema = z.strictObject({
+  credits: z.strictObject({ usd_per_credit: usdPerCredit }),
   signup_bonus: creditAmount,
   /** Whole credits: the day's earned bonuses of one app stop at this total. */
   signup_bonus_daily_cap: nonNegativeWholeNumber,
   test_mode: z.boolean().optional(),
-  purchases: z.object({
+  purchases: z.strictObject({
     minimum_usd: usdCents,
-    bonus: z.array(z.object({ from_usd: usdCents, percent: percentPpm })),
+    bonus: z.array(z.strictObject({ from_usd: usdCents, percent: percentPpm })),
     packs: z.array(packSchema),
   }),
   plans: z.array(planSchema),
-  holds: z.object({ timeout_seconds: positiveWholeNumber }),
-  rate_limits: z.object({ requests_per_minute: positiveWholeNumber }),
+  holds: z.strictObject({ timeout_seconds: positiveWholeNumber }),
+  rate_limits: z.strictObject({ requests_per_minute: positiveWholeNumber }),
   default_price: priceSchema,
   default_provider: z.string().min(1),
   providers: z.record(
@@ -302,7 +302,37 @@ const rawConfigSchema = z.object({
     providerSchema,
   ),
   models: z.array(modelSchema),
+  /** Read by mergeWithDefaults: the built-in models stay, the file's add to them or replace by id. */
+  include_default_models: z.boolean().optional(),
 });
+
+/** The keys an object of the config file may have at `path` (for "did you mean"); [] when unknown. */
+export function knownConfigKeys(path: readonly PropertyKey[]): string[] {
+  // biome-ignore lint/suspicious/noExplicitAny: walking zod's definitions
+  let schema: any = rawConfigSchema;
+  const unwrap = () => {
+    for (;;) {
+      const def = schema?._zod?.def;
+      if (!def) return;
+      if (def.type === 'pipe') schema = def.in;
+      else if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable')
+        schema = def.innerType;
+      else return;
+    }
+  };
+  for (const segment of path) {
+    unwrap();
+    const def = schema?._zod?.def;
+    if (!def) return [];
+    if (def.type === 'object') schema = def.shape[segment as string];
+    else if (def.type === 'array') schema = def.element;
+    else if (def.type === 'record') schema = def.valueType;
+    else return [];
+  }
+  unwrap();
+  const def = schema?._zod?.def;
+  return def?.type === 'object' ? Object.keys(def.shape) : [];
+}
 
 export type RawConfig = z.input<typeof rawConfigSchema>;
 export type RawModel = z.input<typeof modelSchema>;

@@ -50,6 +50,17 @@ export const serve: Command = {
       }
       throw error;
     }
+    const { describeSetup, describeDatabaseUrl } = await import('../../config/setup-report.ts');
+    const setup = describeSetup({
+      config: tollgate.config,
+      env: process.env,
+      database:
+        tollgate.db.kind === 'pglite'
+          ? `PGlite at ${resolveDataFolder(process.env)}`
+          : describeDatabaseUrl(process.env.DATABASE_URL ?? ''),
+    });
+    for (const line of setup.lines) say(line);
+    for (const warning of setup.warnings) say(`WARNING: ${warning}`);
     say(`Tollgate listening on ${address} (${tollgate.db.kind})`);
     // One line on how this server sells: Stripe, TEST MODE (simulated), or OFF (and why).
     const { describePaymentsMode } = await import('../../payments/test-mode.ts');
@@ -82,6 +93,33 @@ export const serve: Command = {
     );
     await tollgate.close();
     say('Stopped: requests finished, holds settled, database closed.');
+    return 0;
+  },
+};
+
+export const configCheck: Command = {
+  path: ['config', 'check'],
+  group: 'server',
+  summary: 'validate a config file without starting (every problem listed, with its path)',
+  usage: '[FILE]',
+  positionals: ['file?'],
+  details:
+    'FILE defaults to TOLLGATE_CONFIG, else the built-in config. Exit 0 when valid (warnings included), 1 when not.',
+  async run({ positionals, context }) {
+    const { loadConfig } = await import('../../config/load-config.ts');
+    const { describeSetup } = await import('../../config/setup-report.ts');
+    const path = positionals[0] ?? process.env.TOLLGATE_CONFIG;
+    const config = loadConfig(path, process.env);
+    const setup = describeSetup({ config, env: process.env });
+    context.output.data({
+      ok: true,
+      file: path ?? null,
+      models: config.models.length,
+      warnings: setup.warnings,
+    });
+    context.output.line(`OK: ${path ?? 'the built-in config'} is valid.`);
+    for (const line of setup.lines) context.output.line(`  ${line}`);
+    for (const warning of setup.warnings) context.output.line(`WARNING: ${warning}`);
     return 0;
   },
 };
