@@ -2,12 +2,11 @@
  * Composition root: opens the store, runs migrations, builds the services and the HTTP server.
  * Everything that varies between production, tests and benchmarks comes in through options.
  */
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { AppsService } from './apps/apps-service.ts';
 import { generateKey, hashKey } from './auth/keys.ts';
 import { KeyStore } from './auth/principals.ts';
-import { SecretBox } from './byok/crypto.ts';
+import { loadSecrets } from './byok/secrets.ts';
 import { ProviderKeysService } from './byok/provider-keys.ts';
 import { loadConfig } from './config/load-config.ts';
 import type { TollgateConfig } from './config/types.ts';
@@ -131,13 +130,11 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const clock = options.clock ?? systemClock;
   const config = options.config ?? loadConfig(options.configPath ?? env.TOLLGATE_CONFIG, env);
   const ownsDatabase = !options.database;
+  const databaseUrl = options.databaseUrl ?? env.DATABASE_URL;
+  const dataFolder = options.database || databaseUrl ? null : (options.dataDir ?? resolveDataFolder(env));
   const db =
     options.database ??
-    (await openDatabase({
-      url: options.databaseUrl ?? env.DATABASE_URL,
-      dataDir: options.dataDir ?? resolveDataFolder(env),
-      timeouts: databaseTimeoutsFromEnv(env),
-    }));
+    (await openDatabase({ url: databaseUrl, dataDir: dataFolder ?? undefined, timeouts: databaseTimeoutsFromEnv(env) }));
   await migrateToLatest(db.kysely);
 
   const metrics = new Metrics();
@@ -145,8 +142,14 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const ledger = new Ledger(db, clock, { holdTimeoutSeconds: config.holds.timeoutSeconds });
   const keys = new KeyStore(db, clock);
   const generatedAdminKey = await ensureAdminKey(db, keys, env);
-  const secret = await ensureSecret(db, env, options.announce);
-  const secretBox = new SecretBox(secret);
+  const secrets = await loadSecrets({
+    db,
+    env,
+    dataFolder: dataFolder?.startsWith('memory://') ? null : dataFolder,
+    announce: env.TOLLGATE_SECRET_WARNED ? undefined : options.announce,
+  });
+  const secret = secrets.signingSecret;
+  const secretBox = secrets.box;
   const apps = new AppsService(db);
   const signupBonus = new SignupBonus(ledger, clock, {
     amountMicros: config.signupBonusMicros,
@@ -373,26 +376,4 @@ async function ensureAdminKey(db: Database, keys: KeyStore, env: Record<string, 
     .executeTakeFirst();
   await keys.loadAdminHash();
   return inserted ? adminKey : null;
-}
-
-/**
- * The master key for provider keys. Production sets TOLLGATE_SECRET; a local start without it gets a
- * generated one kept in the database, with a warning (anyone with the database can then read them).
- */
-async function ensureSecret(
-  db: Database,
-  env: Record<string, string | undefined>,
-  announce?: (message: string) => void,
-): Promise<string> {
-  if (env.TOLLGATE_SECRET) return env.TOLLGATE_SECRET;
-  await db.kysely
-    .insertInto('settings')
-    .values({ name: 'generated_secret', value: randomBytes(32).toString('base64url') })
-    .onConflict((conflict) => conflict.doNothing())
-    .execute();
-  const row = await db.kysely.selectFrom('settings').select('value').where('name', '=', 'generated_secret').executeTakeFirstOrThrow();
-  if (announce && !env.TOLLGATE_SECRET_WARNED) {
-    announce('TOLLGATE_SECRET is not set: provider keys are encrypted with a generated key stored in the database.');
-  }
-  return row.value;
 }

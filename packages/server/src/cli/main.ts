@@ -20,7 +20,7 @@ import { giftCreate, giftRedeem } from './commands/gift.ts';
 import { grant } from './commands/grant.ts';
 import { keysList, keysRemove, keysSet } from './commands/keys.ts';
 import { models } from './commands/models.ts';
-import { audit, configCheck, migrate, serve } from './commands/server.ts';
+import { audit, configCheck, migrate, secretsRotate, serve } from './commands/server.ts';
 import { usage } from './commands/usage.ts';
 import { CliContext, type CliIo, DEFAULT_URL } from './context.ts';
 import { Output } from './output.ts';
@@ -44,6 +44,7 @@ export const COMMANDS: Command[] = [
   migrate,
   audit,
   configCheck,
+  secretsRotate,
 ];
 
 const GROUP_TITLES = {

@@ -124,6 +124,44 @@ export const configCheck: Command = {
   },
 };
 
+export const secretsRotate: Command = {
+  path: ['secrets', 'rotate'],
+  group: 'server',
+  summary: 're-encrypt stored provider keys with the first secret of TOLLGATE_SECRET',
+  details: `Rotation: put the new secret first and keep the old ones after it (TOLLGATE_SECRET=new,old), restart,
+run this, then drop the old ones. Keys stored under a generated secret (no TOLLGATE_SECRET before) are
+found and moved too. With the embedded database, stop the server first (it holds the data folder).`,
+  async run({ context }) {
+    const { parseSecretList } = await import('../../byok/crypto.ts');
+    if (parseSecretList(process.env.TOLLGATE_SECRET).length === 0) {
+      throw new Error(
+        'TOLLGATE_SECRET is not set: set it to the new secret first (then the old ones, comma-separated)',
+      );
+    }
+    const { migrateToLatest } = await import('../../store/migrate.ts');
+    const { loadSecrets, rotateSealedValues } = await import('../../byok/secrets.ts');
+    const db = await openStore();
+    try {
+      await migrateToLatest(db.kysely);
+      const dataFolder = db.kind === 'pglite' ? resolveDataFolder(process.env) : null;
+      const { box, sources } = await loadSecrets({ db, env: process.env, dataFolder });
+      const result = await rotateSealedValues(db, box);
+      context.output.data(result);
+      context.output.line(
+        `Re-encrypted ${result.resealed} provider key${result.resealed === 1 ? '' : 's'} with TOLLGATE_SECRET's first secret (${result.current} already were).`,
+      );
+      if (sources.length > 1) {
+        context.output.line(
+          `Only the first secret is needed now; the others (${sources.slice(1).join(', ')}) can go.`,
+        );
+      }
+      return 0;
+    } finally {
+      await db.close();
+    }
+  },
+};
+
 export const migrate: Command = {
   path: ['migrate'],
   group: 'server',
