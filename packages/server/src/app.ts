@@ -2,10 +2,12 @@
  * Composition root: opens the store, runs migrations, builds the services and the HTTP server.
  * Everything that varies between production, tests and benchmarks comes in through options.
  */
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { AppsService } from './apps/apps-service.ts';
 import { generateKey, hashKey } from './auth/keys.ts';
-import { KeyStore } from './auth/principals.ts';
+import { KeyStore, presentedKey } from './auth/principals.ts';
 import { loadSecrets } from './byok/secrets.ts';
 import { ProviderKeysService } from './byok/provider-keys.ts';
 import { loadConfig } from './config/load-config.ts';
@@ -172,9 +174,23 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const subscriptions = new SubscriptionsService(db, ledger, config, checkout, clock, publicUrl, stripeCheckout?.stripe ?? null, returnUrls);
   const webhooks = new StripeWebhooks(env.STRIPE_WEBHOOK_SECRET, purchases, subscriptions, stripeCheckout?.stripe);
   const gifts = new GiftCodesService(db, ledger, clock);
+  const metricsAddress = parseListenAddress(env.TOLLGATE_METRICS_ADDRESS);
   const http = createHttpServer({
     metrics,
     logger: options.logger,
+    // /metrics: the admin key (or TOLLGATE_METRICS_KEY, for a scraper); only on its own address when
+    // TOLLGATE_METRICS_ADDRESS is set; TOLLGATE_METRICS=public opens it to anyone who reaches the port.
+    metricsAccess:
+      env.TOLLGATE_METRICS === 'public'
+        ? 'public'
+        : metricsAddress
+          ? 'hidden'
+          : async (request) => {
+              const key = presentedKey(request.headers);
+              if (!key) return false;
+              if (env.TOLLGATE_METRICS_KEY && sameText(key, env.TOLLGATE_METRICS_KEY)) return true;
+              return (await keys.resolve(key))?.kind === 'admin';
+            },
     readiness: async () => {
       const [database, redis] = await Promise.all([
         databaseReachable(db, READINESS_TIMEOUT_MILLISECONDS),
@@ -297,6 +313,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     });
   });
 
+  let metricsServer: Server | undefined;
   let closed = false;
   return {
     http,
@@ -327,6 +344,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     sweep: () => sweeper.sweep(),
     async listen(port, host = '127.0.0.1') {
       const address = await http.listen({ port, host });
+      if (metricsAddress && !metricsServer) metricsServer = await serveMetrics(metrics, metricsAddress);
       listeningUrl = address.replace('[::1]', '127.0.0.1');
       const addresses = http.addresses().map((bound) => (typeof bound === 'string' ? bound : bound.address));
       testCheckout?.decide(paymentsModeFromEnvironment(env, config.testMode, addresses));
@@ -350,6 +368,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       } finally {
         clearTimeout(cut);
       }
+      if (metricsServer) await new Promise((resolve) => metricsServer!.close(resolve));
       await rateLimits.close();
       await ledger.drain();
       await upstreams.close();
@@ -376,4 +395,34 @@ async function ensureAdminKey(db: Database, keys: KeyStore, env: Record<string, 
     .executeTakeFirst();
   await keys.loadAdminHash();
   return inserted ? adminKey : null;
+}
+
+function sameText(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** `127.0.0.1:9464` or `:9464` (loopback) → where the metrics listener binds; undefined when unset. */
+function parseListenAddress(text: string | undefined): { host: string; port: number } | undefined {
+  if (!text) return undefined;
+  const match = /^(.*):(\d{1,5})$/.exec(text.trim());
+  if (!match || Number(match[2]) > 65535) throw new Error(`TOLLGATE_METRICS_ADDRESS must be HOST:PORT, e.g. 127.0.0.1:9464; got "${text}"`);
+  return { host: match[1]!.replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(match[2]) };
+}
+
+/** The metrics alone, on an address of their own (a private network a scraper reaches), no key. */
+async function serveMetrics(metrics: Metrics, address: { host: string; port: number }): Promise<Server> {
+  const server = createServer((request, response) => {
+    if (request.method === 'GET' && request.url?.split('?')[0] === '/metrics') {
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+    } else {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('only /metrics here\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => resolve());
+  });
+  return server;
 }
