@@ -17,6 +17,7 @@ import { SignupBonus } from './customers/signup-bonus.ts';
 import { GateService } from './gate/gate-service.ts';
 import { Metrics } from './http/metrics.ts';
 import { HttpIdempotency } from './http/idempotency.ts';
+import { completeOpenApiDocument } from './http/openapi.ts';
 import { openApiDocument, registerRoutes, type AnyRoute } from './http/route.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { appRoutes } from './http/routes/apps.ts';
@@ -277,7 +278,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   http.post('/v1/chat/completions', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => gateway.handle('openai', request, reply));
   http.post('/v1/messages', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic' } }, (request, reply) => gateway.handle('anthropic', request, reply));
   if (testCheckout) registerTestCheckout(http, { checkout: testCheckout, purchases, subscriptions, customers, returnUrls });
-  docsRoutes(http, () => openApiDocument(routes, VERSION));
+  docsRoutes(http, () => completeOpenApiDocument(openApiDocument(routes, VERSION) as Record<string, any>));
   registerDashboardPages(http, dashboardAssets, () => checkout.mode().kind === 'test');
 
   const sweeper = new Sweeper(

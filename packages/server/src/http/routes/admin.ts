@@ -49,6 +49,30 @@ export function adminRoutes(deps: { db: Database; clock: Clock }) {
             .optional(),
         })
         .strict(),
+      response: {
+        schema: z.object({
+          object: z.literal('audit'),
+          ok: z.boolean(),
+          checked_at: z.string(),
+          customers: z.number().int(),
+          transactions: z.number().int(),
+          total_micros: z.string().regex(/^-?\d+$/),
+          system_accounts: z.record(z.string(), z.string().regex(/^-?\d+$/)),
+          problems: z.array(
+            z.object({ check: z.string(), count: z.number().int(), sample: z.array(z.unknown()) }),
+          ),
+        }),
+        example: {
+          object: 'audit',
+          ok: true,
+          checked_at: '2026-01-01T00:00:00.000Z',
+          customers: 12,
+          transactions: 340,
+          total_micros: '0',
+          system_accounts: { 'system:revenue': '-1500000000' },
+          problems: [],
+        },
+      },
       async handler({ query }) {
         const report = await auditLedger(
           deps.db,
