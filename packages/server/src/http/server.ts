@@ -6,6 +6,7 @@
 
 import { randomUUID } from 'node:crypto';
 import Fastify, {
+  LogController,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
@@ -62,7 +63,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     requestIdHeader: false,
     return503OnClosing: true,
     // Two info lines per request drowned everything else: one line per request, at debug (LOG_LEVEL=debug).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Errors Fastify raises before routing (a malformed percent-encoding in the URL) answer in the
     // native error shape like everything else, not Fastify's own.
     frameworkErrors: (error, _request, reply) => {
