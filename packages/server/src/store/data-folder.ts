@@ -48,6 +48,17 @@ export function resolveDataFolder(env: Record<string, string | undefined>, cwd =
   return join(findProjectRoot(start), '.tollgate');
 }
 
+/**
+ * Databases in `.tollgate` folders this rule no longer picks (the current and the starting
+ * directory, where older versions put them): a server announcing them saves an operator from
+ * wondering where their customers went.
+ */
+export function strayDataFolders(env: Record<string, string | undefined>, cwd = process.cwd()): string[] {
+  const chosen = resolveDataFolder(env, cwd);
+  const candidates = [...new Set([join(cwd, '.tollgate'), join(startDirectory(env, cwd), '.tollgate')])];
+  return candidates.filter((folder) => folder !== chosen && existsSync(join(folder, 'PG_VERSION')));
+}
+
 /** Another live process holds the folder. */
 export class DataFolderInUseError extends Error {
   constructor(

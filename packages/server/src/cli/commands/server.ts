@@ -61,6 +61,15 @@ export const serve: Command = {
     });
     for (const line of setup.lines) say(line);
     for (const warning of setup.warnings) say(`WARNING: ${warning}`);
+    if (tollgate.db.kind === 'pglite') {
+      const { strayDataFolders } = await import('../../store/data-folder.ts');
+      for (const stray of strayDataFolders(process.env)) {
+        say(
+          `WARNING: there is another embedded database in ${stray} (an older version kept one per directory). ` +
+            `This server uses ${resolveDataFolder(process.env)}: move that folder there, or set TOLLGATE_DATA_DIR=${stray}.`,
+        );
+      }
+    }
     say(`Tollgate listening on ${address} (${tollgate.db.kind})`);
     // One line on how this server sells: Stripe, TEST MODE (simulated), or OFF (and why).
     const { describePaymentsMode } = await import('../../payments/test-mode.ts');
