@@ -63,6 +63,9 @@ export const VERSION = '0.1.0';
 /** How long a shutdown waits for requests and streams in flight before cutting them. */
 export const DEFAULT_DRAIN_TIMEOUT_MILLISECONDS = 30_000;
 
+/** After the drain, how long calls whose connections were cut may take to settle their holds. */
+const SETTLE_AFTER_CUT_MILLISECONDS = 10_000;
+
 /** How long /readyz waits for the database and Redis before calling them unreachable. */
 const READINESS_TIMEOUT_MILLISECONDS = 2_000;
 
@@ -275,8 +278,16 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   ];
   registerRoutes(http, keys, routes, { idempotency: new HttpIdempotency(db), customerLimiter });
   registerStripeWebhook(http, webhooks);
-  http.post('/v1/chat/completions', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => gateway.handle('openai', request, reply));
-  http.post('/v1/messages', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic' } }, (request, reply) => gateway.handle('anthropic', request, reply));
+  // Gateway calls in progress: a shutdown waits for them to settle their holds, even once their connection is cut.
+  const gatewayCalls = new Set<Promise<unknown>>();
+  const tracked = <T>(call: Promise<T>): Promise<T> => {
+    gatewayCalls.add(call);
+    const forget = () => gatewayCalls.delete(call);
+    call.then(forget, forget);
+    return call;
+  };
+  http.post('/v1/chat/completions', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => tracked(gateway.handle('openai', request, reply)));
+  http.post('/v1/messages', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic' } }, (request, reply) => tracked(gateway.handle('anthropic', request, reply)));
   if (testCheckout) registerTestCheckout(http, { checkout: testCheckout, purchases, subscriptions, customers, returnUrls });
   docsRoutes(http, () => completeOpenApiDocument(openApiDocument(routes, VERSION) as Record<string, any>));
   registerDashboardPages(http, dashboardAssets, () => checkout.mode().kind === 'test');
@@ -369,6 +380,15 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       } finally {
         clearTimeout(cut);
       }
+      // A call whose connection was cut settles what it delivered after the connection is gone.
+      let settleTimer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...gatewayCalls]),
+        new Promise((resolve) => {
+          settleTimer = setTimeout(resolve, SETTLE_AFTER_CUT_MILLISECONDS);
+        }),
+      ]);
+      clearTimeout(settleTimer);
       if (metricsServer) await new Promise((resolve) => metricsServer!.close(resolve));
       await rateLimits.close();
       await ledger.drain();

@@ -251,6 +251,81 @@ describe('server lifecycle (real processes)', () => {
   );
 
   it(
+    'SIGTERM with a stream longer than TOLLGATE_DRAIN_TIMEOUT_MS: cut at the bound, what it used is settled, nothing held, exit 0',
+    async () => {
+      const dataDir = await dataFolder();
+      const port = await freePort();
+      const server = tollgate(['serve', '--port', String(port)], {
+        TOLLGATE_DATA_DIR: dataDir,
+        TOLLGATE_ADMIN_KEY: ADMIN_KEY,
+        TOLLGATE_SECRET: 'lifecycle-secret-0123456789',
+        OPENAI_BASE_URL: `${upstream.url}/v1`,
+        OPENAI_API_KEY: 'sk-platform-openai',
+        TOLLGATE_DRAIN_TIMEOUT_MS: '1000',
+      });
+      await server.waitFor(/Tollgate listening on/);
+      const base = `http://127.0.0.1:${port}`;
+      const post = async (path: string, key: string, body: unknown) =>
+        (
+          await fetch(`${base}${path}`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          })
+        ).json() as Promise<Record<string, any>>;
+      const app = await post('/v1/apps', ADMIN_KEY, { name: 'lifecycle' });
+      const customer = await post('/v1/customers', app.secret_key, { external_id: 'slow-streamer' });
+      // 60 words at 500 ms each: half a minute, far past the 1 s bound.
+      upstream.setBehavior({ behavior: 'slow_stream', outputWordCount: 60, chunkDelayMilliseconds: 500 });
+      try {
+        const response = await fetch(`${base}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${customer.user_key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            model: 'openai/gpt-4o',
+            stream: true,
+            max_tokens: 100,
+            messages: [{ role: 'user', content: 'go' }],
+          }),
+        });
+        const reader = response.body!.getReader();
+        await reader.read();
+        server.child.kill('SIGTERM');
+        // The stream ends early (cut), well before its 30 s.
+        const ended = (async () => {
+          try {
+            for (;;) if ((await reader.read()).done) return;
+          } catch {
+            // a cut connection
+          }
+        })();
+        await ended;
+        const exit = await server.done;
+        expect(exit.code).toBe(0);
+        expect(exit.stdout + exit.stderr).toMatch(/cutting 1 request/);
+      } finally {
+        upstream.setBehavior({});
+      }
+      const db = await openDatabase({ dataDir });
+      try {
+        const holds = await db.query<{ status: string }>('select status from holds where customer_id = $1', [
+          customer.id,
+        ]);
+        expect(holds).toHaveLength(1);
+        expect(holds[0]!.status).not.toBe('held');
+        const [row] = await db.query<{ held_micros: bigint }>(
+          'select held_micros from customers where id = $1',
+          [customer.id],
+        );
+        expect(BigInt(row!.held_micros)).toBe(0n);
+      } finally {
+        await db.close();
+      }
+    },
+    START_TIMEOUT,
+  );
+
+  it(
     '`npm start` passes SIGTERM to the server: the process ends and the port is free',
     async () => {
       const dataDir = await dataFolder();
