@@ -9,7 +9,7 @@ function provider(
   baseUrl: string,
   configured = true,
 ): ProviderConfig {
-  return { name, format, baseUrl, apiKeyEnv: 'X', configured };
+  return { name, format, baseUrl, apiKeyEnv: 'X', apiKeyEnvs: ['X'], configured };
 }
 
 const openai = provider('openai', 'openai', 'https://api.openai.test/v1');

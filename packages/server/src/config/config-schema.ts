@@ -5,6 +5,7 @@
  * through their shortest decimal text, as money.ts does.
  */
 import { z } from 'zod';
+import { createModelRouter, familyDefaultPrice } from '../pricing/model-routing.ts';
 import { readWorkMeasure } from '../pricing/work-inputs.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { decimalToScaled, formatMicros, parseCredits, parseUsdToCents } from '../shared/money.ts';
@@ -15,7 +16,9 @@ import {
   PLAN_INTERVALS,
   PROVIDER_FORMATS,
   type Price,
+  type ProviderCandidate,
   type ProviderConfig,
+  type RouteConfig,
   type TollgateConfig,
   WORK_INPUT_ROLES,
   WORK_MEASURES,
@@ -224,14 +227,29 @@ function toWorkInputs(
   return inputs;
 }
 
+/** A provider of a model's list: its name, or the name with its own model name and price. */
+const candidateSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    name: z.string().min(1),
+    upstream_model: z.string().trim().min(1).optional(),
+    price: priceSchema.optional(),
+  }),
+]);
+
+/** `provider: openai` or `provider: [anthropic, {name: openrouter, upstream_model: …}]`, tried in order. */
+const providerListSchema = z.union([z.string().min(1), z.array(candidateSchema).min(1).max(8)]);
+
 export const modelSchema = z
   .strictObject({
     id: z.string().regex(/^\S+$/, 'must be non-empty and contain no spaces'),
     name: z.string().trim().min(1).optional(),
     type: z.enum(MODEL_TYPES),
     category: z.string().trim().min(1).optional(),
-    provider: z.string().min(1),
+    provider: providerListSchema,
     upstream_model: z.string().trim().min(1).optional(),
+    /** The model's id on OpenRouter, for customers whose own OpenRouter key serves it. */
+    openrouter_model: z.string().trim().min(1).optional(),
     context_window: positiveWholeNumber.optional(),
     max_tokens: positiveWholeNumber.optional(),
     default_for: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
@@ -239,14 +257,28 @@ export const modelSchema = z
     /** Media models: the input fields that set the amount of work (see `WorkInput`). */
     work_inputs: z.record(z.string(), workInputSchema).optional(),
   })
-  .transform(
-    (raw, context): ModelConfig => ({
+  .transform((raw, context): ModelConfig => {
+    const upstreamModel = raw.upstream_model ?? raw.id;
+    const candidates: ProviderCandidate[] = [raw.provider].flat().map((entry, index) =>
+      typeof entry === 'string'
+        ? { provider: entry, upstreamModel, price: raw.price }
+        : {
+            provider: entry.name,
+            // The first entry is the model's own provider: its name and price are the model's.
+            upstreamModel: entry.upstream_model ?? upstreamModel,
+            price: index === 0 ? raw.price : (entry.price ?? raw.price),
+          },
+    );
+    const first = candidates[0]!;
+    return {
       id: raw.id,
       name: raw.name ?? raw.id,
       type: raw.type,
       category: raw.category ?? null,
-      provider: raw.provider,
-      upstreamModel: raw.upstream_model ?? raw.id,
+      provider: first.provider,
+      upstreamModel: first.upstreamModel,
+      candidates,
+      openrouterModel: raw.openrouter_model ?? null,
       contextWindow: raw.context_window ?? null,
       maxTokens: raw.max_tokens ?? null,
       defaultFor: raw.default_for === undefined ? [] : [raw.default_for].flat(),
@@ -254,14 +286,24 @@ export const modelSchema = z
       workInputs: toWorkInputs(raw.work_inputs, raw.price, (issue) =>
         context.addIssue({ code: 'custom', ...issue }),
       ),
-    }),
-  );
+    };
+  });
+
+/** `claude-*`, `gpt-*|o1*`: letters, digits and `._:/-`, with `*` for any run of characters. */
+const ROUTE_MATCH_PATTERN = /^[A-Za-z0-9._:/*-]+(\|[A-Za-z0-9._:/*-]+)*$/;
+
+const routeSchema = z.strictObject({
+  match: z.string().regex(ROUTE_MATCH_PATTERN, 'must be a glob of model ids ("claude-*", "gpt-*|o1*")'),
+  provider: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(8)]),
+  price: priceSchema.optional(),
+});
 
 const providerSchema = z.strictObject({
   base_url: z.string().trim().min(1).optional(),
   /** Environment variable read for the base URL when `base_url` is absent. */
   base_url_env: z.string().min(1).optional(),
-  api_key_env: z.string().min(1).optional(),
+  /** One variable, or several tried in order (`[GEMINI_API_KEY, GOOGLE_API_KEY]`). */
+  api_key_env: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   format: z.enum(PROVIDER_FORMATS),
 });
 
@@ -302,6 +344,12 @@ const rawConfigSchema = z.strictObject({
     providerSchema,
   ),
   models: z.array(modelSchema),
+  aliases: z.record(z.string().regex(/^\S+$/, 'must contain no spaces'), z.string().regex(/^\S+$/)),
+  routes: z.array(routeSchema),
+  fallbacks: z.strictObject({
+    max_attempts: positiveWholeNumber.refine((count) => count <= 10, 'must be at most 10'),
+    max_seconds: positiveWholeNumber,
+  }),
   /** Read by mergeWithDefaults: the built-in models stay, the file's add to them or replace by id. */
   include_default_models: z.boolean().optional(),
 });
@@ -344,6 +392,8 @@ export function createConfigSchema(env: Record<string, string | undefined>, sour
     const report = (issue: Issue) => context.addIssue({ code: 'custom', ...issue });
     const providers = resolveProviders(raw.providers, env, report);
     checkModels(raw.models, providers, report);
+    const routes = toRoutes(raw.routes, providers, raw.models, report);
+    checkAliases(raw.aliases, raw.models, routes, providers, report);
     if (!providers[raw.default_provider]) {
       report({
         message: `names no configured provider ("${raw.default_provider}")`,
@@ -396,6 +446,9 @@ export function createConfigSchema(env: Record<string, string | undefined>, sour
       defaultProvider: raw.default_provider,
       providers,
       models: raw.models,
+      aliases: raw.aliases,
+      routes,
+      fallbacks: { maxAttempts: raw.fallbacks.max_attempts, maxSeconds: raw.fallbacks.max_seconds },
       sourcePath,
     };
   });
@@ -417,10 +470,13 @@ function resolveProviders(
       const origin = provider.base_url === undefined ? ` (from ${baseUrlEnv})` : '';
       report({ message: `must be an http(s) URL${origin}`, path: ['providers', name, 'base_url'] });
     }
+    const apiKeyEnvs =
+      provider.api_key_env === undefined ? [`${envPrefix}_API_KEY`] : [provider.api_key_env].flat();
     providers[name] = {
       name,
       baseUrl: (baseUrl ?? UNCONFIGURED_BASE_URL).replace(/\/+$/, ''),
-      apiKeyEnv: provider.api_key_env ?? `${envPrefix}_API_KEY`,
+      apiKeyEnv: apiKeyEnvs[0]!,
+      apiKeyEnvs,
       format: provider.format,
       configured: baseUrl !== undefined,
     };
@@ -441,11 +497,17 @@ function checkModels(
   );
   const defaultOwners = new Map<string, string>();
   models.forEach((model, index) => {
-    if (!providers[model.provider]) {
-      report({
-        message: `names no configured provider ("${model.provider}")`,
-        path: ['models', index, 'provider'],
-      });
+    for (const candidate of model.candidates) {
+      if (!providers[candidate.provider]) {
+        report({
+          message: `names no configured provider ("${candidate.provider}")`,
+          path: ['models', index, 'provider'],
+        });
+      }
+    }
+    // A media job is polled where it was submitted: it cannot move to another provider.
+    if (model.candidates.length > 1 && providers[model.provider]?.format === 'fal') {
+      report({ message: 'a media model has exactly one provider', path: ['models', index, 'provider'] });
     }
     // A media job is priced from its input: a per-unit price needs the input field that carries the units.
     const mediaModel = providers[model.provider]?.format === 'fal';
@@ -470,6 +532,62 @@ function checkModels(
       defaultOwners.set(purpose, model.id);
     }
   });
+}
+
+function toRoutes(
+  raw: z.output<typeof routeSchema>[],
+  providers: Record<string, ProviderConfig>,
+  models: ModelConfig[],
+  report: (issue: Issue) => void,
+): RouteConfig[] {
+  return raw.map((route, index) => {
+    const names = [route.provider].flat();
+    for (const name of names) {
+      const provider = providers[name];
+      if (route.price === undefined && provider && familyDefaultPrice(models, name) === null) {
+        report({
+          message: `needs a price: no catalog model of "${name}" has token prices to default to`,
+          path: ['routes', index, 'price'],
+        });
+      }
+      if (!provider) {
+        report({ message: `names no configured provider ("${name}")`, path: ['routes', index, 'provider'] });
+      } else if (provider.format === 'fal') {
+        report({
+          message: `routes chat models: "${name}" is a media provider`,
+          path: ['routes', index, 'provider'],
+        });
+      }
+    }
+    return { match: route.match, providers: names, price: route.price ?? null };
+  });
+}
+
+/**
+ * An alias names a catalog id, or an id a route serves; an alias that is itself a catalog id would
+ * never be used (exact ids come first), so it is refused rather than silently ignored.
+ */
+function checkAliases(
+  aliases: Record<string, string>,
+  models: ModelConfig[],
+  routes: RouteConfig[],
+  providers: Record<string, ProviderConfig>,
+  report: (issue: Issue) => void,
+): void {
+  const ids = new Set(models.map((model) => model.id));
+  // The targets are resolved exactly as the gateway will (without aliases: they do not chain).
+  const router = createModelRouter({ models, aliases: {}, routes, providers });
+  for (const [alias, target] of Object.entries(aliases)) {
+    if (ids.has(alias)) {
+      report({ message: 'is a catalog id: an alias never replaces one', path: ['aliases', alias] });
+    }
+    if (router.resolve(target) === null) {
+      report({
+        message: `names "${target}", which is neither a catalog id nor served by a route`,
+        path: ['aliases', alias],
+      });
+    }
+  }
 }
 
 function checkUnique(values: string[], path: PropertyKey[], field: string, report: (issue: Issue) => void) {

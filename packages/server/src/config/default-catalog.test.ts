@@ -7,8 +7,9 @@ const byId = new Map(config.models.map((model) => [model.id, model]));
 describe('the built-in catalog', () => {
   it('validates, with unique ids', () => {
     expect(byId.size).toBe(config.models.length);
-    // 24 models in seed 001, 53 in seed 002, 5 ids in both, and 4 token-priced chat models.
-    expect(config.models.length).toBe(24 + 53 - 5 + 4);
+    // 24 models in seed 001, 53 in seed 002, 5 ids in both, and 22 token-priced chat models (7
+    // OpenAI, 9 Anthropic, 5 Google, 1 xAI).
+    expect(config.models.length).toBe(24 + 53 - 5 + 22);
   });
 
   it("marks seed 001's and seed 002's defaults, one model per purpose", () => {
@@ -37,7 +38,11 @@ describe('the built-in catalog', () => {
             ? 'openai'
             : model.id.startsWith('anthropic/')
               ? 'anthropic'
-              : 'openrouter';
+              : model.id.startsWith('google/')
+                ? 'google'
+                : model.id.startsWith('xai/')
+                  ? 'xai'
+                  : 'openrouter';
       expect(model.provider, model.id).toBe(expected);
       expect(config.providers[model.provider], model.id).toBeDefined();
     }

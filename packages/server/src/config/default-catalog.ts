@@ -311,55 +311,225 @@ const seedStudioModels: RawModel[] = [
   perCall('fal-ai/ffmpeg-api/compose', "Director's Cut", 'operation', 'composition', '12'),
 ];
 
+/** A token-priced chat model; prices are dollars per million tokens, written as credits at $0.01. */
+function chat(
+  provider: 'openai' | 'anthropic' | 'google' | 'xai',
+  upstreamModel: string,
+  name: string,
+  usd: { input: string; output: string; cachedInput?: string },
+  limits: { contextWindow: number; maxTokens: number },
+  openrouterModel?: string,
+): RawModel {
+  return {
+    id: `${provider}/${upstreamModel}`,
+    name,
+    type: 'language',
+    category: 'text',
+    provider,
+    upstream_model: upstreamModel,
+    ...(openrouterModel ? { openrouter_model: openrouterModel } : {}),
+    context_window: limits.contextWindow,
+    max_tokens: limits.maxTokens,
+    price: {
+      input_per_million: usdAtDefaultRate(usd.input),
+      output_per_million: usdAtDefaultRate(usd.output),
+      ...(usd.cachedInput ? { cached_input_per_million: usdAtDefaultRate(usd.cachedInput) } : {}),
+    },
+  };
+}
+
+const LONG = { contextWindow: 1_000_000, maxTokens: 128_000 };
+
 /**
- * Token-priced chat models for the OpenAI- and Anthropic-compatible gateway. Credits per million
- * tokens are the providers' list prices at $0.01 per credit; gpt-4o's are the contract's example.
+ * Token-priced chat models for the OpenAI- and Anthropic-compatible gateway, at each provider's
+ * published list price per million tokens (input, cached input read, output), converted at $0.01 per
+ * credit. Read on 2026-12-06 from:
+ * - Anthropic: platform.claude.com/docs/en/about-claude/pricing and the model pages (Opus 5.5
+ *   $4/$20, cache read $0.20; Sonnet 5.5 $2/$10, cache read $0.10 since 2026-10-07; Fable 5.1
+ *   $10/$50, $0.25; Opus 4.5 $5/$25, $0.50; Sonnet 4.5 $3/$15, $0.30; Haiku 4.5 $1/$5, $0.10).
+ * - OpenAI: developers.openai.com/api/docs/pricing (gpt-5.5 $5/$0.50/$30, gpt-5.5-pro $30/$180,
+ *   gpt-5.4 $2.50/$0.25/$15, gpt-5.4-mini $0.75/$0.075/$4.50, gpt-5.4-nano $0.20/$0.02/$1.25).
+ * - Google: ai.google.dev/gemini-api/docs/pricing (paid tier, text).
+ * - xAI: docs.x.ai/docs/models (grok-4.3 $1.25/$0.20/$2.50).
+ * A price with a long-prompt band (Claude Haiku 5.5 above 100K prompt tokens, Gemini Pro above
+ * 200K) is listed at its higher band: the catalog has one price per model, and the meter must never
+ * charge less than the provider bills. xAI bills prompts above 200K tokens at a rate its page does
+ * not state; grok-4.3 is listed at its standard rate (set a price in the config to cover them).
+ * gpt-4o's prices are the contract's example.
  */
 const gatewayChatModels: RawModel[] = [
-  {
-    id: 'openai/gpt-4o',
-    name: 'GPT-4o',
-    type: 'language',
-    category: 'text',
-    provider: 'openai',
-    upstream_model: 'gpt-4o',
-    context_window: 128_000,
-    max_tokens: 16_384,
-    price: { input_per_million: '250', output_per_million: '1000', cached_input_per_million: '125' },
-  },
-  {
-    id: 'openai/gpt-4o-mini',
-    name: 'GPT-4o mini',
-    type: 'language',
-    category: 'text',
-    provider: 'openai',
-    upstream_model: 'gpt-4o-mini',
-    context_window: 128_000,
-    max_tokens: 16_384,
-    price: { input_per_million: '15', output_per_million: '60', cached_input_per_million: '7.5' },
-  },
-  {
-    id: 'anthropic/claude-sonnet-4-20250514',
-    name: 'Claude Sonnet 4',
-    type: 'language',
-    category: 'text',
-    provider: 'anthropic',
-    upstream_model: 'claude-sonnet-4-20250514',
-    context_window: 200_000,
-    max_tokens: 8_192,
-    price: { input_per_million: '300', output_per_million: '1500', cached_input_per_million: '30' },
-  },
-  {
-    id: 'anthropic/claude-3-5-haiku-20241022',
-    name: 'Claude 3.5 Haiku',
-    type: 'language',
-    category: 'text',
-    provider: 'anthropic',
-    upstream_model: 'claude-3-5-haiku-20241022',
-    context_window: 200_000,
-    max_tokens: 8_192,
-    price: { input_per_million: '80', output_per_million: '400', cached_input_per_million: '8' },
-  },
+  chat(
+    'openai',
+    'gpt-5.5',
+    'GPT-5.5',
+    { input: '5', cachedInput: '0.5', output: '30' },
+    LONG,
+    'openai/gpt-5.5',
+  ),
+  chat('openai', 'gpt-5.5-pro', 'GPT-5.5 pro', { input: '30', output: '180' }, LONG, 'openai/gpt-5.5-pro'),
+  chat(
+    'openai',
+    'gpt-5.4',
+    'GPT-5.4',
+    { input: '2.5', cachedInput: '0.25', output: '15' },
+    LONG,
+    'openai/gpt-5.4',
+  ),
+  chat(
+    'openai',
+    'gpt-5.4-mini',
+    'GPT-5.4 mini',
+    { input: '0.75', cachedInput: '0.075', output: '4.5' },
+    LONG,
+    'openai/gpt-5.4-mini',
+  ),
+  chat(
+    'openai',
+    'gpt-5.4-nano',
+    'GPT-5.4 nano',
+    { input: '0.2', cachedInput: '0.02', output: '1.25' },
+    LONG,
+    'openai/gpt-5.4-nano',
+  ),
+  chat(
+    'openai',
+    'gpt-4o',
+    'GPT-4o',
+    { input: '2.5', cachedInput: '1.25', output: '10' },
+    { contextWindow: 128_000, maxTokens: 16_384 },
+    'openai/gpt-4o',
+  ),
+  chat(
+    'openai',
+    'gpt-4o-mini',
+    'GPT-4o mini',
+    { input: '0.15', cachedInput: '0.075', output: '0.6' },
+    { contextWindow: 128_000, maxTokens: 16_384 },
+    'openai/gpt-4o-mini',
+  ),
+  chat(
+    'anthropic',
+    'claude-fable-5-1',
+    'Claude Fable 5.1',
+    { input: '10', cachedInput: '0.25', output: '50' },
+    LONG,
+    'anthropic/claude-fable-5.1',
+  ),
+  chat(
+    'anthropic',
+    'claude-opus-5-5',
+    'Claude Opus 5.5',
+    { input: '4', cachedInput: '0.2', output: '20' },
+    LONG,
+    'anthropic/claude-opus-5.5',
+  ),
+  chat(
+    'anthropic',
+    'claude-sonnet-5-5',
+    'Claude Sonnet 5.5',
+    { input: '2', cachedInput: '0.1', output: '10' },
+    LONG,
+    'anthropic/claude-sonnet-5.5',
+  ),
+  // Two bands by prompt length ($0.10/$0.50 up to 100K tokens, $0.50/$2.50 above): the higher one.
+  chat(
+    'anthropic',
+    'claude-haiku-5-5',
+    'Claude Haiku 5.5',
+    { input: '0.5', cachedInput: '0.05', output: '2.5' },
+    LONG,
+    'anthropic/claude-haiku-5.5',
+  ),
+  chat(
+    'anthropic',
+    'claude-opus-4-5',
+    'Claude Opus 4.5',
+    { input: '5', cachedInput: '0.5', output: '25' },
+    { contextWindow: 200_000, maxTokens: 64_000 },
+    'anthropic/claude-opus-4.5',
+  ),
+  chat(
+    'anthropic',
+    'claude-sonnet-4-5',
+    'Claude Sonnet 4.5',
+    { input: '3', cachedInput: '0.3', output: '15' },
+    { contextWindow: 200_000, maxTokens: 64_000 },
+    'anthropic/claude-sonnet-4.5',
+  ),
+  chat(
+    'anthropic',
+    'claude-haiku-4-5',
+    'Claude Haiku 4.5',
+    { input: '1', cachedInput: '0.1', output: '5' },
+    { contextWindow: 200_000, maxTokens: 64_000 },
+    'anthropic/claude-haiku-4.5',
+  ),
+  chat(
+    'anthropic',
+    'claude-sonnet-4-20250514',
+    'Claude Sonnet 4',
+    { input: '3', cachedInput: '0.3', output: '15' },
+    { contextWindow: 200_000, maxTokens: 8_192 },
+    'anthropic/claude-sonnet-4',
+  ),
+  chat(
+    'anthropic',
+    'claude-3-5-haiku-20241022',
+    'Claude 3.5 Haiku',
+    { input: '0.8', cachedInput: '0.08', output: '4' },
+    { contextWindow: 200_000, maxTokens: 8_192 },
+    'anthropic/claude-3.5-haiku',
+  ),
+  // Above 200K prompt tokens ($4/$18, cache $0.40; $2/$12 below).
+  chat(
+    'google',
+    'gemini-3.1-pro-preview',
+    'Gemini 3.1 Pro',
+    { input: '4', cachedInput: '0.4', output: '18' },
+    { contextWindow: 1_000_000, maxTokens: 65_536 },
+    'google/gemini-3.1-pro-preview',
+  ),
+  chat(
+    'google',
+    'gemini-3-flash-preview',
+    'Gemini 3 Flash',
+    { input: '0.5', cachedInput: '0.05', output: '3' },
+    { contextWindow: 1_000_000, maxTokens: 65_536 },
+    'google/gemini-3-flash-preview',
+  ),
+  // Above 200K prompt tokens ($2.50/$15, cache $0.25; $1.25/$10 below).
+  chat(
+    'google',
+    'gemini-2.5-pro',
+    'Gemini 2.5 Pro',
+    { input: '2.5', cachedInput: '0.25', output: '15' },
+    { contextWindow: 1_000_000, maxTokens: 65_536 },
+    'google/gemini-2.5-pro',
+  ),
+  chat(
+    'google',
+    'gemini-2.5-flash',
+    'Gemini 2.5 Flash',
+    { input: '0.3', cachedInput: '0.03', output: '2.5' },
+    { contextWindow: 1_000_000, maxTokens: 65_536 },
+    'google/gemini-2.5-flash',
+  ),
+  chat(
+    'google',
+    'gemini-2.5-flash-lite',
+    'Gemini 2.5 Flash-Lite',
+    { input: '0.1', cachedInput: '0.01', output: '0.4' },
+    { contextWindow: 1_000_000, maxTokens: 65_536 },
+    'google/gemini-2.5-flash-lite',
+  ),
+  chat(
+    'xai',
+    'grok-4.3',
+    'Grok 4.3',
+    { input: '1.25', cachedInput: '0.2', output: '2.5' },
+    { contextWindow: 1_000_000, maxTokens: 128_000 },
+    'x-ai/grok-4.3',
+  ),
 ];
 
 export const DEFAULT_MODELS: readonly RawModel[] = [

@@ -43,6 +43,29 @@ export const DEFAULT_RAW_CONFIG = {
     fal: { base_url_env: 'FAL_BASE_URL', api_key_env: 'FAL_KEY', format: 'fal' },
     openrouter: { base_url_env: 'OPENROUTER_BASE_URL', api_key_env: 'OPENROUTER_API_KEY', format: 'openai' },
     gmi: { base_url_env: 'GMI_BASE_URL', api_key_env: 'GMI_API_KEY', format: 'openai' },
+    // Gemini through its OpenAI-compatible endpoint (the base URL ends in `/openai`).
+    google: {
+      base_url_env: 'GEMINI_BASE_URL',
+      api_key_env: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
+      format: 'openai',
+    },
+    xai: { base_url_env: 'XAI_BASE_URL', api_key_env: 'XAI_API_KEY', format: 'openai' },
   },
   models: [...DEFAULT_MODELS],
+  // Dated ids clients send for catalog models listed under their alias (the provider serves both).
+  aliases: {
+    'claude-opus-4-5-20251101': 'anthropic/claude-opus-4-5',
+    'claude-sonnet-4-5-20250929': 'anthropic/claude-sonnet-4-5',
+    'claude-haiku-4-5-20251001': 'anthropic/claude-haiku-4-5',
+  },
+  // Ids the catalog does not list, by family (first match wins; a file's routes come first). Each is
+  // priced at its family's default: the dearest token prices of that provider's catalog models.
+  routes: [
+    { match: 'claude-*', provider: 'anthropic' },
+    { match: 'gpt-*|chatgpt-*|codex-*|o1*|o3*|o4*', provider: 'openai' },
+    { match: 'gemini-*', provider: 'google' },
+    { match: 'grok-*', provider: 'xai' },
+  ],
+  // Room for two silent providers at the default TOLLGATE_UPSTREAM_TIMEOUT_MS (120 s) and a third.
+  fallbacks: { max_attempts: 3, max_seconds: 300 },
 } satisfies RawConfig;

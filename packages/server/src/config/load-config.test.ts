@@ -97,9 +97,11 @@ describe('loadConfig without a path', () => {
       name: 'openai',
       baseUrl: 'http://localhost:9000/v1',
       apiKeyEnv: 'OPENAI_API_KEY',
+      apiKeyEnvs: ['OPENAI_API_KEY'],
       format: 'openai',
       configured: true,
     });
+    expect(config.providers.google.apiKeyEnvs).toEqual(['GEMINI_API_KEY', 'GOOGLE_API_KEY']);
   });
 
   it('builds in no provider hostname', () => {

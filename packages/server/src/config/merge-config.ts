@@ -9,12 +9,14 @@
  * - a file model that sets no `work_inputs` keeps those of the built-in model with its id: they are
  *   facts about the provider's input (which field is the duration), not prices. An inherited `units`
  *   input becomes a `limit` when the file prices the model per call.
+ * - `aliases` merge by client id; the file's `routes` are checked before the built-in ones (first
+ *   match wins), which `include_default_routes: false` drops.
  * Unknown top-level keys pass through here and are dropped by the schema.
  */
 import { TollgateError } from '../shared/errors.ts';
 import type { RawConfig } from './config-schema.ts';
 
-const MERGED_SECTIONS = ['credits', 'purchases', 'holds', 'rate_limits'] as const;
+const MERGED_SECTIONS = ['credits', 'purchases', 'holds', 'rate_limits', 'fallbacks'] as const;
 
 type PlainObject = Record<string, unknown>;
 
@@ -39,6 +41,12 @@ export function mergeWithDefaults(file: unknown, defaults: RawConfig): PlainObje
     const value = present[section];
     if (isPlainObject(value)) merged[section] = { ...defaults[section], ...value };
   }
+  const includeDefaultRoutes = file.include_default_routes ?? true;
+  if (typeof includeDefaultRoutes !== 'boolean') {
+    throw new TollgateError('invalid_request', 'include_default_routes: must be true or false', {
+      param: 'include_default_routes',
+    });
+  }
   if (isPlainObject(present.providers))
     merged.providers = mergeProviders(present.providers, defaults.providers);
   if (Array.isArray(present.models) && includeDefaultModels) {
@@ -47,7 +55,32 @@ export function mergeWithDefaults(file: unknown, defaults: RawConfig): PlainObje
   }
   if (Array.isArray(merged.models))
     merged.models = merged.models.map((model) => withBuiltInWorkInputs(model, defaults));
+  // The built-in routes and aliases follow the catalog: a file whose models replace it keeps only
+  // those whose family (or target) it still prices.
+  const models = Array.isArray(merged.models) ? merged.models : [];
+  const builtInRoutes = includeDefaultRoutes
+    ? defaults.routes.filter((route) => pricesFamily(models, String(route.provider)))
+    : [];
+  merged.routes = [...(Array.isArray(present.routes) ? present.routes : []), ...builtInRoutes];
+  const ids = new Set(models.map((model) => (isPlainObject(model) ? model.id : undefined)));
+  const builtInAliases = Object.fromEntries(
+    Object.entries(defaults.aliases).filter(([, target]) => ids.has(target)),
+  );
+  merged.aliases = { ...builtInAliases, ...(isPlainObject(present.aliases) ? present.aliases : {}) };
   return merged;
+}
+
+/** Whether some model served first by `provider` has a token price (a family default exists). */
+function pricesFamily(models: unknown[], provider: string): boolean {
+  return models.some((model) => {
+    if (!isPlainObject(model) || !isPlainObject(model.price)) return false;
+    const first = Array.isArray(model.provider) ? model.provider[0] : model.provider;
+    const name = isPlainObject(first) ? first.name : first;
+    return (
+      name === provider &&
+      (model.price.input_per_million !== undefined || model.price.output_per_million !== undefined)
+    );
+  });
 }
 
 function withBuiltInWorkInputs(model: unknown, defaults: RawConfig): unknown {

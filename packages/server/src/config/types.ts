@@ -60,16 +60,36 @@ export interface Price {
   cachedInputPerMillionMicros: bigint | null;
 }
 
+/**
+ * One provider that can serve a model, in the order they are tried (`provider: [a, b]` in the file).
+ * Each is priced on its own: the hold covers the dearest of a model's candidates, the capture uses
+ * the price of the one that answered.
+ */
+export interface ProviderCandidate {
+  /** Key into `TollgateConfig.providers`. */
+  provider: string;
+  /** The model name this provider expects. */
+  upstreamModel: string;
+  price: Price;
+}
+
 export interface ModelConfig {
   id: string;
   name: string;
   type: ModelType;
   /** Finer grouping for UIs ('image_editing', 'speech', 'music', …); free text. */
   category: string | null;
-  /** Key into `TollgateConfig.providers`. */
+  /** Key into `TollgateConfig.providers`: the first of `candidates`. */
   provider: string;
-  /** The model name the provider expects; defaults to `id`. */
+  /** The model name the provider expects; defaults to `id`. The first candidate's. */
   upstreamModel: string;
+  /** Every provider that may serve it, in order (fallbacks); the first is `provider`. */
+  candidates: ProviderCandidate[];
+  /**
+   * The model's id on OpenRouter (`anthropic/claude-opus-4.5`), so that a customer's own OpenRouter
+   * key can serve it; null: derived from the provider's namespace and `upstreamModel`.
+   */
+  openrouterModel: string | null;
   contextWindow: number | null;
   maxTokens: number | null;
   /** Purposes this model is the default for ('image', 'video', 'tts', 'text', …); unique across models. */
@@ -85,9 +105,24 @@ export interface ProviderConfig {
   baseUrl: string;
   /** Name of the environment variable holding the platform's API key (never the key itself). */
   apiKeyEnv: string;
+  /** Every variable that may hold it, tried in order (`apiKeyEnv` first): `GEMINI_API_KEY`, `GOOGLE_API_KEY`. */
+  apiKeyEnvs: string[];
   format: ProviderFormat;
   /** False when neither the file nor the environment gave a base URL. */
   configured: boolean;
+}
+
+/**
+ * A route: client model ids matching `match` (a glob: `*` is any run of characters, `|` separates
+ * alternatives) are served by `candidates`. A route decides who serves an id the catalog does not
+ * list; it never lowers the price of one it does (see `pricing/model-routing.ts`).
+ */
+export interface RouteConfig {
+  match: string;
+  /** Providers in order (fallbacks); each candidate's price is the route's, or the family default. */
+  providers: string[];
+  /** The price of ids this route serves; null: the provider family's default (its dearest model). */
+  price: Price | null;
 }
 
 export interface PurchaseBonusTier {
@@ -143,6 +178,12 @@ export interface TollgateConfig {
   defaultProvider: string;
   providers: Record<string, ProviderConfig>;
   models: ModelConfig[];
+  /** Client model ids served as another (`claude-opus-5-5` → `anthropic/claude-opus-4-5`). */
+  aliases: Record<string, string>;
+  /** Checked in order after exact ids and aliases; the file's come before the built-in ones. */
+  routes: RouteConfig[];
+  /** Bounds on trying a model's next provider after a failure before the first byte. */
+  fallbacks: { maxAttempts: number; maxSeconds: number };
   /** The file the config came from, or null for the built-in default. */
   sourcePath: string | null;
 }

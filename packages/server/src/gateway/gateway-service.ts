@@ -24,12 +24,22 @@ import type { ModelConfig, ProviderConfig, TollgateConfig } from '../config/type
 import type { Metrics } from '../http/metrics.ts';
 import { authenticate } from '../http/route.ts';
 import type { Ledger } from '../ledger/ledger.ts';
-import type { Catalog } from '../pricing/catalog.ts';
+import type { Catalog, CatalogModel } from '../pricing/catalog.ts';
+import { createModelRouter, type ModelRouter } from '../pricing/model-routing.ts';
 import { maxOutputTokensAffordable, quote } from '../pricing/quote.ts';
 import { type MemoryRateLimiter, type RateLimiter, takeCustomerRequest } from '../ratelimit/rate-limiter.ts';
 import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { scrubSecrets } from '../shared/scrub-secrets.ts';
+import {
+  type Attempt,
+  type AttemptFailure,
+  type AttemptPlan,
+  firstAnswer,
+  planAttempts,
+  retryableStatus,
+} from './attempts.ts';
+import { ClientWriter } from './client-writer.ts';
 import {
   type AccumulatedUsage,
   type ApiFormat,
@@ -53,7 +63,6 @@ import {
   withOutputLimit,
 } from './formats/index.ts';
 import { upstreamStreamError } from './formats/stream-translator.ts';
-import { ClientWriter } from './client-writer.ts';
 import { HoldKeeper, type InFlightHolds } from './hold-keeper.ts';
 import { upstreamFailure, upstreamUnreachable } from './upstream-errors.ts';
 import type { Upstreams } from './upstreams.ts';
@@ -99,7 +108,12 @@ interface Metering {
 }
 
 export class GatewayService {
-  constructor(private readonly deps: GatewayDeps) {}
+  /** Client model ids → catalog models (exact ids, aliases, routes): `pricing/model-routing.ts`. */
+  private readonly router: ModelRouter;
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.router = createModelRouter(deps.config);
+  }
 
   async handle(format: ApiFormat, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const { deps } = this;
@@ -120,7 +134,7 @@ export class GatewayService {
     const stream = body.stream === true;
 
     const app = principal.appId ? await deps.apps.get(principal.appId) : null;
-    const model = deps.catalog.require(body.model, { strict: true });
+    const model = this.resolveModel(body.model);
     if (app) deps.apps.assertModelAllowed(app, model.id);
     if (
       model.price.outputPerMillionMicros === null &&
@@ -136,16 +150,13 @@ export class GatewayService {
         param: 'model',
       });
     }
-    const upstreamFormat: ApiFormat = provider.format;
-
-    const customerKey = await deps.providerKeys.fundingKey(principal.customerId, app, model.provider);
-    const apiKey = customerKey ?? (provider.apiKeyEnv ? deps.env[provider.apiKeyEnv] : undefined);
-    if (!provider.configured || !apiKey) {
-      throw new TollgateError(
-        'upstream_error',
-        `The provider of ${model.id} is not configured on this server`,
-      );
-    }
+    // Who may serve it, in order, and whose keys pay (the customer's own, or credits).
+    const plan = await planAttempts({
+      model,
+      config: deps.config,
+      env: deps.env,
+      customerKey: (name) => deps.providerKeys.fundingKey(principal.customerId, app, name),
+    });
 
     // The bound is what the hold covers (bytes: cheap at any size); the estimate stands in for input
     // the provider does not report, and is counted without holding the event loop.
@@ -154,21 +165,30 @@ export class GatewayService {
     const inputEstimate = await estimateInputTokensAsync(input);
     const modelMax = model.maxTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
     let maxTokens = Math.min(limits.requestedMaxTokens ?? modelMax, modelMax);
-    // Fails before any credit moves when the request cannot be translated (a 400).
-    translateRequest(format, upstreamFormat, withOutputLimit(format, body, maxTokens) as never, {
-      upstreamModel: model.upstreamModel,
-      defaultMaxTokens: maxTokens,
-      maxTokensField: 'max_tokens',
-    });
+    // Fails before any credit moves when the request cannot be translated (a 400), for every format
+    // a provider of the call speaks.
+    const bodyFor = (attempt: Attempt) =>
+      translateRequest(
+        format,
+        attempt.provider.format as ApiFormat,
+        withOutputLimit(format, body, maxTokens) as unknown as ClientRequest,
+        { upstreamModel: attempt.upstreamModel, defaultMaxTokens: maxTokens, maxTokensField: 'max_tokens' },
+      );
+    const checkedFormats = new Set<string>();
+    for (const attempt of plan.attempts) {
+      if (!checkedFormats.has(attempt.provider.format)) bodyFor(attempt);
+      checkedFormats.add(attempt.provider.format);
+    }
     const ratePpm = app?.referralRatePpm ?? 0n;
     const metering = await this.hold({
       customerId: principal.customerId,
-      model,
+      // Sized for the dearest provider that may answer, so that no fallback can overdraw.
+      model: { ...model, price: plan.holdPrice, provider: plan.attempts[0]!.provider.name },
       inputTokens: inputBound,
       maxTokens,
       choices: limits.choices,
       ratePpm,
-      funding: customerKey ? 'byok' : 'credits',
+      funding: plan.funding,
       onLowered: (lowered) => {
         reply.header('x-tollgate-max-tokens-lowered', `${maxTokens}->${lowered}`);
         maxTokens = lowered;
@@ -183,18 +203,16 @@ export class GatewayService {
       deps.inFlightHolds,
     );
     try {
-      const upstreamBody = translateRequest(
-        format,
-        upstreamFormat,
-        withOutputLimit(format, body, maxTokens) as unknown as ClientRequest,
-        { upstreamModel: model.upstreamModel, defaultMaxTokens: maxTokens, maxTokensField: 'max_tokens' },
-      );
+      const [first] = plan.attempts;
       const context: CallContext = {
         format,
-        provider,
-        upstreamFormat,
-        apiKey,
-        secrets: [apiKey],
+        provider: first!.provider,
+        upstreamFormat: first!.provider.format as ApiFormat,
+        apiKey: first!.apiKey,
+        attempt: first!,
+        attemptsTried: 0,
+        plan,
+        secrets: plan.attempts.map((attempt) => attempt.apiKey),
         model,
         app,
         ratePpm,
@@ -215,10 +233,10 @@ export class GatewayService {
       };
       reply.header('x-tollgate-hold', metering.holdId);
       if (stream) {
-        await this.streamCall(context, upstreamBody, reply);
+        await this.streamCall(context, bodyFor, reply);
         return reply;
       }
-      return await this.plainCall(context, upstreamBody, reply);
+      return await this.plainCall(context, bodyFor, reply);
     } finally {
       await keeper.stop();
       if (!metering.resolved) await this.void(metering, 'unresolved');
@@ -304,7 +322,7 @@ export class GatewayService {
       outputTokens: context.outputLimit,
     });
     for (const kind of anomalies)
-      this.deps.metrics.gatewayUsageAnomalies.inc({ kind, provider: context.model.provider });
+      this.deps.metrics.gatewayUsageAnomalies.inc({ kind, provider: context.provider.name });
     if (anomalies.length > 0) {
       context.log.warn(
         {
@@ -319,7 +337,8 @@ export class GatewayService {
         'provider usage not billed as reported',
       );
     }
-    const cost = quote(context.model, { usage }, context.ratePpm);
+    // The price of the provider that answered (the hold covered the dearest).
+    const cost = quote({ ...context.model, price: context.attempt.price }, { usage }, context.ratePpm);
     // A delivered capture lands even when the keeper could not keep the hold alive.
     await context.keeper.stop();
     metering.resolved = true;
@@ -340,11 +359,24 @@ export class GatewayService {
         usage_reported: resolved.outputReported,
         ...(anomalies.length > 0 ? { usage_anomalies: anomalies } : {}),
         funding: metering.funding,
+        provider: context.provider.name,
+        upstream_model: context.attempt.upstreamModel,
+        attempts: context.attemptsTried,
       },
     });
     if (!result.ok) throw result.error;
     this.deps.metrics.captures.inc();
     return usage;
+  }
+
+  /** No provider answered: the hold is voided (nothing is charged) and the outcome counted. */
+  private async failed(context: CallContext, failure: AttemptFailure, clientGone: boolean): Promise<void> {
+    if (clientGone) {
+      await this.void(context.metering, 'client_closed');
+      return;
+    }
+    await this.void(context.metering, failure.kind === 'status' ? 'upstream_error' : 'upstream_unreachable');
+    if (failure.kind === 'status') this.deps.metrics.gatewayRequests.inc({ outcome: 'upstream_error' });
   }
 
   private async void(metering: Metering, reason: string): Promise<void> {
@@ -353,7 +385,99 @@ export class GatewayService {
     this.deps.metrics.voids.inc({ reason });
   }
 
-  private upstreamRequest(context: CallContext, body: unknown, signal: AbortSignal) {
+  /** The model a client's id stands for (exact id, alias, route), or 404 `model_not_found`. */
+  private resolveModel(clientId: string): CatalogModel {
+    if (!/^\S+$/.test(clientId)) {
+      throw new TollgateError('invalid_request', 'model must be a non-empty model id', { param: 'model' });
+    }
+    const model = this.router.resolve(clientId);
+    if (!model) {
+      throw new TollgateError('model_not_found', `The model ${clientId} does not exist`, { param: 'model' });
+    }
+    return model;
+  }
+
+  /**
+   * Sends the call to the first provider that answers (`attempts.ts`): a connection failure, a
+   * timeout, a 5xx or a 429 moves to the next one, within the budget; nothing has reached the client
+   * yet. The context then names the provider that answered; it alone is charged.
+   */
+  private async openUpstream(
+    context: CallContext,
+    bodyFor: (attempt: Attempt) => unknown,
+    signal: AbortSignal,
+  ): Promise<
+    | { ok: true; response: Awaited<ReturnType<GatewayService['upstreamRequest']>> }
+    | { ok: false; failure: AttemptFailure }
+  > {
+    const { metrics, config } = this.deps;
+    const outcome = await firstAnswer(
+      context.plan.attempts,
+      { ...config.fallbacks, now: () => performance.now() },
+      async (attempt) => {
+        let response: Awaited<ReturnType<GatewayService['upstreamRequest']>>;
+        try {
+          response = await this.upstreamRequest(
+            { ...context, provider: attempt.provider, apiKey: attempt.apiKey },
+            bodyFor(attempt),
+            signal,
+          );
+        } catch (error) {
+          // undici names its timeouts `UND_ERR_*_TIMEOUT`; an abort's DOMException has a numeric code.
+          const code = String((error as { code?: unknown }).code ?? '');
+          const failure: AttemptFailure = {
+            kind: code.endsWith('_TIMEOUT') ? 'timeout' : 'unreachable',
+            retryable: !signal.aborted,
+            error: upstreamUnreachable(error, context.secrets),
+          };
+          metrics.gatewayUpstreamAttempts.inc({ provider: attempt.provider.name, outcome: failure.kind });
+          return { ok: false, failure };
+        }
+        if (response.statusCode >= 400) {
+          const text = await response.body.text().catch(() => '');
+          const status = response.statusCode;
+          metrics.gatewayUpstreamAttempts.inc({
+            provider: attempt.provider.name,
+            outcome: status === 429 ? 'status_429' : status >= 500 ? 'status_5xx' : 'status_4xx',
+          });
+          return {
+            ok: false,
+            failure: {
+              kind: 'status',
+              status,
+              retryable: retryableStatus(status) && !signal.aborted,
+              error: upstreamFailure(status, text, context.secrets),
+            },
+          };
+        }
+        metrics.gatewayUpstreamAttempts.inc({ provider: attempt.provider.name, outcome: 'answered' });
+        return { ok: true, value: response };
+      },
+      () => signal.aborted,
+    );
+    context.attemptsTried = outcome.tried;
+    if (!outcome.ok) {
+      if (outcome.tried > 1) {
+        context.log.warn(
+          { model: context.model.id, tried: outcome.tried, status: outcome.failure.status },
+          'every provider of the model failed',
+        );
+      }
+      return outcome;
+    }
+    const { attempt } = outcome;
+    context.attempt = attempt;
+    context.provider = attempt.provider;
+    context.upstreamFormat = attempt.provider.format as ApiFormat;
+    context.apiKey = attempt.apiKey;
+    return { ok: true, response: outcome.value };
+  }
+
+  private upstreamRequest(
+    context: Pick<CallContext, 'provider' | 'apiKey' | 'stream' | 'anthropicVersion'>,
+    body: unknown,
+    signal: AbortSignal,
+  ) {
     const { provider } = context;
     const endpoint = provider.format === 'openai' ? '/chat/completions' : '/v1/messages';
     const { pool, path } = this.deps.upstreams.target(provider.baseUrl, endpoint);
@@ -370,7 +494,7 @@ export class GatewayService {
     return pool.request({ method: 'POST', path, headers, body: JSON.stringify(body), signal });
   }
 
-  private async plainCall(context: CallContext, upstreamBody: unknown, reply: FastifyReply) {
+  private async plainCall(context: CallContext, bodyFor: (attempt: Attempt) => unknown, reply: FastifyReply) {
     const controller = new AbortController();
     // The request's own 'close' fires once its body has been read (Node 20); the response's, before it
     // is finished, is the client leaving.
@@ -378,21 +502,24 @@ export class GatewayService {
       if (!reply.raw.writableFinished) controller.abort();
     };
     reply.raw.once('close', onClose);
-    let response: Awaited<ReturnType<GatewayService['upstreamRequest']>>;
     let text: string;
     try {
-      response = await this.upstreamRequest(context, upstreamBody, controller.signal);
-      text = await response.body.text();
-    } catch (error) {
-      await this.void(context.metering, controller.signal.aborted ? 'client_closed' : 'upstream_unreachable');
-      throw upstreamUnreachable(error, context.secrets);
+      const opened = await this.openUpstream(context, bodyFor, controller.signal);
+      if (!opened.ok) {
+        await this.failed(context, opened.failure, controller.signal.aborted);
+        throw opened.failure.error;
+      }
+      try {
+        text = await opened.response.body.text();
+      } catch (error) {
+        await this.void(
+          context.metering,
+          controller.signal.aborted ? 'client_closed' : 'upstream_unreachable',
+        );
+        throw upstreamUnreachable(error, context.secrets);
+      }
     } finally {
       reply.raw.off('close', onClose);
-    }
-    if (response.statusCode >= 400) {
-      await this.void(context.metering, 'upstream_error');
-      this.deps.metrics.gatewayRequests.inc({ outcome: 'upstream_error' });
-      throw upstreamFailure(response.statusCode, text, context.secrets);
     }
     let parsed: unknown;
     try {
@@ -417,7 +544,11 @@ export class GatewayService {
     });
   }
 
-  private async streamCall(context: CallContext, upstreamBody: unknown, reply: FastifyReply) {
+  private async streamCall(
+    context: CallContext,
+    bodyFor: (attempt: Attempt) => unknown,
+    reply: FastifyReply,
+  ) {
     const controller = new AbortController();
     const raw = reply.raw;
     let clientGone = false;
@@ -428,21 +559,14 @@ export class GatewayService {
       }
     };
     raw.once('close', onClose);
-    let response: Awaited<ReturnType<GatewayService['upstreamRequest']>>;
-    try {
-      response = await this.upstreamRequest(context, upstreamBody, controller.signal);
-    } catch (error) {
+    // Fallbacks happen here, before the first byte is written: past `writeHead`, never.
+    const opened = await this.openUpstream(context, bodyFor, controller.signal);
+    if (!opened.ok) {
       raw.off('close', onClose);
-      await this.void(context.metering, clientGone ? 'client_closed' : 'upstream_unreachable');
-      throw upstreamUnreachable(error, context.secrets);
+      await this.failed(context, opened.failure, clientGone);
+      throw opened.failure.error;
     }
-    if (response.statusCode >= 400) {
-      const text = await response.body.text().catch(() => '');
-      raw.off('close', onClose);
-      await this.void(context.metering, 'upstream_error');
-      this.deps.metrics.gatewayRequests.inc({ outcome: 'upstream_error' });
-      throw upstreamFailure(response.statusCode, text, context.secrets);
-    }
+    const { response } = opened;
 
     reply.hijack();
     // Only our own headers: nothing the provider answered with is passed on.
@@ -545,9 +669,14 @@ export class GatewayService {
 
 interface CallContext {
   format: ApiFormat;
+  /** The provider, format and key of the attempt being made, then of the one that answered. */
   provider: ProviderConfig;
   upstreamFormat: ApiFormat;
   apiKey: string;
+  attempt: Attempt;
+  /** How many providers were tried (1 when the first answered). */
+  attemptsTried: number;
+  plan: AttemptPlan;
   /** The credentials the upstream call carries: scrubbed from any provider text a client sees. */
   secrets: string[];
   model: ModelConfig;
@@ -630,4 +759,3 @@ function answerText(body: unknown): string {
   }
   return '';
 }
-

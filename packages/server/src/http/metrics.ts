@@ -67,13 +67,17 @@ export class Metrics {
   readonly voids = new Counter('tollgate_voids_total', 'Holds voided, by reason');
   readonly insufficientCredits = new Counter('tollgate_insufficient_credits_total', '402 answers');
   readonly gatewayRequests = new Counter('tollgate_gateway_requests_total', 'Gateway requests by endpoint and outcome');
+  readonly gatewayUpstreamAttempts = new Counter(
+    'tollgate_gateway_upstream_attempts_total',
+    'Provider attempts of gateway calls, by provider and outcome (answered, timeout, unreachable, status_429, status_5xx, status_4xx)',
+  );
   readonly gatewayUsageAnomalies = new Counter(
     'tollgate_gateway_usage_anomalies_total',
     'Provider usage not billed as reported (above what the request allowed, or unreadable), by kind',
   );
 
   render(): string {
-    return `${[this.requests, this.latency, this.holds, this.captures, this.voids, this.insufficientCredits, this.gatewayRequests, this.gatewayUsageAnomalies]
+    return `${[this.requests, this.latency, this.holds, this.captures, this.voids, this.insufficientCredits, this.gatewayRequests, this.gatewayUpstreamAttempts, this.gatewayUsageAnomalies]
       .map((metric) => metric.render())
       .join('\n')}\n`;
   }

@@ -41,13 +41,17 @@ export function createCatalog(config: CatalogConfig): Catalog {
     const slash = id.indexOf('/');
     const namespace = slash > 0 ? id.slice(0, slash) : '';
     const routed = namespace !== '' && config.providers[namespace] !== undefined;
+    const provider = routed ? namespace : config.defaultProvider;
+    const upstreamModel = routed ? id.slice(slash + 1) : id;
     return {
       id,
       name: id,
       type: 'operation',
       category: null,
-      provider: routed ? namespace : config.defaultProvider,
-      upstreamModel: routed ? id.slice(slash + 1) : id,
+      provider,
+      upstreamModel,
+      candidates: [{ provider, upstreamModel, price: config.defaultPrice }],
+      openrouterModel: null,
       contextWindow: null,
       maxTokens: null,
       defaultFor: [],
