@@ -215,7 +215,7 @@ export class Tollgate {
    *
    * @example
    * ```ts
-   * await tollgate.getModelCredits('fal-ai/flux/schnell'); // e.g. 3
+   * await tollgate.getModelCredits('fal-ai/flux/schnell'); // e.g. 0.3
    * await tollgate.getModelCredits('fal-ai/veo3.1', { quantity: 8 }); // 8 seconds of video
    * await tollgate.getModelCredits('openai/gpt-4o', { usage: { input_tokens: 1000, output_tokens: 500 } });
    * ```

@@ -28,7 +28,7 @@ export interface WorkEstimate {
  * @example
  * ```ts
  * const { data } = await tollgate.models.list();
- * findModel(data, 'fal-ai/flux/schnell')?.pricing.per_call; // 3
+ * findModel(data, 'fal-ai/flux/schnell')?.pricing.per_call; // 0.3
  * ```
  */
 export function findModel(models: readonly Model[], modelId: string): Model | undefined {

@@ -384,5 +384,15 @@ export interface Generation {
 
 /** The ledger audit: whether the books balance, with the server's findings. */
 export interface AuditReport {
+  object: 'audit';
+  /** True when no check found a problem. */
+  ok: boolean;
+  checked_at: Timestamp;
+  customers: number;
+  transactions: number;
+  /** Sum over all accounts in micro-credits, as exact decimal text (zero when the books balance). */
+  total_micros: string;
+  system_accounts: Record<string, string>;
+  problems: Array<{ check: string; count: number; sample: unknown[] }>;
   [field: string]: unknown;
 }

@@ -2,13 +2,13 @@
  * Composition root: opens the store, runs migrations, builds the services and the HTTP server.
  * Everything that varies between production, tests and benchmarks comes in through options.
  */
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { AppsService } from './apps/apps-service.ts';
 import { generateKey, hashKey } from './auth/keys.ts';
-import { KeyStore } from './auth/principals.ts';
-import { SecretBox } from './byok/crypto.ts';
+import { KeyStore, presentedKey } from './auth/principals.ts';
+import { loadSecrets } from './byok/secrets.ts';
 import { ProviderKeysService } from './byok/provider-keys.ts';
 import { loadConfig } from './config/load-config.ts';
 import type { TollgateConfig } from './config/types.ts';
@@ -17,7 +17,9 @@ import { SignupBonus } from './customers/signup-bonus.ts';
 import { GateService } from './gate/gate-service.ts';
 import { Metrics } from './http/metrics.ts';
 import { HttpIdempotency } from './http/idempotency.ts';
+import { completeOpenApiDocument } from './http/openapi.ts';
 import { openApiDocument, registerRoutes, type AnyRoute } from './http/route.ts';
+import { adminRoutes } from './http/routes/admin.ts';
 import { appRoutes } from './http/routes/apps.ts';
 import { customerRoutes } from './http/routes/customers.ts';
 import { docsRoutes } from './http/routes/docs.ts';
@@ -52,10 +54,17 @@ import { DEFAULT_SWEEP_INTERVAL_MILLISECONDS, type SweepResult, Sweeper } from '
 import { type Catalog, createCatalog } from './pricing/catalog.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
 import { type Database, databaseReachable, databaseTimeoutsFromEnv, openDatabase } from './store/database.ts';
+import { resolveDataFolder } from './store/data-folder.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { GuestMerge } from './widget/guest-merge.ts';
 
 export const VERSION = '0.1.0';
+
+/** How long a shutdown waits for requests and streams in flight before cutting them. */
+export const DEFAULT_DRAIN_TIMEOUT_MILLISECONDS = 30_000;
+
+/** After the drain, how long calls whose connections were cut may take to settle their holds. */
+const SETTLE_AFTER_CUT_MILLISECONDS = 10_000;
 
 /** How long /readyz waits for the database and Redis before calling them unreachable. */
 const READINESS_TIMEOUT_MILLISECONDS = 2_000;
@@ -114,7 +123,14 @@ export interface Tollgate {
    */
   sweep(): Promise<SweepResult>;
   listen(port: number, host?: string): Promise<string>;
-  close(): Promise<void>;
+  /** Requests (and streams) in flight right now. */
+  inFlightRequests(): number;
+  /**
+   * Stops accepting, lets the requests in flight finish (their holds settle as they end) for at most
+   * `drainTimeoutMilliseconds` (default TOLLGATE_DRAIN_TIMEOUT_MS, else 30 s), then cuts the rest —
+   * a cut stream settles what it used, as when its client leaves — and closes the database.
+   */
+  close(options?: { drainTimeoutMilliseconds?: number }): Promise<void>;
 }
 
 export async function createTollgate(options: TollgateOptions = {}): Promise<Tollgate> {
@@ -123,11 +139,13 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const config = options.config ?? loadConfig(options.configPath ?? env.TOLLGATE_CONFIG, env);
   const ownsDatabase = !options.database;
   const progress = options.progress ?? (() => {});
+  const databaseUrl = options.databaseUrl ?? env.DATABASE_URL;
+  const dataFolder = options.database || databaseUrl ? null : (options.dataDir ?? resolveDataFolder(env));
   const db =
     options.database ??
     (await openDatabase({
-      url: options.databaseUrl ?? env.DATABASE_URL,
-      dataDir: options.dataDir ?? env.TOLLGATE_DATA_DIR ?? join(process.cwd(), '.tollgate'),
+      url: databaseUrl,
+      dataDir: dataFolder ?? undefined,
       timeouts: databaseTimeoutsFromEnv(env),
       progress,
     }));
@@ -140,8 +158,14 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const ledger = new Ledger(db, clock, { holdTimeoutSeconds: config.holds.timeoutSeconds });
   const keys = new KeyStore(db, clock);
   const generatedAdminKey = await ensureAdminKey(db, keys, env);
-  const secret = await ensureSecret(db, env, options.announce);
-  const secretBox = new SecretBox(secret);
+  const secrets = await loadSecrets({
+    db,
+    env,
+    dataFolder: dataFolder?.startsWith('memory://') ? null : dataFolder,
+    announce: env.TOLLGATE_SECRET_WARNED ? undefined : options.announce,
+  });
+  const secret = secrets.signingSecret;
+  const secretBox = secrets.box;
   const apps = new AppsService(db);
   const signupBonus = new SignupBonus(ledger, clock, {
     amountMicros: config.signupBonusMicros,
@@ -164,9 +188,23 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const subscriptions = new SubscriptionsService(db, ledger, config, checkout, clock, publicUrl, stripeCheckout?.stripe ?? null, returnUrls);
   const webhooks = new StripeWebhooks(env.STRIPE_WEBHOOK_SECRET, purchases, subscriptions, stripeCheckout?.stripe);
   const gifts = new GiftCodesService(db, ledger, clock);
+  const metricsAddress = parseListenAddress(env.TOLLGATE_METRICS_ADDRESS);
   const http = createHttpServer({
     metrics,
     logger: options.logger,
+    // /metrics: the admin key (or TOLLGATE_METRICS_KEY, for a scraper); only on its own address when
+    // TOLLGATE_METRICS_ADDRESS is set; TOLLGATE_METRICS=public opens it to anyone who reaches the port.
+    metricsAccess:
+      env.TOLLGATE_METRICS === 'public'
+        ? 'public'
+        : metricsAddress
+          ? 'hidden'
+          : async (request) => {
+              const key = presentedKey(request.headers);
+              if (!key) return false;
+              if (env.TOLLGATE_METRICS_KEY && sameText(key, env.TOLLGATE_METRICS_KEY)) return true;
+              return (await keys.resolve(key))?.kind === 'admin';
+            },
     readiness: async () => {
       const [database, redis] = await Promise.all([
         databaseReachable(db, READINESS_TIMEOUT_MILLISECONDS),
@@ -226,6 +264,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const dashboardAssets = new DashboardAssets();
   const routes: AnyRoute[] = [
     ...appRoutes(apps),
+    ...adminRoutes({ db, clock }),
     ...customerRoutes({ customers, ledger, gate, providerKeys, subscriptionOf: (id) => subscriptions.view(id) }),
     ...gateRoutes(gate, clock),
     ...userRoutes({ config, catalog, ledger, apps, customers, keys, subscriptionOf: (id) => subscriptions.view(id) }),
@@ -249,11 +288,19 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   ];
   registerRoutes(http, keys, routes, { idempotency: new HttpIdempotency(db), customerLimiter });
   registerStripeWebhook(http, webhooks);
-  http.post('/v1/chat/completions', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => gateway.handle('openai', request, reply));
-  http.post('/v1/messages', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic' } }, (request, reply) => gateway.handle('anthropic', request, reply));
-  http.post('/v1/responses', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => gateway.handle('responses', request, reply));
+  // Gateway calls in progress: a shutdown waits for them to settle their holds, even once their connection is cut.
+  const gatewayCalls = new Set<Promise<unknown>>();
+  const tracked = <T>(call: Promise<T>): Promise<T> => {
+    gatewayCalls.add(call);
+    const forget = () => gatewayCalls.delete(call);
+    call.then(forget, forget);
+    return call;
+  };
+  http.post('/v1/chat/completions', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => tracked(gateway.handle('openai', request, reply)));
+  http.post('/v1/messages', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic' } }, (request, reply) => tracked(gateway.handle('anthropic', request, reply)));
+  http.post('/v1/responses', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => tracked(gateway.handle('responses', request, reply)));
   if (testCheckout) registerTestCheckout(http, { checkout: testCheckout, purchases, subscriptions, customers, returnUrls });
-  docsRoutes(http, () => openApiDocument(routes, VERSION));
+  docsRoutes(http, () => completeOpenApiDocument(openApiDocument(routes, VERSION) as Record<string, any>));
   registerDashboardPages(http, dashboardAssets, () => checkout.mode().kind === 'test');
 
   const sweeper = new Sweeper(
@@ -279,6 +326,17 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     );
   }
 
+  // Requests in flight, for a shutdown that waits for them and says how many.
+  let inFlight = 0;
+  http.addHook('onRequest', async (_request, reply) => {
+    inFlight += 1;
+    // 'close' comes once per response, finished or cut.
+    reply.raw.once('close', () => {
+      inFlight -= 1;
+    });
+  });
+
+  let metricsServer: Server | undefined;
   let closed = false;
   return {
     http,
@@ -309,17 +367,40 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     sweep: () => sweeper.sweep(),
     async listen(port, host = '127.0.0.1') {
       const address = await http.listen({ port, host });
+      if (metricsAddress && !metricsServer) metricsServer = await serveMetrics(metrics, metricsAddress);
       listeningUrl = address.replace('[::1]', '127.0.0.1');
       const addresses = http.addresses().map((bound) => (typeof bound === 'string' ? bound : bound.address));
       testCheckout?.decide(paymentsModeFromEnvironment(env, config.testMode, addresses));
       return address;
     },
-    async close() {
+    inFlightRequests: () => inFlight,
+    async close(closeOptions = {}) {
       if (closed) return;
       closed = true;
       clearInterval(renewals);
       await sweeper.stop();
-      await http.close();
+      const drainTimeoutMilliseconds =
+        closeOptions.drainTimeoutMilliseconds ?? (Number(env.TOLLGATE_DRAIN_TIMEOUT_MS) >= 0 && env.TOLLGATE_DRAIN_TIMEOUT_MS ? Number(env.TOLLGATE_DRAIN_TIMEOUT_MS) : DEFAULT_DRAIN_TIMEOUT_MILLISECONDS);
+      // Fastify's close stops accepting, closes idle connections and waits for the requests in flight.
+      const cut = setTimeout(() => {
+        if (inFlight > 0) http.log.warn(`shutdown: cutting ${inFlight} request(s) still running after ${drainTimeoutMilliseconds} ms`);
+        http.server.closeAllConnections();
+      }, drainTimeoutMilliseconds);
+      try {
+        await http.close();
+      } finally {
+        clearTimeout(cut);
+      }
+      // A call whose connection was cut settles what it delivered after the connection is gone.
+      let settleTimer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...gatewayCalls]),
+        new Promise((resolve) => {
+          settleTimer = setTimeout(resolve, SETTLE_AFTER_CUT_MILLISECONDS);
+        }),
+      ]);
+      clearTimeout(settleTimer);
+      if (metricsServer) await new Promise((resolve) => metricsServer!.close(resolve));
       await rateLimits.close();
       await ledger.drain();
       await upstreams.close();
@@ -348,24 +429,32 @@ async function ensureAdminKey(db: Database, keys: KeyStore, env: Record<string, 
   return inserted ? adminKey : null;
 }
 
-/**
- * The master key for provider keys. Production sets TOLLGATE_SECRET; a local start without it gets a
- * generated one kept in the database, with a warning (anyone with the database can then read them).
- */
-async function ensureSecret(
-  db: Database,
-  env: Record<string, string | undefined>,
-  announce?: (message: string) => void,
-): Promise<string> {
-  if (env.TOLLGATE_SECRET) return env.TOLLGATE_SECRET;
-  await db.kysely
-    .insertInto('settings')
-    .values({ name: 'generated_secret', value: randomBytes(32).toString('base64url') })
-    .onConflict((conflict) => conflict.doNothing())
-    .execute();
-  const row = await db.kysely.selectFrom('settings').select('value').where('name', '=', 'generated_secret').executeTakeFirstOrThrow();
-  if (announce && !env.TOLLGATE_SECRET_WARNED) {
-    announce('TOLLGATE_SECRET is not set: provider keys are encrypted with a generated key stored in the database.');
-  }
-  return row.value;
+function sameText(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** `127.0.0.1:9464` or `:9464` (loopback) → where the metrics listener binds; undefined when unset. */
+function parseListenAddress(text: string | undefined): { host: string; port: number } | undefined {
+  if (!text) return undefined;
+  const match = /^(.*):(\d{1,5})$/.exec(text.trim());
+  if (!match || Number(match[2]) > 65535) throw new Error(`TOLLGATE_METRICS_ADDRESS must be HOST:PORT, e.g. 127.0.0.1:9464; got "${text}"`);
+  return { host: match[1]!.replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(match[2]) };
+}
+
+/** The metrics alone, on an address of their own (a private network a scraper reaches), no key. */
+async function serveMetrics(metrics: Metrics, address: { host: string; port: number }): Promise<Server> {
+  const server = createServer((request, response) => {
+    if (request.method === 'GET' && request.url?.split('?')[0] === '/metrics') {
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+    } else {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('only /metrics here\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => resolve());
+  });
+  return server;
 }

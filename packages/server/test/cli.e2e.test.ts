@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Tollgate } from '@tollgate/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeUpstream, startFakeUpstream } from './fakes/fake-upstream.ts';
 import { testBackends } from './support/databases.ts';
@@ -26,7 +27,7 @@ interface Finished {
 
 interface Running {
   child: ChildProcess;
-  /** Resolves with the first stdout match of `pattern`. */
+  /** Resolves with the first match of `pattern` in stdout or stderr. */
   waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
   done: Promise<Finished>;
 }
@@ -40,18 +41,23 @@ function start(args: string[], env: Record<string, string> = {}, stdin?: string)
   let stdout = '';
   let stderr = '';
   const watchers: Array<{ pattern: RegExp; resolve: (match: RegExpMatchArray) => void }> = [];
-  child.stdout!.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
+  // Human messages of `serve` go to stderr: watchers read both streams.
+  const check = () => {
     for (const watcher of [...watchers]) {
-      const match = stdout.match(watcher.pattern);
+      const match = `${stdout}\n${stderr}`.match(watcher.pattern);
       if (match) {
         watchers.splice(watchers.indexOf(watcher), 1);
         watcher.resolve(match);
       }
     }
+  };
+  child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+    check();
   });
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
+    check();
   });
   child.stdin!.end(stdin ?? '');
   const done = new Promise<Finished>((resolve, reject) => {
@@ -62,7 +68,7 @@ function start(args: string[], env: Record<string, string> = {}, stdin?: string)
     child,
     done,
     waitFor(pattern) {
-      const match = stdout.match(pattern);
+      const match = `${stdout}\n${stderr}`.match(pattern);
       if (match) return Promise.resolve(match);
       return new Promise((resolve, reject) => {
         watchers.push({ pattern, resolve });
@@ -356,6 +362,67 @@ describe.each(testBackends())('tollgate CLI on $name', (backend) => {
       TOLLGATE_URL: server.url,
     });
     expect(noOperatorKey.code).toBe(2);
+  });
+
+  it('grant --amount -5 takes credits back (a negative value is not mistaken for a flag)', async () => {
+    const { id, env } = await user();
+    const operator = { TOLLGATE_URL: server.url, TOLLGATE_API_KEY: ADMIN_KEY };
+    const debited = await tollgate(
+      ['grant', '--customer', id, '--amount', '-5', '--reason', 'correction'],
+      operator,
+    );
+    expect(debited.stderr).toBe('');
+    expect(debited.code).toBe(0);
+    expect(debited.stdout).toContain(`Debited 5 credits (adjustment) to ${id}.`);
+    expect(JSON.parse((await tollgate(['billing', '--json'], env)).stdout).balance).toBe(495);
+  });
+
+  it('gift codes created with the admin key are redeemable by a user of any app', async () => {
+    const operator = { TOLLGATE_URL: server.url, TOLLGATE_API_KEY: ADMIN_KEY };
+    const created = await tollgate(
+      ['gift', 'create', '--amount', '7', '--max-redemptions', '2', '--json'],
+      operator,
+    );
+    expect(created.code).toBe(0);
+    const [code] = JSON.parse(created.stdout).codes;
+    const otherApp = await server.createApp({ name: 'another app' });
+    const first = await user();
+    const second = await server.createCustomer(otherApp.secret_key, 'gift-other-app');
+    const redeemed = await tollgate(['gift', 'redeem', code, '--json'], first.env);
+    expect(redeemed.code).toBe(0);
+    expect(JSON.parse(redeemed.stdout)).toMatchObject({ amount: 7, balance: 507 });
+    const again = await tollgate(['gift', 'redeem', code, '--json'], {
+      TOLLGATE_URL: server.url,
+      TOLLGATE_USER_KEY: second.user_key,
+    });
+    expect(again.code).toBe(0);
+    // An app's own codes stay its own.
+    const appCodes = await tollgate(['gift', 'create', '--amount', '1', '--json'], {
+      TOLLGATE_URL: server.url,
+      TOLLGATE_API_KEY: otherApp.secret_key,
+    });
+    const [appCode] = JSON.parse(appCodes.stdout).codes;
+    const foreign = await tollgate(['gift', 'redeem', appCode, '--json'], first.env);
+    expect(foreign.code).toBe(1);
+    expect(JSON.parse(foreign.stdout).error.code).toBe('not_found');
+  });
+
+  it('models | head: the reader leaving early is not an error (no EPIPE stack trace)', async () => {
+    const run = start(['models'], { TOLLGATE_URL: server.url });
+    // The reader is gone before the first line: every write the CLI makes meets a closed pipe.
+    run.child.stdout!.destroy();
+    const result = await run.done;
+    expect(result.stderr).not.toMatch(/EPIPE|Error|at /);
+    expect(result.code).toBe(0);
+  });
+
+  it('the client’s admin.audit() reads the books over HTTP', async () => {
+    const admin = new Tollgate({ baseUrl: server.url, apiKey: ADMIN_KEY });
+    const report = await admin.audit();
+    expect(report).toMatchObject({ object: 'audit', ok: true, total_micros: '0' });
+    expect(report.customers).toBeGreaterThan(0);
+    const appClient = new Tollgate({ baseUrl: server.url, apiKey: app.secret_key });
+    await expect(appClient.audit()).rejects.toMatchObject({ code: 'forbidden' });
   });
 
   it('keys set (from stdin), list and remove: the user’s own provider key, masked', async () => {

@@ -680,7 +680,7 @@ for (const backend of testBackends()) {
           'insufficient_credits',
         );
         expect(asUser).toMatchObject({ required: 1000, available: 500 });
-        const metrics = await server.call('GET', '/metrics');
+        const metrics = await server.call('GET', '/metrics', { key: ADMIN_KEY });
         expect(metricValue(metrics.body, 'tollgate_insufficient_credits_total')).toBeGreaterThanOrEqual(3);
       });
 
@@ -1142,7 +1142,7 @@ for (const backend of testBackends()) {
         const after = await moneySnapshot(server, app.secret_key, customer.id);
         expect(after.balance).toBeCloseTo(before.balance - 0.275 - 0.33, 6);
 
-        const metrics = await server.call('GET', '/metrics');
+        const metrics = await server.call('GET', '/metrics', { key: ADMIN_KEY });
         expect(metricValue(metrics.body, 'tollgate_holds_total', { funding: 'byok' })).toBeGreaterThanOrEqual(
           1,
         );

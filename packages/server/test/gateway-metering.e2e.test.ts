@@ -394,7 +394,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     const rich = await customer('overrun-capped');
     await setBalance(rich.id, rich.user_key, 10_000_000n);
     const lossBefore = await lossMicros();
-    const metricsBefore = (await server.call('GET', '/metrics')).body as string;
+    const metricsBefore = (await server.call('GET', '/metrics', { key: ADMIN_KEY })).body as string;
     upstream.queueBehavior({ usage: { input_tokens: 10, output_tokens: 5_000 } });
     const stream = await openai(rich.user_key).chat.completions.create({
       model: GPT,
@@ -415,7 +415,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     expect(await balanceMicros(rich.user_key)).toBe(10_000_000n - cappedCost);
     const [row] = await usageRows(rich.user_key);
     expect(row!.metadata).toMatchObject({ output_tokens: 100, usage_anomalies: ['output_above_limit'] });
-    const metricsAfter = (await server.call('GET', '/metrics')).body as string;
+    const metricsAfter = (await server.call('GET', '/metrics', { key: ADMIN_KEY })).body as string;
     const anomalies = (text: string) =>
       metricValue(text, 'tollgate_gateway_usage_anomalies_total', { kind: 'output_above_limit' });
     expect(anomalies(metricsAfter)).toBe(anomalies(metricsBefore) + 1);

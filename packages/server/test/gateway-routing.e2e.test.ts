@@ -20,7 +20,7 @@ import { createModelRouter } from '../src/pricing/model-routing.ts';
 import { quote } from '../src/pricing/quote.ts';
 import { type FakeUpstream, startFakeUpstream } from './fakes/fake-upstream.ts';
 import { testBackends } from './support/databases.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { ADMIN_KEY, startTestServer, type TestServer } from './support/server.ts';
 
 const PROMPT = `Hello! ${'Tell me about the weather today. '.repeat(20)}`;
 const USAGE = { input_tokens: 40, output_tokens: 8, cached_input_tokens: 0 };
@@ -289,7 +289,7 @@ describe.each(testBackends())('model routing and fallbacks on $name', (backend) 
       ).rejects.toMatchObject({ status: 502, error: { type: 'upstream_error' } });
       expect(await balanceMicros(user.user_key)).toBe(before);
       expect(await settled(user.id, 1)).toMatchObject([{ status: 'voided' }]);
-      const metrics = await server.call('GET', '/metrics');
+      const metrics = await server.call('GET', '/metrics', { key: ADMIN_KEY });
       expect(metrics.body).toMatch(
         /tollgate_gateway_upstream_attempts_total\{provider="primary",outcome="status_5xx"\} \d+/,
       );

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from './support/databases.ts';
 import { expectError, expectHistoryReplays, expectStatus, metricValue } from './support/expectations.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { ADMIN_KEY, startTestServer, type TestServer } from './support/server.ts';
 
 for (const backend of testBackends()) {
   describe(`public and user surface (${backend.name})`, () => {
@@ -219,7 +219,7 @@ for (const backend of testBackends()) {
       expect(health.status).toBe(200);
       expect(health.body).toEqual({ status: 'ok' });
 
-      const metricsBefore = (await server.call('GET', '/metrics')).body as string;
+      const metricsBefore = (await server.call('GET', '/metrics', { key: ADMIN_KEY })).body as string;
       const hold = expectStatus(
         await server.call('POST', '/v1/holds', {
           key: app.secret_key,
@@ -256,7 +256,7 @@ for (const backend of testBackends()) {
         402,
         'insufficient_credits',
       );
-      const metrics = await server.call('GET', '/metrics');
+      const metrics = await server.call('GET', '/metrics', { key: ADMIN_KEY });
       expect(metrics.status).toBe(200);
       expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
       const text = metrics.body as string;

@@ -171,29 +171,30 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     const gifted = await customer('gifted');
     const { context, page } = await newPage();
     await page.goto(await portalUrl(gifted.id));
-    await expect.poll(() => gate(page).isVisible()).toBe(true);
+    // Waits on the page's state (Playwright's own waiting, up to its timeout), never a 1 s poll:
+    // under load a redemption can take longer than that.
+    await gate(page).waitFor({ state: 'visible' });
     await page.keyboard.press('Escape');
-    await expect.poll(() => gate(page).count()).toBe(0);
+    await gate(page).waitFor({ state: 'detached' });
 
     await page.getByRole('tab', { name: 'Gift Codes' }).click();
     await page.getByLabel('Gift code', { exact: true }).fill('NOPE-NOPE-NOPE');
     await page.getByRole('button', { name: 'Redeem' }).click();
-    const error = page.getByRole('alert');
-    await expect.poll(() => error.textContent()).toContain("doesn't exist");
+    await page.getByRole('alert').filter({ hasText: "doesn't exist" }).waitFor();
     expect(await page.getByLabel('Gift code', { exact: true }).getAttribute('aria-invalid')).toBe('true');
     await screenshot(page, 'gift-codes-error');
 
     await page.getByLabel('Gift code', { exact: true }).fill(codes[0]);
     await page.getByRole('button', { name: 'Redeem' }).click();
-    await expect.poll(() => page.getByTestId('gift-success').textContent()).toContain('50 credits added');
-    await expect.poll(() => page.getByTestId('balance-pill').textContent()).toBe('50 credits');
+    await page.getByTestId('gift-success').filter({ hasText: '50 credits added' }).waitFor();
+    await page.getByTestId('balance-pill').filter({ hasText: /^50 credits$/ }).waitFor();
     expect(await balanceOf(gifted.id)).toBe(50);
     await screenshot(page, 'credits-gift-codes');
 
     // The same code again: refused inline.
     await page.getByLabel('Gift code', { exact: true }).fill(codes[0]);
     await page.getByRole('button', { name: 'Redeem' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('already redeemed');
+    await page.getByRole('alert').filter({ hasText: 'already redeemed' }).waitFor();
     await context.close();
   });
 

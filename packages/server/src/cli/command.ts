@@ -78,8 +78,14 @@ export function parseCommandArgs(
   args: string[],
 ): { values: FlagValues; positionals: string[] } {
   let parsed: ReturnType<typeof parseArgs>;
+  const options = optionsOf(command);
   try {
-    parsed = parseArgs({ args, options: optionsOf(command), allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: joinNegativeValues(args, options),
+      allowPositionals: true,
+      strict: true,
+      options,
+    });
   } catch (error) {
     throw new UsageError(parseErrorMessage(error), command);
   }
@@ -101,6 +107,26 @@ export function parseCommandArgs(
     );
   }
   return { values, positionals: parsed.positionals };
+}
+
+/**
+ * `--amount -5`: Node's parser takes `-5` for a flag and calls the value ambiguous. A string flag
+ * followed by a negative number gets it as its value (`--amount=-5`).
+ */
+export function joinNegativeValues(args: string[], options: OptionSpec): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index]!;
+    const next = args[index + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      index += 1;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
 }
 
 function parseErrorMessage(error: unknown): string {

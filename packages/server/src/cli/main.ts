@@ -20,7 +20,7 @@ import { giftCreate, giftRedeem } from './commands/gift.ts';
 import { grant } from './commands/grant.ts';
 import { keysList, keysRemove, keysSet } from './commands/keys.ts';
 import { models } from './commands/models.ts';
-import { audit, migrate, serve } from './commands/server.ts';
+import { audit, configCheck, migrate, secretsRotate, serve } from './commands/server.ts';
 import { usage } from './commands/usage.ts';
 import { CliContext, type CliIo, DEFAULT_URL } from './context.ts';
 import { Output } from './output.ts';
@@ -43,6 +43,8 @@ export const COMMANDS: Command[] = [
   serve,
   migrate,
   audit,
+  configCheck,
+  secretsRotate,
 ];
 
 const GROUP_TITLES = {
@@ -121,12 +123,23 @@ export function findCommand(argv: string[]): { command: Command; args: string[] 
   throw new UsageError(`unknown command: ${first}`);
 }
 
-const defaultIo = (): CliIo => ({
-  stdout: process.stdout,
-  stderr: process.stderr,
-  stdin: process.stdin,
-  env: process.env,
-});
+const defaultIo = (): CliIo => {
+  exitQuietlyOnClosedPipe();
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+};
+
+/**
+ * `tollgate models | head`: once the reader has gone, there is nobody to print to — stop quietly
+ * (exit 0, as other command-line tools do) instead of an EPIPE stack trace.
+ */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      throw error;
+    });
+  }
+}
 
 export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
   const [first, ...rest] = argv;

@@ -241,7 +241,7 @@ const candidateSchema = z.union([
 const providerListSchema = z.union([z.string().min(1), z.array(candidateSchema).min(1).max(8)]);
 
 export const modelSchema = z
-  .object({
+  .strictObject({
     id: z.string().regex(/^\S+$/, 'must be non-empty and contain no spaces'),
     name: z.string().trim().min(1).optional(),
     type: z.enum(MODEL_TYPES),
@@ -298,7 +298,7 @@ const routeSchema = z.strictObject({
   price: priceSchema.optional(),
 });
 
-const providerSchema = z.object({
+const providerSchema = z.strictObject({
   base_url: z.string().trim().min(1).optional(),
   /** Environment variable read for the base URL when `base_url` is absent. */
   base_url_env: z.string().min(1).optional(),
@@ -307,14 +307,14 @@ const providerSchema = z.object({
   format: z.enum(PROVIDER_FORMATS),
 });
 
-const packSchema = z.object({
+const packSchema = z.strictObject({
   code,
   name: z.string().trim().min(1).optional(),
   credits: positiveCreditAmount,
   price_usd: positiveUsdCents,
 });
 
-const planSchema = z.object({
+const planSchema = z.strictObject({
   code,
   name: z.string().trim().min(1).optional(),
   price_usd: usdCents,
@@ -323,20 +323,20 @@ const planSchema = z.object({
   allowance: creditAmount.optional(),
 });
 
-const rawConfigSchema = z.object({
-  credits: z.object({ usd_per_credit: usdPerCredit }),
+const rawConfigSchema = z.strictObject({
+  credits: z.strictObject({ usd_per_credit: usdPerCredit }),
   signup_bonus: creditAmount,
   /** Whole credits: the day's earned bonuses of one app stop at this total. */
   signup_bonus_daily_cap: nonNegativeWholeNumber,
   test_mode: z.boolean().optional(),
-  purchases: z.object({
+  purchases: z.strictObject({
     minimum_usd: usdCents,
-    bonus: z.array(z.object({ from_usd: usdCents, percent: percentPpm })),
+    bonus: z.array(z.strictObject({ from_usd: usdCents, percent: percentPpm })),
     packs: z.array(packSchema),
   }),
   plans: z.array(planSchema),
-  holds: z.object({ timeout_seconds: positiveWholeNumber }),
-  rate_limits: z.object({ requests_per_minute: positiveWholeNumber }),
+  holds: z.strictObject({ timeout_seconds: positiveWholeNumber }),
+  rate_limits: z.strictObject({ requests_per_minute: positiveWholeNumber }),
   default_price: priceSchema,
   default_provider: z.string().min(1),
   providers: z.record(
@@ -346,11 +346,41 @@ const rawConfigSchema = z.object({
   models: z.array(modelSchema),
   aliases: z.record(z.string().regex(/^\S+$/, 'must contain no spaces'), z.string().regex(/^\S+$/)),
   routes: z.array(routeSchema),
-  fallbacks: z.object({
+  fallbacks: z.strictObject({
     max_attempts: positiveWholeNumber.refine((count) => count <= 10, 'must be at most 10'),
     max_seconds: positiveWholeNumber,
   }),
+  /** Read by mergeWithDefaults: the built-in models stay, the file's add to them or replace by id. */
+  include_default_models: z.boolean().optional(),
 });
+
+/** The keys an object of the config file may have at `path` (for "did you mean"); [] when unknown. */
+export function knownConfigKeys(path: readonly PropertyKey[]): string[] {
+  // biome-ignore lint/suspicious/noExplicitAny: walking zod's definitions
+  let schema: any = rawConfigSchema;
+  const unwrap = () => {
+    for (;;) {
+      const def = schema?._zod?.def;
+      if (!def) return;
+      if (def.type === 'pipe') schema = def.in;
+      else if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable')
+        schema = def.innerType;
+      else return;
+    }
+  };
+  for (const segment of path) {
+    unwrap();
+    const def = schema?._zod?.def;
+    if (!def) return [];
+    if (def.type === 'object') schema = def.shape[segment as string];
+    else if (def.type === 'array') schema = def.element;
+    else if (def.type === 'record') schema = def.valueType;
+    else return [];
+  }
+  unwrap();
+  const def = schema?._zod?.def;
+  return def?.type === 'object' ? Object.keys(def.shape) : [];
+}
 
 export type RawConfig = z.input<typeof rawConfigSchema>;
 export type RawModel = z.input<typeof modelSchema>;

@@ -49,7 +49,6 @@ models:
   - { id: fal-ai/veo3.1, type: video, provider: fal, price: { per_unit: 10, unit: second } }
   - { id: openai/gpt-4o, type: language, provider: openai, upstream_model: gpt-4o,
       max_tokens: 16384, price: { input_per_million: 250, output_per_million: 1000, cached_input_per_million: 125 } }
-referral: { rate: 0.1 }                     # per app, not config: ignored like any unknown key
 `;
 
 describe('loadConfig without a path', () => {
@@ -153,7 +152,6 @@ describe('loadConfig from a file', () => {
     expect(config.providers.openai).toMatchObject({ baseUrl: 'http://127.0.0.1:4010/v1', configured: true });
     // Providers the file does not name keep their defaults.
     expect(config.providers.openrouter.configured).toBe(false);
-    expect(config).not.toHaveProperty('referral');
   });
 
   it('prefers a base URL written in the file over the environment', () => {
@@ -183,13 +181,33 @@ describe('loadConfig from a file', () => {
   });
 
   it('merges object sections key by key and keeps defaults for missing sections', () => {
-    const config = parseConfigSource('purchases: { minimum_usd: 10 }\nholds:\nsomething_else: 1\n', {
+    const config = parseConfigSource('purchases: { minimum_usd: 10 }\nholds:\n', {
       env: {},
     });
     expect(config.purchases.minimumCents).toBe(1_000n);
     expect(config.purchases.packs.length).toBeGreaterThan(1);
     expect(config.holds.timeoutSeconds).toBe(900);
     expect(config.models.length).toBeGreaterThan(70);
+  });
+
+  it('refuses unknown keys, every one at once with its path and the key it probably meant', () => {
+    const text = [
+      'singup_bonus: 100',
+      'holds: { timeout_secs: 10 }',
+      'models:',
+      '  - { id: my/model, type: language, provider: openai, upstream_modle: x, price: { per_call: 1 } }',
+      'providers: { openai: { format: openai, base_ulr: "http://127.0.0.1:1" } }',
+      'something_else: 1',
+    ].join('\n');
+    const error = expectInvalid(() => parseConfigSource(text, { env: {} }), 'the config has 5 problems:');
+    expect(error.message.split('\n').slice(1).sort()).toEqual([
+      '  holds.timeout_secs: unknown key (did you mean "timeout_seconds"?)',
+      '  models[0].upstream_modle (model my/model): unknown key (did you mean "upstream_model"?)',
+      '  providers.openai.base_ulr: unknown key (did you mean "base_url"?)',
+      '  singup_bonus: unknown key (did you mean "signup_bonus"?)',
+      '  something_else: unknown key',
+    ]);
+    expect((error.details as { issues: unknown[] }).issues).toHaveLength(5);
   });
 
   it('adds file models to the default catalog with include_default_models', () => {
@@ -293,7 +311,11 @@ describe('invalid values name the field', () => {
       'models[0].price.unit (model m/one): is only allowed',
     ],
     ['empty price', model('{}'), 'models[0].price (model m/one): needs at least one of'],
-    ['misspelt price kind', model('{ per_cal: 1 }'), 'models[0].price (model m/one): Unrecognized key'],
+    [
+      'misspelt price kind',
+      model('{ per_cal: 1 }'),
+      'the config has 2 problems:\n  models[0].price.per_cal (model m/one): unknown key (did you mean "per_call"?)',
+    ],
     [
       'unknown model type',
       'models: [{ id: x, type: hologram, provider: fal, price: { per_call: 1 } }]',
@@ -423,7 +445,7 @@ describe('invalid values name the field', () => {
     [
       'misspelt work input key',
       work('{ duration: { role: limit, measure: seconds, maximum: 8 } }'),
-      'models[0].work_inputs.duration (model m/one): Unrecognized key',
+      'the config has 2 problems:\n  models[0].work_inputs.duration.maximum (model m/one): unknown key (did you mean "max"?)',
     ],
     [
       'include_default_models not boolean',
@@ -446,7 +468,7 @@ describe('invalid values name the field', () => {
   it('lists every issue in details', () => {
     const error = expectInvalid(
       () => parseConfigSource('signup_bonus: -1\nholds: { timeout_seconds: 0 }', { env: {} }),
-      'signup_bonus: must not be negative (and 1 more)',
+      'the config has 2 problems:\n  signup_bonus: must not be negative\n  holds.timeout_seconds: must be a positive whole number',
     );
     expect(error.details.issues).toEqual([
       { path: 'signup_bonus', message: 'must not be negative' },

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { TollgateError } from '../shared/errors.ts';
-import { createConfigSchema } from './config-schema.ts';
+import { createConfigSchema, knownConfigKeys } from './config-schema.ts';
 import { DEFAULT_RAW_CONFIG } from './default-config.ts';
 import { mergeWithDefaults } from './merge-config.ts';
 import { type ConfigFormat, detectConfigFormat, parseConfigText } from './parse-config-text.ts';
@@ -48,16 +48,61 @@ export function parseConfig(
   const merged = mergeWithDefaults(data, DEFAULT_RAW_CONFIG);
   const result = createConfigSchema(env, sourcePath).safeParse(merged);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({
-    path: formatPath(issue.path, merged),
-    message: issue.message,
-  }));
-  const [first] = issues;
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
-  throw new TollgateError('invalid_request', `${first.path}: ${first.message}${more}`, {
-    param: first.path,
-    issues,
+  const issues = result.error.issues.flatMap((issue) => {
+    if (issue.code !== 'unrecognized_keys')
+      return [{ path: formatPath(issue.path, merged), message: issue.message }];
+    // One line per unknown key, with the nearest known one: `singup_bonus` → did you mean "signup_bonus"?
+    const known = knownConfigKeys(issue.path);
+    return issue.keys.map((key) => {
+      const suggestion = closestKey(key, known);
+      return {
+        path: formatPath([...issue.path, key], merged),
+        message: `unknown key${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`,
+      };
+    });
   });
+  // Every problem at once, each with its path, so one edit fixes them all.
+  const lines = issues.map((issue) => `  ${issue.path}: ${issue.message}`);
+  const message =
+    issues.length === 1
+      ? `${sourcePath ? `${sourcePath}: ` : ''}${issues[0]!.path}: ${issues[0]!.message}`
+      : `${sourcePath ?? 'the config'} has ${issues.length} problems:\n${lines.join('\n')}`;
+  throw new TollgateError('invalid_request', message, { param: issues[0]!.path, issues });
+}
+
+/** The known key a mistyped one probably meant: one starts the other, or within a few edits. */
+export function closestKey(key: string, known: string[]): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  // `maximum` for `max`, `timeout` for `timeout_seconds`: one is the start of the other.
+  const prefix = known.find((candidate) => key.startsWith(candidate) || candidate.startsWith(key));
+  if (prefix) return prefix;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (!best || distance < best.distance) best = { key: candidate, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(key.length / 3)) ? best.key : undefined;
+}
+
+/** Levenshtein distance with transpositions counted as one edit (`modle` → `model`). */
+function editDistance(from: string, to: string): number {
+  const rows = Array.from({ length: from.length + 1 }, (_, row) =>
+    Array.from({ length: to.length + 1 }, (_, column) => (row === 0 ? column : column === 0 ? row : 0)),
+  );
+  for (let row = 1; row <= from.length; row += 1) {
+    for (let column = 1; column <= to.length; column += 1) {
+      const cost = from[row - 1] === to[column - 1] ? 0 : 1;
+      let distance = Math.min(
+        rows[row - 1]![column]! + 1,
+        rows[row]![column - 1]! + 1,
+        rows[row - 1]![column - 1]! + cost,
+      );
+      if (row > 1 && column > 1 && from[row - 1] === to[column - 2] && from[row - 2] === to[column - 1]) {
+        distance = Math.min(distance, rows[row - 2]![column - 2]! + 1);
+      }
+      rows[row]![column] = distance;
+    }
+  }
+  return rows[from.length]![to.length]!;
 }
 
 /** `['models', 3, 'price', 'per_call']` → `models[3].price.per_call` (naming the model's id too). */

@@ -1,5 +1,6 @@
 /**
  * Gift codes (seed 000): an app creates batches of codes; a user redeems one with their user key.
+ * Codes created with the admin key belong to no app and any user of the server may redeem them.
  * Codes carry 80 random bits in an unambiguous alphabet, are stored only as hashes, and are redeemed
  * at most `max_redemptions` times (and once per customer) — enforced inside the ledger transaction
  * that grants the credits.
@@ -123,7 +124,9 @@ export class GiftCodesService {
         'select * from gift_codes where code_hash = $1 for update',
         [hashGiftCode(code)],
       );
-      if (!row || (row.app_id ?? null) !== (appId ?? null)) {
+      // An app's codes are for its own users; the operator's (created with the admin key, no app)
+      // are for every user of this server.
+      if (!row || (row.app_id !== null && row.app_id !== appId)) {
         throw new TollgateError('not_found', 'This gift code does not exist');
       }
       if (row.expires_at !== null && new Date(row.expires_at) <= this.clock.now()) {

@@ -43,6 +43,8 @@ export interface RouteDefinition<Body = unknown, Query = unknown, Params = unkno
   idempotent?: 'ledger' | 'replay';
   /** Largest body this route reads; default NATIVE_BODY_LIMIT_BYTES. A larger one is 413 `payload_too_large`. */
   bodyLimitBytes?: number;
+  /** What a success answers, for the reference (`/openapi.json`); without it, "a JSON object". */
+  response?: { status?: number; schema: z.ZodType; example?: unknown };
   handler(context: RouteContext<Body, Query, Params>): Promise<unknown> | unknown;
 }
 
@@ -205,7 +207,23 @@ export function openApiDocument(routes: AnyRoute[], version: string): unknown {
       ...(route.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body) } } } }
         : {}),
-      responses: { default: { description: 'JSON; errors are {"error":{"code","message"}}' } },
+      responses: {
+        ...(route.response
+          ? {
+              [String(route.response.status ?? 200)]: {
+                description: 'Success',
+                content: {
+                  'application/json': {
+                    schema: jsonSchema(route.response.schema, 'output'),
+                    ...(route.response.example === undefined ? {} : { example: route.response.example }),
+                  },
+                },
+              },
+            }
+          : { '2XX': { description: 'Success: a JSON object', content: { 'application/json': { schema: { type: 'object' } } } } }),
+        '4XX': { $ref: '#/components/responses/Error' },
+        '5XX': { $ref: '#/components/responses/Error' },
+      },
     };
   }
   return {
@@ -222,9 +240,9 @@ export function openApiDocument(routes: AnyRoute[], version: string): unknown {
   };
 }
 
-function jsonSchema(schema: z.ZodType): unknown {
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): unknown {
   try {
-    return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+    return z.toJSONSchema(schema, { io, unrepresentable: 'any' });
   } catch {
     return { type: 'object' };
   }

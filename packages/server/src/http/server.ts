@@ -3,10 +3,22 @@
  * bytes), request ids, metrics, the one error mapper, and the operational endpoints: `/healthz` (the
  * process answers), `/readyz` (its dependencies answer too), `/metrics`.
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+
 import { randomUUID } from 'node:crypto';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import { TollgateError } from '../shared/errors.ts';
-import { type ErrorDialect, errorBody, toTollgateError, UNAVAILABLE_RETRY_AFTER_SECONDS } from './error-mapper.ts';
+import {
+  type ErrorDialect,
+  errorBody,
+  toTollgateError,
+  UNAVAILABLE_RETRY_AFTER_SECONDS,
+} from './error-mapper.ts';
 import type { Metrics } from './metrics.ts';
 
 declare module 'fastify' {
@@ -28,6 +40,11 @@ export interface HttpServerOptions {
   bodyLimitBytes?: number;
   /** What `/readyz` checks; without it `/readyz` answers like `/healthz`. */
   readiness?: Readiness;
+  /**
+   * Who may read `/metrics` here: `public`, `hidden` (served on a listen address of its own), or a
+   * check of the request (the admin key or the scrape key). Default public (embedded uses, tests).
+   */
+  metricsAccess?: 'public' | 'hidden' | ((request: FastifyRequest) => Promise<boolean>);
 }
 
 /** While the database is away every request fails the same way: say so once a minute, not per request. */
@@ -39,10 +56,14 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimitBytes ?? 20 * 1024 * 1024,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
-      return typeof incoming === 'string' && /^[\w.-]{1,100}$/.test(incoming) ? incoming : `req_${randomUUID()}`;
+      return typeof incoming === 'string' && /^[\w.-]{1,100}$/.test(incoming)
+        ? incoming
+        : `req_${randomUUID()}`;
     },
     requestIdHeader: false,
     return503OnClosing: true,
+    // Two info lines per request drowned everything else: one line per request, at debug (LOG_LEVEL=debug).
+    logController: new LogController({ disableRequestLogging: true }),
     // Errors Fastify raises before routing (a malformed percent-encoding in the URL) answer in the
     // native error shape like everything else, not Fastify's own.
     frameworkErrors: (error, _request, reply) => {
@@ -76,6 +97,16 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
+    // The route pattern, not the URL: paths can carry a secret (a checkout link's key).
+    request.log.debug(
+      {
+        method: request.method,
+        route,
+        statusCode: reply.statusCode,
+        responseTimeMs: Math.round(reply.elapsedTime),
+      },
+      'request completed',
+    );
     options.metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     options.metrics.latency.observe({ route }, reply.elapsedTime / 1000);
   });
@@ -85,19 +116,28 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     const tollgateError = toTollgateError(error);
     if (tollgateError.code === 'internal_error') request.log.error({ err: error }, 'unhandled error');
     if (tollgateError.code === 'insufficient_credits') options.metrics.insufficientCredits.inc();
-    if (tollgateError.code === 'unavailable' && Date.now() - unavailableLoggedAt > UNAVAILABLE_LOG_INTERVAL_MILLISECONDS) {
+    if (
+      tollgateError.code === 'unavailable' &&
+      Date.now() - unavailableLoggedAt > UNAVAILABLE_LOG_INTERVAL_MILLISECONDS
+    ) {
       unavailableLoggedAt = Date.now();
       request.log.warn({ err: error }, 'a dependency is unavailable: answering 503 (logged once a minute)');
     }
     const dialect = request.routeOptions.config?.dialect ?? 'native';
     const retryAfterSeconds = tollgateError.details.retry_after_seconds;
-    if ((tollgateError.code === 'rate_limited' || tollgateError.code === 'unavailable') && retryAfterSeconds !== undefined) {
+    if (
+      (tollgateError.code === 'rate_limited' || tollgateError.code === 'unavailable') &&
+      retryAfterSeconds !== undefined
+    ) {
       reply.header('retry-after', String(retryAfterSeconds));
     }
     reply.code(tollgateError.status).send(errorBody(tollgateError, dialect));
   });
   app.setNotFoundHandler((request, reply) => {
-    const error = new TollgateError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`);
+    const error = new TollgateError(
+      'not_found',
+      `No route for ${request.method} ${request.url.split('?')[0]}`,
+    );
     reply.code(404).send(errorBody(error, 'native'));
   });
 
@@ -109,8 +149,18 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     if (!ready) reply.code(503).header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     return { status: ready ? 'ready' : 'unavailable', checks };
   });
-  app.get('/metrics', async (_request, reply) => {
-    reply.type('text/plain; version=0.0.4').send(options.metrics.render());
-  });
+  const metricsAccess = options.metricsAccess ?? 'public';
+  if (metricsAccess !== 'hidden') {
+    app.get('/metrics', async (request, reply) => {
+      if (metricsAccess !== 'public' && !(await metricsAccess(request))) {
+        // Counts of customers' traffic and failures are the operator's business only.
+        throw new TollgateError(
+          'forbidden',
+          '/metrics needs the admin key or TOLLGATE_METRICS_KEY as a bearer token',
+        );
+      }
+      reply.type('text/plain; version=0.0.4').send(options.metrics.render());
+    });
+  }
   return app;
 }

@@ -3,7 +3,7 @@
  * given. Both run the same SQL and the same migrations. `query` is the raw path the ledger uses for
  * its one-round-trip calls; `kysely` is for everything else.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { millisecondsFromEnv } from '../shared/env.ts';
 import { Mutex } from '../shared/mutex.ts';
 import { unpackBaseline } from './baseline.ts';
+import { lockDataFolder } from './data-folder.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import type { Tables } from './tables.ts';
 
@@ -221,6 +222,7 @@ const INT8_OID = 20;
 const PGLITE_SHARED_BUFFERS = '16MB';
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url) checkDatabaseUrl(options.url);
   return options.url
     ? openPostgres(options.url, options)
     : openPGlite(options.dataDir ?? 'memory://', options.progress);
@@ -233,6 +235,28 @@ export function pgliteInstance(db: Database): PGlite {
   const pglite = pgliteInstances.get(db);
   if (!pglite) throw new Error('not an embedded (PGlite) database');
   return pglite;
+}
+
+/**
+ * Refuses what is not a PostgreSQL URL before the driver turns it into a puzzle (`notaurl` became
+ * "getaddrinfo ENOTFOUND base", a mysql:// URL "unexpected copyData message"). The message never
+ * repeats the URL itself: it may hold a password.
+ */
+export function checkDatabaseUrl(url: string): void {
+  const expected =
+    'DATABASE_URL must be a PostgreSQL connection URL such as postgres://user:password@host:5432/database (leave it unset for the embedded database)';
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`${expected}; the value set is not a URL`);
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new Error(`${expected}; got a ${parsed.protocol.replace(/:$/, '')}:// URL`);
+  }
+  if (!parsed.hostname && !parsed.searchParams.get('host')) {
+    throw new Error(`${expected}; the URL names no host`);
+  }
 }
 
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
@@ -297,32 +321,39 @@ async function openPGlite(
   progress: (message: string) => void = () => {},
 ): Promise<Database> {
   const inMemory = dataDir.startsWith('memory://');
-  if (!inMemory) mkdirSync(dataDir, { recursive: true });
-  if (!inMemory && !existsSync(join(dataDir, 'PG_VERSION'))) {
-    // A new folder starts from the archive the build made (unpacked, not initialised) when one matches.
-    if (unpackBaseline(dataDir)) {
-      progress(`created the embedded database in ${dataDir} from the packaged baseline`);
-    } else {
-      progress(`creating the embedded database in ${dataDir} (initdb: several seconds)`);
+  // One process per folder (data-folder.ts): a second PGlite on the same files corrupts them.
+  const folderLock = inMemory ? null : lockDataFolder(dataDir);
+  let pglite: PGlite;
+  try {
+    if (!inMemory && !existsSync(join(dataDir, 'PG_VERSION'))) {
+      // A new folder starts from the archive the build made (unpacked, not initialised) when one matches.
+      if (unpackBaseline(dataDir)) {
+        progress(`created the embedded database in ${dataDir} from the packaged baseline`);
+      } else {
+        progress(`creating the embedded database in ${dataDir} (initdb: several seconds)`);
+      }
+    } else if (!inMemory) {
+      progress(`opening the embedded database in ${dataDir}`);
     }
-  } else if (!inMemory) {
-    progress(`opening the embedded database in ${dataDir}`);
+    pglite = await PGlite.create(dataDir, {
+      // PGlite already runs without fsync (-F): it survives a crash of the process, not of the machine.
+      // Full-page images in the WAL only protect against torn pages, which only a machine crash makes,
+      // so they are pure cost here (they were about a third of what each commit wrote).
+      // Shared buffers: PostgreSQL's default 128 MB lives in the process's memory from the start
+      // (~130 MB of resident memory, idle); 16 MB holds this database's hot pages, and the rest is
+      // in the operating system's file cache anyway.
+      startParams: [
+        ...PGlite.defaultStartParams,
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        `shared_buffers=${PGLITE_SHARED_BUFFERS}`,
+      ],
+    });
+  } catch (error) {
+    folderLock?.release();
+    throw error;
   }
-  const pglite = await PGlite.create(dataDir, {
-    // PGlite already runs without fsync (-F): it survives a crash of the process, not of the machine.
-    // Full-page images in the WAL only protect against torn pages, which only a machine crash makes,
-    // so they are pure cost here (they were about a third of what each commit wrote).
-    // Shared buffers: PostgreSQL's default 128 MB lives in the process's memory from the start
-    // (~130 MB of resident memory, idle); 16 MB holds this database's hot pages, and the rest is
-    // in the operating system's file cache anyway.
-    startParams: [
-      ...PGlite.defaultStartParams,
-      '-c',
-      'full_page_writes=off',
-      '-c',
-      `shared_buffers=${PGLITE_SHARED_BUFFERS}`,
-    ],
-  });
   // PGlite's single session is shared by the Kysely driver and the raw calls: one user at a time.
   const lock = new Mutex();
   const kysely = new Kysely<Tables>({ dialect: new PGliteDialect(pglite, lock) });
@@ -349,6 +380,7 @@ async function openPGlite(
         await pglite.close();
       } finally {
         release();
+        folderLock?.release();
       }
     },
   };

@@ -20,7 +20,7 @@ import { formatMicros, parseCredits } from '../../src/shared/money.ts';
 import { type FakeUpstream, type RecordedRequest, startFakeUpstream } from '../fakes/fake-upstream.ts';
 import { testBackends } from '../support/databases.ts';
 import { metricValue } from '../support/expectations.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.ts';
 
 const GPT = 'openai/gpt-4o';
 const CLAUDE = 'anthropic/claude-sonnet-4-20250514';
@@ -159,7 +159,7 @@ describe.each(testBackends())('gateway attacks on $name', (backend) => {
   }
 
   async function anomalies(kind: string): Promise<number> {
-    const text = (await server.call('GET', '/metrics')).body as string;
+    const text = (await server.call('GET', '/metrics', { key: ADMIN_KEY })).body as string;
     return metricValue(text, 'tollgate_gateway_usage_anomalies_total', { kind });
   }
 

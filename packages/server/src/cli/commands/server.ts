@@ -1,6 +1,6 @@
 /** The commands that run on the server's own machine: serve, migrate, audit. */
-import { join } from 'node:path';
 import { DEFAULT_AUDIT_GRACE_SECONDS } from '../../ledger/sweeper.ts';
+import { resolveDataFolder } from '../../store/data-folder.ts';
 import { type Command, integerFlag, stringFlag } from '../command.ts';
 
 // The server's modules are loaded by the commands that need them, so that the client-side
@@ -8,10 +8,7 @@ import { type Command, integerFlag, stringFlag } from '../command.ts';
 
 async function openStore() {
   const { openDatabase } = await import('../../store/database.ts');
-  return openDatabase({
-    url: process.env.DATABASE_URL,
-    dataDir: process.env.TOLLGATE_DATA_DIR ?? join(process.cwd(), '.tollgate'),
-  });
+  return openDatabase({ url: process.env.DATABASE_URL, dataDir: resolveDataFolder(process.env) });
 }
 
 const bigintAsText = (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value);
@@ -32,31 +29,149 @@ export const serve: Command = {
       integerFlag(values, 'port', serve, { min: 0, max: 65535 }) ??
       integerFlag({ port: process.env.PORT }, 'port', serve, { min: 0, max: 65535 }) ??
       8787;
+    const host = stringFlag(values, 'host') ?? process.env.HOST ?? '127.0.0.1';
+    // Human messages go to stderr; stdout carries the JSON log lines only.
+    const say = (text: string) => process.stderr.write(`${text}\n`);
     // What the start is doing goes to stderr as it happens, each step with the time since launch.
-    const progress = (message: string) =>
-      process.stderr.write(`tollgate: ${message} (${(performance.now() / 1000).toFixed(1)} s)\n`);
+    const progress = (message: string) => say(`tollgate: ${message} (${(performance.now() / 1000).toFixed(1)} s)`);
     progress('starting');
     const { createTollgate } = await import('../../app.ts');
     const tollgate = await createTollgate({
       configPath: stringFlag(values, 'config'),
       logger: { level: process.env.LOG_LEVEL ?? 'info' },
       progress,
+      announce: say,
     });
-    const address = await tollgate.listen(
-      port,
-      stringFlag(values, 'host') ?? process.env.HOST ?? '127.0.0.1',
-    );
-    process.stdout.write(`Tollgate listening on ${address} (${tollgate.db.kind})\n`);
+    let address: string;
+    try {
+      address = await tollgate.listen(port, host);
+    } catch (error) {
+      await tollgate.close({ drainTimeoutMilliseconds: 0 });
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new Error(
+          `port ${port} on ${host} is already in use (another Tollgate, or another program). Stop it, or choose another port: --port N or PORT=N.`,
+        );
+      }
+      throw error;
+    }
+    const { describeSetup, describeDatabaseUrl } = await import('../../config/setup-report.ts');
+    const setup = describeSetup({
+      config: tollgate.config,
+      env: process.env,
+      database:
+        tollgate.db.kind === 'pglite'
+          ? `PGlite at ${resolveDataFolder(process.env)}`
+          : describeDatabaseUrl(process.env.DATABASE_URL ?? ''),
+    });
+    for (const line of setup.lines) say(line);
+    for (const warning of setup.warnings) say(`WARNING: ${warning}`);
+    if (tollgate.db.kind === 'pglite') {
+      const { strayDataFolders } = await import('../../store/data-folder.ts');
+      for (const stray of strayDataFolders(process.env)) {
+        say(
+          `WARNING: there is another embedded database in ${stray} (an older version kept one per directory). ` +
+            `This server uses ${resolveDataFolder(process.env)}: move that folder there, or set TOLLGATE_DATA_DIR=${stray}.`,
+        );
+      }
+    }
+    say(`Tollgate listening on ${address} (${tollgate.db.kind})`);
     // One line on how this server sells: Stripe, TEST MODE (simulated), or OFF (and why).
     const { describePaymentsMode } = await import('../../payments/test-mode.ts');
-    process.stdout.write(`${describePaymentsMode(tollgate.paymentsMode())}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+    say(describePaymentsMode(tollgate.paymentsMode()));
+    const signal = await new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      // `npm start` runs us under a shell that does not pass SIGTERM on: when whoever started us
+      // is gone, we are orphaned (a new parent) — stop as if told to, rather than hold the port.
+      const parent = process.ppid;
+      const watch = setInterval(() => {
+        if (process.ppid !== parent) {
+          clearInterval(watch);
+          resolve('parent process exited');
+        }
+      }, 500);
+      watch.unref();
     });
+    // A second signal means "now": no more waiting for requests in flight.
+    const now = () => {
+      say('Stopping now (second signal): requests still running are cut.');
+      process.exit(1);
+    };
+    process.once('SIGINT', now);
+    process.once('SIGTERM', now);
+    const running = tollgate.inFlightRequests();
+    say(
+      `${signal}: stopping — no new requests${running > 0 ? `; waiting for ${running} in flight to finish` : ''}` +
+        ' (TOLLGATE_DRAIN_TIMEOUT_MS bounds the wait; a second Ctrl-C stops at once).',
+    );
     await tollgate.close();
+    say('Stopped: requests finished, holds settled, database closed.');
     return 0;
+  },
+};
+
+export const configCheck: Command = {
+  path: ['config', 'check'],
+  group: 'server',
+  summary: 'validate a config file without starting (every problem listed, with its path)',
+  usage: '[FILE]',
+  positionals: ['file?'],
+  details:
+    'FILE defaults to TOLLGATE_CONFIG, else the built-in config. Exit 0 when valid (warnings included), 1 when not.',
+  async run({ positionals, context }) {
+    const { loadConfig } = await import('../../config/load-config.ts');
+    const { describeSetup } = await import('../../config/setup-report.ts');
+    const path = positionals[0] ?? process.env.TOLLGATE_CONFIG;
+    const config = loadConfig(path, process.env);
+    const setup = describeSetup({ config, env: process.env });
+    context.output.data({
+      ok: true,
+      file: path ?? null,
+      models: config.models.length,
+      warnings: setup.warnings,
+    });
+    context.output.line(`OK: ${path ?? 'the built-in config'} is valid.`);
+    for (const line of setup.lines) context.output.line(`  ${line}`);
+    for (const warning of setup.warnings) context.output.line(`WARNING: ${warning}`);
+    return 0;
+  },
+};
+
+export const secretsRotate: Command = {
+  path: ['secrets', 'rotate'],
+  group: 'server',
+  summary: 're-encrypt stored provider keys with the first secret of TOLLGATE_SECRET',
+  details: `Rotation: put the new secret first and keep the old ones after it (TOLLGATE_SECRET=new,old), restart,
+run this, then drop the old ones. Keys stored under a generated secret (no TOLLGATE_SECRET before) are
+found and moved too. With the embedded database, stop the server first (it holds the data folder).`,
+  async run({ context }) {
+    const { parseSecretList } = await import('../../byok/crypto.ts');
+    if (parseSecretList(process.env.TOLLGATE_SECRET).length === 0) {
+      throw new Error(
+        'TOLLGATE_SECRET is not set: set it to the new secret first (then the old ones, comma-separated)',
+      );
+    }
+    const { migrateToLatest } = await import('../../store/migrate.ts');
+    const { loadSecrets, rotateSealedValues } = await import('../../byok/secrets.ts');
+    const db = await openStore();
+    try {
+      await migrateToLatest(db.kysely);
+      const dataFolder = db.kind === 'pglite' ? resolveDataFolder(process.env) : null;
+      const { box, sources } = await loadSecrets({ db, env: process.env, dataFolder });
+      const result = await rotateSealedValues(db, box);
+      context.output.data(result);
+      context.output.line(
+        `Re-encrypted ${result.resealed} provider key${result.resealed === 1 ? '' : 's'} with TOLLGATE_SECRET's first secret (${result.current} already were).`,
+      );
+      if (sources.length > 1) {
+        context.output.line(
+          `Only the first secret is needed now; the others (${sources.slice(1).join(', ')}) can go.`,
+        );
+      }
+      return 0;
+    } finally {
+      await db.close();
+    }
   },
 };
 
