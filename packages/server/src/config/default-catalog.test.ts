@@ -8,7 +8,7 @@ describe('the built-in catalog', () => {
   it('validates, with unique ids', () => {
     expect(byId.size).toBe(config.models.length);
     // 24 models in seed 001, 53 in seed 002, 5 ids in both, and 4 token-priced chat models.
-    expect(config.models.length).toBe(24 + 53 - 5 + 4);
+    expect(config.models.length).toBe(24 + 53 - 5 + 4 + 3); // + 3 embedding models
   });
 
   it("marks seed 001's and seed 002's defaults, one model per purpose", () => {

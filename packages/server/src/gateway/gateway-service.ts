@@ -30,6 +30,8 @@ import { type MemoryRateLimiter, type RateLimiter, takeCustomerRequest } from '.
 import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { scrubSecrets } from '../shared/scrub-secrets.ts';
+import { ClientWriter } from './client-writer.ts';
+import { EMBEDDING_CATEGORY } from './embeddings.ts';
 import {
   type AccumulatedUsage,
   type ApiFormat,
@@ -53,7 +55,7 @@ import {
   withOutputLimit,
 } from './formats/index.ts';
 import { upstreamStreamError } from './formats/stream-translator.ts';
-import { ClientWriter } from './client-writer.ts';
+import { forwardedHeaders } from './forward-headers.ts';
 import { HoldKeeper, type InFlightHolds } from './hold-keeper.ts';
 import { upstreamFailure, upstreamUnreachable } from './upstream-errors.ts';
 import type { Upstreams } from './upstreams.ts';
@@ -61,7 +63,6 @@ import type { Upstreams } from './upstreams.ts';
 /** The smallest answer worth lowering `max_tokens` to; below it the request is refused with 402. */
 const MINIMUM_OUTPUT_TOKENS = 16;
 const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
-const ANTHROPIC_VERSION = '2023-06-01';
 /**
  * The gateway routes' own body cap: 16 MiB. Room for a long conversation with several inline images
  * (Anthropic takes up to 5 MB per image, 32 MB per request), well below the server-wide 20 MiB cap, and
@@ -128,6 +129,11 @@ export class GatewayService {
       model.type !== 'language'
     ) {
       throw new TollgateError('invalid_request', `${model.id} is not a chat model`, { param: 'model' });
+    }
+    if (model.category === EMBEDDING_CATEGORY) {
+      throw new TollgateError('invalid_request', `${model.id} is an embedding model: use POST /v1/embeddings`, {
+        param: 'model',
+      });
     }
     const provider = deps.config.providers[model.provider];
     if (!provider) throw new TollgateError('upstream_error', `No provider configured for ${model.id}`);
@@ -208,10 +214,7 @@ export class GatewayService {
         clientModel: body.model,
         stream,
         includeUsage: isRecord(body.stream_options) && body.stream_options.include_usage === true,
-        anthropicVersion:
-          typeof request.headers['anthropic-version'] === 'string'
-            ? request.headers['anthropic-version']
-            : ANTHROPIC_VERSION,
+        forwardHeaders: forwardedHeaders(request.headers, format, upstreamFormat),
       };
       reply.header('x-tollgate-hold', metering.holdId);
       if (stream) {
@@ -358,12 +361,12 @@ export class GatewayService {
     const endpoint = provider.format === 'openai' ? '/chat/completions' : '/v1/messages';
     const { pool, path } = this.deps.upstreams.target(provider.baseUrl, endpoint);
     const headers: Record<string, string> = {
+      ...context.forwardHeaders,
       'content-type': 'application/json',
       accept: context.stream ? 'text/event-stream' : 'application/json',
     };
     if (provider.format === 'anthropic') {
       headers['x-api-key'] = context.apiKey;
-      headers['anthropic-version'] = context.anthropicVersion;
     } else {
       headers.authorization = `Bearer ${context.apiKey}`;
     }
@@ -566,7 +569,8 @@ interface CallContext {
   clientModel: string;
   stream: boolean;
   includeUsage: boolean;
-  anthropicVersion: string;
+  /** The client's headers that change the request's meaning (`forward-headers.ts`). */
+  forwardHeaders: Record<string, string>;
 }
 
 /**
@@ -630,4 +634,3 @@ function answerText(body: unknown): string {
   }
   return '';
 }
-
