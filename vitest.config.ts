@@ -22,6 +22,11 @@ export default defineConfig({
         extends: true,
         test: { name: 'browser', include: [browserTests] },
       },
+      {
+        // Real coding-agent CLIs (large installs) against Tollgate: `npm run test:agents`, not `npm test`.
+        extends: true,
+        test: { name: 'agents', include: ['packages/*/test/agents/**/*.agent-test.ts'] },
+      },
     ],
   },
 });
