@@ -131,9 +131,13 @@ export class GatewayService {
       throw new TollgateError('invalid_request', `${model.id} is not a chat model`, { param: 'model' });
     }
     if (model.category === EMBEDDING_CATEGORY) {
-      throw new TollgateError('invalid_request', `${model.id} is an embedding model: use POST /v1/embeddings`, {
-        param: 'model',
-      });
+      throw new TollgateError(
+        'invalid_request',
+        `${model.id} is an embedding model: use POST /v1/embeddings`,
+        {
+          param: 'model',
+        },
+      );
     }
     const provider = deps.config.providers[model.provider];
     if (!provider) throw new TollgateError('upstream_error', `No provider configured for ${model.id}`);
@@ -153,11 +157,16 @@ export class GatewayService {
       );
     }
 
-    // The bound is what the hold covers (bytes: cheap at any size); the estimate stands in for input
-    // the provider does not report, and is counted without holding the event loop.
+    // The bound is what the hold covers (bytes: cheap at any size). The estimate stands in for input
+    // the provider does not report: tokenizing an agent's 100 KB prompt costs ~10 ms of CPU, so it is
+    // counted (without holding the event loop) only when a figure is missing, or a client is shown it.
     const input = requestInput(format, body as unknown as ClientRequest);
     const inputBound = boundInputTokens(input);
-    const inputEstimate = await estimateInputTokensAsync(input);
+    let counting: Promise<number> | undefined;
+    const inputEstimate = () => {
+      counting ??= estimateInputTokensAsync(input);
+      return counting;
+    };
     const modelMax = model.maxTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
     let maxTokens = Math.min(limits.requestedMaxTokens ?? modelMax, modelMax);
     // Fails before any credit moves when the request cannot be translated (a 400).
@@ -405,8 +414,9 @@ export class GatewayService {
       throw new TollgateError('upstream_error', 'The provider answered with invalid JSON');
     }
     const answer = answerText(parsed);
-    const resolved = resolveUsage(reportedUsageFromResponse(context.upstreamFormat, parsed), {
-      inputTokens: context.inputEstimate,
+    const reported = reportedUsageFromResponse(context.upstreamFormat, parsed);
+    const resolved = resolveUsage(reported, {
+      inputTokens: reported?.input_tokens === undefined ? await context.inputEstimate() : 0,
       countOutput: () => countTextTokensUpTo(answer, context.outputLimit),
       delivered: answer.length > 0,
     });
@@ -467,13 +477,11 @@ export class GatewayService {
     const translator = createStreamTranslator(context.format, context.upstreamFormat, {
       clientModel: context.clientModel,
       includeUsage: context.includeUsage,
-      inputTokensEstimate: context.inputEstimate,
+      // Anthropic clients are shown an input figure in message_start, before the provider reports one.
+      inputTokensEstimate: context.format === 'anthropic' ? await context.inputEstimate() : 0,
       secrets: context.secrets,
     });
-    const accumulator = new UsageAccumulator({
-      format: context.upstreamFormat,
-      inputTokensEstimate: context.inputEstimate,
-    });
+    const accumulator = new UsageAccumulator({ format: context.upstreamFormat });
     const feed = async (events: ReturnType<SseParser['push']>) => {
       for (const event of events) {
         accumulator.push(event);
@@ -497,7 +505,10 @@ export class GatewayService {
     if (writer.gone) controller.abort();
 
     try {
-      const resolved = accumulator.result(context.outputLimit);
+      let resolved = accumulator.result(context.outputLimit);
+      if (!resolved.inputReported) {
+        resolved = { ...resolved, usage: { ...resolved.usage, input_tokens: await context.inputEstimate() } };
+      }
       const delivered = deliveredSomething(
         accumulator.streamedText().length > 0,
         resolved,
@@ -559,8 +570,8 @@ interface CallContext {
   customerId: string;
   /** The most input tokens the provider may bill (what the hold covers). */
   inputBound: number;
-  /** The o200k estimate of the input, for when the provider does not report it. */
-  inputEstimate: number;
+  /** The o200k estimate of the input, for when the provider does not report it (counted once, on demand). */
+  inputEstimate(): Promise<number>;
   /** The most output tokens the provider may bill: answers × the limit it was sent. */
   outputLimit: number;
   metering: Metering;
