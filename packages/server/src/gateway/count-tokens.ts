@@ -45,23 +45,15 @@ export class CountTokensService {
       const customerKey = await deps.providerKeys.fundingKey(principal.customerId, app, model.provider);
       const apiKey = customerKey ?? (provider.apiKeyEnv ? deps.env[provider.apiKeyEnv] : undefined);
       if (apiKey) {
-        const { pool, path } = deps.upstreams.target(provider.baseUrl, '/v1/messages/count_tokens');
         let status: number;
         let text: string;
         try {
-          const response = await pool.request({
-            method: 'POST',
-            path,
-            headers: {
-              ...forwardedHeaders(request.headers, 'anthropic', 'anthropic'),
-              'content-type': 'application/json',
-              accept: 'application/json',
-              'x-api-key': apiKey,
-            },
-            body: JSON.stringify({ ...body, model: model.upstreamModel }),
-          });
-          status = response.statusCode;
-          text = await response.body.text();
+          ({ status, text } = await deps.upstreams.postJson(
+            provider.baseUrl,
+            '/v1/messages/count_tokens',
+            { ...forwardedHeaders(request.headers, 'anthropic', 'anthropic'), 'x-api-key': apiKey },
+            { ...body, model: model.upstreamModel },
+          ));
         } catch (error) {
           throw upstreamUnreachable(error, [apiKey]);
         }

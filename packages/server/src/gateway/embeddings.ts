@@ -153,24 +153,16 @@ export class EmbeddingsService {
     };
     reply.raw.once('close', onClose);
     try {
-      const { pool, path } = deps.upstreams.target(provider.baseUrl, '/embeddings');
       let status: number;
       let text: string;
       try {
-        const response = await pool.request({
-          method: 'POST',
-          path,
-          headers: {
-            ...forwardedHeaders(request.headers, 'openai', 'openai'),
-            'content-type': 'application/json',
-            accept: 'application/json',
-            authorization: `Bearer ${apiKey}`,
-          },
-          body: JSON.stringify({ ...body, model: model.upstreamModel }),
-          signal: controller.signal,
-        });
-        status = response.statusCode;
-        text = await response.body.text();
+        ({ status, text } = await deps.upstreams.postJson(
+          provider.baseUrl,
+          '/embeddings',
+          { ...forwardedHeaders(request.headers, 'openai', 'openai'), authorization: `Bearer ${apiKey}` },
+          { ...body, model: model.upstreamModel },
+          controller.signal,
+        ));
       } catch (error) {
         await voidHold(controller.signal.aborted ? 'client_closed' : 'upstream_unreachable');
         throw upstreamUnreachable(error, [apiKey]);
