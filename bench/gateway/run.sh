@@ -4,6 +4,8 @@
 # folder: mock-upstream.mjs, proxy.mjs (ideal-pass), start-tollgate.ts, load.mjs (the driver).
 #   BACKENDS="pglite postgres"  CONNS="50 1"  DURATION=15  REPS=2  WORK=/tmp/gw-bench  OUT=/tmp/gw-bench/results/tollgate
 #   EXTRA_ARGS="--modes nonstream" passes flags to load.mjs
+#   SIZES="default 120k 400k": the short request of targets.json, an agent's 120 KB turn with 20 tools,
+#   a 400 KB prompt (large-targets.mjs); each beside the mock and the minimal proxy in the same run
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -14,7 +16,9 @@ BACKENDS=${BACKENDS:-pglite postgres}
 CONNS=${CONNS:-50 1}
 DURATION=${DURATION:-15}
 REPS=${REPS:-2}
+SIZES=${SIZES:-default}
 mkdir -p "$RUN_DIR" "$OUT"
+node "$HERE/large-targets.mjs" "$RUN_DIR" >/dev/null
 
 stop_pid_file() { [ -f "$1" ] && kill "$(cat "$1")" 2>/dev/null || true; rm -f "$1"; }
 cleanup() { for name in tollgate ideal-pass mock; do stop_pid_file "$RUN_DIR/$name.pid"; done; }
@@ -31,10 +35,14 @@ for backend in $BACKENDS; do
   for _ in $(seq 1 300); do grep -q READY "$RUN_DIR/tollgate-$backend.log" 2>/dev/null && break; sleep 0.2; done
   grep READY "$RUN_DIR/tollgate-$backend.log" || { cat "$RUN_DIR/tollgate-$backend.log"; exit 1; }
   export TOLLGATE_KEY=$(cat "$RUN_DIR/tollgate.key")
-  for conns in $CONNS; do
-    duration=$DURATION; [ "$conns" = 1 ] && duration=10
-    node "$HERE/load.mjs" --targets "$HERE/targets.json" --connections "$conns" --duration "$duration" \
-      --reps "$REPS" ${EXTRA_ARGS:-} --out "$OUT/$backend-c$conns" | tee "$OUT/$backend-c$conns.log"
+  for size in $SIZES; do
+    targets="$RUN_DIR/targets-$size.json"; [ "$size" = default ] && targets="$HERE/targets.json"
+    for conns in $CONNS; do
+      duration=$DURATION; [ "$conns" = 1 ] && duration=10
+      name="$backend-$size-c$conns"; [ "$size" = default ] && name="$backend-c$conns"
+      node "$HERE/load.mjs" --targets "$targets" --connections "$conns" --duration "$duration" \
+        --reps "$REPS" ${EXTRA_ARGS:-} --out "$OUT/$name" | tee "$OUT/$name.log"
+    done
   done
   kill -TERM "$(cat "$RUN_DIR/tollgate.pid")"
   for _ in $(seq 1 100); do grep -q "^ledger:" "$RUN_DIR/tollgate-$backend.log" && break; sleep 0.2; done

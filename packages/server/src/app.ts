@@ -43,7 +43,9 @@ import { type PaymentsMode, paymentsModeFromEnvironment } from './payments/test-
 import { StripeWebhooks } from './payments/webhooks.ts';
 import { RateLimits, redisTimeoutsFromEnv } from './ratelimit/rate-limiter.ts';
 import { SubscriptionsService } from './subscriptions/subscriptions-service.ts';
-import { GATEWAY_BODY_LIMIT_BYTES, GatewayService } from './gateway/gateway-service.ts';
+import { CountTokensService } from './gateway/count-tokens.ts';
+import { EMBEDDINGS_BODY_LIMIT_BYTES, EmbeddingsService } from './gateway/embeddings.ts';
+import { GATEWAY_BODY_LIMIT_BYTES, type GatewayDeps, GatewayService } from './gateway/gateway-service.ts';
 import { InFlightHolds } from './gateway/hold-keeper.ts';
 import { Upstreams } from './gateway/upstreams.ts';
 import { GenerationsService } from './generations/generations-service.ts';
@@ -228,7 +230,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     bodyMilliseconds: Number(env.TOLLGATE_UPSTREAM_TIMEOUT_MS ?? 120_000),
   });
   const inFlightHolds = new InFlightHolds();
-  const gateway = new GatewayService({
+  const gatewayDeps: GatewayDeps = {
     config,
     catalog,
     apps,
@@ -244,7 +246,8 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     holdTimeoutSeconds: config.holds.timeoutSeconds,
     clientWriteTimeoutMilliseconds:
       Number(env.TOLLGATE_CLIENT_WRITE_TIMEOUT_MS) > 0 ? Number(env.TOLLGATE_CLIENT_WRITE_TIMEOUT_MS) : undefined,
-  });
+  };
+  const gateway = new GatewayService(gatewayDeps);
 
   const generations = new GenerationsService(db, ledger, catalog, config, apps, providerKeys, upstreams, clock, metrics, env, {
     jobTimeoutSeconds: Number(env.TOLLGATE_GENERATION_TIMEOUT_SECONDS ?? 3600),
@@ -299,6 +302,10 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   http.post('/v1/chat/completions', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => tracked(gateway.handle('openai', request, reply)));
   http.post('/v1/messages', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic' } }, (request, reply) => tracked(gateway.handle('anthropic', request, reply)));
   http.post('/v1/responses', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => tracked(gateway.handle('responses', request, reply)));
+  const countTokens = new CountTokensService(gatewayDeps);
+  http.post('/v1/messages/count_tokens', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic' } }, (request, reply) => tracked(countTokens.handle(request, reply)));
+  const embeddings = new EmbeddingsService(gatewayDeps);
+  http.post('/v1/embeddings', { bodyLimit: EMBEDDINGS_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => tracked(embeddings.handle(request, reply)));
   if (testCheckout) registerTestCheckout(http, { checkout: testCheckout, purchases, subscriptions, customers, returnUrls });
   docsRoutes(http, () => completeOpenApiDocument(openApiDocument(routes, VERSION) as Record<string, any>));
   registerDashboardPages(http, dashboardAssets, () => checkout.mode().kind === 'test');

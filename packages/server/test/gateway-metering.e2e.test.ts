@@ -384,7 +384,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
       }),
     ).rejects.toMatchObject({
       status: 402,
-      error: { type: 'error', error: { type: 'insufficient_credits' } },
+      error: { type: 'error', error: { type: 'billing_error', code: 'insufficient_credits' } },
     });
     expect(await holdsOf(user.id)).toEqual([]);
   });
@@ -459,7 +459,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     for (const error of refused) {
       expect(error).toMatchObject({
         status: 402,
-        error: { type: 'error', error: { type: 'insufficient_credits' } },
+        error: { type: 'error', error: { type: 'billing_error', code: 'insufficient_credits' } },
       });
     }
     const holds = await waitFor(async () => {
@@ -600,7 +600,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     expect(anthropicError).toBeInstanceOf(Anthropic.APIError);
     expect(anthropicError).toMatchObject({
       status: 502,
-      error: { type: 'error', error: { type: 'upstream_error', message: expect.any(String) } },
+      error: { type: 'error', error: { type: 'api_error', code: 'upstream_error', message: expect.any(String) } },
     });
     const anthropicHold = headerOf(
       (anthropicError as InstanceType<typeof Anthropic.APIError>).headers,
@@ -665,7 +665,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     expect(anthropicFailure).toBeInstanceOf(Anthropic.APIError);
     expect((anthropicFailure as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
       type: 'error',
-      error: { type: 'upstream_error' },
+      error: { type: 'api_error', code: 'upstream_error' },
     });
     const holds = await waitFor(async () => {
       const rows = await holdsOf(user.id);
@@ -742,7 +742,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
         expect(answer.status).toBe(502);
         expect(answer.body).toEqual({
           type: 'error',
-          error: { type: 'upstream_error', message: expect.any(String) },
+          error: { type: 'api_error', code: 'upstream_error', message: expect.any(String) },
         });
       }
       for (const answer of [openaiPlain!, openaiStream!, anthropicPlain!, anthropicStream!]) {
@@ -1008,6 +1008,16 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
         },
       ];
     };
+    // Anthropic's own error types, which its SDK and Claude Code branch on.
+    const ANTHROPIC_TYPES: Record<string, string> = {
+      missing_api_key: 'authentication_error',
+      invalid_user_key: 'authentication_error',
+      model_not_allowed: 'permission_error',
+      model_not_found: 'not_found_error',
+      invalid_request: 'invalid_request_error',
+      insufficient_credits: 'billing_error',
+      upstream_error: 'api_error',
+    };
     for (const endpoint of ['openai', 'anthropic'] as const) {
       for (const testCase of cases(endpoint)) {
         for (const stream of [false, true]) {
@@ -1042,7 +1052,11 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
           } else {
             expect(body, label).toEqual({
               type: 'error',
-              error: { type: testCase.code, message: expect.any(String) },
+              error: {
+                type: ANTHROPIC_TYPES[testCase.code],
+                code: testCase.code,
+                message: expect.any(String),
+              },
             });
           }
         }
@@ -1077,7 +1091,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
       }),
     ).rejects.toMatchObject({
       status: 402,
-      error: { type: 'error', error: { type: 'insufficient_credits' } },
+      error: { type: 'error', error: { type: 'billing_error', code: 'insufficient_credits' } },
     });
     await expect(
       anthropic(user.user_key).messages.create({
@@ -1124,7 +1138,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     expect(Number(anthropicLimited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await anthropicLimited.json()).toEqual({
       type: 'error',
-      error: { type: 'rate_limited', message: expect.any(String) },
+      error: { type: 'rate_limit_error', code: 'rate_limited', message: expect.any(String) },
     });
     // The SDKs see their RateLimitError; another customer has its own bucket.
     await expect(

@@ -155,7 +155,7 @@ describe.each(testBackends())('gateway on $name', (backend) => {
     const before = await balanceMicros(user.user_key);
     await expect(
       anthropic.messages.create({ model: 'anthropic/claude-sonnet-4-20250514', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }),
-    ).rejects.toMatchObject({ status: 502, error: { type: 'error', error: { type: 'upstream_error' } } });
+    ).rejects.toMatchObject({ status: 502, error: { type: 'error', error: { type: 'api_error', code: 'upstream_error' } } });
     expect(await balanceMicros(user.user_key)).toBe(before);
   });
 });

@@ -7,9 +7,9 @@ const byId = new Map(config.models.map((model) => [model.id, model]));
 describe('the built-in catalog', () => {
   it('validates, with unique ids', () => {
     expect(byId.size).toBe(config.models.length);
-    // 24 models in seed 001, 53 in seed 002, 5 ids in both, and 22 token-priced chat models (7
-    // OpenAI, 9 Anthropic, 5 Google, 1 xAI).
-    expect(config.models.length).toBe(24 + 53 - 5 + 22);
+    // 24 models in seed 001, 53 in seed 002, 5 ids in both, 22 token-priced chat models (7 OpenAI,
+    // 9 Anthropic, 5 Google, 1 xAI) and 3 embedding models.
+    expect(config.models.length).toBe(24 + 53 - 5 + 22 + 3);
   });
 
   it("marks seed 001's and seed 002's defaults, one model per purpose", () => {

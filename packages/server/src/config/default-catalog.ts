@@ -532,8 +532,33 @@ const gatewayChatModels: RawModel[] = [
   ),
 ];
 
+/**
+ * Embedding models for `POST /v1/embeddings`, priced per input token at OpenAI's published list
+ * prices (standard tier, per million tokens: text-embedding-3-small $0.02, text-embedding-3-large
+ * $0.13, text-embedding-ada-002 $0.10), converted at $0.01 per credit.
+ */
+function embedding(upstreamModel: string, name: string, usdPerMillion: string, dimensions: number): RawModel {
+  return {
+    id: `openai/${upstreamModel}`,
+    name: `${name} (${dimensions} dimensions)`,
+    type: 'language',
+    category: 'embedding',
+    provider: 'openai',
+    upstream_model: upstreamModel,
+    context_window: 8_192,
+    price: { input_per_million: usdAtDefaultRate(usdPerMillion) },
+  };
+}
+
+const gatewayEmbeddingModels: RawModel[] = [
+  embedding('text-embedding-3-small', 'Text Embedding 3 Small', '0.02', 1_536),
+  embedding('text-embedding-3-large', 'Text Embedding 3 Large', '0.13', 3_072),
+  embedding('text-embedding-ada-002', 'Text Embedding Ada 002', '0.10', 1_536),
+];
+
 export const DEFAULT_MODELS: readonly RawModel[] = [
   ...seedAnimateModels,
   ...seedStudioModels,
   ...gatewayChatModels,
+  ...gatewayEmbeddingModels,
 ];

@@ -32,6 +32,7 @@ import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { microsToCredits } from '../shared/money.ts';
 import { scrubSecrets } from '../shared/scrub-secrets.ts';
+import { EMBEDDING_CATEGORY } from './embeddings.ts';
 import {
   type Attempt,
   type AttemptFailure,
@@ -71,6 +72,7 @@ import {
   withOutputLimit,
 } from './formats/index.ts';
 import { upstreamStreamError } from './formats/stream-translator.ts';
+import { forwardedHeaders } from './forward-headers.ts';
 import { HoldKeeper, type InFlightHolds } from './hold-keeper.ts';
 import { upstreamFailure, upstreamUnreachable } from './upstream-errors.ts';
 import type { Upstreams } from './upstreams.ts';
@@ -78,7 +80,6 @@ import type { Upstreams } from './upstreams.ts';
 /** The smallest answer worth lowering `max_tokens` to; below it the request is refused with 402. */
 const MINIMUM_OUTPUT_TOKENS = 16;
 const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
-const ANTHROPIC_VERSION = '2023-06-01';
 /**
  * The gateway routes' own body cap: 16 MiB. Room for a long conversation with several inline images
  * (Anthropic takes up to 5 MB per image, 32 MB per request), well below the server-wide 20 MiB cap, and
@@ -152,6 +153,15 @@ export class GatewayService {
     ) {
       throw new TollgateError('invalid_request', `${model.id} is not a chat model`, { param: 'model' });
     }
+    if (model.category === EMBEDDING_CATEGORY) {
+      throw new TollgateError(
+        'invalid_request',
+        `${model.id} is an embedding model: use POST /v1/embeddings`,
+        {
+          param: 'model',
+        },
+      );
+    }
     const provider = deps.config.providers[model.provider];
     if (!provider) throw new TollgateError('upstream_error', `No provider configured for ${model.id}`);
     if (provider.format === 'fal') {
@@ -167,14 +177,19 @@ export class GatewayService {
       customerKey: (name) => deps.providerKeys.fundingKey(principal.customerId, app, name),
     });
 
-    // The bound is what the hold covers (bytes: cheap at any size); the estimate stands in for input
-    // the provider does not report, and is counted without holding the event loop.
+    // The bound is what the hold covers (bytes: cheap at any size). The estimate stands in for input
+    // the provider does not report: tokenizing an agent's 100 KB prompt costs ~10 ms of CPU, so it is
+    // counted (without holding the event loop) only when a figure is missing, or a client is shown it.
     const responsesView = format === 'responses' ? responsesRequestView(body) : null;
     const input = responsesView
       ? responsesRequestInput(responsesView)
       : requestInput(format as ApiFormat, body as unknown as ClientRequest);
     const inputBound = boundWithReferences(responsesView, boundInputTokens(input), model.contextWindow);
-    const inputEstimate = await estimateInputTokensAsync(input);
+    let counting: Promise<number> | undefined;
+    const inputEstimate = () => {
+      counting ??= estimateInputTokensAsync(input);
+      return counting;
+    };
     const modelMax = model.maxTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
     let maxTokens = Math.min(limits.requestedMaxTokens ?? modelMax, modelMax);
     // Fails before any credit moves when the request cannot be translated (a 400), for every format
@@ -240,10 +255,7 @@ export class GatewayService {
         clientModel: body.model,
         stream,
         includeUsage: isRecord(body.stream_options) && body.stream_options.include_usage === true,
-        anthropicVersion:
-          typeof request.headers['anthropic-version'] === 'string'
-            ? request.headers['anthropic-version']
-            : ANTHROPIC_VERSION,
+        clientHeaders: request.headers,
       };
       reply.header('x-tollgate-hold', metering.holdId);
       if (stream) {
@@ -494,7 +506,7 @@ export class GatewayService {
   }
 
   private upstreamRequest(
-    context: Pick<CallContext, 'provider' | 'apiKey' | 'stream' | 'anthropicVersion' | 'upstreamDialect'>,
+    context: Pick<CallContext, 'format' | 'provider' | 'apiKey' | 'stream' | 'upstreamDialect' | 'clientHeaders'>,
     body: unknown,
     signal: AbortSignal,
   ) {
@@ -507,12 +519,17 @@ export class GatewayService {
           : '/v1/messages';
     const { pool, path } = this.deps.upstreams.target(provider.baseUrl, endpoint);
     const headers: Record<string, string> = {
+      // Per attempt: what the client's headers mean depends on the dialect of the provider tried.
+      ...forwardedHeaders(
+        context.clientHeaders,
+        context.format === 'responses' ? 'openai' : context.format,
+        provider.format as ApiFormat,
+      ),
       'content-type': 'application/json',
       accept: context.stream ? 'text/event-stream' : 'application/json',
     };
     if (provider.format === 'anthropic') {
       headers['x-api-key'] = context.apiKey;
-      headers['anthropic-version'] = context.anthropicVersion;
     } else {
       headers.authorization = `Bearer ${context.apiKey}`;
     }
@@ -554,8 +571,9 @@ export class GatewayService {
       throw new TollgateError('upstream_error', 'The provider answered with invalid JSON');
     }
     const answer = answerText(parsed);
-    const resolved = resolveUsage(reportedUsageFromResponse(context.upstreamDialect, parsed), {
-      inputTokens: context.inputEstimate,
+    const reported = reportedUsageFromResponse(context.upstreamDialect, parsed);
+    const resolved = resolveUsage(reported, {
+      inputTokens: reported?.input_tokens === undefined ? await context.inputEstimate() : 0,
       countOutput: () => countTextTokensUpTo(answer, context.outputLimit),
       delivered: answer.length > 0,
     });
@@ -618,14 +636,12 @@ export class GatewayService {
     const translator = createStreamTranslator(context.format, context.upstreamFormat, {
       clientModel: context.clientModel,
       includeUsage: context.includeUsage,
-      inputTokensEstimate: context.inputEstimate,
+      // Anthropic clients are shown an input figure in message_start, before the provider reports one.
+      inputTokensEstimate: context.format === 'anthropic' ? await context.inputEstimate() : 0,
       secrets: context.secrets,
       request: context.request,
     });
-    const accumulator = new UsageAccumulator({
-      format: context.upstreamDialect,
-      inputTokensEstimate: context.inputEstimate,
-    });
+    const accumulator = new UsageAccumulator({ format: context.upstreamDialect });
     const feed = async (events: ReturnType<SseParser['push']>) => {
       for (const event of events) {
         accumulator.push(event);
@@ -649,7 +665,10 @@ export class GatewayService {
     if (writer.gone) controller.abort();
 
     try {
-      const resolved = accumulator.result(context.outputLimit);
+      let resolved = accumulator.result(context.outputLimit);
+      if (!resolved.inputReported) {
+        resolved = { ...resolved, usage: { ...resolved.usage, input_tokens: await context.inputEstimate() } };
+      }
       const delivered = deliveredSomething(
         accumulator.streamedText().length > 0,
         resolved,
@@ -722,8 +741,8 @@ interface CallContext {
   customerId: string;
   /** The most input tokens the provider may bill (what the hold covers). */
   inputBound: number;
-  /** The o200k estimate of the input, for when the provider does not report it. */
-  inputEstimate: number;
+  /** The o200k estimate of the input, for when the provider does not report it (counted once, on demand). */
+  inputEstimate(): Promise<number>;
   /** The most output tokens the provider may bill: answers × the limit it was sent. */
   outputLimit: number;
   metering: Metering;
@@ -732,7 +751,8 @@ interface CallContext {
   clientModel: string;
   stream: boolean;
   includeUsage: boolean;
-  anthropicVersion: string;
+  /** The client's request headers: an allow-list of them goes to a provider of the same dialect (`forward-headers.ts`). */
+  clientHeaders: FastifyRequest['headers'];
 }
 
 /**

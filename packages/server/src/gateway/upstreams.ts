@@ -34,6 +34,28 @@ export class Upstreams {
     return { pool, path: `${basePath}${endpointPath}` };
   }
 
+  /**
+   * A JSON POST answered in one piece (embeddings, token counts): the status and the body's text.
+   * Throws what undici throws when the provider does not answer; the caller decides what that costs.
+   */
+  async postJson(
+    baseUrl: string,
+    endpointPath: string,
+    headers: Record<string, string>,
+    body: unknown,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; text: string }> {
+    const { pool, path } = this.target(baseUrl, endpointPath);
+    const response = await pool.request({
+      method: 'POST',
+      path,
+      headers: { ...headers, 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+      signal,
+    });
+    return { status: response.statusCode, text: await response.body.text() };
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.pools.values()].map((pool) => pool.close().catch(() => {})));
     this.pools.clear();

@@ -163,6 +163,7 @@ describe('the catalog holds nothing the seeds and the gateway list do not', () =
     const seedIds = new Set([...SEED_ANIMATE_USD, ...SEED_STUDIO_CREDITS].map(([id]) => id));
     const extra = catalog
       .list()
+      .filter((model) => model.category !== 'embedding')
       .map((model) => model.id)
       .filter((id) => !seedIds.has(id));
     // Besides the seeds: only the gateway's token-priced chat models of the four families.
@@ -175,5 +176,17 @@ describe('the catalog holds nothing the seeds and the gateway list do not', () =
       expect(model.price.outputPerMillionMicros, id).not.toBeNull();
       expect(model.price.perCallMicros, id).toBeNull();
     }
+  });
+});
+
+describe('embedding models', () => {
+  it("are priced per input token at OpenAI's list prices, with no output price", () => {
+    const perMillionUsd = (id: string) => catalog.require(id).price;
+    expect(perMillionUsd('openai/text-embedding-3-small')).toMatchObject({
+      inputPerMillionMicros: usdToMicros('0.02'),
+      outputPerMillionMicros: null,
+    });
+    expect(perMillionUsd('openai/text-embedding-3-large').inputPerMillionMicros).toBe(usdToMicros('0.13'));
+    expect(perMillionUsd('openai/text-embedding-ada-002').inputPerMillionMicros).toBe(usdToMicros('0.10'));
   });
 });

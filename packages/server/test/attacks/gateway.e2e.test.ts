@@ -1083,7 +1083,7 @@ describe.each(testBackends())('gateway attacks on $name', (backend) => {
     expect(anthropicNested.status).toBe(400);
     expect(anthropicNested.body).toEqual({
       type: 'error',
-      error: { type: 'invalid_request', message: expect.any(String) },
+      error: { type: 'invalid_request_error', code: 'invalid_request', message: expect.any(String) },
     });
 
     // Over the gateway's 16 MiB cap: 413 in the endpoint's own dialect, before anything is held.
@@ -1104,7 +1104,7 @@ describe.each(testBackends())('gateway attacks on $name', (backend) => {
     expect(anthropicLarge.status).toBe(413);
     expect(anthropicLarge.body).toEqual({
       type: 'error',
-      error: { type: 'payload_too_large', message: expect.any(String) },
+      error: { type: 'request_too_large', code: 'payload_too_large', message: expect.any(String) },
     });
     expect(await holdsOf(user.id)).toEqual([]);
 

@@ -232,7 +232,7 @@ describe.each(testBackends())('operations on $name', (backend) => {
     expect(messages.status).toBe(429);
     expect(await messages.json()).toEqual({
       type: 'error',
-      error: { type: 'rate_limited', message: expect.any(String) },
+      error: { type: 'rate_limit_error', code: 'rate_limited', message: expect.any(String) },
     });
 
     // Nothing was written for any of them; the neighbour and the app are untouched by this bucket.
@@ -415,7 +415,7 @@ describe.each(testBackends())('operations on $name', (backend) => {
         expect(messages.status).toBe(503);
         expect(await messages.json()).toEqual({
           type: 'error',
-          error: { type: 'unavailable', message: expect.any(String) },
+          error: { type: 'overloaded_error', code: 'unavailable', message: expect.any(String) },
         });
         const notReady = await call('GET', '/readyz');
         expect(notReady.status).toBe(503);

@@ -245,7 +245,11 @@ describe('fake Anthropic messages', () => {
     expect(fake.requests[0]).toMatchObject({ path: '/v1/messages', credential: 'sk-ant-test' });
     const apiKeyRequest = await fetch(`${fake.url}/v1/messages`, {
       method: 'POST',
-      headers: { 'x-api-key': 'sk-ant-raw', 'content-type': 'application/json' },
+      headers: {
+        'x-api-key': 'sk-ant-raw',
+        'content-type': 'application/json',
+        'anthropic-version': '2023-06-01',
+      },
       body: JSON.stringify({ model: 'claude', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
     });
     expect(apiKeyRequest.status).toBe(200);
@@ -382,7 +386,7 @@ describe('fake streams through Tollgate’s own parser and usage accumulator', (
     for (const target of targets) {
       const response = await fetch(`${fake.url}${target.path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
         body: JSON.stringify(target.body),
       });
       const accumulator = new UsageAccumulator({ format: target.format });
@@ -428,6 +432,31 @@ describe('fake chat and messages misbehaving for the metering attacks', () => {
     expect(usage?.completion_tokens).toBe(15);
   });
 
+  it('refuses what the Messages API refuses: no version, missing fields, a thinking budget out of range, a beta field without its beta', async () => {
+    const send = (body: object, headers: Record<string, string> = { 'anthropic-version': '2023-06-01' }) =>
+      fetch(`${fake.url}/v1/messages`, { method: 'POST', headers, body: JSON.stringify(body) }).then(
+        async (response) => ({ status: response.status, body: await response.json() }),
+      );
+    const ok = { model: 'claude', max_tokens: 2_000, messages: [{ role: 'user', content: 'x' }] };
+    expect((await send(ok)).status).toBe(200);
+    for (const [body, headers] of [
+      [ok, {}],
+      [{ ...ok, max_tokens: undefined }, undefined],
+      [{ ...ok, model: undefined }, undefined],
+      [{ ...ok, messages: undefined }, undefined],
+      [{ ...ok, thinking: { type: 'enabled', budget_tokens: 2_000 } }, undefined],
+      [{ ...ok, thinking: { type: 'enabled', budget_tokens: 1_000 } }, undefined],
+      [{ ...ok, context_management: { edits: [] } }, undefined],
+    ] as const) {
+      const answer = await send(body, headers);
+      expect(answer.status, JSON.stringify(body)).toBe(400);
+      expect(answer.body.error.type).toBe('invalid_request_error');
+    }
+    expect((await send({ ...ok, thinking: { type: 'enabled', budget_tokens: 1_999 } })).status).toBe(200);
+    const beta = { 'anthropic-version': '2023-06-01', 'anthropic-beta': 'context-management-2025-06-27' };
+    expect((await send({ ...ok, context_management: { edits: [] } }, beta)).status).toBe(200);
+  });
+
   it('sends rawUsage verbatim, or none, and can leave out the end marker', async () => {
     fake.setBehavior({ rawUsage: { prompt_tokens: -5, completion_tokens: 'lots' } });
     const plain = await fetch(`${fake.url}/v1/chat/completions`, {
@@ -438,12 +467,14 @@ describe('fake chat and messages misbehaving for the metering attacks', () => {
     fake.setBehavior({ rawUsage: null });
     const none = await fetch(`${fake.url}/v1/messages`, {
       method: 'POST',
+      headers: { 'anthropic-version': '2023-06-01' },
       body: JSON.stringify({ model: 'claude', max_tokens: 10, messages: [] }),
     });
     expect((await none.json()).usage).toBeUndefined();
     fake.setBehavior({ omitEndMarker: true, rawUsage: { output_tokens: 1e300 } });
     const stream = await fetch(`${fake.url}/v1/messages`, {
       method: 'POST',
+      headers: { 'anthropic-version': '2023-06-01' },
       body: JSON.stringify({ model: 'claude', max_tokens: 10, messages: [], stream: true }),
     });
     const text = await stream.text();
@@ -459,7 +490,7 @@ describe('fake chat and messages misbehaving for the metering attacks', () => {
     fake.setBehavior({ behavior: 'stream_error_echo', responseHeaders: { 'x-provider-secret': 'p' } });
     const response = await fetch(`${fake.url}/v1/messages`, {
       method: 'POST',
-      headers: { 'x-api-key': 'sk-ant-echo-me' },
+      headers: { 'x-api-key': 'sk-ant-echo-me', 'anthropic-version': '2023-06-01' },
       body: JSON.stringify({ model: 'claude', max_tokens: 10, messages: [], stream: true }),
     });
     expect(response.headers.get('x-provider-secret')).toBe('p');

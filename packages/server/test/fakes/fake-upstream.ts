@@ -224,6 +224,9 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     if (recorded.method === 'POST' && path === '/v1/chat/completions') return openAiChat(exchange);
     if (recorded.method === 'POST' && path === '/v1/responses') return openAiResponses(exchange, storedItems);
     if (recorded.method === 'POST' && path === '/v1/messages') return anthropicMessages(exchange);
+    if (recorded.method === 'POST' && path === '/v1/messages/count_tokens')
+      return anthropicCountTokens(exchange);
+    if (recorded.method === 'POST' && path === '/v1/embeddings') return openAiEmbeddings(exchange);
     if (recorded.method === 'GET' && path.startsWith('/files/')) return sendFile(response, path);
     if (recorded.method === 'GET' && path === '/v1/models') return modelsKeyCheck(exchange, acceptedKeys);
     if (recorded.method === 'GET' && path.endsWith('/key')) return openRouterKeyCheck(exchange, acceptedKeys);
@@ -894,9 +897,77 @@ function forcedAnthropicTool(body: any): string | null {
   return null;
 }
 
+/** Beta body fields Anthropic refuses unless the request names their beta in `anthropic-beta`. */
+const ANTHROPIC_BETA_FIELDS: Record<string, string> = { context_management: 'context-management-' };
+
+/**
+ * What the real Messages API refuses before it generates anything (a 400 `invalid_request_error`):
+ * no `anthropic-version`, a missing model, messages or `max_tokens`, a thinking budget below 1,024 or
+ * not below `max_tokens`, a beta field without its beta header. Null when the request is valid.
+ */
+export function anthropicRefusal(
+  headers: IncomingHttpHeaders,
+  body: any,
+  endpoint: 'messages' | 'count_tokens',
+): string | null {
+  if (!header(headers, 'anthropic-version')) return 'anthropic-version: header is required';
+  if (typeof body?.model !== 'string' || body.model.length === 0) return 'model: Field required';
+  if (!Array.isArray(body.messages)) return 'messages: Field required';
+  if (endpoint === 'messages' && !(Number.isInteger(body.max_tokens) && body.max_tokens >= 1))
+    return 'max_tokens: Field required';
+  const thinking = body.thinking;
+  if (thinking?.type === 'enabled') {
+    const budget = thinking.budget_tokens;
+    if (!Number.isInteger(budget)) return 'thinking.enabled.budget_tokens: Field required';
+    if (budget < 1024) return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024';
+    if (endpoint === 'messages' && budget >= body.max_tokens)
+      return '`max_tokens` must be greater than `thinking.budget_tokens`.';
+  }
+  const betas = (header(headers, 'anthropic-beta') ?? '').split(',').map((beta) => beta.trim());
+  for (const [field, beta] of Object.entries(ANTHROPIC_BETA_FIELDS)) {
+    if (body[field] !== undefined && !betas.some((named) => named.startsWith(beta)))
+      return `${field}: Extra inputs are not permitted`;
+  }
+  return null;
+}
+
+function sendAnthropicRefusal(response: ServerResponse, message: string): void {
+  sendJson(response, 400, { type: 'error', error: { type: 'invalid_request_error', message } });
+}
+
+/** Words and punctuation runs of every string in the request: the fake's deterministic token count. */
+export function fakeCountTokens(value: unknown): number {
+  if (typeof value === 'string') return (value.match(/\w+|[^\w\s]+/g) ?? []).length;
+  if (Array.isArray(value)) return value.reduce((total: number, item) => total + fakeCountTokens(item), 0);
+  if (value && typeof value === 'object')
+    return Object.values(value).reduce((total: number, item) => total + fakeCountTokens(item), 0);
+  return 0;
+}
+
+/** `POST /v1/messages/count_tokens`: validated like a message, answered with a deterministic count. */
+function anthropicCountTokens(exchange: Exchange): void {
+  const { response, settings } = exchange;
+  const body = exchange.recorded.body ?? {};
+  const refusal = anthropicRefusal(exchange.request.headers, body, 'count_tokens');
+  if (refusal) {
+    sendAnthropicRefusal(response, refusal);
+    return;
+  }
+  if (answeredEarly(exchange, 'anthropic', false)) return;
+  const counted =
+    settings.usage?.input_tokens ??
+    fakeCountTokens([body.system, body.messages, body.tools]) + 3 * body.messages.length;
+  sendJson(response, 200, { input_tokens: counted }, settings.responseHeaders);
+}
+
 async function anthropicMessages(exchange: Exchange): Promise<void> {
   const { response, settings } = exchange;
   const body = exchange.recorded.body ?? {};
+  const refusal = anthropicRefusal(exchange.request.headers, body, 'messages');
+  if (refusal) {
+    sendAnthropicRefusal(response, refusal);
+    return;
+  }
   const streaming = body.stream === true;
   if (answeredEarly(exchange, 'anthropic', streaming)) return;
   const answer = planAnswer(settings, body, body.max_tokens, forcedAnthropicTool(body));
@@ -1017,6 +1088,72 @@ async function anthropicMessages(exchange: Exchange): Promise<void> {
   const cutAfter =
     settings.behavior === 'stream_then_error' ? 3 + (settings.chunksBeforeError ?? 2) : undefined;
   if (await writeFrames(exchange, frames, cutAfter)) response.end();
+}
+
+// ───────────────────────────── OpenAI embeddings ─────────────────────────────
+
+/**
+ * `POST /v1/embeddings`: refuses what OpenAI refuses (no model, an empty or missing input, more than
+ * 2,048 items, a bad `encoding_format` or `dimensions`), answers one vector per item — as float lists,
+ * or base64 little-endian float32 when asked (the openai SDK asks for base64 by default) — and reports
+ * `usage.prompt_tokens`: the words of the texts plus the token ids given (or `usage.input_tokens`).
+ */
+function openAiEmbeddings(exchange: Exchange): void {
+  const { response, settings } = exchange;
+  const body = exchange.recorded.body ?? {};
+  const refuse = (message: string, param: string): void => {
+    sendJson(response, 400, { error: { message, type: 'invalid_request_error', param, code: null } });
+  };
+  if (typeof body.model !== 'string' || body.model.length === 0)
+    return void refuse('you must provide a model parameter', 'model');
+  const input = body.input;
+  const items: (string | number[])[] =
+    typeof input === 'string'
+      ? [input]
+      : Array.isArray(input) && input.length > 0 && input.every((item: unknown) => typeof item === 'number')
+        ? [input as number[]]
+        : Array.isArray(input)
+          ? input
+          : [];
+  if (
+    items.length === 0 ||
+    items.length > 2048 ||
+    !items.every((item) =>
+      typeof item === 'string' ? item.length > 0 : Array.isArray(item) && item.length > 0,
+    )
+  )
+    return void refuse("'$.input' is invalid. Please check the API reference.", 'input');
+  if (body.encoding_format !== undefined && !['float', 'base64'].includes(body.encoding_format))
+    return void refuse("'encoding_format' must be 'float' or 'base64'", 'encoding_format');
+  if (body.dimensions !== undefined && !(Number.isInteger(body.dimensions) && body.dimensions >= 1))
+    return void refuse("'dimensions' must be a positive integer", 'dimensions');
+  if (answeredEarly(exchange, 'openai', false)) return;
+  const dimensions = body.dimensions ?? 8;
+  const vector = (index: number) =>
+    Array.from({ length: dimensions }, (_, position) => Math.fround(((index + 1) * (position + 1)) / 100));
+  const data = items.map((_, index) => {
+    const values = vector(index);
+    return {
+      object: 'embedding',
+      index,
+      embedding:
+        body.encoding_format === 'base64'
+          ? Buffer.from(new Float32Array(values).buffer).toString('base64')
+          : values,
+    };
+  });
+  const counted = items.reduce(
+    (total: number, item) => total + (typeof item === 'string' ? fakeCountTokens(item) : item.length),
+    0,
+  );
+  const promptTokens = settings.usage?.input_tokens ?? counted;
+  const usage = usageToSend(settings, { prompt_tokens: promptTokens, total_tokens: promptTokens });
+  sendJson(
+    response,
+    200,
+    { object: 'list', data, model: body.model, ...(usage === undefined ? {} : { usage }) },
+    settings.responseHeaders,
+  );
 }
 
 // ───────────────────────────── fal queue ─────────────────────────────

@@ -26,11 +26,31 @@ describe('dialect errors', () => {
     );
   });
 
-  it('renders the Anthropic shape as seed 004 shows it', () => {
+  it("renders the Anthropic shape with Anthropic's own types, Tollgate's code beside them", () => {
     expect(renderAnthropicError(toGatewayError(insufficient))).toEqual({
       type: 'error',
-      error: { type: 'insufficient_credits', message: 'Insufficient credits. Please top up your balance.' },
+      error: {
+        type: 'billing_error',
+        code: 'insufficient_credits',
+        message: 'Insufficient credits. Please top up your balance.',
+      },
     });
+    const typeOf = (code: string, status?: number) =>
+      renderAnthropicError({ code, status, message: '' }).error.type;
+    expect(typeOf('invalid_request')).toBe('invalid_request_error');
+    expect(typeOf('invalid_user_key')).toBe('authentication_error');
+    expect(typeOf('missing_api_key')).toBe('authentication_error');
+    expect(typeOf('model_not_allowed')).toBe('permission_error');
+    expect(typeOf('model_not_found')).toBe('not_found_error');
+    expect(typeOf('payload_too_large')).toBe('request_too_large');
+    expect(typeOf('rate_limited')).toBe('rate_limit_error');
+    expect(typeOf('internal_error')).toBe('api_error');
+    expect(typeOf('upstream_error')).toBe('api_error');
+    expect(typeOf('unavailable')).toBe('overloaded_error');
+    // Codes Tollgate does not know fall back by status.
+    expect(typeOf('secret_not_configured', 503)).toBe('overloaded_error');
+    expect(typeOf('idempotency_conflict')).toBe('invalid_request_error');
+    expect(typeOf('something_new')).toBe('api_error');
   });
 
   it('uses the status of the code, the param when known, and hides unexpected failures', () => {
@@ -61,7 +81,7 @@ describe('dialect errors', () => {
     expect(anthropic.event).toBe('error');
     expect(JSON.parse(anthropic.data)).toEqual({
       type: 'error',
-      error: { type: 'upstream_error', message: 'Upstream went away' },
+      error: { type: 'api_error', code: 'upstream_error', message: 'Upstream went away' },
     });
   });
 });

@@ -207,7 +207,8 @@ describe('AnthropicPassthroughStream', () => {
         anthropicEvent({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }),
     );
     expect(assembleAnthropicStream(frames).error).toEqual({
-      type: 'upstream_error',
+      type: 'api_error',
+      code: 'upstream_error',
       message: 'Upstream error (overloaded_error): Overloaded',
     });
   });

@@ -176,7 +176,8 @@ describe('OpenAiToAnthropicStream', () => {
       'error',
     ]);
     expect(assembled.error).toEqual({
-      type: 'upstream_error',
+      type: 'api_error',
+      code: 'upstream_error',
       message: 'Upstream error (server_error): The server had an error',
     });
     expect(translator.upstreamError?.type).toBe('server_error');

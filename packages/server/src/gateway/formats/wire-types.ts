@@ -265,7 +265,8 @@ export interface AnthropicMessagesResponse {
 
 export interface AnthropicErrorBody {
   type: 'error';
-  error: { type: string; message: string };
+  /** `code`: Tollgate's stable error code, beside Anthropic's `type`. */
+  error: { type: string; code?: string; message: string };
 }
 
 /** Narrowing helper: the wire is JSON, so "is this a plain object" is the check we need everywhere. */
