@@ -34,12 +34,26 @@ config.rateLimits.requestsPerMinute = 1_000_000_000;
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `bench_${randomBytes(4).toString('hex')}`;
 const database =
-  backend === 'postgres' ? await openDatabase({ url: databaseUrl, schema, poolSize: 16 }) : await openDatabase({});
+  backend === 'postgres'
+    ? await openDatabase({ url: databaseUrl, schema, poolSize: 16 })
+    : await openDatabase({});
 const tollgate = await createTollgate({ config, env, database, logger: false, announce: () => {} });
-const app = await tollgate.services.apps.create({ name: 'bench', referralRatePpm: 100_000n, allowedModels: null });
-const { customer, userKey } = await tollgate.services.customers.create({ appId: app.id, externalId: 'bench-user' });
+const app = await tollgate.services.apps.create({
+  name: 'bench',
+  referralRatePpm: 100_000n,
+  allowedModels: null,
+});
+const { customer, userKey } = await tollgate.services.customers.create({
+  appId: app.id,
+  externalId: 'bench-user',
+});
 unwrap(
-  await tollgate.ledger.grant({ customerId: customer.id, amountMicros: 10n ** 15n, source: 'purchase', reason: 'benchmark credits' }),
+  await tollgate.ledger.grant({
+    customerId: customer.id,
+    amountMicros: 10n ** 15n,
+    source: 'purchase',
+    reason: 'benchmark credits',
+  }),
 );
 const address = await tollgate.listen(port);
 if (process.env.KEY_FILE) writeFileSync(process.env.KEY_FILE, userKey!);

@@ -8,56 +8,56 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { AppsService } from './apps/apps-service.ts';
 import { generateKey, hashKey } from './auth/keys.ts';
 import { KeyStore, presentedKey } from './auth/principals.ts';
-import { loadSecrets } from './byok/secrets.ts';
 import { ProviderKeysService } from './byok/provider-keys.ts';
+import { loadSecrets } from './byok/secrets.ts';
 import { loadConfig } from './config/load-config.ts';
 import type { TollgateConfig } from './config/types.ts';
 import { CustomersService } from './customers/customers-service.ts';
 import { SignupBonus } from './customers/signup-bonus.ts';
 import { GateService } from './gate/gate-service.ts';
-import { Metrics } from './http/metrics.ts';
-import { HttpIdempotency } from './http/idempotency.ts';
-import { completeOpenApiDocument } from './http/openapi.ts';
-import { openApiDocument, registerRoutes, type AnyRoute } from './http/route.ts';
-import { adminRoutes } from './http/routes/admin.ts';
-import { appRoutes } from './http/routes/apps.ts';
-import { customerRoutes } from './http/routes/customers.ts';
-import { docsRoutes } from './http/routes/docs.ts';
-import { gateRoutes } from './http/routes/gate.ts';
-import { paymentRoutes, registerStripeWebhook } from './http/routes/payments.ts';
-import { registerTestCheckout } from './http/routes/test-checkout.ts';
-import { userRoutes } from './http/routes/user.ts';
-import { widgetRoutes } from './http/routes/widget.ts';
-import { registerDashboardPages } from './http/routes/dashboard-pages.ts';
-import { portalRoutes } from './http/routes/portal.ts';
-import { DashboardAssets } from './portal/dashboard-assets.ts';
-import { OpenRouterConnect } from './portal/openrouter-connect.ts';
-import { openRouterOrigin } from './portal/pkce.ts';
-import { PortalService } from './portal/portal-service.ts';
-import { ReportsService } from './portal/reports-service.ts';
-import { GiftCodesService } from './gifts/gift-codes-service.ts';
-import { type CheckoutProvider, StripeCheckout, TestModeCheckout } from './payments/checkout-provider.ts';
-import { PurchasesService } from './payments/purchases-service.ts';
-import { ReturnUrls } from './payments/return-urls.ts';
-import { type PaymentsMode, paymentsModeFromEnvironment } from './payments/test-mode.ts';
-import { StripeWebhooks } from './payments/webhooks.ts';
-import { RateLimits, redisTimeoutsFromEnv } from './ratelimit/rate-limiter.ts';
-import { SubscriptionsService } from './subscriptions/subscriptions-service.ts';
 import { CountTokensService } from './gateway/count-tokens.ts';
 import { EMBEDDINGS_BODY_LIMIT_BYTES, EmbeddingsService } from './gateway/embeddings.ts';
 import { GATEWAY_BODY_LIMIT_BYTES, type GatewayDeps, GatewayService } from './gateway/gateway-service.ts';
 import { InFlightHolds } from './gateway/hold-keeper.ts';
 import { Upstreams } from './gateway/upstreams.ts';
 import { GenerationsService } from './generations/generations-service.ts';
+import { GiftCodesService } from './gifts/gift-codes-service.ts';
+import { HttpIdempotency } from './http/idempotency.ts';
+import { Metrics } from './http/metrics.ts';
+import { completeOpenApiDocument } from './http/openapi.ts';
+import { type AnyRoute, openApiDocument, registerRoutes } from './http/route.ts';
+import { adminRoutes } from './http/routes/admin.ts';
+import { appRoutes } from './http/routes/apps.ts';
+import { customerRoutes } from './http/routes/customers.ts';
+import { registerDashboardPages } from './http/routes/dashboard-pages.ts';
+import { docsRoutes } from './http/routes/docs.ts';
+import { gateRoutes } from './http/routes/gate.ts';
 import { generationRoutes } from './http/routes/generations.ts';
+import { paymentRoutes, registerStripeWebhook } from './http/routes/payments.ts';
+import { portalRoutes } from './http/routes/portal.ts';
+import { registerTestCheckout } from './http/routes/test-checkout.ts';
+import { userRoutes } from './http/routes/user.ts';
+import { widgetRoutes } from './http/routes/widget.ts';
 import { createHttpServer } from './http/server.ts';
 import { Ledger } from './ledger/ledger.ts';
-import { DEFAULT_SWEEP_INTERVAL_MILLISECONDS, type SweepResult, Sweeper } from './ledger/sweeper.ts';
+import { DEFAULT_SWEEP_INTERVAL_MILLISECONDS, Sweeper, type SweepResult } from './ledger/sweeper.ts';
+import { type CheckoutProvider, StripeCheckout, TestModeCheckout } from './payments/checkout-provider.ts';
+import { PurchasesService } from './payments/purchases-service.ts';
+import { ReturnUrls } from './payments/return-urls.ts';
+import { type PaymentsMode, paymentsModeFromEnvironment } from './payments/test-mode.ts';
+import { StripeWebhooks } from './payments/webhooks.ts';
+import { DashboardAssets } from './portal/dashboard-assets.ts';
+import { OpenRouterConnect } from './portal/openrouter-connect.ts';
+import { openRouterOrigin } from './portal/pkce.ts';
+import { PortalService } from './portal/portal-service.ts';
+import { ReportsService } from './portal/reports-service.ts';
 import { type Catalog, createCatalog } from './pricing/catalog.ts';
+import { RateLimits, redisTimeoutsFromEnv } from './ratelimit/rate-limiter.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
-import { type Database, databaseReachable, databaseTimeoutsFromEnv, openDatabase } from './store/database.ts';
 import { resolveDataFolder } from './store/data-folder.ts';
+import { type Database, databaseReachable, databaseTimeoutsFromEnv, openDatabase } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
+import { SubscriptionsService } from './subscriptions/subscriptions-service.ts';
 import { GuestMerge } from './widget/guest-merge.ts';
 
 export const VERSION = '0.1.0';
@@ -179,16 +179,41 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
 
   let listeningUrl = `http://127.0.0.1:${env.PORT ?? 8787}`;
   const publicUrl = () => (env.TOLLGATE_PUBLIC_URL ?? listeningUrl).replace(/\/+$/, '');
-  const stripeCheckout = env.STRIPE_SECRET_KEY ? new StripeCheckout(env.STRIPE_SECRET_KEY, env.STRIPE_API_BASE) : null;
+  const stripeCheckout = env.STRIPE_SECRET_KEY
+    ? new StripeCheckout(env.STRIPE_SECRET_KEY, env.STRIPE_API_BASE)
+    : null;
   // Without Stripe keys, whether test mode may sell is decided in listen(), once the address is known;
   // deciding now also checks TOLLGATE_TEST_MODE's spelling (with the switch on, test mode is on already).
   const testCheckout = stripeCheckout ? null : new TestModeCheckout(publicUrl, secret);
   testCheckout?.decide(paymentsModeFromEnvironment(env, config.testMode, null));
   const checkout: CheckoutProvider = stripeCheckout ?? testCheckout!;
   const returnUrls = new ReturnUrls(apps, publicUrl);
-  const purchases = new PurchasesService(db, ledger, config, checkout, clock, publicUrl, returnUrls, signupBonus);
-  const subscriptions = new SubscriptionsService(db, ledger, config, checkout, clock, publicUrl, stripeCheckout?.stripe ?? null, returnUrls);
-  const webhooks = new StripeWebhooks(env.STRIPE_WEBHOOK_SECRET, purchases, subscriptions, stripeCheckout?.stripe);
+  const purchases = new PurchasesService(
+    db,
+    ledger,
+    config,
+    checkout,
+    clock,
+    publicUrl,
+    returnUrls,
+    signupBonus,
+  );
+  const subscriptions = new SubscriptionsService(
+    db,
+    ledger,
+    config,
+    checkout,
+    clock,
+    publicUrl,
+    stripeCheckout?.stripe ?? null,
+    returnUrls,
+  );
+  const webhooks = new StripeWebhooks(
+    env.STRIPE_WEBHOOK_SECRET,
+    purchases,
+    subscriptions,
+    stripeCheckout?.stripe,
+  );
   const gifts = new GiftCodesService(db, ledger, clock);
   const metricsAddress = parseListenAddress(env.TOLLGATE_METRICS_ADDRESS);
   const http = createHttpServer({
@@ -212,7 +237,10 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
         databaseReachable(db, READINESS_TIMEOUT_MILLISECONDS),
         rateLimits.redisReachable(READINESS_TIMEOUT_MILLISECONDS),
       ]);
-      return { database: database ? 'ok' : 'unreachable', redis: redis === null ? 'not_configured' : redis ? 'ok' : 'unreachable' };
+      return {
+        database: database ? 'ok' : 'unreachable',
+        redis: redis === null ? 'not_configured' : redis ? 'ok' : 'unreachable',
+      };
     },
   });
   const rateLimits = new RateLimits({
@@ -224,7 +252,10 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const redeemLimiter = rateLimits.limiter({ perMinute: 10, burst: 10 }, 'tollgate:gift:');
   const requestsPerMinute = config.rateLimits.requestsPerMinute;
   // One bucket per customer for every user-key request, native routes and gateway alike.
-  const customerLimiter = rateLimits.limiter({ perMinute: requestsPerMinute, burst: requestsPerMinute }, 'tollgate:customer:');
+  const customerLimiter = rateLimits.limiter(
+    { perMinute: requestsPerMinute, burst: requestsPerMinute },
+    'tollgate:customer:',
+  );
   const upstreams = new Upstreams({
     headersMilliseconds: Number(env.TOLLGATE_UPSTREAM_TIMEOUT_MS ?? 120_000),
     bodyMilliseconds: Number(env.TOLLGATE_UPSTREAM_TIMEOUT_MS ?? 120_000),
@@ -245,14 +276,28 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     inFlightHolds,
     holdTimeoutSeconds: config.holds.timeoutSeconds,
     clientWriteTimeoutMilliseconds:
-      Number(env.TOLLGATE_CLIENT_WRITE_TIMEOUT_MS) > 0 ? Number(env.TOLLGATE_CLIENT_WRITE_TIMEOUT_MS) : undefined,
+      Number(env.TOLLGATE_CLIENT_WRITE_TIMEOUT_MS) > 0
+        ? Number(env.TOLLGATE_CLIENT_WRITE_TIMEOUT_MS)
+        : undefined,
   };
   const gateway = new GatewayService(gatewayDeps);
 
-  const generations = new GenerationsService(db, ledger, catalog, config, apps, providerKeys, upstreams, clock, metrics, env, {
-    jobTimeoutSeconds: Number(env.TOLLGATE_GENERATION_TIMEOUT_SECONDS ?? 3600),
-    holdTimeoutSeconds: Math.max(config.holds.timeoutSeconds, 1800),
-  });
+  const generations = new GenerationsService(
+    db,
+    ledger,
+    catalog,
+    config,
+    apps,
+    providerKeys,
+    upstreams,
+    clock,
+    metrics,
+    env,
+    {
+      jobTimeoutSeconds: Number(env.TOLLGATE_GENERATION_TIMEOUT_SECONDS ?? 3600),
+      holdTimeoutSeconds: Math.max(config.holds.timeoutSeconds, 1800),
+    },
+  );
   const portal = new PortalService(db, clock, publicUrl);
   const reports = new ReportsService(db, clock, catalog);
   const openRouter = new OpenRouterConnect({
@@ -268,9 +313,23 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const routes: AnyRoute[] = [
     ...appRoutes(apps),
     ...adminRoutes({ db, clock }),
-    ...customerRoutes({ customers, ledger, gate, providerKeys, subscriptionOf: (id) => subscriptions.view(id) }),
+    ...customerRoutes({
+      customers,
+      ledger,
+      gate,
+      providerKeys,
+      subscriptionOf: (id) => subscriptions.view(id),
+    }),
     ...gateRoutes(gate, clock),
-    ...userRoutes({ config, catalog, ledger, apps, customers, keys, subscriptionOf: (id) => subscriptions.view(id) }),
+    ...userRoutes({
+      config,
+      catalog,
+      ledger,
+      apps,
+      customers,
+      keys,
+      subscriptionOf: (id) => subscriptions.view(id),
+    }),
     ...paymentRoutes({ customers, purchases, webhooks, gifts, subscriptions, redeemLimiter }),
     ...generationRoutes(generations),
     ...portalRoutes({ apps, customers, portal, openRouter, reports }),
@@ -299,14 +358,35 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     call.then(forget, forget);
     return call;
   };
-  http.post('/v1/chat/completions', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => tracked(gateway.handle('openai', request, reply)));
-  http.post('/v1/messages', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic' } }, (request, reply) => tracked(gateway.handle('anthropic', request, reply)));
-  http.post('/v1/responses', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => tracked(gateway.handle('responses', request, reply)));
+  http.post(
+    '/v1/chat/completions',
+    { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } },
+    (request, reply) => tracked(gateway.handle('openai', request, reply)),
+  );
+  http.post(
+    '/v1/messages',
+    { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic' } },
+    (request, reply) => tracked(gateway.handle('anthropic', request, reply)),
+  );
+  http.post(
+    '/v1/responses',
+    { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } },
+    (request, reply) => tracked(gateway.handle('responses', request, reply)),
+  );
   const countTokens = new CountTokensService(gatewayDeps);
-  http.post('/v1/messages/count_tokens', { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic' } }, (request, reply) => tracked(countTokens.handle(request, reply)));
+  http.post(
+    '/v1/messages/count_tokens',
+    { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic' } },
+    (request, reply) => tracked(countTokens.handle(request, reply)),
+  );
   const embeddings = new EmbeddingsService(gatewayDeps);
-  http.post('/v1/embeddings', { bodyLimit: EMBEDDINGS_BODY_LIMIT_BYTES, config: { dialect: 'openai' } }, (request, reply) => tracked(embeddings.handle(request, reply)));
-  if (testCheckout) registerTestCheckout(http, { checkout: testCheckout, purchases, subscriptions, customers, returnUrls });
+  http.post(
+    '/v1/embeddings',
+    { bodyLimit: EMBEDDINGS_BODY_LIMIT_BYTES, config: { dialect: 'openai' } },
+    (request, reply) => tracked(embeddings.handle(request, reply)),
+  );
+  if (testCheckout)
+    registerTestCheckout(http, { checkout: testCheckout, purchases, subscriptions, customers, returnUrls });
   docsRoutes(http, () => completeOpenApiDocument(openApiDocument(routes, VERSION) as Record<string, any>));
   registerDashboardPages(http, dashboardAssets, () => checkout.mode().kind === 'test');
 
@@ -387,10 +467,16 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       clearInterval(renewals);
       await sweeper.stop();
       const drainTimeoutMilliseconds =
-        closeOptions.drainTimeoutMilliseconds ?? (Number(env.TOLLGATE_DRAIN_TIMEOUT_MS) >= 0 && env.TOLLGATE_DRAIN_TIMEOUT_MS ? Number(env.TOLLGATE_DRAIN_TIMEOUT_MS) : DEFAULT_DRAIN_TIMEOUT_MILLISECONDS);
+        closeOptions.drainTimeoutMilliseconds ??
+        (Number(env.TOLLGATE_DRAIN_TIMEOUT_MS) >= 0 && env.TOLLGATE_DRAIN_TIMEOUT_MS
+          ? Number(env.TOLLGATE_DRAIN_TIMEOUT_MS)
+          : DEFAULT_DRAIN_TIMEOUT_MILLISECONDS);
       // Fastify's close stops accepting, closes idle connections and waits for the requests in flight.
       const cut = setTimeout(() => {
-        if (inFlight > 0) http.log.warn(`shutdown: cutting ${inFlight} request(s) still running after ${drainTimeoutMilliseconds} ms`);
+        if (inFlight > 0)
+          http.log.warn(
+            `shutdown: cutting ${inFlight} request(s) still running after ${drainTimeoutMilliseconds} ms`,
+          );
         http.server.closeAllConnections();
       }, drainTimeoutMilliseconds);
       try {
@@ -417,13 +503,21 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
 }
 
 /** TOLLGATE_ADMIN_KEY wins; otherwise a key is generated on first start and only its hash is kept. */
-async function ensureAdminKey(db: Database, keys: KeyStore, env: Record<string, string | undefined>): Promise<string | null> {
+async function ensureAdminKey(
+  db: Database,
+  keys: KeyStore,
+  env: Record<string, string | undefined>,
+): Promise<string | null> {
   if (env.TOLLGATE_ADMIN_KEY) {
     keys.setAdminHash(hashKey(env.TOLLGATE_ADMIN_KEY));
     return null;
   }
   await keys.loadAdminHash();
-  const existing = await db.kysely.selectFrom('settings').select('value').where('name', '=', 'admin_key_hash').executeTakeFirst();
+  const existing = await db.kysely
+    .selectFrom('settings')
+    .select('value')
+    .where('name', '=', 'admin_key_hash')
+    .executeTakeFirst();
   if (existing) return null;
   const adminKey = generateKey('admin');
   const inserted = await db.kysely
@@ -446,7 +540,8 @@ function sameText(given: string, expected: string): boolean {
 function parseListenAddress(text: string | undefined): { host: string; port: number } | undefined {
   if (!text) return undefined;
   const match = /^(.*):(\d{1,5})$/.exec(text.trim());
-  if (!match || Number(match[2]) > 65535) throw new Error(`TOLLGATE_METRICS_ADDRESS must be HOST:PORT, e.g. 127.0.0.1:9464; got "${text}"`);
+  if (!match || Number(match[2]) > 65535)
+    throw new Error(`TOLLGATE_METRICS_ADDRESS must be HOST:PORT, e.g. 127.0.0.1:9464; got "${text}"`);
   return { host: match[1]!.replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(match[2]) };
 }
 

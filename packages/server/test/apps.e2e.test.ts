@@ -4,8 +4,8 @@
  * referral rate or another app.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectError, expectStatus } from './support/expectations.ts';
 import { testBackends } from './support/databases.ts';
+import { expectError, expectStatus } from './support/expectations.ts';
 import { ADMIN_KEY, startTestServer, type TestServer } from './support/server.ts';
 
 describe.each(testBackends())('apps on $name', (backend) => {

@@ -1035,7 +1035,10 @@ for (const backend of testBackends()) {
           body: { customer: customer.id, model: 'fal-ai/flux/schnell', timeout_seconds: 30 },
         });
         server.clock.advance(31_000);
-        const late = await server.call('POST', `/v1/holds/${hold.body.id}/capture`, { key: app.secret_key, body: {} });
+        const late = await server.call('POST', `/v1/holds/${hold.body.id}/capture`, {
+          key: app.secret_key,
+          body: {},
+        });
         expect(late.status).toBe(409);
         expect(late.body.error.code).toBe('invalid_state');
         const after = await server.call('GET', `/v1/customers/${customer.id}`, { key: app.secret_key });
@@ -1046,14 +1049,28 @@ for (const backend of testBackends()) {
 
       it('replays a customer creation (with its one-time user key) and refuses the key with another body', async () => {
         const headers = { 'idempotency-key': 'create-retry-user' };
-        const first = await server.call('POST', '/v1/customers', { key: app.secret_key, body: { external_id: 'lost-answer' }, headers });
-        const retry = await server.call('POST', '/v1/customers', { key: app.secret_key, body: { external_id: 'lost-answer' }, headers });
+        const first = await server.call('POST', '/v1/customers', {
+          key: app.secret_key,
+          body: { external_id: 'lost-answer' },
+          headers,
+        });
+        const retry = await server.call('POST', '/v1/customers', {
+          key: app.secret_key,
+          body: { external_id: 'lost-answer' },
+          headers,
+        });
         expect(expectStatus(first, 201).user_key).toMatch(/^tg_uk_/);
         expect(expectStatus(retry, 201)).toEqual(first.body);
-        const other = await server.call('POST', '/v1/customers', { key: app.secret_key, body: { external_id: 'someone-else' }, headers });
+        const other = await server.call('POST', '/v1/customers', {
+          key: app.secret_key,
+          body: { external_id: 'someone-else' },
+          headers,
+        });
         expect(other.status).toBe(409);
         expect(other.body.error.code).toBe('idempotency_conflict');
-        const listed = await server.call('GET', `/v1/customers/${first.body.id}/transactions`, { key: app.secret_key });
+        const listed = await server.call('GET', `/v1/customers/${first.body.id}/transactions`, {
+          key: app.secret_key,
+        });
         expect(listed.body.data.filter((row: any) => row.type === 'signup_bonus')).toHaveLength(1);
       });
     });

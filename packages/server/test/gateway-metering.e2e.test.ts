@@ -600,7 +600,10 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     expect(anthropicError).toBeInstanceOf(Anthropic.APIError);
     expect(anthropicError).toMatchObject({
       status: 502,
-      error: { type: 'error', error: { type: 'api_error', code: 'upstream_error', message: expect.any(String) } },
+      error: {
+        type: 'error',
+        error: { type: 'api_error', code: 'upstream_error', message: expect.any(String) },
+      },
     });
     const anthropicHold = headerOf(
       (anthropicError as InstanceType<typeof Anthropic.APIError>).headers,

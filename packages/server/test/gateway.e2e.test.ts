@@ -6,8 +6,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLedger } from '../src/ledger/audit.ts';
 import { loadConfig } from '../src/config/load-config.ts';
+import { auditLedger } from '../src/ledger/audit.ts';
 import { quote } from '../src/pricing/quote.ts';
 import { microsToCredits } from '../src/shared/money.ts';
 import { type FakeUpstream, startFakeUpstream } from './fakes/fake-upstream.ts';
@@ -46,7 +46,10 @@ describe.each(testBackends())('gateway on $name', (backend) => {
     return BigInt(Math.round(response.body.balance * 1_000_000));
   }
 
-  function expectedCharge(modelId: string, usage: { input_tokens: number; output_tokens: number; cached_input_tokens: number }) {
+  function expectedCharge(
+    modelId: string,
+    usage: { input_tokens: number; output_tokens: number; cached_input_tokens: number },
+  ) {
     const model = server.tollgate.catalog.require(modelId);
     return quote(model, { usage }, 100_000n);
   }
@@ -64,9 +67,15 @@ describe.each(testBackends())('gateway on $name', (backend) => {
     });
     expect(answer.model).toBe('openai/gpt-4o');
     expect(answer.choices[0]!.message.content).toContain('Hello');
-    const expected = expectedCharge('openai/gpt-4o', { input_tokens: 1200, output_tokens: 300, cached_input_tokens: 400 });
+    const expected = expectedCharge('openai/gpt-4o', {
+      input_tokens: 1200,
+      output_tokens: 300,
+      cached_input_tokens: 400,
+    });
     expect(before - (await balanceMicros(user.user_key))).toBe(expected.totalMicros);
-    const history = await server.call('GET', '/v1/credits/history?limit=1', { headers: { 'x-user-key': user.user_key } });
+    const history = await server.call('GET', '/v1/credits/history?limit=1', {
+      headers: { 'x-user-key': user.user_key },
+    });
     expect(history.body.data[0]).toMatchObject({
       type: 'usage',
       model: 'openai/gpt-4o',
@@ -100,7 +109,11 @@ describe.each(testBackends())('gateway on $name', (backend) => {
     }
     expect(text).toContain('Hello');
     expect(usage?.completion_tokens).toBe(7);
-    const expected = expectedCharge('anthropic/claude-sonnet-4-20250514', { input_tokens: 50, output_tokens: 7, cached_input_tokens: 0 });
+    const expected = expectedCharge('anthropic/claude-sonnet-4-20250514', {
+      input_tokens: 50,
+      output_tokens: 7,
+      cached_input_tokens: 0,
+    });
     expect(before - (await balanceMicros(user.user_key))).toBe(expected.totalMicros);
     const last = upstream.requests.at(-1)!;
     expect(last.path).toBe('/v1/messages');
@@ -119,7 +132,11 @@ describe.each(testBackends())('gateway on $name', (backend) => {
     });
     const message = await stream.finalMessage();
     expect(message.model).toBe('anthropic/claude-sonnet-4-20250514');
-    let expected = expectedCharge('anthropic/claude-sonnet-4-20250514', { input_tokens: 30, output_tokens: 5, cached_input_tokens: 20 });
+    let expected = expectedCharge('anthropic/claude-sonnet-4-20250514', {
+      input_tokens: 30,
+      output_tokens: 5,
+      cached_input_tokens: 20,
+    });
     expect(before - (await balanceMicros(user.user_key))).toBe(expected.totalMicros);
 
     before = await balanceMicros(user.user_key);
@@ -129,7 +146,11 @@ describe.each(testBackends())('gateway on $name', (backend) => {
       messages: [{ role: 'user', content: 'Hello!' }],
     });
     expect(plain.content[0]).toMatchObject({ type: 'text' });
-    expected = expectedCharge('openai/gpt-4o', { input_tokens: 30, output_tokens: 5, cached_input_tokens: 20 });
+    expected = expectedCharge('openai/gpt-4o', {
+      input_tokens: 30,
+      output_tokens: 5,
+      cached_input_tokens: 20,
+    });
     expect(before - (await balanceMicros(user.user_key))).toBe(expected.totalMicros);
   });
 
@@ -142,20 +163,31 @@ describe.each(testBackends())('gateway on $name', (backend) => {
   it('answers errors in each SDK’s own shape', async () => {
     const user = await customer('errors');
     const openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: user.user_key, maxRetries: 0 });
-    await expect(openai.chat.completions.create({ model: 'nope/unknown', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({
+    await expect(
+      openai.chat.completions.create({ model: 'nope/unknown', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toMatchObject({
       status: 404,
       error: { type: 'model_not_found' },
     });
     const bad = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'tg_uk_notakey', maxRetries: 0 });
-    await expect(bad.chat.completions.create({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({
+    await expect(
+      bad.chat.completions.create({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toMatchObject({
       status: 401,
     });
     const anthropic = new Anthropic({ baseURL: server.url, apiKey: user.user_key, maxRetries: 0 });
     upstream.queueBehavior({ behavior: 'error500' });
     const before = await balanceMicros(user.user_key);
     await expect(
-      anthropic.messages.create({ model: 'anthropic/claude-sonnet-4-20250514', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }),
-    ).rejects.toMatchObject({ status: 502, error: { type: 'error', error: { type: 'api_error', code: 'upstream_error' } } });
+      anthropic.messages.create({
+        model: 'anthropic/claude-sonnet-4-20250514',
+        max_tokens: 10,
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    ).rejects.toMatchObject({
+      status: 502,
+      error: { type: 'error', error: { type: 'api_error', code: 'upstream_error' } },
+    });
     expect(await balanceMicros(user.user_key)).toBe(before);
   });
 });

@@ -81,7 +81,8 @@ function runLoadUntilKilled(args: string[], killAfter: number): Promise<LoadRun>
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      if (!killed) reject(new Error(`ledger-load exited on its own (code ${code}, signal ${signal}):\n${stderr}`));
+      if (!killed)
+        reject(new Error(`ledger-load exited on its own (code ${code}, signal ${signal}):\n${stderr}`));
       else resolve({ journal, signal, code, stderr });
     });
   });
@@ -102,9 +103,9 @@ async function verifyAfterCrash(db: Database, run: LoadRun): Promise<void> {
   const { journal } = run;
 
   const grants = new Map(
-    (await rows<{ id: string; amount: string }>(db, 'select id, amount_micros::text as amount from grants')).map(
-      (grant) => [grant.id, BigInt(grant.amount)],
-    ),
+    (
+      await rows<{ id: string; amount: string }>(db, 'select id, amount_micros::text as amount from grants')
+    ).map((grant) => [grant.id, BigInt(grant.amount)]),
   );
   const holdRows = await rows<{ id: string; status: string; amount: string; captured: string | null }>(
     db,
@@ -147,9 +148,11 @@ async function verifyAfterCrash(db: Database, run: LoadRun): Promise<void> {
   expect(await total(db, 'select sum(held_micros)::text as total from customers')).toBe(0n);
   expect(await total(db, 'select sum(reserved_micros)::text as total from grants')).toBe(0n);
   expect(
-    await total(db, 'select count(*)::text as total from grants where expires_at <= $1 and remaining_micros > 0', [
-      clock.now().toISOString(),
-    ]),
+    await total(
+      db,
+      'select count(*)::text as total from grants where expires_at <= $1 and remaining_micros > 0',
+      [clock.now().toISOString()],
+    ),
   ).toBe(0n);
 
   // The same money counted from each side: grants table, holds table, customers, transactions, accounts.
@@ -222,7 +225,10 @@ describe('ledger crash on a PGlite folder', () => {
     const dataDir = join(folder, 'data');
     let reopened: Database | undefined;
     try {
-      const run = await runLoadUntilKilled(['--data-dir', dataDir, '--customers', '40', '--workers', '24'], 1_500);
+      const run = await runLoadUntilKilled(
+        ['--data-dir', dataDir, '--customers', '40', '--workers', '24'],
+        1_500,
+      );
       reopened = await openDatabase({ dataDir });
       await verifyAfterCrash(reopened, run);
     } finally {

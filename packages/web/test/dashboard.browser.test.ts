@@ -187,7 +187,10 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await page.getByLabel('Gift code', { exact: true }).fill(codes[0]);
     await page.getByRole('button', { name: 'Redeem' }).click();
     await page.getByTestId('gift-success').filter({ hasText: '50 credits added' }).waitFor();
-    await page.getByTestId('balance-pill').filter({ hasText: /^50 credits$/ }).waitFor();
+    await page
+      .getByTestId('balance-pill')
+      .filter({ hasText: /^50 credits$/ })
+      .waitFor();
     expect(await balanceOf(gifted.id)).toBe(50);
     await screenshot(page, 'credits-gift-codes');
 

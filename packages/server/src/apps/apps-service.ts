@@ -5,8 +5,8 @@
  * its checkouts may return to. Each app owns a referral account in the ledger.
  */
 import { generateKey, hashKey, keyHint } from '../auth/keys.ts';
-import { newId } from '../shared/ids.ts';
 import { TollgateError } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
 import type { Database } from '../store/database.ts';
 
 export interface App {
@@ -73,8 +73,24 @@ export class AppsService {
       await transaction
         .insertInto('api_keys')
         .values([
-          { id: newId('key'), kind: 'publishable', key_hash: hashKey(publishableKey), key_hint: keyHint(publishableKey), app_id: id, customer_id: null, revoked_at: null },
-          { id: newId('key'), kind: 'secret', key_hash: hashKey(secretKey), key_hint: keyHint(secretKey), app_id: id, customer_id: null, revoked_at: null },
+          {
+            id: newId('key'),
+            kind: 'publishable',
+            key_hash: hashKey(publishableKey),
+            key_hint: keyHint(publishableKey),
+            app_id: id,
+            customer_id: null,
+            revoked_at: null,
+          },
+          {
+            id: newId('key'),
+            kind: 'secret',
+            key_hash: hashKey(secretKey),
+            key_hint: keyHint(secretKey),
+            app_id: id,
+            customer_id: null,
+            revoked_at: null,
+          },
         ])
         .execute();
     });
@@ -111,7 +127,11 @@ export class AppsService {
     if (changes.byokAllowed !== undefined) values.byok_allowed = changes.byokAllowed;
     if (changes.returnOrigins !== undefined) values.return_origins = JSON.stringify(changes.returnOrigins);
     if (Object.keys(values).length > 0) {
-      const result = await this.db.kysely.updateTable('apps').set(values).where('id', '=', id).executeTakeFirst();
+      const result = await this.db.kysely
+        .updateTable('apps')
+        .set(values)
+        .where('id', '=', id)
+        .executeTakeFirst();
       if ((result.numUpdatedRows ?? 0n) === 0n) throw new TollgateError('not_found', `No such app: ${id}`);
     }
     // Other nodes see the change when their cached copy ends (a few seconds).
@@ -138,7 +158,9 @@ export class AppsService {
   /** Refuses a model the app does not allow its users (contract: 403 model_not_allowed). */
   assertModelAllowed(app: App, modelId: string): void {
     if (app.allowedModels && !app.allowedModels.includes(modelId)) {
-      throw new TollgateError('model_not_allowed', `Model ${modelId} is not allowed for this app`, { model: modelId });
+      throw new TollgateError('model_not_allowed', `Model ${modelId} is not allowed for this app`, {
+        model: modelId,
+      });
     }
   }
 }

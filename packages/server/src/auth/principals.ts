@@ -3,9 +3,10 @@
  * free of a database round trip per request (revocation clears the entry at once on this node; other
  * nodes see it within the cache's lifetime).
  */
-import type { Database } from '../store/database.ts';
+
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
+import type { Database } from '../store/database.ts';
 import { hashKey, KEY_PREFIX, sameHash } from './keys.ts';
 
 export type Principal =
@@ -81,7 +82,8 @@ export class KeyStore {
 
   /** The app a publishable key belongs to. */
   async appForPublishableKey(key: string): Promise<string> {
-    if (!key.startsWith(KEY_PREFIX.publishable)) throw new TollgateError('invalid_api_key', 'Invalid publishable key');
+    if (!key.startsWith(KEY_PREFIX.publishable))
+      throw new TollgateError('invalid_api_key', 'Invalid publishable key');
     const row = await this.db.kysely
       .selectFrom('api_keys')
       .select(['app_id', 'key_hash'])

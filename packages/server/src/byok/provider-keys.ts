@@ -65,14 +65,23 @@ export class ProviderKeysService {
    * rejects (400, reason `provider_key_rejected`), a provider that cannot be asked (502). Nothing is
    * stored unless the key was accepted; the key is never echoed.
    */
-  async store(customerId: string, app: App | null, provider: string, secret: string): Promise<ProviderKeyView> {
+  async store(
+    customerId: string,
+    app: App | null,
+    provider: string,
+    secret: string,
+  ): Promise<ProviderKeyView> {
     assertByokAllowed(app);
     const config = this.options.providers[provider];
     if (!config) {
       const known = Object.keys(this.options.providers).sort().join(', ');
-      throw new TollgateError('invalid_request', `Unknown provider "${provider}": this server knows ${known}`, {
-        param: 'provider',
-      });
+      throw new TollgateError(
+        'invalid_request',
+        `Unknown provider "${provider}": this server knows ${known}`,
+        {
+          param: 'provider',
+        },
+      );
     }
     await checkProviderKey(config, secret, {
       timeoutMilliseconds: this.options.keyCheckTimeoutMilliseconds ?? DEFAULT_KEY_CHECK_MILLISECONDS,
@@ -95,9 +104,18 @@ export class ProviderKeysService {
     const ciphertext = this.box.seal(secret, `${customerId}/${provider}`);
     await this.db.kysely
       .insertInto('provider_keys')
-      .values({ customer_id: customerId, provider, ciphertext, key_hint: maskSecret(secret), created_at: now, updated_at: now })
+      .values({
+        customer_id: customerId,
+        provider,
+        ciphertext,
+        key_hint: maskSecret(secret),
+        created_at: now,
+        updated_at: now,
+      })
       .onConflict((conflict) =>
-        conflict.columns(['customer_id', 'provider']).doUpdateSet({ ciphertext, key_hint: maskSecret(secret), updated_at: now }),
+        conflict
+          .columns(['customer_id', 'provider'])
+          .doUpdateSet({ ciphertext, key_hint: maskSecret(secret), updated_at: now }),
       )
       .execute();
     return (await this.get(customerId, provider))!;
@@ -181,7 +199,10 @@ export class ProviderKeysService {
       .returning(['provider'])
       .executeTakeFirst();
     if (!hold?.provider) {
-      throw new TollgateError('invalid_state', 'The provider key of this hold is not available (not a byok hold, not open, or already read)');
+      throw new TollgateError(
+        'invalid_state',
+        'The provider key of this hold is not available (not a byok hold, not open, or already read)',
+      );
     }
     const key = await this.reveal(customerId, hold.provider);
     if (!key) throw new TollgateError('invalid_state', 'The customer removed this provider key');
@@ -189,7 +210,12 @@ export class ProviderKeysService {
   }
 }
 
-function toView(row: { provider: string; key_hint: string; created_at: Date | string; updated_at: Date | string }): ProviderKeyView {
+function toView(row: {
+  provider: string;
+  key_hint: string;
+  created_at: Date | string;
+  updated_at: Date | string;
+}): ProviderKeyView {
   return {
     provider: row.provider,
     masked_key: row.key_hint,

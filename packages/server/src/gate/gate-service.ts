@@ -5,7 +5,7 @@
  * `ProviderKeysService.fundingKey` decides).
  */
 import { createHash } from 'node:crypto';
-import { type App, AppsService, referralAccountId } from '../apps/apps-service.ts';
+import { type App, type AppsService, referralAccountId } from '../apps/apps-service.ts';
 import type { Principal } from '../auth/principals.ts';
 import type { ProviderKeysService } from '../byok/provider-keys.ts';
 import type { ModelConfig } from '../config/types.ts';
@@ -13,8 +13,8 @@ import type { CustomerRecord, CustomersService } from '../customers/customers-se
 import type { Metrics } from '../http/metrics.ts';
 import { type CaptureResult, type HoldResult, type Ledger, unwrap } from '../ledger/ledger.ts';
 import type { Catalog } from '../pricing/catalog.ts';
-import { type Quote, quote } from '../pricing/quote.ts';
 import type { UsageInput } from '../pricing/price-inputs.ts';
+import { type Quote, quote } from '../pricing/quote.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { microsToCredits, parseCredits, parsePositiveCredits } from '../shared/money.ts';
 import type { Database } from '../store/database.ts';
@@ -59,7 +59,9 @@ export function principalScope(principal: Principal): string {
 }
 
 export function requestFingerprint(body: unknown): string {
-  return createHash('sha256').update(JSON.stringify(body ?? null)).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify(body ?? null))
+    .digest('base64url');
 }
 
 export class GateService {
@@ -82,7 +84,8 @@ export class GateService {
   price(model: ModelConfig, work: Omit<WorkInput, 'model'>, app: App | null): Quote {
     if (work.amount !== undefined) {
       const totalMicros = parseCredits(work.amount, 'amount');
-      if (totalMicros < 0n) throw new TollgateError('invalid_request', 'amount must not be negative', { param: 'amount' });
+      if (totalMicros < 0n)
+        throw new TollgateError('invalid_request', 'amount must not be negative', { param: 'amount' });
       return { providerCostMicros: totalMicros, referralShareMicros: 0n, totalMicros };
     }
     return quote(model, { quantity: work.quantity, usage: work.usage }, app?.referralRatePpm ?? 0n);
@@ -105,7 +108,9 @@ export class GateService {
       throw new TollgateError('invalid_request', 'max_run_cost needs a run_id', { param: 'max_run_cost' });
     }
     if (maxRunMicros !== undefined && maxRunMicros < 0n) {
-      throw new TollgateError('invalid_request', 'max_run_cost must not be negative', { param: 'max_run_cost' });
+      throw new TollgateError('invalid_request', 'max_run_cost must not be negative', {
+        param: 'max_run_cost',
+      });
     }
     const funding =
       (await this.providerKeys.fundingKey(customer.id, app, model.provider)) !== null ? 'byok' : 'credits';
@@ -125,7 +130,11 @@ export class GateService {
         placed_by: principal.kind,
       },
       idempotency: idempotencyKey
-        ? { key: idempotencyKey, scope: `${principalScope(principal)}${SCOPE_SEPARATOR}holds`, fingerprint: requestFingerprint(request) }
+        ? {
+            key: idempotencyKey,
+            scope: `${principalScope(principal)}${SCOPE_SEPARATOR}holds`,
+            fingerprint: requestFingerprint(request),
+          }
         : undefined,
     });
     const hold = unwrap(result);
@@ -141,7 +150,18 @@ export class GateService {
   private async loadHold(principal: Principal, holdId: string, settle = false) {
     const hold = await this.db.kysely
       .selectFrom('holds')
-      .select(['id', 'customer_id', 'model', 'status', 'funding', 'amount_micros', 'expires_at', 'run_id', 'metadata', 'result'])
+      .select([
+        'id',
+        'customer_id',
+        'model',
+        'status',
+        'funding',
+        'amount_micros',
+        'expires_at',
+        'run_id',
+        'metadata',
+        'result',
+      ])
       .where('id', '=', holdId)
       .executeTakeFirst();
     if (!hold) throw new TollgateError('not_found', `No such hold: ${holdId}`);
@@ -191,10 +211,16 @@ export class GateService {
       await this.ledger.capture({
         holdId,
         amountMicros,
-        referralShareMicros: referralShareMicros && referralShareMicros > 0n ? referralShareMicros : undefined,
-        referralAccount: app && referralShareMicros && referralShareMicros > 0n ? referralAccountId(app.id) : undefined,
+        referralShareMicros:
+          referralShareMicros && referralShareMicros > 0n ? referralShareMicros : undefined,
+        referralAccount:
+          app && referralShareMicros && referralShareMicros > 0n ? referralAccountId(app.id) : undefined,
         idempotency: idempotencyKey
-          ? { key: idempotencyKey, scope: `${principalScope(principal)}${SCOPE_SEPARATOR}capture:${holdId}`, fingerprint: requestFingerprint(request) }
+          ? {
+              key: idempotencyKey,
+              scope: `${principalScope(principal)}${SCOPE_SEPARATOR}capture:${holdId}`,
+              fingerprint: requestFingerprint(request),
+            }
           : undefined,
       }),
     );
@@ -209,7 +235,11 @@ export class GateService {
         holdId,
         reason,
         idempotency: idempotencyKey
-          ? { key: idempotencyKey, scope: `${principalScope(principal)}${SCOPE_SEPARATOR}void:${holdId}`, fingerprint: requestFingerprint({ reason }) }
+          ? {
+              key: idempotencyKey,
+              scope: `${principalScope(principal)}${SCOPE_SEPARATOR}void:${holdId}`,
+              fingerprint: requestFingerprint({ reason }),
+            }
           : undefined,
       }),
     );
@@ -250,7 +280,11 @@ export class GateService {
     const priced = this.price(model, request, app);
     const byok = (await this.providerKeys.fundingKey(customer.id, app, model.provider)) !== null;
     const idempotency = idempotencyKey
-      ? { key: idempotencyKey, scope: `${principalScope(principal)}${SCOPE_SEPARATOR}charges`, fingerprint: requestFingerprint(request) }
+      ? {
+          key: idempotencyKey,
+          scope: `${principalScope(principal)}${SCOPE_SEPARATOR}charges`,
+          fingerprint: requestFingerprint(request),
+        }
       : undefined;
     const maxRunMicros =
       request.max_run_cost !== undefined ? parseCredits(request.max_run_cost, 'max_run_cost') : undefined;
@@ -297,22 +331,44 @@ export class GateService {
   async grant(
     principal: Principal,
     customerReference: string,
-    request: { amount: number | string; source: 'purchase' | 'promo' | 'gift' | 'allowance' | 'adjustment'; expires_at?: string; reason?: string },
+    request: {
+      amount: number | string;
+      source: 'purchase' | 'promo' | 'gift' | 'allowance' | 'adjustment';
+      expires_at?: string;
+      reason?: string;
+    },
     idempotencyKey?: string,
   ) {
     const customer = await this.customers.resolve(customerReference, principal);
     const amountMicros = parseCredits(request.amount, 'amount');
     const idempotency = idempotencyKey
-      ? { key: idempotencyKey, scope: `${principalScope(principal)}${SCOPE_SEPARATOR}grants`, fingerprint: requestFingerprint(request) }
+      ? {
+          key: idempotencyKey,
+          scope: `${principalScope(principal)}${SCOPE_SEPARATOR}grants`,
+          fingerprint: requestFingerprint(request),
+        }
       : undefined;
     if (amountMicros < 0n) {
       if (request.source !== 'adjustment') {
-        throw new TollgateError('invalid_request', 'a negative amount is only allowed with source "adjustment"', { param: 'amount' });
+        throw new TollgateError(
+          'invalid_request',
+          'a negative amount is only allowed with source "adjustment"',
+          { param: 'amount' },
+        );
       }
       const debit = unwrap(
-        await this.ledger.debit({ customerId: customer.id, amountMicros: -amountMicros, reason: request.reason, idempotency }),
+        await this.ledger.debit({
+          customerId: customer.id,
+          amountMicros: -amountMicros,
+          reason: request.reason,
+          idempotency,
+        }),
       );
-      return { customer: customer.id, transaction_id: debit.transactionId, balance: microsToCredits(debit.balanceMicros) };
+      return {
+        customer: customer.id,
+        transaction_id: debit.transactionId,
+        balance: microsToCredits(debit.balanceMicros),
+      };
     }
     parsePositiveCredits(request.amount, 'amount');
     const grant = unwrap(
@@ -349,7 +405,10 @@ export function holdWire(hold: HoldResult, model: string, priced?: Quote) {
     expires_at: hold.expiresAt.toISOString(),
     funding: hold.funding,
     ...(priced
-      ? { provider_cost: microsToCredits(priced.providerCostMicros), referral_share: microsToCredits(priced.referralShareMicros) }
+      ? {
+          provider_cost: microsToCredits(priced.providerCostMicros),
+          referral_share: microsToCredits(priced.referralShareMicros),
+        }
       : {}),
   };
 }

@@ -32,7 +32,6 @@ import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { microsToCredits } from '../shared/money.ts';
 import { scrubSecrets } from '../shared/scrub-secrets.ts';
-import { EMBEDDING_CATEGORY } from './embeddings.ts';
 import {
   type Attempt,
   type AttemptFailure,
@@ -42,6 +41,7 @@ import {
   retryableStatus,
 } from './attempts.ts';
 import { ClientWriter } from './client-writer.ts';
+import { EMBEDDING_CATEGORY } from './embeddings.ts';
 import {
   type AccumulatedUsage,
   type ApiFormat,
@@ -506,7 +506,10 @@ export class GatewayService {
   }
 
   private upstreamRequest(
-    context: Pick<CallContext, 'format' | 'provider' | 'apiKey' | 'stream' | 'upstreamDialect' | 'clientHeaders'>,
+    context: Pick<
+      CallContext,
+      'format' | 'provider' | 'apiKey' | 'stream' | 'upstreamDialect' | 'clientHeaders'
+    >,
     body: unknown,
     signal: AbortSignal,
   ) {

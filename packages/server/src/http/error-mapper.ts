@@ -3,8 +3,9 @@
  * `{"error":{"code","message",…details}}`, OpenAI `{"error":{"message","type","param","code"}}` or
  * Anthropic `{"type":"error","error":{"type","message"}}` (contract, "Errors").
  */
-import { type ErrorCode, TollgateError } from '../shared/errors.ts';
+
 import { renderAnthropicError, renderOpenAiError } from '../gateway/formats/errors.ts';
+import { type ErrorCode, TollgateError } from '../shared/errors.ts';
 import { microsToCredits } from '../shared/money.ts';
 import { isDatabaseUnavailable } from '../store/database.ts';
 
@@ -21,17 +22,32 @@ export function toTollgateError(error: unknown): TollgateError {
       retry_after_seconds: UNAVAILABLE_RETRY_AFTER_SECONDS,
     });
   }
-  const fastifyError = error as { statusCode?: number; code?: string; message?: string; validation?: unknown };
+  const fastifyError = error as {
+    statusCode?: number;
+    code?: string;
+    message?: string;
+    validation?: unknown;
+  };
   if (fastifyError?.validation || fastifyError?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-    return new TollgateError('invalid_request', `Malformed request: ${fastifyError.message ?? 'invalid body'}`);
+    return new TollgateError(
+      'invalid_request',
+      `Malformed request: ${fastifyError.message ?? 'invalid body'}`,
+    );
   }
   if (fastifyError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return new TollgateError('payload_too_large', 'The request body is larger than this endpoint accepts');
   }
-  if (fastifyError?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fastifyError?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+  if (
+    fastifyError?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ||
+    fastifyError?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+  ) {
     return new TollgateError('invalid_request', fastifyError.message ?? 'Unsupported request body');
   }
-  if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+  if (
+    typeof fastifyError?.statusCode === 'number' &&
+    fastifyError.statusCode >= 400 &&
+    fastifyError.statusCode < 500
+  ) {
     return new TollgateError('invalid_request', fastifyError.message ?? 'Bad request');
   }
   return new TollgateError('internal_error', 'Internal server error');
@@ -59,7 +75,8 @@ const USER_MESSAGES: Partial<Record<ErrorCode, string>> = {
 };
 
 export function errorBody(error: TollgateError, dialect: ErrorDialect): unknown {
-  if (dialect === 'native') return { error: { code: error.code, message: error.message, ...wireDetails(error.details) } };
+  if (dialect === 'native')
+    return { error: { code: error.code, message: error.message, ...wireDetails(error.details) } };
   const rendered = {
     code: error.code,
     status: error.status,

@@ -23,7 +23,9 @@ export class HttpIdempotency {
     request: unknown,
     work: () => Promise<StoredAnswer>,
   ): Promise<StoredAnswer> {
-    const hash = createHash('sha256').update(JSON.stringify(request ?? null)).digest('base64url');
+    const hash = createHash('sha256')
+      .update(JSON.stringify(request ?? null))
+      .digest('base64url');
     const claimed = await this.db.query(
       `insert into idempotency_keys (scope, key, request_hash, created_at) values ($1, $2, $3, now())
        on conflict do nothing returning key`,
@@ -35,10 +37,16 @@ export class HttpIdempotency {
         [scope, key],
       );
       if (!row || row.request_hash !== hash) {
-        throw new TollgateError('idempotency_conflict', 'This Idempotency-Key was already used with a different request');
+        throw new TollgateError(
+          'idempotency_conflict',
+          'This Idempotency-Key was already used with a different request',
+        );
       }
       if (!row.response) {
-        throw new TollgateError('idempotency_conflict', 'A request with this Idempotency-Key is still in progress');
+        throw new TollgateError(
+          'idempotency_conflict',
+          'A request with this Idempotency-Key is still in progress',
+        );
       }
       return row.response;
     }
@@ -52,7 +60,10 @@ export class HttpIdempotency {
       return answer;
     } catch (error) {
       // Nothing was done (or it failed): release the key so that a retry can try again.
-      await this.db.query('delete from idempotency_keys where scope = $1 and key = $2 and response is null', [scope, key]);
+      await this.db.query('delete from idempotency_keys where scope = $1 and key = $2 and response is null', [
+        scope,
+        key,
+      ]);
       throw error;
     }
   }

@@ -27,7 +27,10 @@ class Counter {
 }
 
 class Histogram {
-  private readonly series = new Map<string, { buckets: number[]; sum: number; count: number; labels: Labels }>();
+  private readonly series = new Map<
+    string,
+    { buckets: number[]; sum: number; count: number; labels: Labels }
+  >();
   constructor(
     readonly name: string,
     readonly help: string,
@@ -49,7 +52,9 @@ class Histogram {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const entry of this.series.values()) {
       LATENCY_BUCKETS_SECONDS.forEach((bound, index) => {
-        lines.push(`${this.name}_bucket${labelText({ ...entry.labels, le: String(bound) })} ${entry.buckets[index]}`);
+        lines.push(
+          `${this.name}_bucket${labelText({ ...entry.labels, le: String(bound) })} ${entry.buckets[index]}`,
+        );
       });
       lines.push(`${this.name}_bucket${labelText({ ...entry.labels, le: '+Inf' })} ${entry.count}`);
       lines.push(`${this.name}_sum${labelText(entry.labels)} ${entry.sum}`);
@@ -66,7 +71,10 @@ export class Metrics {
   readonly captures = new Counter('tollgate_captures_total', 'Holds captured');
   readonly voids = new Counter('tollgate_voids_total', 'Holds voided, by reason');
   readonly insufficientCredits = new Counter('tollgate_insufficient_credits_total', '402 answers');
-  readonly gatewayRequests = new Counter('tollgate_gateway_requests_total', 'Gateway requests by endpoint and outcome');
+  readonly gatewayRequests = new Counter(
+    'tollgate_gateway_requests_total',
+    'Gateway requests by endpoint and outcome',
+  );
   readonly gatewayUpstreamAttempts = new Counter(
     'tollgate_gateway_upstream_attempts_total',
     'Provider attempts of gateway calls, by provider and outcome (answered, timeout, unreachable, status_429, status_5xx, status_4xx)',
@@ -77,7 +85,17 @@ export class Metrics {
   );
 
   render(): string {
-    return `${[this.requests, this.latency, this.holds, this.captures, this.voids, this.insufficientCredits, this.gatewayRequests, this.gatewayUpstreamAttempts, this.gatewayUsageAnomalies]
+    return `${[
+      this.requests,
+      this.latency,
+      this.holds,
+      this.captures,
+      this.voids,
+      this.insufficientCredits,
+      this.gatewayRequests,
+      this.gatewayUpstreamAttempts,
+      this.gatewayUsageAnomalies,
+    ]
       .map((metric) => metric.render())
       .join('\n')}\n`;
   }

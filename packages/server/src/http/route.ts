@@ -5,14 +5,14 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type Principal, type PrincipalKind, presentedKey } from '../auth/principals.ts';
-import type { KeyStore } from '../auth/principals.ts';
 import { KEY_PREFIX } from '../auth/keys.ts';
+import type { KeyStore } from '../auth/principals.ts';
+import { type Principal, type PrincipalKind, presentedKey } from '../auth/principals.ts';
+import { type RateLimiter, takeCustomerRequest } from '../ratelimit/rate-limiter.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { parseInput } from '../shared/validation.ts';
 import type { ErrorDialect } from './error-mapper.ts';
 import type { HttpIdempotency } from './idempotency.ts';
-import { type RateLimiter, takeCustomerRequest } from '../ratelimit/rate-limiter.ts';
 
 export interface RouteContext<Body, Query, Params> {
   request: FastifyRequest;
@@ -100,7 +100,10 @@ export function assertStorableInput(value: unknown, where: string): void {
     const { value: item, depth } = pending.pop()!;
     if (typeof item === 'string') {
       if (unstorable(item)) {
-        throw new TollgateError('invalid_request', `${where} contains a NUL character or invalid UTF-16 text`);
+        throw new TollgateError(
+          'invalid_request',
+          `${where} contains a NUL character or invalid UTF-16 text`,
+        );
       }
       continue;
     }
@@ -108,7 +111,10 @@ export function assertStorableInput(value: unknown, where: string): void {
     if (depth >= MAX_INPUT_DEPTH) throw new TollgateError('invalid_request', `${where} is nested too deeply`);
     for (const [key, child] of Object.entries(item)) {
       if (unstorable(key)) {
-        throw new TollgateError('invalid_request', `${where} contains a NUL character or invalid UTF-16 text`);
+        throw new TollgateError(
+          'invalid_request',
+          `${where} contains a NUL character or invalid UTF-16 text`,
+        );
       }
       pending.push({ value: child, depth: depth + 1 });
     }
@@ -147,13 +153,18 @@ export function registerRoutes(
       config: { dialect: route.dialect ?? 'native' },
       handler: async (request, reply) => {
         const principal =
-          route.auth === 'public' ? (PUBLIC_PRINCIPAL as Principal) : await authenticate(keys, request.headers, route.auth);
-        if (principal.kind === 'user' && customerLimiter) await takeCustomerRequest(customerLimiter, principal.customerId);
+          route.auth === 'public'
+            ? (PUBLIC_PRINCIPAL as Principal)
+            : await authenticate(keys, request.headers, route.auth);
+        if (principal.kind === 'user' && customerLimiter)
+          await takeCustomerRequest(customerLimiter, principal.customerId);
         assertStorableInput(request.params, 'The URL');
         assertStorableInput(request.query, 'The query string');
         // Gateway dialects forward their bodies upstream; native bodies end up in the database.
         if ((route.dialect ?? 'native') === 'native') assertStorableInput(request.body, 'The request body');
-        const params = route.params ? parseInput(route.params, request.params ?? {}) : (request.params as unknown);
+        const params = route.params
+          ? parseInput(route.params, request.params ?? {})
+          : (request.params as unknown);
         const query = route.query ? parseInput(route.query, request.query ?? {}) : (request.query as unknown);
         let body: unknown;
         if (route.body) {
@@ -192,7 +203,12 @@ export function openApiDocument(routes: AnyRoute[], version: string): unknown {
     if (route.query) {
       const schema = jsonSchema(route.query) as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, property] of Object.entries(schema.properties ?? {})) {
-        parameters.push({ name, in: 'query', required: schema.required?.includes(name) ?? false, schema: property });
+        parameters.push({
+          name,
+          in: 'query',
+          required: schema.required?.includes(name) ?? false,
+          schema: property,
+        });
       }
     }
     if (route.idempotent) {
@@ -205,7 +221,12 @@ export function openApiDocument(routes: AnyRoute[], version: string): unknown {
       security: route.auth === 'public' ? [] : route.auth.map((kind) => ({ [kind]: [] })),
       parameters,
       ...(route.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body) } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: jsonSchema(route.body) } },
+            },
+          }
         : {}),
       responses: {
         ...(route.response
@@ -220,7 +241,12 @@ export function openApiDocument(routes: AnyRoute[], version: string): unknown {
                 },
               },
             }
-          : { '2XX': { description: 'Success: a JSON object', content: { 'application/json': { schema: { type: 'object' } } } } }),
+          : {
+              '2XX': {
+                description: 'Success: a JSON object',
+                content: { 'application/json': { schema: { type: 'object' } } },
+              },
+            }),
         '4XX': { $ref: '#/components/responses/Error' },
         '5XX': { $ref: '#/components/responses/Error' },
       },

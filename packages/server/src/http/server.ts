@@ -6,11 +6,11 @@
 
 import { randomUUID } from 'node:crypto';
 import Fastify, {
-  LogController,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
   type FastifyServerOptions,
+  LogController,
 } from 'fastify';
 import { TollgateError } from '../shared/errors.ts';
 import {

@@ -1,7 +1,8 @@
 /** Shapes on the wire: snake_case, credits as JSON numbers built from exact decimal text. */
+
+import type { CustomerRecord } from '../customers/customers-service.ts';
 import type { BalanceView, TransactionView } from '../ledger/ledger.ts';
 import { microsToCredits } from '../shared/money.ts';
-import type { CustomerRecord } from '../customers/customers-service.ts';
 
 export const credits = microsToCredits;
 
@@ -10,7 +11,9 @@ export function balanceWire(balance: BalanceView) {
     balance: credits(balance.balanceMicros),
     pending: credits(balance.pendingMicros),
     available: credits(balance.availableMicros),
-    breakdown: Object.fromEntries(Object.entries(balance.bySource).map(([source, micros]) => [source, credits(micros)])),
+    breakdown: Object.fromEntries(
+      Object.entries(balance.bySource).map(([source, micros]) => [source, credits(micros)]),
+    ),
     grants: balance.grants.map((grant) => ({
       id: grant.id,
       source: grant.source,

@@ -4,9 +4,7 @@
  * next call, one transaction and one commit for all of them. Under light load a batch is one
  * operation, so latency stays one round trip.
  */
-export interface BatchRunner<Operation, Result> {
-  (operations: Operation[]): Promise<Result[]>;
-}
+export type BatchRunner<Operation, Result> = (operations: Operation[]) => Promise<Result[]>;
 
 interface Pending<Operation, Result> {
   operation: Operation;
@@ -123,7 +121,9 @@ export class Batcher<Operation, Result> {
   private async execute(batch: Pending<Operation, Result>[]): Promise<void> {
     try {
       const results = await this.run(batch.map((pending) => pending.operation));
-      batch.forEach((pending, index) => pending.resolve(results[index]!));
+      batch.forEach((pending, index) => {
+        pending.resolve(results[index]!);
+      });
       return;
     } catch (error) {
       if (batch.length === 1) {

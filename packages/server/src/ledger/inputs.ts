@@ -24,7 +24,9 @@ const identifier = z.string().min(1).max(200);
 const METADATA_MAX_KEYS = 64;
 const METADATA_MAX_JSON_BYTES = 16 * 1024;
 const jsonBytes = (value: unknown) =>
-  Buffer.byteLength(JSON.stringify(value, (_key, item) => (typeof item === 'bigint' ? item.toString() : item)));
+  Buffer.byteLength(
+    JSON.stringify(value, (_key, item) => (typeof item === 'bigint' ? item.toString() : item)),
+  );
 const metadata = z
   .record(z.string().max(100), z.unknown())
   .refine((value) => Object.keys(value).length <= METADATA_MAX_KEYS, {
@@ -62,7 +64,12 @@ export type GrantInput = z.input<typeof grantInputSchema>;
 export const holdInputSchema = z.object({
   customerId: identifier,
   amountMicros: nonNegativeMicros,
-  timeoutSeconds: z.number().int().positive().max(31 * 24 * 3600).optional(),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(31 * 24 * 3600)
+    .optional(),
   model: z.string().max(300).optional(),
   provider: z.string().max(100).optional(),
   runId: z.string().min(1).max(200).optional(),
@@ -102,18 +109,20 @@ export type VoidInput = z.input<typeof voidInputSchema>;
 
 export const extendInputSchema = z.object({
   holdId: identifier,
-  timeoutSeconds: z.number().int().positive().max(31 * 24 * 3600),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(31 * 24 * 3600),
   /** Work in flight: a hold past its timeout that is still held is extended rather than voided. */
   inFlight: z.boolean().default(false),
 });
 export type ExtendInput = z.input<typeof extendInputSchema>;
 
-export const chargeInputSchema = holdInputSchema
-  .omit({ funding: true })
-  .extend({
-    referralShareMicros: nonNegativeMicros.optional(),
-    referralAccount: z.string().min(1).max(200).optional(),
-  });
+export const chargeInputSchema = holdInputSchema.omit({ funding: true }).extend({
+  referralShareMicros: nonNegativeMicros.optional(),
+  referralAccount: z.string().min(1).max(200).optional(),
+});
 export type ChargeInput = z.input<typeof chargeInputSchema>;
 
 export const debitInputSchema = z.object({

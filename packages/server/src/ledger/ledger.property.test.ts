@@ -77,7 +77,9 @@ interface Totals {
   clawedBack: bigint;
 }
 
-type Expected<Value> = { ok: true; value: Value } | { ok: false; code: string; details?: Record<string, unknown> };
+type Expected<Value> =
+  | { ok: true; value: Value }
+  | { ok: false; code: string; details?: Record<string, unknown> };
 
 /** Spend order: allowance first, then soonest expiry (never last), then priority, then oldest, then id. */
 function modelOrder(left: ModelGrant, right: ModelGrant): number {
@@ -133,7 +135,9 @@ class Model {
   private spendable(customer: number): ModelGrant[] {
     this.settle();
     return this.grants
-      .filter((grant) => grant.customer === customer && !this.isExpired(grant) && grant.remaining > grant.reserved)
+      .filter(
+        (grant) => grant.customer === customer && !this.isExpired(grant) && grant.remaining > grant.reserved,
+      )
       .sort(modelOrder);
   }
 
@@ -326,7 +330,10 @@ class Model {
     return { ok: true, value: {} };
   }
 
-  clawback(grant: ModelGrant | undefined, amount: bigint): Expected<{ clawedBack: bigint; shortfall: bigint }> {
+  clawback(
+    grant: ModelGrant | undefined,
+    amount: bigint,
+  ): Expected<{ clawedBack: bigint; shortfall: bigint }> {
     if (!grant) return { ok: false, code: 'not_found' };
     this.settle();
     const take = min(amount, grant.remaining - grant.reserved);
@@ -521,7 +528,12 @@ const sequenceArb: fc.Arbitrary<Step[]> = fc
  * Narrow paths that random sequences reach only now and then, run first on every backend (in the same
  * step language, so they are checked against the model exactly like the random ones).
  */
-const grantStep = (customer: number, amount: bigint, source: GrantSource, expiry: number | null): SimpleStep => ({
+const grantStep = (
+  customer: number,
+  amount: bigint,
+  source: GrantSource,
+  expiry: number | null,
+): SimpleStep => ({
   kind: 'grant',
   customer,
   amount,
@@ -650,7 +662,12 @@ class Sequence {
     return candidates[pick.index % candidates.length];
   }
 
-  private remember(label: string, call: KeyedCall['call'], first: AnyResult, identity: KeyedCall['identity']) {
+  private remember(
+    label: string,
+    call: KeyedCall['call'],
+    first: AnyResult,
+    identity: KeyedCall['identity'],
+  ) {
     this.keyed.push({ label, call, first, identity });
   }
 
@@ -833,10 +850,17 @@ class Sequence {
           execute: () => ledger.charge(input),
           check: (result) => {
             const actual = result as AnyResult;
-            const expected = model.charge(step.customer, step.amount, actual.ok ? actual.value.id : undefined);
+            const expected = model.charge(
+              step.customer,
+              step.amount,
+              actual.ok ? actual.value.id : undefined,
+            );
             compareOutcome(actual, expected, where);
             if (actual.ok && expected.ok) {
-              expect([actual.value.amountMicros, actual.value.shortfallMicros], where).toEqual([step.amount, 0n]);
+              expect([actual.value.amountMicros, actual.value.shortfallMicros], where).toEqual([
+                step.amount,
+                0n,
+              ]);
             }
             if (input.idempotency) {
               this.remember(
@@ -897,7 +921,8 @@ class Sequence {
             if (input.idempotency) {
               this.remember(
                 where,
-                (conflict) => ledger.clawback(conflict ? { ...input, amountMicros: step.amount + 1n } : input),
+                (conflict) =>
+                  ledger.clawback(conflict ? { ...input, amountMicros: step.amount + 1n } : input),
                 actual,
                 (value) => [value.grantId, value.transactionId],
               );
@@ -1060,7 +1085,10 @@ class Sequence {
     const expectedHolds = Object.fromEntries(
       this.model.holds.map((hold) => [
         hold.id,
-        [hold.status, hold.status === 'captured' ? (hold.funding === 'byok' ? 0n : hold.paid).toString() : null],
+        [
+          hold.status,
+          hold.status === 'captured' ? (hold.funding === 'byok' ? 0n : hold.paid).toString() : null,
+        ],
       ]),
     );
     expect(actualHolds, `${where}: holds`).toEqual(expectedHolds);
@@ -1138,7 +1166,12 @@ describe.each(testBackends())('ledger properties on $name', (backend) => {
         // Past every timeout of earlier sequences (a failed one may have left holds open while shrinking).
         clock.advance(3_600_000);
         await sweepOnce(testDb.db, ledger, clock);
-        const sequence = new Sequence(ledger, testDb, clock, `s${sequences}_${Math.random().toString(36).slice(2, 8)}`);
+        const sequence = new Sequence(
+          ledger,
+          testDb,
+          clock,
+          `s${sequences}_${Math.random().toString(36).slice(2, 8)}`,
+        );
         for (let customer = 0; customer < CUSTOMERS; customer += 1) {
           sequence.customers.push((await ledger.createCustomer({})).id);
         }

@@ -21,7 +21,13 @@ describe.each(testBackends())('ledger on $name', (backend) => {
     await testDb?.close();
   });
 
-  async function customerWith(grants: { amount: number; source: 'purchase' | 'promo' | 'gift' | 'allowance' | 'adjustment'; expiresAt?: string }[]) {
+  async function customerWith(
+    grants: {
+      amount: number;
+      source: 'purchase' | 'promo' | 'gift' | 'allowance' | 'adjustment';
+      expiresAt?: string;
+    }[],
+  ) {
     const { id } = await ledger.createCustomer({});
     for (const grant of grants) {
       unwrap(
@@ -38,7 +44,9 @@ describe.each(testBackends())('ledger on $name', (backend) => {
 
   it('holds, captures less than held, and releases the rest', async () => {
     const customerId = await customerWith([{ amount: 10, source: 'purchase' }]);
-    const hold = unwrap(await ledger.hold({ customerId, amountMicros: credits(4), model: 'fal-ai/flux/schnell' }));
+    const hold = unwrap(
+      await ledger.hold({ customerId, amountMicros: credits(4), model: 'fal-ai/flux/schnell' }),
+    );
     expect(hold.status).toBe('held');
     let balance = (await ledger.balance(customerId))!;
     expect(balance.pendingMicros).toBe(credits(4));
@@ -77,7 +85,10 @@ describe.each(testBackends())('ledger on $name', (backend) => {
     expect(refused.ok).toBe(false);
     if (refused.ok) return;
     expect(refused.error.code).toBe('insufficient_credits');
-    expect(refused.error.details).toMatchObject({ required: credits(5).toString(), available: credits(3).toString() });
+    expect(refused.error.details).toMatchObject({
+      required: credits(5).toString(),
+      available: credits(3).toString(),
+    });
   });
 
   it('spends allowance first, then soonest-expiring, then promo before purchased, then oldest', async () => {
@@ -112,7 +123,9 @@ describe.each(testBackends())('ledger on $name', (backend) => {
   });
 
   it('expires only the unreserved remainder of a grant, with a transfer', async () => {
-    const customerId = await customerWith([{ amount: 10, source: 'promo', expiresAt: '2026-03-01T00:10:00Z' }]);
+    const customerId = await customerWith([
+      { amount: 10, source: 'promo', expiresAt: '2026-03-01T00:10:00Z' },
+    ]);
     const hold = unwrap(await ledger.hold({ customerId, amountMicros: credits(4), timeoutSeconds: 3600 }));
     clock.advance(11 * 60 * 1000);
     expect((await ledger.balance(customerId))!.availableMicros).toBe(0n);
@@ -154,19 +167,31 @@ describe.each(testBackends())('ledger on $name', (backend) => {
     // Overdue but not yet swept: an in-flight extension keeps it, a delivered capture takes it.
     unwrap(await ledger.extend({ holdId: overdue.id, timeoutSeconds: 30, inFlight: true }));
     clock.advance(31_000);
-    const captured = unwrap(await ledger.capture({ holdId: overdue.id, amountMicros: credits(3), delivered: true }));
+    const captured = unwrap(
+      await ledger.capture({ holdId: overdue.id, amountMicros: credits(3), delivered: true }),
+    );
     expect(captured).toMatchObject({ amountMicros: credits(3), afterVoid: false });
 
     const swept = unwrap(await ledger.hold({ customerId, amountMicros: credits(2), timeoutSeconds: 30 }));
     clock.advance(31_000);
     await sweepOnce(testDb.db, ledger, clock);
-    const first = unwrap(await ledger.capture({ holdId: swept.id, amountMicros: credits(2), delivered: true }));
+    const first = unwrap(
+      await ledger.capture({ holdId: swept.id, amountMicros: credits(2), delivered: true }),
+    );
     expect(first).toMatchObject({ amountMicros: credits(2), afterVoid: true, replayed: false });
     // A repeat (from this ledger, or from another that never saw the first) is the same charge.
-    const again = unwrap(await ledger.capture({ holdId: swept.id, amountMicros: credits(2), delivered: true }));
-    expect(again).toMatchObject({ amountMicros: credits(2), transactionId: first.transactionId, replayed: true });
+    const again = unwrap(
+      await ledger.capture({ holdId: swept.id, amountMicros: credits(2), delivered: true }),
+    );
+    expect(again).toMatchObject({
+      amountMicros: credits(2),
+      transactionId: first.transactionId,
+      replayed: true,
+    });
     const other = new Ledger(testDb.db, clock, { holdTimeoutSeconds: 60 });
-    const fromOther = unwrap(await other.capture({ holdId: swept.id, amountMicros: credits(2), delivered: true }));
+    const fromOther = unwrap(
+      await other.capture({ holdId: swept.id, amountMicros: credits(2), delivered: true }),
+    );
     expect(fromOther.transactionId).toBe(first.transactionId);
     expect((await ledger.balance(customerId))!.balanceMicros).toBe(credits(5));
     const usage = (await ledger.history({ customerId })).data.filter((row) => row.type === 'usage');
@@ -212,7 +237,9 @@ describe.each(testBackends())('ledger on $name', (backend) => {
 
   it('splits a capture between revenue and the referral account', async () => {
     const customerId = await customerWith([{ amount: 10, source: 'purchase' }]);
-    await testDb.db.query(`insert into ledger_accounts (id, kind) values ('ref:app_test', 'referral') on conflict do nothing`);
+    await testDb.db.query(
+      `insert into ledger_accounts (id, kind) values ('ref:app_test', 'referral') on conflict do nothing`,
+    );
     const hold = unwrap(await ledger.hold({ customerId, amountMicros: credits(6) }));
     unwrap(
       await ledger.capture({
@@ -223,7 +250,11 @@ describe.each(testBackends())('ledger on $name', (backend) => {
       }),
     );
     const [row] = (await ledger.history({ customerId, limit: 1 })).data;
-    expect(row!.metadata).toMatchObject({ provider_cost: '5000000', referral_share: '500000', total: '5500000' });
+    expect(row!.metadata).toMatchObject({
+      provider_cost: '5000000',
+      referral_share: '500000',
+      total: '5500000',
+    });
     const report = await auditLedger(testDb.db, clock, 3600 * 24 * 365);
     expect(report.systemAccounts['ref:app_test']).toBe(500_000n);
   });
@@ -233,9 +264,9 @@ describe.each(testBackends())('ledger on $name', (backend) => {
     const before = await auditLedger(testDb.db, clock, 3600 * 24 * 365);
     const bad: unknown[] = [-1n, 0n, 1.5, 2n ** 63n, '10'];
     for (const amountMicros of bad) {
-      await expect(ledger.grant({ customerId, amountMicros: amountMicros as bigint, source: 'promo' })).rejects.toThrow(
-        TollgateError,
-      );
+      await expect(
+        ledger.grant({ customerId, amountMicros: amountMicros as bigint, source: 'promo' }),
+      ).rejects.toThrow(TollgateError);
     }
     const unknownCustomer = await ledger.hold({ customerId: 'cus_nope', amountMicros: 1n });
     expect(!unknownCustomer.ok && unknownCustomer.error.code).toBe('not_found');

@@ -21,13 +21,14 @@
  * finished), and a live subscription on the guest (`guest_has_subscription`: it renews onto the guest;
  * cancel it, or sign in to another email).
  */
+
+import { ANONYMOUS_PREFIX } from '../customers/signup-bonus.ts';
 import type { LedgerTransaction } from '../ledger/ledger.ts';
 import { type Ledger, unwrap } from '../ledger/ledger.ts';
 import type { GrantSource } from '../ledger/spend-order.ts';
 import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
 import type { Database } from '../store/database.ts';
-import { ANONYMOUS_PREFIX } from '../customers/signup-bonus.ts';
 
 export const MergeRefusals = {
   holdsOpen: 'guest_holds_open',

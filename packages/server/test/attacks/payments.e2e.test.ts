@@ -5,8 +5,8 @@
  * was not paid or earned, nothing moved twice, and a clean `auditLedger`.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { auditLedger } from '../../src/ledger/audit.ts';
 import { parseConfigSource } from '../../src/config/load-config.ts';
+import { auditLedger } from '../../src/ledger/audit.ts';
 import {
   checkoutSessionExpiredEvent,
   type FakeStripe,

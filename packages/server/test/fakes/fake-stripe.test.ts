@@ -535,13 +535,15 @@ describe('payments, refunds and subscriptions through the SDK', () => {
         items: [{ id: itemId, price: max.id }, { price: 'price_missing' }],
       }),
     ).rejects.toMatchObject({ code: 'resource_missing', param: 'items[1][price]' });
-    expect((await stripe.subscriptions.retrieve(subscriptionId)).items.data.map((item) => item.price.id)).toEqual([
-      pro.id,
-    ]);
+    expect(
+      (await stripe.subscriptions.retrieve(subscriptionId)).items.data.map((item) => item.price.id),
+    ).toEqual([pro.id]);
 
     const eventsBefore = fake.events.length;
     await stripe.subscriptions.update(subscriptionId, { items: [{ id: itemId, price: max.id }] });
-    expect(fake.events.slice(eventsBefore).map((event) => event.type)).toEqual(['customer.subscription.updated']);
+    expect(fake.events.slice(eventsBefore).map((event) => event.type)).toEqual([
+      'customer.subscription.updated',
+    ]);
     const { events } = fake.renewSubscription(subscriptionId);
     const renewal = events[1].data.object as Stripe.Invoice;
     expect(renewal.lines.data.map((line) => line.parent?.subscription_item_details?.proration)).toEqual([

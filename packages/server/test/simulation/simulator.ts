@@ -940,7 +940,7 @@ class Simulation {
   /** The end: every call finished honestly, every hold captured or voided, then time past every timeout. */
   private async settleEverything(): Promise<void> {
     for (const call of this.liveCalls()) await this.finishCall(call);
-    for (const hold of [...this.nativeHolds]) {
+    while (this.nativeHolds.length > 0) {
       this.step++;
       await this.voidHold();
     }

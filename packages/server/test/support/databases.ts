@@ -32,14 +32,22 @@ export interface TestDatabaseOptions {
   timeouts?: DatabaseTimeouts;
 }
 
-export async function openTestDatabase(backend: TestBackend, options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+export async function openTestDatabase(
+  backend: TestBackend,
+  options: TestDatabaseOptions = {},
+): Promise<TestDatabase> {
   if (backend.name === 'pglite') {
     const db = await openDatabase({});
     await migrateToLatest(db.kysely);
     return { db, close: () => db.close() };
   }
   const schema = `t_${randomBytes(6).toString('hex')}`;
-  const db = await openDatabase({ url: options.url ?? backend.url, schema, poolSize: options.poolSize, timeouts: options.timeouts });
+  const db = await openDatabase({
+    url: options.url ?? backend.url,
+    schema,
+    poolSize: options.poolSize,
+    timeouts: options.timeouts,
+  });
   await migrateToLatest(db.kysely);
   return {
     db,

@@ -33,7 +33,8 @@ export const serve: Command = {
     // Human messages go to stderr; stdout carries the JSON log lines only.
     const say = (text: string) => process.stderr.write(`${text}\n`);
     // What the start is doing goes to stderr as it happens, each step with the time since launch.
-    const progress = (message: string) => say(`tollgate: ${message} (${(performance.now() / 1000).toFixed(1)} s)`);
+    const progress = (message: string) =>
+      say(`tollgate: ${message} (${(performance.now() / 1000).toFixed(1)} s)`);
     progress('starting');
     const { createTollgate } = await import('../../app.ts');
     const tollgate = await createTollgate({

@@ -12,9 +12,9 @@ import { OpenAiChunkWriter } from './openai-chunk-writer.ts';
 import { type SseEvent, sseJson } from './sse.ts';
 import { anthropicStopToOpenAi } from './stop-reasons.ts';
 import {
+  readUpstreamError,
   type StreamTranslationOptions,
   type StreamTranslator,
-  readUpstreamError,
   upstreamStreamError,
 } from './stream-translator.ts';
 import { type Usage, usageFromAnthropic } from './usage.ts';

@@ -12,9 +12,9 @@ import { anthropicStreamErrorFrame, type GatewayErrorInput } from './errors.ts';
 import { formatSseJson, type SseEvent, sseJson } from './sse.ts';
 import { openAiFinishToAnthropic } from './stop-reasons.ts';
 import {
+  readUpstreamError,
   type StreamTranslationOptions,
   type StreamTranslator,
-  readUpstreamError,
   upstreamStreamError,
 } from './stream-translator.ts';
 import { type Usage, usageFromOpenAi, usageToAnthropic } from './usage.ts';

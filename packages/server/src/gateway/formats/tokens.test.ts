@@ -11,10 +11,10 @@ import {
   countTextTokensUpTo,
   estimateInputTokens,
   estimateInputTokensAsync,
-  requestInput,
   IMAGE_TOKEN_ESTIMATE,
   LOW_DETAIL_IMAGE_TOKEN_ESTIMATE,
   REPLY_PRIMING_TOKENS,
+  requestInput,
   TOKENS_PER_MESSAGE,
   warmTokenizer,
 } from './tokens.ts';

@@ -8,7 +8,9 @@ import { defineRoute } from '../route.ts';
 import { balanceWire, customerWire, transactionWire } from '../wire.ts';
 import { creditAmount, customerParams, identifier, pagination } from './schemas.ts';
 
-const PROVIDER_NAME = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,49}$/, 'provider must be a lowercase name like "fal"');
+const PROVIDER_NAME = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,49}$/, 'provider must be a lowercase name like "fal"');
 
 /** Keys are sent to the provider in a header: printable ASCII only, nothing a header could be split with. */
 const PROVIDER_KEY = z
@@ -32,13 +34,18 @@ export function customerRoutes(deps: CustomerRouteDeps) {
     const customer = await customers.get(customerId);
     const balance = await ledger.balance(customerId);
     if (!balance) throw new TollgateError('not_found', `No such customer: ${customerId}`);
-    return customerWire(customer, balance, deps.subscriptionOf ? await deps.subscriptionOf(customerId) : null);
+    return customerWire(
+      customer,
+      balance,
+      deps.subscriptionOf ? await deps.subscriptionOf(customerId) : null,
+    );
   };
   return [
     defineRoute({
       method: 'POST',
       url: '/v1/customers',
-      summary: 'Create a customer (idempotent on external_id); a new customer gets the signup bonus and a user key',
+      summary:
+        'Create a customer (idempotent on external_id); a new customer gets the signup bonus and a user key',
       tag: 'Customers',
       auth: ['app', 'admin'],
       idempotent: 'replay',
@@ -99,7 +106,11 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       query: pagination,
       async handler({ params, query, principal }) {
         const customer = await customers.resolve(params.id, principal);
-        const page = await ledger.history({ customerId: customer.id, limit: query.limit, offset: query.offset });
+        const page = await ledger.history({
+          customerId: customer.id,
+          limit: query.limit,
+          offset: query.offset,
+        });
         return { object: 'list', data: page.data.map(transactionWire), has_more: page.hasMore };
       },
     }),
@@ -215,7 +226,8 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         const removed = await providerKeys.remove(customer.id, params.provider);
-        if (!removed) throw new TollgateError('not_found', `No ${params.provider} key stored for this customer`);
+        if (!removed)
+          throw new TollgateError('not_found', `No ${params.provider} key stored for this customer`);
         return { provider: params.provider, deleted: true };
       },
     }),

@@ -13,7 +13,12 @@ const holdBody = z.object({
   run_id: z.string().min(1).max(200).optional(),
   max_run_cost: creditAmount.optional(),
   metadata,
-  timeout_seconds: z.number().int().positive().max(31 * 24 * 3600).optional(),
+  timeout_seconds: z
+    .number()
+    .int()
+    .positive()
+    .max(31 * 24 * 3600)
+    .optional(),
 });
 
 const captureBody = z.object({
@@ -58,7 +63,8 @@ export function gateRoutes(gate: GateService, clock: Clock) {
       idempotent: 'ledger',
       params: holdParams,
       body: captureBody,
-      handler: ({ params, body, principal, idempotencyKey }) => gate.capture(principal, params.id, body ?? {}, idempotencyKey),
+      handler: ({ params, body, principal, idempotencyKey }) =>
+        gate.capture(principal, params.id, body ?? {}, idempotencyKey),
     }),
     defineRoute({
       method: 'POST',
@@ -70,7 +76,12 @@ export function gateRoutes(gate: GateService, clock: Clock) {
       params: holdParams,
       async handler({ params, principal, idempotencyKey, request }) {
         const reason = (request.body as { reason?: unknown } | undefined)?.reason;
-        return gate.void(principal, params.id, typeof reason === 'string' ? reason.slice(0, 200) : undefined, idempotencyKey);
+        return gate.void(
+          principal,
+          params.id,
+          typeof reason === 'string' ? reason.slice(0, 200) : undefined,
+          idempotencyKey,
+        );
       },
     }),
     defineRoute({
@@ -80,7 +91,13 @@ export function gateRoutes(gate: GateService, clock: Clock) {
       tag: 'Gate',
       auth: ['app', 'admin', 'user'],
       params: holdParams,
-      body: z.object({ timeout_seconds: z.number().int().positive().max(31 * 24 * 3600) }),
+      body: z.object({
+        timeout_seconds: z
+          .number()
+          .int()
+          .positive()
+          .max(31 * 24 * 3600),
+      }),
       handler: ({ params, body, principal }) => gate.extend(principal, params.id, body.timeout_seconds),
     }),
     defineRoute({

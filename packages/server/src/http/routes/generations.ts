@@ -26,7 +26,13 @@ export function generationRoutes(generations: GenerationsService) {
       async handler({ body, principal, reply }) {
         if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
         reply.code(201);
-        return generations.create({ customerId: principal.customerId, appId: principal.appId, model: body.model, input: body.input, quantity: body.quantity });
+        return generations.create({
+          customerId: principal.customerId,
+          appId: principal.appId,
+          model: body.model,
+          input: body.input,
+          quantity: body.quantity,
+        });
       },
     }),
     defineRoute({

@@ -7,9 +7,9 @@ import type { GiftCodesService } from '../../gifts/gift-codes-service.ts';
 import { type PurchasesService, purchaseWire } from '../../payments/purchases-service.ts';
 import type { StripeWebhooks } from '../../payments/webhooks.ts';
 import type { RateLimiter } from '../../ratelimit/rate-limiter.ts';
-import type { SubscriptionsService } from '../../subscriptions/subscriptions-service.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { parsePositiveCredits } from '../../shared/money.ts';
+import type { SubscriptionsService } from '../../subscriptions/subscriptions-service.ts';
 import { defineRoute } from '../route.ts';
 import { creditAmount, customerParams, identifier, pagination } from './schemas.ts';
 

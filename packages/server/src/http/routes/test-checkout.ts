@@ -18,12 +18,12 @@ import { centsToUsd } from '../../payments/compute.ts';
 import type { PurchaseRow, PurchasesService } from '../../payments/purchases-service.ts';
 import type { ReturnUrls } from '../../payments/return-urls.ts';
 import { describePaymentsMode } from '../../payments/test-mode.ts';
+import { TollgateError } from '../../shared/errors.ts';
+import { microsToCredits } from '../../shared/money.ts';
 import type {
   SubscriptionChargeRow,
   SubscriptionsService,
 } from '../../subscriptions/subscriptions-service.ts';
-import { TollgateError } from '../../shared/errors.ts';
-import { microsToCredits } from '../../shared/money.ts';
 import { escapeHtml } from '../../widget/pages.ts';
 
 export interface TestCheckoutDeps {

@@ -5,12 +5,12 @@ import type { KeyStore } from '../../auth/principals.ts';
 import type { TollgateConfig } from '../../config/types.ts';
 import type { CustomersService } from '../../customers/customers-service.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
+import { centsToUsd } from '../../payments/compute.ts';
 import type { Catalog } from '../../pricing/catalog.ts';
 import { publicModel, publicPricing } from '../../pricing/public-model.ts';
 import { creditsPerRequest, DEFAULT_ESTIMATE_USAGE } from '../../pricing/quote.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { microsToCredits } from '../../shared/money.ts';
-import { centsToUsd } from '../../payments/compute.ts';
 import { defineRoute } from '../route.ts';
 import { balanceWire, transactionWire } from '../wire.ts';
 import { pagination } from './schemas.ts';
@@ -51,7 +51,12 @@ export function userRoutes(deps: UserRouteDeps) {
     const appId = await deps.keys.appForPublishableKey(input.publishable_key);
     const app = await apps.get(appId);
     const requested =
-      typeof input.models === 'string' ? input.models.split(',').map((id) => id.trim()).filter(Boolean) : input.models;
+      typeof input.models === 'string'
+        ? input.models
+            .split(',')
+            .map((id) => id.trim())
+            .filter(Boolean)
+        : input.models;
     const usage = {
       input_tokens: input.input_tokens ?? DEFAULT_ESTIMATE_USAGE.input_tokens,
       output_tokens: input.output_tokens ?? DEFAULT_ESTIMATE_USAGE.output_tokens,
@@ -124,7 +129,11 @@ export function userRoutes(deps: UserRouteDeps) {
       query: pagination,
       async handler({ principal, query }) {
         if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
-        const page = await ledger.history({ customerId: principal.customerId, limit: query.limit, offset: query.offset });
+        const page = await ledger.history({
+          customerId: principal.customerId,
+          limit: query.limit,
+          offset: query.offset,
+        });
         return { object: 'list', data: page.data.map(transactionWire), has_more: page.hasMore };
       },
     }),
