@@ -261,16 +261,18 @@ function queryPoisons(parameter: Operation['query'][number]): (string | undefine
 function operationsOf(document: any): Operation[] {
   const operations: Operation[] = [];
   for (const [path, methods] of Object.entries<any>(document.paths)) {
+    // Health, metrics and the document itself take no input: there is nothing hostile to send them.
+    if (!path.startsWith('/v1/')) continue;
     for (const [method, operation] of Object.entries<any>(methods)) {
       operations.push({
         method: method.toUpperCase(),
         path,
         auth:
-          operation.security.length === 0
+          (operation.security ?? []).length === 0
             ? 'public'
             : operation.security.map((entry: object) => Object.keys(entry)[0]),
         body: operation.requestBody?.content?.['application/json']?.schema,
-        query: operation.parameters
+        query: (operation.parameters ?? [])
           .filter((parameter: any) => parameter.in === 'query')
           .map((parameter: any) => ({
             name: parameter.name,
@@ -295,13 +297,17 @@ function expectTypedError(
   expect(response.headers.get('content-type') ?? '', context).toMatch(/application\/json/);
   const body = response.body;
   expect(body, context).toBeTypeOf('object');
-  if (path === '/v1/messages') {
+  if (path.startsWith('/v1/messages')) {
+    // Anthropic's shape: its own error type, Tollgate's stable code beside it.
     expect(body.type, context).toBe('error');
-    expect(ERROR_STATUS[body.error?.type], context).toBe(response.status);
+    expect(typeof body.error?.type, context).toBe('string');
+    expect(ERROR_STATUS[body.error?.code], context).toBe(response.status);
     expect(typeof body.error.message, context).toBe('string');
     return;
   }
-  const code = path === '/v1/chat/completions' ? body.error?.type : body.error?.code;
+  // OpenAI's shape on the gateway (`type` is the code), the native one elsewhere.
+  const openAiShape = ['/v1/chat/completions', '/v1/responses', '/v1/embeddings'].includes(path);
+  const code = openAiShape ? body.error?.type : body.error?.code;
   expect(ERROR_STATUS[code], context).toBe(response.status);
   expect(typeof body.error.message, context).toBe('string');
   expect(body.error.message.length, context).toBeGreaterThan(0);
