@@ -333,10 +333,31 @@ describe('server lifecycle (real processes)', () => {
       const npm = run(
         'npm',
         ['start'],
-        { TOLLGATE_DATA_DIR: dataDir, TOLLGATE_ADMIN_KEY: ADMIN_KEY, PORT: String(port) },
+        {
+          TOLLGATE_DATA_DIR: dataDir,
+          TOLLGATE_ADMIN_KEY: ADMIN_KEY,
+          PORT: String(port),
+          // Nothing but the script: npm's own update check goes to its cache and the registry, which
+          // another test's `npm install` may be busy with (once, under CI, `npm start` never started it).
+          npm_config_update_notifier: 'false',
+          npm_config_offline: 'true',
+        },
         REPOSITORY_ROOT,
       );
-      await npm.waitFor(/Tollgate listening on/);
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          npm.waitFor(/Tollgate listening on/),
+          new Promise((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`npm start did not listen; it printed:\n${npm.output()}`)),
+              START_TIMEOUT - 10_000,
+            );
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
       expect(await portAccepts(port)).toBe(true);
       npm.child.kill('SIGTERM');
       await npm.done;
