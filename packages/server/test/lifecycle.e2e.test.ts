@@ -337,10 +337,6 @@ describe('server lifecycle (real processes)', () => {
           TOLLGATE_DATA_DIR: dataDir,
           TOLLGATE_ADMIN_KEY: ADMIN_KEY,
           PORT: String(port),
-          // Nothing but the script: npm's own update check goes to its cache and the registry, which
-          // another test's `npm install` may be busy with (once, under CI, `npm start` never started it).
-          npm_config_update_notifier: 'false',
-          npm_config_offline: 'true',
         },
         REPOSITORY_ROOT,
       );

@@ -25,6 +25,23 @@ export const serve: Command = {
   ],
   options: { port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' } },
   async run({ values }) {
+    // Listened for from the first moment, not once the server is up: a signal (or the end of whoever
+    // started us) during the start stops the server as soon as it has started, instead of killing it
+    // mid-start or being missed. `npm start` runs us under a shell that does not pass SIGTERM on: when
+    // that parent is gone we are orphaned (a new parent) and stop as if told to, rather than hold the
+    // port. The parent is noted now: by the time the server listens it may already be gone.
+    const parent = process.ppid;
+    const stopRequested = new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      const watch = setInterval(() => {
+        if (process.ppid !== parent) {
+          clearInterval(watch);
+          resolve('parent process exited');
+        }
+      }, 500);
+      watch.unref();
+    });
     const port =
       integerFlag(values, 'port', serve, { min: 0, max: 65535 }) ??
       integerFlag({ port: process.env.PORT }, 'port', serve, { min: 0, max: 65535 }) ??
@@ -79,20 +96,7 @@ export const serve: Command = {
     // One line on how this server sells: Stripe, TEST MODE (simulated), or OFF (and why).
     const { describePaymentsMode } = await import('../../payments/test-mode.ts');
     say(describePaymentsMode(tollgate.paymentsMode()));
-    const signal = await new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-      // `npm start` runs us under a shell that does not pass SIGTERM on: when whoever started us
-      // is gone, we are orphaned (a new parent) — stop as if told to, rather than hold the port.
-      const parent = process.ppid;
-      const watch = setInterval(() => {
-        if (process.ppid !== parent) {
-          clearInterval(watch);
-          resolve('parent process exited');
-        }
-      }, 500);
-      watch.unref();
-    });
+    const signal = await stopRequested;
     // A second signal means "now": no more waiting for requests in flight.
     const now = () => {
       say('Stopping now (second signal): requests still running are cut.');
