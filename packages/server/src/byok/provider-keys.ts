@@ -50,8 +50,11 @@ export function assertByokAllowed(app: App | null): void {
 }
 
 export class ProviderKeysService {
-  /** The gateway asks on every request; a short cache keeps that off the database (cleared on change). */
-  private readonly revealCache = new Map<string, { key: string | null; expiresAt: number }>();
+  /**
+   * The gateway asks on every request, for each provider a model may use: a short cache of all of a
+   * customer's keys, read in one query, keeps that off the database (cleared on change).
+   */
+  private readonly revealCache = new Map<string, { keys: Map<string, string>; expiresAt: number }>();
 
   constructor(
     private readonly db: Database,
@@ -99,7 +102,7 @@ export class ProviderKeysService {
   }
 
   private async write(customerId: string, provider: string, secret: string): Promise<ProviderKeyView> {
-    this.revealCache.delete(`${customerId}/${provider}`);
+    this.revealCache.delete(customerId);
     const now = new Date();
     const ciphertext = this.box.seal(secret, `${customerId}/${provider}`);
     await this.db.kysely
@@ -142,7 +145,7 @@ export class ProviderKeysService {
   }
 
   async remove(customerId: string, provider: string): Promise<boolean> {
-    this.revealCache.delete(`${customerId}/${provider}`);
+    this.revealCache.delete(customerId);
     const result = await this.db.kysely
       .deleteFrom('provider_keys')
       .where('customer_id', '=', customerId)
@@ -165,16 +168,27 @@ export class ProviderKeysService {
     return row ? this.box.open(row.ciphertext, `${customerId}/${provider}`) : null;
   }
 
-  /** `reveal`, cached for a few seconds (other nodes see a change within that time). */
+  /**
+   * `reveal`, cached for a few seconds (other nodes see a change within that time): every key of the
+   * customer in one query, so a model with several providers costs one round trip, not one each.
+   */
   private async revealCached(customerId: string, provider: string): Promise<string | null> {
-    const cacheKey = `${customerId}/${provider}`;
     const now = Date.now();
-    const cached = this.revealCache.get(cacheKey);
-    if (cached && cached.expiresAt > now) return cached.key;
-    const key = await this.reveal(customerId, provider);
-    if (this.revealCache.size > 100_000) this.revealCache.clear();
-    this.revealCache.set(cacheKey, { key, expiresAt: now + REVEAL_CACHE_MILLISECONDS });
-    return key;
+    let cached = this.revealCache.get(customerId);
+    if (!cached || cached.expiresAt <= now) {
+      const rows = await this.db.kysely
+        .selectFrom('provider_keys')
+        .select(['provider', 'ciphertext'])
+        .where('customer_id', '=', customerId)
+        .execute();
+      // Kept sealed: a key that cannot be opened fails only the calls that use it.
+      const keys = new Map(rows.map((row) => [row.provider, row.ciphertext]));
+      if (this.revealCache.size > 100_000) this.revealCache.clear();
+      cached = { keys, expiresAt: now + REVEAL_CACHE_MILLISECONDS };
+      this.revealCache.set(customerId, cached);
+    }
+    const ciphertext = cached.keys.get(provider);
+    return ciphertext === undefined ? null : this.box.open(ciphertext, `${customerId}/${provider}`);
   }
 
   /**
