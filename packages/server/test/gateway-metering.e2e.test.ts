@@ -23,7 +23,7 @@ import { quote } from '../src/pricing/quote.ts';
 import { formatMicros, parseCredits } from '../src/shared/money.ts';
 import { type FakeUpstream, type RecordedRequest, startFakeUpstream } from './fakes/fake-upstream.ts';
 import { testBackends } from './support/databases.ts';
-import { metricValue } from './support/expectations.ts';
+import { metricValue, waitFor } from './support/expectations.ts';
 import { ADMIN_KEY, startTestServer, type TestServer } from './support/server.ts';
 
 const GPT = 'openai/gpt-4o';
@@ -34,21 +34,6 @@ const UPSTREAM_TIMEOUT_MS = 800;
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 type Usage = { input_tokens: number; output_tokens: number; cached_input_tokens?: number };
-
-/** Polls until `check` is truthy (bounded): the gateway resolves holds after the client has its answer. */
-async function waitFor<T>(
-  check: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 5_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 15));
-  }
-}
 
 /** Fails instead of hanging when a stream never ends. */
 async function within<T>(promise: Promise<T>, what: string, timeoutMs = 5_000): Promise<T> {

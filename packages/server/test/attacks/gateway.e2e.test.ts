@@ -19,7 +19,7 @@ import { quote } from '../../src/pricing/quote.ts';
 import { formatMicros, parseCredits } from '../../src/shared/money.ts';
 import { type FakeUpstream, type RecordedRequest, startFakeUpstream } from '../fakes/fake-upstream.ts';
 import { testBackends } from '../support/databases.ts';
-import { metricValue } from '../support/expectations.ts';
+import { metricValue, waitFor } from '../support/expectations.ts';
 import { ADMIN_KEY, startTestServer, type TestServer } from '../support/server.ts';
 
 const GPT = 'openai/gpt-4o';
@@ -35,20 +35,6 @@ const UPSTREAM_TIMEOUT_MS = 30_000;
 const HOLD_TIMEOUT_SECONDS = 900;
 
 type Usage = { input_tokens: number; output_tokens: number; cached_input_tokens?: number };
-
-async function waitFor<T>(
-  check: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 15));
-  }
-}
 
 /** Fails instead of hanging when something never happens. */
 async function within<T>(promise: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
