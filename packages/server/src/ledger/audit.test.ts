@@ -82,8 +82,17 @@ describe('auditLedger', () => {
 
   it('finds legs, transactions and holds that point at nothing', async () => {
     const found = await damaged(
-      `insert into ledger_entries (transaction_id, account_id, amount_micros) values (999999, 'sys:revenue', 0)`,
+      `insert into ledger_entries (transaction_id, customer_id, account_id, amount_micros) values (999999, 'cus_x', 'sys:revenue', 0)`,
       'delete from ledger_entries where transaction_id = 999999',
+    );
+    expect(found).toEqual(['holds, transactions or legs that point at nothing']);
+  });
+
+  it('finds a leg that names another customer than its transaction (they share a shard when distributed)', async () => {
+    const found = await damaged(
+      `update ledger_entries set customer_id = 'cus_other' where account_id = $1`,
+      'update ledger_entries set customer_id = $1 where account_id = $1',
+      [customerId],
     );
     expect(found).toEqual(['holds, transactions or legs that point at nothing']);
   });

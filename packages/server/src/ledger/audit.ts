@@ -66,6 +66,7 @@ const CHECKS: { name: string; query: string }[] = [
   },
   {
     // The append-heavy tables carry no foreign keys (store/migrations/0010): the references are checked here.
+    // A leg must also name its transaction's customer: the two share a shard on a distributed cluster.
     name: 'holds, transactions or legs that point at nothing',
     query: `select 'hold' as kind, h.id::text as id from holds h
               where not exists (select 1 from customers c where c.id = h.customer_id)
@@ -74,7 +75,8 @@ const CHECKS: { name: string; query: string }[] = [
               where not exists (select 1 from customers c where c.id = t.customer_id)
             union all
             select 'leg', e.transaction_id::text from ledger_entries e
-              where not exists (select 1 from ledger_transactions t where t.id = e.transaction_id)`,
+              where not exists (select 1 from ledger_transactions t
+                                where t.id = e.transaction_id and t.customer_id = e.customer_id)`,
   },
   {
     name: 'captured hold without a matching usage transaction',

@@ -68,6 +68,8 @@ export interface LedgerTransactionsTable {
 
 export interface LedgerEntriesTable {
   transaction_id: bigint;
+  /** The customer of the leg's transaction (its shard on a distributed cluster), also on system legs. */
+  customer_id: string;
   account_id: string;
   amount_micros: bigint;
 }

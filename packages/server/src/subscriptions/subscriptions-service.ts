@@ -566,7 +566,7 @@ export class SubscriptionsService {
         `insert into subscription_charges (id, subscription_id, customer_id, kind, plan_code, amount_cents, allowance_micros,
            period_start, period_end, status, created_at, paid_at)
          values ($1, $2, $3, 'renewal', $4, $5, $6, $7, $8, 'paid', $9, $9)
-         on conflict (subscription_id, period_start) where kind = 'renewal' do nothing`,
+         on conflict (subscription_id, period_start, customer_id) where kind = 'renewal' do nothing`,
         [
           newId('sch', 12),
           row.id,
