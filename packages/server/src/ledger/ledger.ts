@@ -461,28 +461,37 @@ export class Ledger {
   }): Promise<{ id: string; created: boolean }> {
     const id = input.id ?? newId('cus');
     if (!customerIdPattern.test(id)) throw new TollgateError('invalid_request', 'invalid customer id');
-    const inserted = await this.db.kysely
-      .insertInto('customers')
-      .values({
-        id,
-        app_id: input.appId ?? null,
-        external_id: input.externalId ?? null,
-        email: input.email ?? null,
-      })
-      .onConflict((conflict) => conflict.doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (inserted) return { id: inserted.id, created: true };
-    let query = this.db.kysely.selectFrom('customers').select('id');
-    query =
-      input.externalId != null
-        ? query
-            .where(sql<string>`coalesce(app_id, '')`, '=', input.appId ?? '')
-            .where('external_id', '=', input.externalId)
-        : query.where('id', '=', id);
-    const existing = await query.executeTakeFirst();
-    if (!existing) throw new TollgateError('invalid_state', 'customer could not be created');
-    return { id: existing.id, created: false };
+    const insertCustomer = `insert into customers (id, app_id, external_id, email) values ($1, $2, $3, $4)
+                            on conflict do nothing returning id`;
+    const values = [id, input.appId ?? null, input.externalId ?? null, input.email ?? null];
+    if (input.externalId == null) {
+      const inserted = await this.db.query<{ id: string }>(insertCustomer, values);
+      if (inserted.length > 0) return { id, created: true };
+      const existing = await this.db.query<{ id: string }>('select id from customers where id = $1', [id]);
+      if (existing.length === 0) throw new TollgateError('invalid_state', 'customer could not be created');
+      return { id, created: false };
+    }
+    // The external id is claimed first, in the transaction that creates the customer: a concurrent
+    // create with the same one waits for this one and then finds its customer (store/migrations/0016).
+    const externalId = input.externalId;
+    return this.db.transaction(async (query) => {
+      const claimed = await query(
+        `insert into customer_external_ids (app_key, external_id, customer_id) values ($1, $2, $3)
+         on conflict do nothing returning customer_id`,
+        [input.appId ?? '', externalId, id],
+      );
+      if (claimed.length === 0) {
+        const [owner] = await query<{ customer_id: string }>(
+          'select customer_id from customer_external_ids where app_key = $1 and external_id = $2',
+          [input.appId ?? '', externalId],
+        );
+        if (!owner) throw new TollgateError('invalid_state', 'customer could not be created');
+        return { id: owner.customer_id, created: false };
+      }
+      const inserted = await query(insertCustomer, values);
+      if (inserted.length === 0) throw new TollgateError('invalid_state', 'customer could not be created');
+      return { id, created: true };
+    });
   }
 
   async grant(input: GrantInput): Promise<LedgerResult<GrantResult>> {

@@ -11,13 +11,10 @@ import { CUSTOMER_GROUP, citusStatements, type Placement, placementOf } from './
  */
 
 /**
- * Unique keys a cluster cannot enforce as they are, each with what replaces it there (docs/scaling.md).
- * One PostgreSQL enforces them today.
+ * Unique keys a cluster could not enforce as they are, each with what replaces it there: none today (one
+ * customer per app and external id moved to `customer_external_ids` in migration 0016).
  */
-const UNIQUE_KEYS_ALLOWED: Record<string, string> = {
-  customers_app_external:
-    "one customer per app and external id: on a cluster it moves to a lookup table sharded by external id, written with the customer's row",
-};
+const UNIQUE_KEYS_ALLOWED: Record<string, string> = {};
 
 interface Schema {
   columns: Map<string, string[]>;
@@ -142,6 +139,21 @@ describe.each(testBackends())('the schema fits a cluster sharded by customer ($n
     );
     expect(legs.length).toBe(8);
     for (const leg of legs) expect(leg.customer_id).toBe(leg.transaction_customer);
+  });
+
+  it('keeps one customer per app and external id without a unique key across customers', async () => {
+    const ledger = new Ledger(testDb.db, new ManualClock('2026-03-01T00:00:00Z'));
+    const created = await Promise.all(
+      Array.from({ length: 10 }, () => ledger.createCustomer({ appId: null, externalId: 'user-42' })),
+    );
+    expect(new Set(created.map(({ id }) => id)).size).toBe(1);
+    expect(created.filter(({ created }) => created)).toHaveLength(1);
+    const again = await ledger.createCustomer({ externalId: 'user-42', email: 'x@example.com' });
+    expect(again).toEqual({ id: created[0]!.id, created: false });
+    const rows = await testDb.db.query<{ id: string }>(
+      `select id from customers where external_id = 'user-42'`,
+    );
+    expect(rows).toEqual([{ id: created[0]!.id }]);
   });
 
   it('renders the statements that distribute it, reference tables first, each group colocated', () => {

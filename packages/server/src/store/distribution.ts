@@ -27,6 +27,10 @@ export const PLACEMENTS: Record<string, { placement: Placement; why: string }> =
     placement: { kind: 'distributed', column: 'guest_customer_id', group: CUSTOMER_GROUP },
     why: "a guest's merge record lives with the guest; the account it went to is another customer",
   },
+  customer_external_ids: {
+    placement: { kind: 'distributed', column: 'external_id', group: 'customer_external_ids' },
+    why: 'one customer per app and external id: the key that finds a customer before its id is known',
+  },
   api_keys: {
     placement: { kind: 'reference' },
     why: 'looked up by key hash on every request, on every node; app and admin keys have no customer',

@@ -304,17 +304,31 @@ export class WidgetService {
     guestId: string,
     email: string,
   ): Promise<{ id: string } | null> {
-    try {
-      const rows = await this.deps.db.query<{ id: string }>(
-        `update customers set external_id = $3, email = $4
-         where id = $1 and app_id = $2 and external_id like 'widget:%' returning id`,
-        [guestId, appId, `${EMAIL_PREFIX}${email}`, email],
+    // The email's external id is claimed in the same transaction (store/migrations/0016): if the email
+    // customer appeared meanwhile, the claim finds it taken and the caller signs in to that one instead.
+    return this.deps.db.transaction(async (query) => {
+      const [guest] = await query<{ external_id: string }>(
+        `select external_id from customers where id = $1 and app_id = $2 and external_id like 'widget:%' for update`,
+        [guestId, appId],
       );
-      return rows[0] ?? null;
-    } catch {
-      // The email customer appeared meanwhile (unique index): fall back to signing in to it.
-      return null;
-    }
+      if (!guest) return null;
+      const claimed = await query(
+        `insert into customer_external_ids (app_key, external_id, customer_id) values ($1, $2, $3)
+         on conflict do nothing returning customer_id`,
+        [appId, `${EMAIL_PREFIX}${email}`, guestId],
+      );
+      if (claimed.length === 0) return null;
+      await query(
+        'delete from customer_external_ids where app_key = $1 and external_id = $2 and customer_id = $3',
+        [appId, guest.external_id, guestId],
+      );
+      await query('update customers set external_id = $2, email = $3 where id = $1', [
+        guestId,
+        `${EMAIL_PREFIX}${email}`,
+        email,
+      ]);
+      return { id: guestId };
+    });
   }
 
   private async balanceOf(customerId: string): Promise<number> {

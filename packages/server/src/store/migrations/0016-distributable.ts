@@ -13,6 +13,8 @@
  *     uniqueness within the customer is what was ever at stake.
  *   - The subscription of a charge is referenced with its customer (a foreign key between two tables
  *     sharded alike must include the shard key).
+ *   - One customer per app and external id is kept by `customer_external_ids` (sharded by external id),
+ *     no longer by a unique index on customers that a shard could not enforce.
  *   - Foreign keys that a cluster cannot keep are dropped: a merge's account (it crosses two customers),
  *     a signup bonus's customer (`signup_bonuses` is keyed by app and identity: one bonus per identity
  *     across customers) and an API key's customer (`api_keys` is looked up by hash on every request and
@@ -61,6 +63,20 @@ alter table subscription_charges add constraint subscription_charges_subscriptio
 drop index subscription_charges_one_renewal;
 create unique index subscription_charges_one_renewal on subscription_charges (subscription_id, period_start, customer_id)
   where kind = 'renewal';
+
+-- One customer per app and external id, kept by a table of its own: a shard of customers cannot see
+-- the others' external ids, a table keyed by external id can. Claimed in the transaction that creates
+-- the customer (ledger.createCustomer) or renames it (a widget guest who signs in with an email).
+create table customer_external_ids (
+  app_key text not null, -- the app id, '' for a customer without an app
+  external_id text not null,
+  customer_id text not null,
+  primary key (external_id, app_key)
+);
+insert into customer_external_ids (app_key, external_id, customer_id)
+  select coalesce(app_id, ''), external_id, id from customers where external_id is not null;
+drop index customers_app_external;
+create index customers_app_external on customers (app_id, external_id) where external_id is not null;
 
 alter table customer_merges drop constraint customer_merges_account_customer_id_fkey;
 alter table signup_bonuses drop constraint signup_bonuses_customer_id_fkey;
