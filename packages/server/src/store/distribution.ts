@@ -58,6 +58,11 @@ export const PLACEMENTS: Record<string, { placement: Placement; why: string }> =
     placement: { kind: 'reference' },
     why: 'sign-in codes keyed by app and email, before there is a customer',
   },
+  webhook_endpoints: {
+    placement: { kind: 'reference' },
+    why: "an app's few endpoints, read on every delivery",
+  },
+  partner_payouts: { placement: { kind: 'reference' }, why: 'payouts to apps: rare, written by an admin' },
   webhook_events: {
     placement: { kind: 'distributed', column: 'id', group: 'webhook_events' },
     why: "the payment provider's event ids, deduplicated before the customer is known",

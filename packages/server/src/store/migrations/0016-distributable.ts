@@ -7,7 +7,7 @@
  *   - `ledger_entries.customer_id`: the customer of the leg's transaction, so that a transaction and
  *     its legs live on one shard (system legs too: a system account's balance is already derived, a sum
  *     over every shard). Filled from the transactions for the legs written so far; the write function
- *     fills it from the batch's transactions.
+ *     fills it from the batch's transactions (patched in place, see below).
  *   - Primary and unique keys of customer-owned tables become (key, customer_id). The key stays the
  *     leading column, so a lookup by id alone still uses the same index; ids are random (128 bits), so
  *     uniqueness within the customer is what was ever at stake.
@@ -23,7 +23,7 @@
  * What still crosses customers, and how each runs on a cluster: `docs/scaling.md`. The rule is checked
  * on the live schema by `store/distributable.test.ts`.
  */
-export const up = `
+export const up = String.raw`
 alter table ledger_entries add column customer_id text;
 update ledger_entries e set customer_id = t.customer_id from ledger_transactions t where t.id = e.transaction_id;
 -- A leg whose transaction is missing (the audit already reports it) keeps pointing at nothing.
@@ -82,105 +82,23 @@ alter table customer_merges drop constraint customer_merges_account_customer_id_
 alter table signup_bonuses drop constraint signup_bonuses_customer_id_fkey;
 alter table api_keys drop constraint api_keys_customer_id_fkey;
 
--- As in 0010, with the legs' customer taken from their transaction in the same batch.
-create or replace function tg_ledger_write(p jsonb, p_now timestamptz) returns json
-language plpgsql
-set enable_seqscan = off
-set plan_cache_mode = force_generic_plan
-as $$
+-- The write function inserts each leg with its transaction's customer (element 0 of the batch's n-th
+-- transaction, n being the leg's 1-based ordinal). Patched into whatever the function is at this point
+-- (0010's, or a later migration's with more parts) rather than restated whole, so that a migration
+-- numbered before this one that also changes the function keeps its changes; the patch refuses to run
+-- on a function whose legs insert it does not recognise.
+do $patch$
 declare
-  v_count int;
-  v_ids bigint[] := '{}';
-  v_held text := 'held';
+  v_before text := pg_get_functiondef('tg_ledger_write(jsonb, timestamptz)'::regprocedure);
+  v_after text;
 begin
-  if jsonb_array_length(p->'c') > 0 then
-    update customers c
-      set balance_micros = (u.e->>2)::bigint, held_micros = (u.e->>3)::bigint, revision = c.revision + 1
-      from jsonb_array_elements(p->'c') u (e)
-      where c.id = u.e->>0 and c.revision = (u.e->>1)::bigint
-        and c.id = any(array(select x->>0 from jsonb_array_elements(p->'c') x));
-    get diagnostics v_count = row_count;
-    if v_count <> jsonb_array_length(p->'c') then
-      perform tg_ledger_conflict('customers');
-    end if;
+  v_after := regexp_replace(v_before,
+    'insert into ledger_entries \(transaction_id, account_id, amount_micros\)\s+select v_ids\[\(u\.e->>0\)::int\], u\.e->>1,',
+    'insert into ledger_entries (transaction_id, customer_id, account_id, amount_micros)
+      select v_ids[(u.e->>0)::int], p->''t''->((u.e->>0)::int - 1)->>0, u.e->>1,');
+  if v_after = v_before then
+    raise exception 'tollgate migration 0016: the legs insert of tg_ledger_write was not found';
   end if;
-  if p ? 'k' then
-    select count(*) into v_count from customers c join jsonb_array_elements(p->'k') u (e)
-      on c.id = u.e->>0 and c.revision = (u.e->>1)::bigint
-      where c.id = any(array(select x->>0 from jsonb_array_elements(p->'k') x));
-    if v_count <> jsonb_array_length(p->'k') then
-      perform tg_ledger_conflict('customers');
-    end if;
-  end if;
-  if p ? 'gi' then
-    insert into grants (id, customer_id, source, amount_micros, remaining_micros, reserved_micros, priority,
-                        expires_at, reason, metadata, created_at)
-      select u.e->>0, u.e->>1, u.e->>2, (u.e->>3)::bigint, (u.e->>4)::bigint, (u.e->>5)::bigint, (u.e->>6)::smallint,
-             (u.e->>7)::timestamptz, u.e->>8, nullif(u.e->9, 'null'::jsonb), (u.e->>10)::timestamptz
-      from jsonb_array_elements(p->'gi') u (e);
-  end if;
-  if p ? 'gu' then
-    update grants g set remaining_micros = (u.e->>1)::bigint, reserved_micros = (u.e->>2)::bigint
-      from jsonb_array_elements(p->'gu') u (e)
-      where g.id = u.e->>0 and g.id = any(array(select x->>0 from jsonb_array_elements(p->'gu') x));
-  end if;
-  if p ? 't' then
-    with inserted as (
-      insert into ledger_transactions (customer_id, type, amount_micros, balance_after_micros, hold_id, grant_id,
-                                       model, metadata, created_at)
-        select u.e->>0, u.e->>1, (u.e->>2)::bigint, (u.e->>3)::bigint, u.e->>4, u.e->>5, u.e->>6,
-               nullif(u.e->7, 'null'::jsonb), p_now
-        from jsonb_array_elements(p->'t') with ordinality u (e, ordinal)
-        order by u.ordinal
-        returning id)
-    select array_agg(id order by id) into v_ids from inserted;
-    -- A leg names its transaction by ordinal (1-based); that transaction's customer is element 0 of it.
-    insert into ledger_entries (transaction_id, customer_id, account_id, amount_micros)
-      select v_ids[(u.e->>0)::int], p->'t'->((u.e->>0)::int - 1)->>0, u.e->>1, (u.e->>2)::bigint
-      from jsonb_array_elements(p->'e') u (e);
-  end if;
-  if p ? 'hi' then
-    insert into holds (id, customer_id, status, funding, amount_micros, captured_micros, allocations, model, run_id,
-                       provider, expires_at, created_at, resolved_at, void_reason, transaction_id, result, metadata)
-      select u.e->>0, u.e->>1, u.e->>2, u.e->>3, (u.e->>4)::bigint, (u.e->>5)::bigint, u.e->6, u.e->>7, u.e->>8,
-             u.e->>9, (u.e->>10)::timestamptz, (u.e->>11)::timestamptz, (u.e->>12)::timestamptz, u.e->>13,
-             v_ids[(u.e->>14)::int], nullif(u.e->15, 'null'::jsonb), nullif(u.e->16, 'null'::jsonb)
-      from jsonb_array_elements(p->'hi') u (e);
-  end if;
-  if p ? 'hu' then
-    update holds h
-      set status = u.e->>1, captured_micros = (u.e->>2)::bigint, expires_at = (u.e->>3)::timestamptz,
-          resolved_at = (u.e->>4)::timestamptz, void_reason = u.e->>5, transaction_id = v_ids[(u.e->>6)::int],
-          result = nullif(u.e->7, 'null'::jsonb)
-      from jsonb_array_elements(p->'hu') u (e)
-      where h.id = u.e->>0 and h.status = v_held
-        and h.id = any(array(select x->>0 from jsonb_array_elements(p->'hu') x));
-    get diagnostics v_count = row_count;
-    if v_count <> jsonb_array_length(p->'hu') then
-      perform tg_ledger_conflict('holds');
-    end if;
-  end if;
-  if p ? 'r' then
-    with updated as (
-      update run_totals r
-        set captured_micros = r.captured_micros + (u.e->>2)::bigint, held_micros = r.held_micros + (u.e->>3)::bigint
-        from jsonb_array_elements(p->'r') u (e)
-        where r.customer_id = u.e->>0 and r.run_id = u.e->>1
-        returning r.customer_id, r.run_id)
-    insert into run_totals (customer_id, run_id, captured_micros, held_micros)
-      select u.e->>0, u.e->>1, (u.e->>2)::bigint, (u.e->>3)::bigint from jsonb_array_elements(p->'r') u (e)
-      where not exists (select 1 from updated d where d.customer_id = u.e->>0 and d.run_id = u.e->>1);
-  end if;
-  if p ? 'i' then
-    insert into idempotency_keys (scope, key, request_hash, response, transaction_id, created_at)
-      select u.e->>0, u.e->>1, u.e->>2, u.e->3, v_ids[(u.e->>4)::int], p_now
-      from jsonb_array_elements(p->'i') u (e)
-      on conflict do nothing;
-    get diagnostics v_count = row_count;
-    if v_count <> jsonb_array_length(p->'i') then
-      perform tg_ledger_conflict('idempotency keys');
-    end if;
-  end if;
-  return to_json(v_ids::text[]);
-end $$;
+  execute v_after;
+end $patch$;
 `;
