@@ -393,7 +393,11 @@ export class Checkout {
       {
         method: 'POST',
         path: '/v1/checkout/sessions',
-        body: { ...params, amount_usd: optionalDecimal(params.amount_usd, 'amount_usd') },
+        body: {
+          ...params,
+          amount: optionalDecimal(params.amount, 'amount'),
+          amount_usd: optionalDecimal(params.amount_usd, 'amount_usd'),
+        },
         auth: 'secret',
         retry: 'idempotency-key',
       },

@@ -190,8 +190,12 @@ export type Charge = HoldCapture;
 
 export interface CheckoutSessionCreateParams {
   customer: string;
-  /** Money to pay, in the configured currency; or name a `pack`. */
+  /** Money to pay in `currency` (USD when absent); or name a `pack`. */
+  amount?: number | string;
+  /** The same as `amount`, for USD. */
   amount_usd?: number | string;
+  /** A currency the server is configured to sell in (`eur`); default `usd`. */
+  currency?: string;
   /** A credit pack code from the billing catalog, e.g. `pack_100`. */
   pack?: string;
   success_url?: string;
@@ -304,7 +308,11 @@ export type SubscriptionResult = Partial<Subscription> & { url?: string; [field:
 export interface Purchase {
   id: string;
   status: string;
-  amount_usd: number;
+  /** Paid, in `currency`. */
+  amount: number;
+  currency: string;
+  /** `amount` for USD purchases; null for purchases in other currencies. */
+  amount_usd: number | null;
   credits: CreditAmount;
   bonus_credits: CreditAmount;
   created_at: Timestamp;

@@ -293,7 +293,9 @@ describe.each(testBackends())('tollgate CLI on $name', (backend) => {
     expect(tool.stdout).toContain('billing buy');
     expect(tool.stdout).toContain('TOLLGATE_MAX_CREDITS_PER_RUN');
     expect(buy.code).toBe(0);
-    expect(buy.stdout).toContain('Usage: tollgate billing buy --amount USD');
+    expect(buy.stdout).toContain(
+      'Usage: tollgate billing buy --amount AMOUNT [--currency CODE] | --pack CODE',
+    );
     expect(buy.stdout).toContain('--no-open');
   });
 

@@ -81,7 +81,7 @@ for (const backend of testBackends()) {
         currency: 'usd',
         minimum_usd: 5,
         usd_per_credit: 0.01,
-        bonus: [{ from_usd: 50, percent: 10 }],
+        bonus: [{ from: 50, from_usd: 50, percent: 10 }],
         signup_bonus: 500,
         test_mode: true,
         payments_enabled: true,
@@ -90,11 +90,11 @@ for (const backend of testBackends()) {
         email_login: true,
       });
       expect(config.amounts).toEqual([
-        { amount_usd: 5, credits: 500, bonus_credits: 0 },
-        { amount_usd: 10, credits: 1000, bonus_credits: 0 },
-        { amount_usd: 25, credits: 2500, bonus_credits: 0 },
-        { amount_usd: 50, credits: 5500, bonus_credits: 500 },
-        { amount_usd: 100, credits: 11000, bonus_credits: 1000 },
+        { amount: 5, amount_usd: 5, credits: 500, bonus_credits: 0 },
+        { amount: 10, amount_usd: 10, credits: 1000, bonus_credits: 0 },
+        { amount: 25, amount_usd: 25, credits: 2500, bonus_credits: 0 },
+        { amount: 50, amount_usd: 50, credits: 5500, bonus_credits: 500 },
+        { amount: 100, amount_usd: 100, credits: 11000, bonus_credits: 1000 },
       ]);
       expectError(
         await server.call('GET', '/v1/widget/config?publishable_key=tg_pk_nope'),

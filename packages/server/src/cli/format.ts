@@ -17,8 +17,11 @@ export function creditNumber(value: number | string): string {
   return formatCredits(value).replace(/ credits?$/, '');
 }
 
-export function usd(value: number): string {
-  return `$${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+/** `$25.00`, `€12.50`, `¥300`: an amount paid, in its currency (`usd`, `eur`). */
+export function money(value: number, currency: string): string {
+  return new Intl.NumberFormat('en-US', { style: 'currency', currency: currency.toUpperCase() }).format(
+    value,
+  );
 }
 
 /** `2025-03-01 14:05` in UTC, short enough for a table. */

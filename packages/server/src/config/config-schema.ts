@@ -8,16 +8,24 @@ import { z } from 'zod';
 import { createModelRouter, familyDefaultPrice } from '../pricing/model-routing.ts';
 import { readWorkMeasure } from '../pricing/work-inputs.ts';
 import { TollgateError } from '../shared/errors.ts';
-import { decimalToScaled, formatMicros, parseCredits, parseUsdToCents } from '../shared/money.ts';
-import { creditsMicrosForCents } from './credit-rate.ts';
+import {
+  decimalToScaled,
+  formatMicros,
+  parseCredits,
+  parseMoneyToMinorUnits,
+  parseUsdToCents,
+} from '../shared/money.ts';
+import { creditsMicrosForCents, minorUnitDigits } from './credit-rate.ts';
 import {
   MODEL_TYPES,
   type ModelConfig,
+  type PaymentCurrency,
   PLAN_INTERVALS,
   PROVIDER_FORMATS,
   type Price,
   type ProviderCandidate,
   type ProviderConfig,
+  type PurchaseBonusTier,
   type RouteConfig,
   type TollgateConfig,
   WORK_INPUT_ROLES,
@@ -314,6 +322,21 @@ const packSchema = z.strictObject({
   price_usd: positiveUsdCents,
 });
 
+/**
+ * Money in a currency whose minor-unit digits are known only with its code: kept as decimal text
+ * here, turned into minor units by `toCurrencies`.
+ */
+const moneyText = z.union([z.number(), z.string()]).transform((value) => String(value).trim());
+
+const currencySchema = z.strictObject({
+  /** What a buyer pays for one credit, in this currency (to a millionth of its major unit). */
+  per_credit: usdPerCredit,
+  minimum: moneyText.optional(),
+  bonus: z.array(z.strictObject({ from: moneyText, percent: percentPpm })).optional(),
+  /** Pack code → its price in this currency; packs not listed are not sold in it. */
+  packs: z.record(z.string(), moneyText).optional(),
+});
+
 const planSchema = z.strictObject({
   code,
   name: z.string().trim().min(1).optional(),
@@ -334,6 +357,8 @@ const rawConfigSchema = z.strictObject({
     bonus: z.array(z.strictObject({ from_usd: usdCents, percent: percentPpm })),
     packs: z.array(packSchema),
   }),
+  /** Currencies besides USD: `eur: { per_credit: 0.0095, minimum: 5, bonus: […], packs: {…} }`. */
+  currencies: z.record(z.string(), currencySchema).optional(),
   plans: z.array(planSchema),
   holds: z.strictObject({ timeout_seconds: positiveWholeNumber }),
   rate_limits: z.strictObject({ requests_per_minute: positiveWholeNumber }),
@@ -413,26 +438,27 @@ export function createConfigSchema(env: Record<string, string | undefined>, sour
       report,
     );
     const priceMicroUsd = raw.credits.usd_per_credit;
+    const purchases = {
+      minimumCents: raw.purchases.minimum_usd,
+      bonusTiers: sortTiers(
+        raw.purchases.bonus.map((tier) => ({ fromCents: tier.from_usd, ratePpm: tier.percent })),
+      ),
+      packs: raw.purchases.packs.map((pack) => ({
+        code: pack.code,
+        name: pack.name ?? `${formatMicros(pack.credits)} credits`,
+        creditsMicros: pack.credits,
+        priceCents: pack.price_usd,
+      })),
+    };
+    const currencies = toCurrencies(raw.currencies ?? {}, priceMicroUsd, purchases, report);
     return {
       // Millionths of a dollar print like micro-credits: 10_000n → '0.01'.
       credits: { priceUsd: formatMicros(priceMicroUsd), priceMicroUsd },
       signupBonusMicros: raw.signup_bonus,
       signupBonusDailyCapMicros: raw.signup_bonus_daily_cap * 1_000_000n,
       testMode: raw.test_mode ?? null,
-      purchases: {
-        minimumCents: raw.purchases.minimum_usd,
-        bonusTiers: raw.purchases.bonus
-          .map((tier) => ({ fromCents: tier.from_usd, ratePpm: tier.percent }))
-          .sort((left, right) =>
-            left.fromCents < right.fromCents ? -1 : left.fromCents > right.fromCents ? 1 : 0,
-          ),
-        packs: raw.purchases.packs.map((pack) => ({
-          code: pack.code,
-          name: pack.name ?? `${formatMicros(pack.credits)} credits`,
-          creditsMicros: pack.credits,
-          priceCents: pack.price_usd,
-        })),
-      },
+      purchases,
+      currencies,
       plans: raw.plans.map((plan) => ({
         code: plan.code,
         name: plan.name ?? plan.code,
@@ -452,6 +478,95 @@ export function createConfigSchema(env: Record<string, string | undefined>, sour
       sourcePath,
     };
   });
+}
+
+function sortTiers(tiers: PurchaseBonusTier[]): PurchaseBonusTier[] {
+  return tiers.sort((left, right) =>
+    left.fromCents < right.fromCents ? -1 : left.fromCents > right.fromCents ? 1 : 0,
+  );
+}
+
+/**
+ * USD from `credits` and `purchases`, then the file's other currencies. A currency's minimum
+ * defaults to USD's figure, its bonus tiers to none (amounts in another currency are not USD's).
+ */
+function toCurrencies(
+  raw: Record<string, z.output<typeof currencySchema>>,
+  usdPricePerCreditMicro: bigint,
+  purchases: TollgateConfig['purchases'],
+  report: (issue: Issue) => void,
+): Record<string, PaymentCurrency> {
+  const currencies: Record<string, PaymentCurrency> = {
+    usd: {
+      code: 'usd',
+      minorDigits: 2,
+      pricePerCreditMicro: usdPricePerCreditMicro,
+      minimumMinorUnits: purchases.minimumCents,
+      bonusTiers: purchases.bonusTiers,
+      packPricesMinorUnits: Object.fromEntries(purchases.packs.map((pack) => [pack.code, pack.priceCents])),
+    },
+  };
+  const packCodes = new Set(purchases.packs.map((pack) => pack.code));
+  for (const [code, currency] of Object.entries(raw)) {
+    const path = ['currencies', code];
+    if (code === 'usd') {
+      report({ message: 'USD is set by credits.usd_per_credit and purchases', path });
+      continue;
+    }
+    if (!/^[a-z]{3}$/.test(code)) {
+      report({ message: 'must be a lowercase ISO 4217 code such as "eur"', path });
+      continue;
+    }
+    const minorDigits = minorUnitDigits(code);
+    const money = (text: string, at: PropertyKey[], mustBePositive: boolean): bigint | null => {
+      try {
+        const amount = parseMoneyToMinorUnits(text, minorDigits, '');
+        if (amount < 0n || (mustBePositive && amount === 0n)) {
+          report({
+            message: mustBePositive ? 'must be greater than zero' : 'must not be negative',
+            path: at,
+          });
+          return null;
+        }
+        return amount;
+      } catch (error) {
+        if (!(error instanceof TollgateError)) throw error;
+        report({ message: error.message.trim(), path: at });
+        return null;
+      }
+    };
+    const minimum =
+      currency.minimum === undefined
+        ? // USD's minimum in this currency's minor units: the same figure, not a converted one.
+          (purchases.minimumCents * 10n ** BigInt(minorDigits)) / 100n
+        : money(currency.minimum, [...path, 'minimum'], false);
+    const bonusTiers: PurchaseBonusTier[] = [];
+    (currency.bonus ?? []).forEach((tier, index) => {
+      const from = money(tier.from, [...path, 'bonus', index, 'from'], false);
+      if (from !== null) bonusTiers.push({ fromCents: from, ratePpm: tier.percent });
+    });
+    const packPrices: Record<string, bigint> = {};
+    for (const [packCode, price] of Object.entries(currency.packs ?? {})) {
+      if (!packCodes.has(packCode)) {
+        report({
+          message: `names no pack in purchases.packs ("${packCode}")`,
+          path: [...path, 'packs', packCode],
+        });
+        continue;
+      }
+      const amount = money(price, [...path, 'packs', packCode], true);
+      if (amount !== null) packPrices[packCode] = amount;
+    }
+    currencies[code] = {
+      code,
+      minorDigits,
+      pricePerCreditMicro: currency.per_credit,
+      minimumMinorUnits: minimum ?? 0n,
+      bonusTiers: sortTiers(bonusTiers),
+      packPricesMinorUnits: packPrices,
+    };
+  }
+  return currencies;
 }
 
 /** Base URL: the file's, else the environment's, else the unconfigured placeholder. */

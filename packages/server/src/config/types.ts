@@ -132,6 +132,25 @@ export interface PurchaseBonusTier {
   ratePpm: bigint;
 }
 
+/**
+ * A currency buyers may pay in. USD is always one (from `credits.usd_per_credit` and `purchases`);
+ * the file's `currencies` section adds others, each with its own price of a credit, minimum, bonus
+ * tiers and pack prices, in that currency's own minor units.
+ */
+export interface PaymentCurrency {
+  /** ISO 4217 in lowercase, as Stripe spells it: `usd`, `eur`. */
+  code: string;
+  /** Digits of the minor unit: 2 (cents), 0 (yen), 3 (dinar), as Stripe counts amounts. */
+  minorDigits: number;
+  /** What one credit costs, in millionths of the major unit (EUR 0.0095 → 9_500n). */
+  pricePerCreditMicro: bigint;
+  minimumMinorUnits: bigint;
+  /** Sorted by `fromCents` (minor units of this currency), ascending. */
+  bonusTiers: PurchaseBonusTier[];
+  /** Pack code → price in minor units; a pack not listed is not sold in this currency. */
+  packPricesMinorUnits: Record<string, bigint>;
+}
+
 export interface CreditPack {
   code: string;
   name: string;
@@ -169,6 +188,8 @@ export interface TollgateConfig {
     bonusTiers: PurchaseBonusTier[];
     packs: CreditPack[];
   };
+  /** Currencies a purchase may be paid in, by code; always has `usd`. Plans are billed in USD. */
+  currencies: Record<string, PaymentCurrency>;
   plans: Plan[];
   holds: { timeoutSeconds: number };
   rateLimits: { requestsPerMinute: number };

@@ -5,15 +5,20 @@
  * purchase state and the grant commit together, exactly once.
  */
 import type { Principal } from '../auth/principals.ts';
-import type { CreditPack, TollgateConfig } from '../config/types.ts';
+import { formatMoney, minorUnitDigits } from '../config/credit-rate.ts';
+import type { CreditPack, PaymentCurrency, TollgateConfig } from '../config/types.ts';
 import type { CustomerRecord } from '../customers/customers-service.ts';
 import { isWidgetCustomer, type SignupBonus } from '../customers/signup-bonus.ts';
 import { type Ledger, type LedgerTransaction, unwrap } from '../ledger/ledger.ts';
-import { creditsForPurchase } from '../pricing/purchase-credits.ts';
+import {
+  creditsForPurchase,
+  MAXIMUM_PURCHASE_MAJOR_UNITS,
+  paymentCurrency,
+} from '../pricing/purchase-credits.ts';
 import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
-import { microsToCredits, parseUsdToCents } from '../shared/money.ts';
+import { microsToCredits, minorUnitsToAmount, parseMoneyToMinorUnits } from '../shared/money.ts';
 import type { Database } from '../store/database.ts';
 import type { CheckoutProvider } from './checkout-provider.ts';
 import { centsToUsd, refundedCredits } from './compute.ts';
@@ -46,6 +51,10 @@ export interface PurchaseRow {
 
 export interface CheckoutInput {
   amount_usd?: number | string;
+  /** An amount in `currency` (USD when absent); `amount_usd` is the same for USD. */
+  amount?: number | string;
+  /** A configured currency (`eur`); default `usd`. */
+  currency?: string;
   pack?: string;
   success_url?: string;
   cancel_url?: string;
@@ -67,7 +76,9 @@ class PurchaseMoved extends Error {
   }
 }
 
-export function purchaseWire(row: PurchaseRow) {
+export function purchaseWire(row: PurchaseRow, currencies: TollgateConfig['currencies']) {
+  const digits = currencies[row.currency]?.minorDigits ?? minorUnitDigits(row.currency);
+  const isUsd = row.currency === 'usd';
   return {
     id: row.id,
     object: 'purchase',
@@ -75,11 +86,14 @@ export function purchaseWire(row: PurchaseRow) {
     status: row.status,
     kind: row.kind,
     pack: row.pack_code,
-    amount_usd: centsToUsd(BigInt(row.amount_cents)),
+    /** Paid in `currency`; `amount_usd` repeats it for USD purchases and is null for others. */
+    amount: minorUnitsToAmount(BigInt(row.amount_cents), digits),
+    amount_usd: isUsd ? centsToUsd(BigInt(row.amount_cents)) : null,
     currency: row.currency,
     credits: microsToCredits(BigInt(row.credits_micros)),
     bonus_credits: microsToCredits(BigInt(row.bonus_micros)),
-    refunded_usd: centsToUsd(BigInt(row.refunded_cents)),
+    refunded_amount: minorUnitsToAmount(BigInt(row.refunded_cents), digits),
+    refunded_usd: isUsd ? centsToUsd(BigInt(row.refunded_cents)) : null,
     refund_shortfall: microsToCredits(BigInt(row.refund_shortfall_micros)),
     provider: row.provider,
     session_id: row.provider_session_id,
@@ -100,6 +114,11 @@ export class PurchasesService {
     private readonly signupBonus: SignupBonus,
   ) {}
 
+  /** A purchase as the API shows it, amounts in its own currency. */
+  wire(row: PurchaseRow) {
+    return purchaseWire(row, this.config.currencies);
+  }
+
   get providerName(): 'stripe' | 'test' {
     return this.checkout.name;
   }
@@ -108,41 +127,68 @@ export class PurchasesService {
   price(input: CheckoutInput): {
     kind: 'credits' | 'pack';
     pack: CreditPack | null;
+    currency: PaymentCurrency;
+    /** Minor units of `currency` (cents for USD and EUR). */
     amountCents: bigint;
     creditsMicros: bigint;
     bonusMicros: bigint;
   } {
-    if ((input.amount_usd === undefined) === (input.pack === undefined)) {
-      throw new TollgateError('invalid_request', 'Give exactly one of amount_usd or pack');
+    const given = [input.amount_usd, input.amount, input.pack].filter((value) => value !== undefined);
+    if (given.length !== 1) {
+      throw new TollgateError('invalid_request', 'Give exactly one of amount (or amount_usd) or pack');
+    }
+    const currency = paymentCurrency(this.config, input.currency);
+    if (input.amount_usd !== undefined && currency.code !== 'usd') {
+      throw new TollgateError('invalid_request', `amount_usd is for USD; give amount in ${currency.code}`, {
+        param: 'amount_usd',
+      });
     }
     if (input.pack !== undefined) {
       const pack = this.config.purchases.packs.find((candidate) => candidate.code === input.pack);
       if (!pack)
         throw new TollgateError('invalid_request', `Unknown credit pack: ${input.pack}`, { param: 'pack' });
+      const price = Object.hasOwn(currency.packPricesMinorUnits, pack.code)
+        ? currency.packPricesMinorUnits[pack.code]
+        : undefined;
+      if (price === undefined) {
+        throw new TollgateError('invalid_request', `The pack ${pack.code} is not sold in ${currency.code}`, {
+          param: 'pack',
+        });
+      }
       return {
         kind: 'pack',
         pack,
-        amountCents: pack.priceCents,
+        currency,
+        amountCents: price,
         creditsMicros: pack.creditsMicros,
         bonusMicros: 0n,
       };
     }
-    const amountCents = parseUsdToCents(input.amount_usd, 'amount_usd');
-    const minimumCents = this.config.purchases.minimumCents;
-    if (amountCents < minimumCents) {
-      throw new TollgateError('invalid_request', `The minimum purchase is $${centsToUsd(minimumCents)}`, {
-        param: 'amount_usd',
-        minimum_usd: centsToUsd(minimumCents),
-      });
+    const field = input.amount_usd !== undefined ? 'amount_usd' : 'amount';
+    const amountCents = parseMoneyToMinorUnits(input.amount_usd ?? input.amount, currency.minorDigits, field);
+    const minimum = minorUnitsToAmount(currency.minimumMinorUnits, currency.minorDigits);
+    if (amountCents < currency.minimumMinorUnits) {
+      throw new TollgateError(
+        'invalid_request',
+        `The minimum purchase is ${formatMoney(currency.minimumMinorUnits, currency.code)}`,
+        {
+          param: field,
+          currency: currency.code,
+          minimum,
+          ...(currency.code === 'usd' ? { minimum_usd: minimum } : {}),
+        },
+      );
     }
-    if (amountCents > 100_000_000n) {
-      throw new TollgateError('invalid_request', 'amount_usd is too large', { param: 'amount_usd' });
+    // The same ceiling as a count of major units in every currency (a million of them).
+    if (amountCents > MAXIMUM_PURCHASE_MAJOR_UNITS * 10n ** BigInt(currency.minorDigits)) {
+      throw new TollgateError('invalid_request', `${field} is too large`, { param: field });
     }
-    const credits = creditsForPurchase(this.config, amountCents);
-    if (credits.totalMicros <= 0n) throw new TollgateError('invalid_request', 'amount_usd buys no credits');
+    const credits = creditsForPurchase(currency, amountCents);
+    if (credits.totalMicros <= 0n) throw new TollgateError('invalid_request', `${field} buys no credits`);
     return {
       kind: 'credits',
       pack: null,
+      currency,
       amountCents,
       creditsMicros: credits.totalMicros,
       bonusMicros: credits.bonusMicros,
@@ -162,8 +208,8 @@ export class PurchasesService {
     const cancelUrl = input.cancel_url ?? `${base}/dashboard/?purchase=cancelled`;
     await this.db.query(
       `insert into purchases (id, customer_id, app_id, kind, pack_code, provider, provider_session_id, amount_cents,
-         credits_micros, bonus_micros, status, success_url, cancel_url, created_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12, $13)`,
+         credits_micros, bonus_micros, status, success_url, cancel_url, created_at, currency)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12, $13, $14)`,
       [
         id,
         customer.id,
@@ -178,6 +224,7 @@ export class PurchasesService {
         successUrl,
         cancelUrl,
         this.clock.now().toISOString(),
+        priced.currency.code,
       ],
     );
     // The purchase exists before the buyer can pay, so a fast webhook always finds it.
@@ -188,7 +235,7 @@ export class PurchasesService {
         customerId: customer.id,
         mode: 'payment',
         amountCents: priced.amountCents,
-        currency: 'usd',
+        currency: priced.currency.code,
         productName: priced.pack ? priced.pack.name : `${microsToCredits(priced.creditsMicros)} credits`,
         successUrl,
         cancelUrl,
@@ -210,7 +257,7 @@ export class PurchasesService {
       url: session.url,
       client_secret: session.clientSecret,
       mode: this.checkout.name === 'test' ? 'test' : 'live',
-      purchase: purchaseWire((await this.byId(id))!),
+      purchase: this.wire((await this.byId(id))!),
     };
   }
 
@@ -419,7 +466,7 @@ export class PurchasesService {
       id: sessionId,
       object: 'checkout.session',
       status: purchase.status,
-      purchase: purchaseWire(purchase),
+      purchase: this.wire(purchase),
     };
   }
 }

@@ -3,9 +3,10 @@
  * an app's customers with balances, its revenue and referral earnings by day, its latest usage. Reads
  * only; the ledger stays the one writer. Sums are exact (`bigint`) until the wire.
  */
+import { minorUnitDigits } from '../config/credit-rate.ts';
 import type { Catalog } from '../pricing/catalog.ts';
 import type { Clock } from '../shared/clock.ts';
-import { microsToCredits } from '../shared/money.ts';
+import { microsToCredits, minorUnitsToAmount } from '../shared/money.ts';
 import type { Database } from '../store/database.ts';
 import { partnerSeries, usageSeries, windowStart } from './report-series.ts';
 
@@ -139,13 +140,32 @@ export class ReportsService {
               count(*) as count
        from purchases p join customers c on c.id = p.customer_id
        where p.completed_at is not null and p.completed_at >= $1::timestamptz and p.completed_at <= $2::timestamptz ${appFilter}
+         and p.currency = 'usd'
        group by 1`,
+      parameters,
+    );
+    // The daily series is in USD; purchases paid in other currencies are totalled apart, never added to it.
+    const otherCurrencies = await this.db.query<{
+      currency: string;
+      amount_minor: bigint | string;
+      count: bigint | number;
+    }>(
+      `select p.currency, sum(p.amount_cents)::bigint as amount_minor, count(*) as count
+       from purchases p join customers c on c.id = p.customer_id
+       where p.completed_at is not null and p.completed_at >= $1::timestamptz and p.completed_at <= $2::timestamptz ${appFilter}
+         and p.currency <> 'usd'
+       group by 1 order by 1`,
       parameters,
     );
     return {
       object: 'partner_stats',
       app: scope.kind === 'app' ? scope.appId : null,
       currency: 'credits',
+      purchases_in_other_currencies: otherCurrencies.map((row) => ({
+        currency: row.currency,
+        amount: minorUnitsToAmount(BigInt(row.amount_minor), minorUnitDigits(row.currency)),
+        count: Number(row.count),
+      })),
       ...partnerSeries(
         usage.map((row) => ({
           day: row.day,

@@ -25,7 +25,7 @@ export {
   type UsageInput,
 } from './price-inputs.ts';
 export { type PublicModel, type PublicModelPricing, publicModel, publicPricing } from './public-model.ts';
-export { creditsForPurchase, type PurchaseCredits } from './purchase-credits.ts';
+export { creditsForPurchase, type PurchaseCredits, paymentCurrency } from './purchase-credits.ts';
 export {
   creditsPerRequest,
   DEFAULT_ESTIMATE_USAGE,

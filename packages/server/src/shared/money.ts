@@ -112,9 +112,26 @@ export function divideRoundingUp(numerator: bigint, denominator: bigint): bigint
   return (numerator + denominator - 1n) / denominator;
 }
 
-/** Dollars (or the configured currency) as integer cents, parsed exactly (plain decimals only). */
+/** Dollars as integer cents, parsed exactly (plain decimals only). */
 export function parseUsdToCents(value: unknown, field = 'amount_usd'): bigint {
-  const cents = decimalToScaled(decimalText(value, field), 2, field);
-  if (cents > MAX_MICROS || cents < -MAX_MICROS) throw invalid(field, 'is out of range');
-  return cents;
+  return parseMoneyToMinorUnits(value, 2, field);
+}
+
+/**
+ * An amount of money in a currency whose minor unit has `minorDigits` digits (2 for cents, 0 for
+ * yen), as an integer count of minor units, parsed exactly (plain decimals only).
+ */
+export function parseMoneyToMinorUnits(value: unknown, minorDigits: number, field = 'amount'): bigint {
+  const minorUnits = decimalToScaled(decimalText(value, field), minorDigits, field);
+  if (minorUnits > MAX_MICROS || minorUnits < -MAX_MICROS) throw invalid(field, 'is out of range');
+  return minorUnits;
+}
+
+/** Minor units as a JSON number of the major unit (1250n, 2 digits → 12.5), exact below 2^53. */
+export function minorUnitsToAmount(minorUnits: bigint, minorDigits: number): number {
+  const negative = minorUnits < 0n;
+  const absolute = negative ? -minorUnits : minorUnits;
+  const scale = 10n ** BigInt(minorDigits);
+  const fraction = minorDigits === 0 ? '' : (absolute % scale).toString().padStart(minorDigits, '0');
+  return Number(`${negative ? '-' : ''}${absolute / scale}${fraction ? `.${fraction}` : ''}`);
 }

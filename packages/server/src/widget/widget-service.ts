@@ -95,12 +95,12 @@ export class WidgetService {
     return this.deps.apps.get(appId);
   }
 
-  async config(publishableKey: string): Promise<WidgetConfigView> {
+  async config(publishableKey: string, currency?: string): Promise<WidgetConfigView> {
     const app = await this.appFor(publishableKey);
     const mode = this.deps.checkout.mode();
     return {
       app: { name: app.name },
-      ...purchaseOptions(this.deps.config),
+      ...purchaseOptions(this.deps.config, currency),
       signup_bonus: microsToCredits(this.deps.signupBonus.amountMicros),
       test_mode: mode.kind === 'test',
       payments_enabled: mode.kind !== 'off',

@@ -6,7 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { CheckoutSessionStatus, Tollgate } from '@tollgate/client';
 import { openInBrowser } from '../browser.ts';
 import { type Command, decimalFlag, integerFlag, stringFlag, UsageError } from '../command.ts';
-import { creditNumber, credits, shortDate, usd } from '../format.ts';
+import { creditNumber, credits, money, shortDate } from '../format.ts';
 
 const RECENT_PURCHASES = 5;
 const POLL_INTERVAL_MILLISECONDS = 1_000;
@@ -64,7 +64,7 @@ export const billing: Command = {
         .slice(0, RECENT_PURCHASES)
         .map((purchase) => [
           shortDate(purchase.created_at),
-          usd(purchase.amount_usd),
+          money(purchase.amount, purchase.currency),
           creditNumber(purchase.credits),
           creditNumber(purchase.bonus_credits),
           purchase.status,
@@ -79,15 +79,17 @@ export const billingBuy: Command = {
   path: ['billing', 'buy'],
   group: 'user',
   summary: 'buy credits: opens the checkout, waits for the payment, prints the new balance',
-  usage: '--amount USD | --pack CODE [--no-open] [--timeout SECONDS]',
+  usage: '--amount AMOUNT [--currency CODE] | --pack CODE [--no-open] [--timeout SECONDS]',
   flags: [
-    ['--amount USD', 'how much to pay, e.g. 25 (the server sets the minimum, $5 by default)'],
+    ['--amount AMOUNT', 'how much to pay, e.g. 25 (the server sets the minimum, $5 by default)'],
+    ['--currency CODE', 'pay in another currency the server sells in, e.g. eur (default usd)'],
     ['--pack CODE', 'buy a credit pack from the billing catalog instead'],
     ['--no-open', 'print the checkout URL instead of opening the browser'],
     ['--timeout SECONDS', `how long to wait for the payment (default ${DEFAULT_TIMEOUT_SECONDS})`],
   ],
   options: {
     amount: { type: 'string' },
+    currency: { type: 'string' },
     pack: { type: 'string' },
     'no-open': { type: 'boolean' },
     timeout: { type: 'string' },
@@ -97,15 +99,16 @@ export const billingBuy: Command = {
     const amount = decimalFlag(values, 'amount', billingBuy, { maxDecimals: 2, positive: true });
     const pack = stringFlag(values, 'pack')?.trim();
     if ((amount === undefined) === (pack === undefined || pack === '')) {
-      throw new UsageError('give either --amount USD or --pack CODE', billingBuy);
+      throw new UsageError('give either --amount AMOUNT or --pack CODE', billingBuy);
     }
+    const currency = stringFlag(values, 'currency')?.trim().toLowerCase() || undefined;
     const timeoutSeconds =
       integerFlag(values, 'timeout', billingBuy, { min: 1, max: 7 * 24 * 3600 }) ?? DEFAULT_TIMEOUT_SECONDS;
     const client = context.userClient();
     const output = context.output;
     const customer = await context.customerId(client);
     const session = await client.checkout.createSession(
-      amount !== undefined ? { customer, amount_usd: amount } : { customer, pack },
+      amount !== undefined ? { customer, amount, currency } : { customer, pack, currency },
     );
 
     if (session.purchase) {
@@ -113,7 +116,7 @@ export const billingBuy: Command = {
         ? ` (includes ${creditNumber(session.purchase.bonus_credits)} bonus)`
         : '';
       output.line(
-        `${usd(session.purchase.amount_usd)} buys ${output.bold(credits(session.purchase.credits))}${bonus}.`,
+        `${money(session.purchase.amount, session.purchase.currency)} buys ${output.bold(credits(session.purchase.credits))}${bonus}.`,
       );
     }
     const opened =

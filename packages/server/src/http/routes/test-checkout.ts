@@ -12,6 +12,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { formatMoney } from '../../config/credit-rate.ts';
 import type { CustomersService } from '../../customers/customers-service.ts';
 import type { TestModeCheckout } from '../../payments/checkout-provider.ts';
 import { centsToUsd } from '../../payments/compute.ts';
@@ -200,8 +201,8 @@ function describe(found: Found): { title: string; amount: string; status: string
     const { purchase } = found;
     const bonus = BigInt(purchase.bonus_micros);
     return {
-      title: `Pay ${usd(BigInt(purchase.amount_cents))}`,
-      amount: usd(BigInt(purchase.amount_cents)),
+      title: `Pay ${formatMoney(BigInt(purchase.amount_cents), purchase.currency)}`,
+      amount: formatMoney(BigInt(purchase.amount_cents), purchase.currency),
       status: purchase.status,
       lines: [
         `${credits(BigInt(purchase.credits_micros))} credits${bonus > 0n ? ` <span class="bonus">(includes ${credits(bonus)} bonus)</span>` : ''}`,

@@ -137,8 +137,8 @@ export function widgetRoutes(http: FastifyInstance, deps: WidgetRouteDeps): AnyR
         'What the checkout widget offers: amounts with credits and bonus, minimum, currency, test mode, Stripe key',
       tag: 'Widget',
       auth: 'public',
-      query: z.object({ publishable_key: publishableKey }),
-      handler: ({ query }) => widget.config(query.publishable_key),
+      query: z.object({ publishable_key: publishableKey, currency: z.string().min(3).max(3).optional() }),
+      handler: ({ query }) => widget.config(query.publishable_key, query.currency),
     }),
     defineRoute({
       method: 'POST',
