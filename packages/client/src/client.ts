@@ -12,6 +12,7 @@ import {
   Charges,
   Checkout,
   Customers,
+  Entitlements,
   fetchAudit,
   Generations,
   GiftCodes,
@@ -96,6 +97,8 @@ export class Tollgate {
   readonly generations: Generations;
   /** A customer's purchases (secret key). */
   readonly purchases: Purchases;
+  /** What plans and packs unlock: entitlements, `check`, `track` (secret key). */
+  readonly entitlements: Entitlements;
 
   private readonly transport: Transport;
   private catalog: Promise<readonly Model[]> | undefined;
@@ -143,6 +146,7 @@ export class Tollgate {
     });
     this.generations = new Generations(this.transport);
     this.purchases = new Purchases(this.transport);
+    this.entitlements = new Entitlements(this.transport);
   }
 
   /**

@@ -49,6 +49,7 @@ export type {
   Charges,
   Checkout,
   Customers,
+  Entitlements,
   Generations,
   GiftCodes,
   Holds,

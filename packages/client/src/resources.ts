@@ -20,6 +20,10 @@ import type {
   Customer,
   CustomerCreated,
   CustomerCreateParams,
+  CustomerEntitlements,
+  FeatureCheck,
+  FeatureParams,
+  FeatureTrack,
   Generation,
   GenerationCreateParams,
   GiftCodeBatch,
@@ -849,6 +853,51 @@ export class Purchases {
   async list(customer: string, options?: RequestOptions): Promise<{ data: Purchase[] }> {
     return this.transport.request(
       { method: 'GET', path: `/v1/customers/${segment(customer)}/purchases`, auth: 'secret', retry: 'safe' },
+      options,
+    );
+  }
+}
+
+/**
+ * What a customer's plan and packs unlock (switches, limits, metered allowances), Autumn-style.
+ *
+ * @example
+ * ```ts
+ * const { allowed, reason } = await tollgate.entitlements.check({ customer: 'user_42', feature: '4k_export' });
+ * await tollgate.entitlements.track({ customer: 'user_42', feature: 'video_exports' }, { idempotencyKey: exportId });
+ * ```
+ */
+export class Entitlements {
+  constructor(private readonly transport: Transport) {}
+
+  /** Every feature the config declares, as this customer has it now. */
+  async retrieve(customer: string, options?: RequestOptions): Promise<CustomerEntitlements> {
+    return this.transport.request(
+      {
+        method: 'GET',
+        path: `/v1/customers/${segment(customer)}/entitlements`,
+        auth: 'secret',
+        retry: 'safe',
+      },
+      options,
+    );
+  }
+
+  /** `{allowed, remaining, reason}`: may the customer use `quantity` of the feature now? Records nothing. */
+  async check(params: FeatureParams, options?: RequestOptions): Promise<FeatureCheck> {
+    return this.transport.request(
+      { method: 'POST', path: '/v1/check', body: params, auth: 'secret', retry: 'safe' },
+      options,
+    );
+  }
+
+  /**
+   * Records use of a metered feature; past the allowance it throws (402 `feature_limit_exceeded`).
+   * Sent with an `Idempotency-Key` (yours via `options.idempotencyKey`), so a retry counts once.
+   */
+  async track(params: FeatureParams, options?: RequestOptions): Promise<FeatureTrack> {
+    return this.transport.request(
+      { method: 'POST', path: '/v1/track', body: params, auth: 'secret', retry: 'idempotency-key' },
       options,
     );
   }

@@ -259,7 +259,65 @@ export interface Plan {
   interval: string;
   /** Credits included per period, spent before other credits. */
   allowance: CreditAmount;
+  /** What the plan unlocks: `true`/`false` (a switch), a limit, `{monthly: N}` (a metered allowance). */
+  features?: Record<string, FeatureValue>;
   [field: string]: unknown;
+}
+
+export type FeatureValue = boolean | number | { monthly: number };
+
+/** One feature as the customer has it now: from their plan and the packs they bought. */
+export interface Entitlement {
+  feature: string;
+  kind: 'boolean' | 'limit' | 'metered';
+  enabled: boolean;
+  limit: number | null;
+  allowance: number | null;
+  used: number | null;
+  remaining: number | null;
+  resets_at: Timestamp | null;
+  /** `plan:<code>`, `pack:<code>`. */
+  sources: string[];
+}
+
+export interface CustomerEntitlements {
+  object: 'entitlements';
+  customer: string;
+  plan: string | null;
+  period_start: Timestamp | null;
+  period_end: Timestamp | null;
+  features: Entitlement[];
+}
+
+export interface FeatureParams {
+  /** `cus_…` or the app's external id. */
+  customer: string;
+  feature: string;
+  /** A limit: the total the customer would reach; metered: how much more. Default 1. */
+  quantity?: number;
+}
+
+export interface FeatureCheck {
+  object: 'check';
+  customer: string;
+  feature: string;
+  allowed: boolean;
+  remaining: number | null;
+  reason: 'not_included' | 'limit_exceeded' | 'allowance_exhausted' | null;
+  entitlement: Entitlement;
+}
+
+export interface FeatureTrack {
+  id: string;
+  object: 'track';
+  customer: string;
+  feature: string;
+  quantity: number;
+  used: number;
+  remaining: number;
+  allowance: number;
+  period_start: Timestamp;
+  resets_at: Timestamp | null;
 }
 
 export interface CreditPack {

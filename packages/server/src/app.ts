@@ -14,6 +14,7 @@ import { loadConfig } from './config/load-config.ts';
 import type { TollgateConfig } from './config/types.ts';
 import { CustomersService } from './customers/customers-service.ts';
 import { SignupBonus } from './customers/signup-bonus.ts';
+import { EntitlementsService } from './entitlements/entitlements-service.ts';
 import { GateService } from './gate/gate-service.ts';
 import { CountTokensService } from './gateway/count-tokens.ts';
 import { EMBEDDINGS_BODY_LIMIT_BYTES, EmbeddingsService } from './gateway/embeddings.ts';
@@ -31,6 +32,7 @@ import { appRoutes } from './http/routes/apps.ts';
 import { customerRoutes } from './http/routes/customers.ts';
 import { registerDashboardPages } from './http/routes/dashboard-pages.ts';
 import { docsRoutes } from './http/routes/docs.ts';
+import { entitlementRoutes } from './http/routes/entitlements.ts';
 import { gateRoutes } from './http/routes/gate.ts';
 import { generationRoutes } from './http/routes/generations.ts';
 import { paymentRoutes, registerStripeWebhook } from './http/routes/payments.ts';
@@ -332,6 +334,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     }),
     ...paymentRoutes({ customers, purchases, webhooks, gifts, subscriptions, redeemLimiter }),
     ...generationRoutes(generations),
+    ...entitlementRoutes({ customers, entitlements: new EntitlementsService(db, config, clock) }),
     ...portalRoutes({ apps, customers, portal, openRouter, reports }),
     ...widgetRoutes(http, {
       db,

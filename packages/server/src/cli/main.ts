@@ -16,6 +16,7 @@ import { type Command, commandName, parseCommandArgs, UsageError } from './comma
 import { appsCreate } from './commands/apps.ts';
 import { billing, billingBuy } from './commands/billing.ts';
 import { charge } from './commands/charge.ts';
+import { check, entitlements, track } from './commands/entitlements.ts';
 import { giftCreate, giftRedeem } from './commands/gift.ts';
 import { grant } from './commands/grant.ts';
 import { keysList, keysRemove, keysSet } from './commands/keys.ts';
@@ -31,6 +32,8 @@ export const COMMANDS: Command[] = [
   billing,
   billingBuy,
   usage,
+  entitlements,
+  check,
   models,
   charge,
   giftRedeem,
@@ -40,6 +43,7 @@ export const COMMANDS: Command[] = [
   appsCreate,
   giftCreate,
   grant,
+  track,
   serve,
   migrate,
   audit,

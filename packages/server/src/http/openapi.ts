@@ -26,6 +26,8 @@ const ERROR_MEANINGS: Record<keyof typeof ErrorCodes, string> = {
   internal_error: 'A bug on the server; the request id is in `X-Request-Id`.',
   upstream_error: 'The model provider failed or is not configured.',
   unavailable: 'A dependency (database, Redis) does not answer, or a feature is off; retry later.',
+  feature_limit_exceeded:
+    "A track would pass the metered feature's allowance, or the plan lacks it; `reason`, `remaining` say which.",
 };
 
 export function errorCodeTable(): string {
