@@ -21,6 +21,7 @@ import {
   ProviderKeys,
   Purchases,
   Subscriptions,
+  Usage,
   UserCredits,
 } from './resources.ts';
 import { defaultSleep, type RequestOptions, type SleepFunction, Transport } from './transport.ts';
@@ -99,6 +100,8 @@ export class Tollgate {
   readonly purchases: Purchases;
   /** What plans and packs unlock: entitlements, `check`, `track` (secret key). */
   readonly entitlements: Entitlements;
+  /** Usage sums, the streamed export, one call's cost (user key: own; secret key: its customers'). */
+  readonly usage: Usage;
 
   private readonly transport: Transport;
   private catalog: Promise<readonly Model[]> | undefined;
@@ -147,6 +150,7 @@ export class Tollgate {
     this.generations = new Generations(this.transport);
     this.purchases = new Purchases(this.transport);
     this.entitlements = new Entitlements(this.transport);
+    this.usage = new Usage(this.transport);
   }
 
   /**

@@ -57,6 +57,7 @@ export type {
   ProviderKeys,
   Purchases,
   Subscriptions,
+  Usage,
   UserCredits,
 } from './resources.ts';
 export type { RequestOptions, SleepFunction } from './transport.ts';

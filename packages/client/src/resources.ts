@@ -51,6 +51,10 @@ import type {
   SubscriptionResult,
   SubscriptionStartParams,
   Transaction,
+  UsageCall,
+  UsageExportParams,
+  UsageSummary,
+  UsageSummaryParams,
   UserKey,
   WorkMeasure,
 } from './types.ts';
@@ -898,6 +902,46 @@ export class Entitlements {
   async track(params: FeatureParams, options?: RequestOptions): Promise<FeatureTrack> {
     return this.transport.request(
       { method: 'POST', path: '/v1/track', body: params, auth: 'secret', retry: 'idempotency-key' },
+      options,
+    );
+  }
+}
+
+/**
+ * Usage: sums by day, model, key or customer; a streamed CSV or JSON export; one call by its hold id.
+ * With a user key, the user's own; with an app's key, its customers' (`customer` picks one).
+ *
+ * @example
+ * ```ts
+ * const { data } = await tollgate.usage.summary({ group_by: 'model', from: '2031-05-01' });
+ * for await (const chunk of await tollgate.usage.export({ format: 'csv' })) file.write(chunk);
+ * ```
+ */
+export class Usage {
+  constructor(private readonly transport: Transport) {}
+
+  async summary(params: UsageSummaryParams = {}, options?: RequestOptions): Promise<UsageSummary> {
+    return this.transport.request(
+      { method: 'GET', path: '/v1/usage', query: { ...params }, auth: 'user', retry: 'safe' },
+      options,
+    );
+  }
+
+  /** The export's bytes as they arrive (constant memory however many rows): pipe them to a file. */
+  async export(
+    params: UsageExportParams = {},
+    options?: RequestOptions,
+  ): Promise<ReadableStream<Uint8Array>> {
+    return this.transport.stream(
+      { method: 'GET', path: '/v1/usage/export', query: { ...params }, auth: 'user', retry: 'safe' },
+      options,
+    );
+  }
+
+  /** One call's cost and tokens: a gateway call by its `x-tollgate-hold`, or a generation id. */
+  async call(id: string, options?: RequestOptions): Promise<UsageCall> {
+    return this.transport.request(
+      { method: 'GET', path: `/v1/calls/${segment(id)}`, auth: 'user', retry: 'safe' },
       options,
     );
   }

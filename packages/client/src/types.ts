@@ -454,3 +454,58 @@ export interface AuditReport {
   problems: Array<{ check: string; count: number; sample: unknown[] }>;
   [field: string]: unknown;
 }
+
+/** Filters of the usage summary and export. */
+export interface UsageFilters {
+  /** A day (`2031-05-01`, UTC) or an instant; inclusive. */
+  from?: string;
+  /** A day or an instant; exclusive. */
+  to?: string;
+  model?: string;
+  type?: 'image' | 'video' | 'audio' | 'language' | 'operation';
+  /** With the app's key: one of its customers instead of all. */
+  customer?: string;
+}
+
+export interface UsageSummaryParams extends UsageFilters {
+  group_by?: 'day' | 'model' | 'key' | 'customer';
+}
+
+export interface UsageSummaryRow {
+  day?: string | null;
+  model?: string | null;
+  key?: string | null;
+  customer?: string | null;
+  requests: number;
+  cost: CreditAmount;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+}
+
+export interface UsageSummary {
+  object: 'list';
+  group_by: string;
+  data: UsageSummaryRow[];
+}
+
+export interface UsageExportParams extends UsageFilters {
+  format?: 'csv' | 'json';
+}
+
+/** One call: its hold, what it cost and the tokens billed. */
+export interface UsageCall {
+  id: string;
+  object: 'call';
+  hold_id: string;
+  customer: string;
+  status: string;
+  model: string | null;
+  cost: CreditAmount;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cached_input_tokens: number | null;
+  key_id: string | null;
+  created_at: Timestamp;
+  [field: string]: unknown;
+}

@@ -38,6 +38,7 @@ import { generationRoutes } from './http/routes/generations.ts';
 import { paymentRoutes, registerStripeWebhook } from './http/routes/payments.ts';
 import { portalRoutes } from './http/routes/portal.ts';
 import { registerTestCheckout } from './http/routes/test-checkout.ts';
+import { usageRoutes } from './http/routes/usage.ts';
 import { userRoutes } from './http/routes/user.ts';
 import { widgetRoutes } from './http/routes/widget.ts';
 import { createHttpServer } from './http/server.ts';
@@ -60,6 +61,7 @@ import { resolveDataFolder } from './store/data-folder.ts';
 import { type Database, databaseReachable, databaseTimeoutsFromEnv, openDatabase } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { SubscriptionsService } from './subscriptions/subscriptions-service.ts';
+import { UsageService } from './usage/usage-service.ts';
 import { GuestMerge } from './widget/guest-merge.ts';
 
 export const VERSION = '0.1.0';
@@ -113,6 +115,7 @@ export interface Tollgate {
     generations: GenerationsService;
     portal: PortalService;
     reports: ReportsService;
+    usage: UsageService;
     dashboardAssets: DashboardAssets;
   };
   /** Stripe, test mode, or off (no Stripe keys where test mode is not allowed); known once listening. */
@@ -312,6 +315,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     publicUrl,
   });
   const dashboardAssets = new DashboardAssets();
+  const usage = new UsageService(db, catalog);
   const routes: AnyRoute[] = [
     ...appRoutes(apps),
     ...adminRoutes({ db, clock }),
@@ -335,6 +339,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     ...paymentRoutes({ customers, purchases, webhooks, gifts, subscriptions, redeemLimiter }),
     ...generationRoutes(generations),
     ...entitlementRoutes({ customers, entitlements: new EntitlementsService(db, config, clock) }),
+    ...usageRoutes({ customers, usage }),
     ...portalRoutes({ apps, customers, portal, openRouter, reports }),
     ...widgetRoutes(http, {
       db,
@@ -449,6 +454,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       generations,
       portal,
       reports,
+      usage,
       dashboardAssets,
     },
     generatedAdminKey,

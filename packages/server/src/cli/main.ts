@@ -22,7 +22,7 @@ import { grant } from './commands/grant.ts';
 import { keysList, keysRemove, keysSet } from './commands/keys.ts';
 import { models } from './commands/models.ts';
 import { audit, configCheck, migrate, secretsRotate, serve } from './commands/server.ts';
-import { usage } from './commands/usage.ts';
+import { usage, usageExport } from './commands/usage.ts';
 import { CliContext, type CliIo, DEFAULT_URL } from './context.ts';
 import { Output } from './output.ts';
 
@@ -32,6 +32,7 @@ export const COMMANDS: Command[] = [
   billing,
   billingBuy,
   usage,
+  usageExport,
   entitlements,
   check,
   models,
