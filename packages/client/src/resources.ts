@@ -42,6 +42,9 @@ import type {
   ListParams,
   ModelList,
   Page,
+  PartnerEarnings,
+  Payout,
+  PayoutCreateParams,
   PricingEstimate,
   PricingParams,
   ProviderKey,
@@ -94,6 +97,31 @@ export class Apps {
   async create(params: AppCreateParams, options?: RequestOptions): Promise<App> {
     return this.transport.request(
       { method: 'POST', path: '/v1/apps', body: params, auth: 'secret', retry: 'unsafe' },
+      options,
+    );
+  }
+
+  /** The app's referral earnings per month, its payouts, and what is owed (admin, or the app's own key). */
+  async earnings(appId: string, options?: RequestOptions): Promise<PartnerEarnings> {
+    return this.transport.request(
+      { method: 'GET', path: `/v1/apps/${segment(appId)}/earnings`, auth: 'secret', retry: 'safe' },
+      options,
+    );
+  }
+
+  /**
+   * Records a payout of the app's earnings, paid outside Tollgate (admin key); refused past what is
+   * owed. Carries an `Idempotency-Key`, so a retry records it once.
+   */
+  async recordPayout(appId: string, params: PayoutCreateParams, options?: RequestOptions): Promise<Payout> {
+    return this.transport.request(
+      {
+        method: 'POST',
+        path: `/v1/apps/${segment(appId)}/payouts`,
+        body: { ...params, amount: optionalCredits(params.amount) },
+        auth: 'secret',
+        retry: 'idempotency-key',
+      },
       options,
     );
   }

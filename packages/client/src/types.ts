@@ -509,3 +509,35 @@ export interface UsageCall {
   created_at: Timestamp;
   [field: string]: unknown;
 }
+
+/** An app's referral earnings: per UTC month, the payouts recorded, and what is owed now. */
+export interface PartnerEarnings {
+  object: 'partner_earnings';
+  app: string;
+  /** `ref:<app>`, the ledger account the shares are paid into. */
+  account: string;
+  earned: CreditAmount;
+  paid: CreditAmount;
+  owed: CreditAmount;
+  periods: { period: string; earned: CreditAmount; paid: CreditAmount }[];
+  payouts: Payout[];
+}
+
+export interface Payout {
+  id: string;
+  object: 'payout';
+  app: string;
+  amount: CreditAmount;
+  reference: string | null;
+  note: string | null;
+  created_at: Timestamp;
+  /** What is still owed after this payout (in the answer of recording it). */
+  owed_after?: CreditAmount;
+}
+
+export interface PayoutCreateParams {
+  /** Credits: a number, exact decimal text or `Credits`. */
+  amount: AmountInput;
+  reference?: string;
+  note?: string;
+}

@@ -35,6 +35,7 @@ import { docsRoutes } from './http/routes/docs.ts';
 import { entitlementRoutes } from './http/routes/entitlements.ts';
 import { gateRoutes } from './http/routes/gate.ts';
 import { generationRoutes } from './http/routes/generations.ts';
+import { partnerRoutes } from './http/routes/partners.ts';
 import { paymentRoutes, registerStripeWebhook } from './http/routes/payments.ts';
 import { portalRoutes } from './http/routes/portal.ts';
 import { registerTestCheckout } from './http/routes/test-checkout.ts';
@@ -44,6 +45,7 @@ import { widgetRoutes } from './http/routes/widget.ts';
 import { createHttpServer } from './http/server.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { DEFAULT_SWEEP_INTERVAL_MILLISECONDS, Sweeper, type SweepResult } from './ledger/sweeper.ts';
+import { PartnerEarnings } from './partners/partner-earnings.ts';
 import { type CheckoutProvider, StripeCheckout, TestModeCheckout } from './payments/checkout-provider.ts';
 import { PurchasesService } from './payments/purchases-service.ts';
 import { ReturnUrls } from './payments/return-urls.ts';
@@ -340,6 +342,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     ...generationRoutes(generations),
     ...entitlementRoutes({ customers, entitlements: new EntitlementsService(db, config, clock) }),
     ...usageRoutes({ customers, usage }),
+    ...partnerRoutes(new PartnerEarnings(db, clock)),
     ...portalRoutes({ apps, customers, portal, openRouter, reports }),
     ...widgetRoutes(http, {
       db,

@@ -74,7 +74,9 @@ const CHECKS: { name: string; query: string }[] = [
               where not exists (select 1 from customers c where c.id = t.customer_id)
             union all
             select 'leg', e.transaction_id::text from ledger_entries e
-              where not exists (select 1 from ledger_transactions t where t.id = e.transaction_id)`,
+              where not exists (select 1 from ledger_transactions t where t.id = e.transaction_id)
+                -- A partner payout moves no customer's money: its legs belong to its partner_payouts row.
+                and not exists (select 1 from partner_payouts p where p.transaction_id = e.transaction_id)`,
   },
   {
     name: 'captured hold without a matching usage transaction',
