@@ -12,6 +12,7 @@ import {
   Charges,
   Checkout,
   Customers,
+  Entitlements,
   fetchAudit,
   Generations,
   GiftCodes,
@@ -20,6 +21,7 @@ import {
   ProviderKeys,
   Purchases,
   Subscriptions,
+  Usage,
   UserCredits,
 } from './resources.ts';
 import { defaultSleep, type RequestOptions, type SleepFunction, Transport } from './transport.ts';
@@ -96,6 +98,10 @@ export class Tollgate {
   readonly generations: Generations;
   /** A customer's purchases (secret key). */
   readonly purchases: Purchases;
+  /** What plans and packs unlock: entitlements, `check`, `track` (secret key). */
+  readonly entitlements: Entitlements;
+  /** Usage sums, the streamed export, one call's cost (user key: own; secret key: its customers'). */
+  readonly usage: Usage;
 
   private readonly transport: Transport;
   private catalog: Promise<readonly Model[]> | undefined;
@@ -143,6 +149,8 @@ export class Tollgate {
     });
     this.generations = new Generations(this.transport);
     this.purchases = new Purchases(this.transport);
+    this.entitlements = new Entitlements(this.transport);
+    this.usage = new Usage(this.transport);
   }
 
   /**

@@ -25,6 +25,7 @@ export const ErrorCodes = {
   internal_error: 500,
   upstream_error: 502,
   unavailable: 503,
+  feature_limit_exceeded: 402,
 } as const;
 
 /** A code from the contract's error table. */

@@ -49,6 +49,7 @@ export type {
   Charges,
   Checkout,
   Customers,
+  Entitlements,
   Generations,
   GiftCodes,
   Holds,
@@ -56,6 +57,7 @@ export type {
   ProviderKeys,
   Purchases,
   Subscriptions,
+  Usage,
   UserCredits,
 } from './resources.ts';
 export type { RequestOptions, SleepFunction } from './transport.ts';

@@ -20,6 +20,10 @@ import type {
   Customer,
   CustomerCreated,
   CustomerCreateParams,
+  CustomerEntitlements,
+  FeatureCheck,
+  FeatureParams,
+  FeatureTrack,
   Generation,
   GenerationCreateParams,
   GiftCodeBatch,
@@ -38,6 +42,9 @@ import type {
   ListParams,
   ModelList,
   Page,
+  PartnerEarnings,
+  Payout,
+  PayoutCreateParams,
   PricingEstimate,
   PricingParams,
   ProviderKey,
@@ -47,6 +54,10 @@ import type {
   SubscriptionResult,
   SubscriptionStartParams,
   Transaction,
+  UsageCall,
+  UsageExportParams,
+  UsageSummary,
+  UsageSummaryParams,
   UserKey,
   WorkMeasure,
 } from './types.ts';
@@ -86,6 +97,31 @@ export class Apps {
   async create(params: AppCreateParams, options?: RequestOptions): Promise<App> {
     return this.transport.request(
       { method: 'POST', path: '/v1/apps', body: params, auth: 'secret', retry: 'unsafe' },
+      options,
+    );
+  }
+
+  /** The app's referral earnings per month, its payouts, and what is owed (admin, or the app's own key). */
+  async earnings(appId: string, options?: RequestOptions): Promise<PartnerEarnings> {
+    return this.transport.request(
+      { method: 'GET', path: `/v1/apps/${segment(appId)}/earnings`, auth: 'secret', retry: 'safe' },
+      options,
+    );
+  }
+
+  /**
+   * Records a payout of the app's earnings, paid outside Tollgate (admin key); refused past what is
+   * owed. Carries an `Idempotency-Key`, so a retry records it once.
+   */
+  async recordPayout(appId: string, params: PayoutCreateParams, options?: RequestOptions): Promise<Payout> {
+    return this.transport.request(
+      {
+        method: 'POST',
+        path: `/v1/apps/${segment(appId)}/payouts`,
+        body: { ...params, amount: optionalCredits(params.amount) },
+        auth: 'secret',
+        retry: 'idempotency-key',
+      },
       options,
     );
   }
@@ -853,6 +889,91 @@ export class Purchases {
   async list(customer: string, options?: RequestOptions): Promise<{ data: Purchase[] }> {
     return this.transport.request(
       { method: 'GET', path: `/v1/customers/${segment(customer)}/purchases`, auth: 'secret', retry: 'safe' },
+      options,
+    );
+  }
+}
+
+/**
+ * What a customer's plan and packs unlock (switches, limits, metered allowances), Autumn-style.
+ *
+ * @example
+ * ```ts
+ * const { allowed, reason } = await tollgate.entitlements.check({ customer: 'user_42', feature: '4k_export' });
+ * await tollgate.entitlements.track({ customer: 'user_42', feature: 'video_exports' }, { idempotencyKey: exportId });
+ * ```
+ */
+export class Entitlements {
+  constructor(private readonly transport: Transport) {}
+
+  /** Every feature the config declares, as this customer has it now. */
+  async retrieve(customer: string, options?: RequestOptions): Promise<CustomerEntitlements> {
+    return this.transport.request(
+      {
+        method: 'GET',
+        path: `/v1/customers/${segment(customer)}/entitlements`,
+        auth: 'secret',
+        retry: 'safe',
+      },
+      options,
+    );
+  }
+
+  /** `{allowed, remaining, reason}`: may the customer use `quantity` of the feature now? Records nothing. */
+  async check(params: FeatureParams, options?: RequestOptions): Promise<FeatureCheck> {
+    return this.transport.request(
+      { method: 'POST', path: '/v1/check', body: params, auth: 'secret', retry: 'safe' },
+      options,
+    );
+  }
+
+  /**
+   * Records use of a metered feature; past the allowance it throws (402 `feature_limit_exceeded`).
+   * Sent with an `Idempotency-Key` (yours via `options.idempotencyKey`), so a retry counts once.
+   */
+  async track(params: FeatureParams, options?: RequestOptions): Promise<FeatureTrack> {
+    return this.transport.request(
+      { method: 'POST', path: '/v1/track', body: params, auth: 'secret', retry: 'idempotency-key' },
+      options,
+    );
+  }
+}
+
+/**
+ * Usage: sums by day, model, key or customer; a streamed CSV or JSON export; one call by its hold id.
+ * With a user key, the user's own; with an app's key, its customers' (`customer` picks one).
+ *
+ * @example
+ * ```ts
+ * const { data } = await tollgate.usage.summary({ group_by: 'model', from: '2031-05-01' });
+ * for await (const chunk of await tollgate.usage.export({ format: 'csv' })) file.write(chunk);
+ * ```
+ */
+export class Usage {
+  constructor(private readonly transport: Transport) {}
+
+  async summary(params: UsageSummaryParams = {}, options?: RequestOptions): Promise<UsageSummary> {
+    return this.transport.request(
+      { method: 'GET', path: '/v1/usage', query: { ...params }, auth: 'user', retry: 'safe' },
+      options,
+    );
+  }
+
+  /** The export's bytes as they arrive (constant memory however many rows): pipe them to a file. */
+  async export(
+    params: UsageExportParams = {},
+    options?: RequestOptions,
+  ): Promise<ReadableStream<Uint8Array>> {
+    return this.transport.stream(
+      { method: 'GET', path: '/v1/usage/export', query: { ...params }, auth: 'user', retry: 'safe' },
+      options,
+    );
+  }
+
+  /** One call's cost and tokens: a gateway call by its `x-tollgate-hold`, or a generation id. */
+  async call(id: string, options?: RequestOptions): Promise<UsageCall> {
+    return this.transport.request(
+      { method: 'GET', path: `/v1/calls/${segment(id)}`, auth: 'user', retry: 'safe' },
       options,
     );
   }

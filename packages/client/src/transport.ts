@@ -113,6 +113,48 @@ export class Transport {
     }
   }
 
+  /**
+   * A download read as it arrives (exports): one attempt, no retry (a retry could not resume the
+   * stream); the timeout covers the wait for the answer's headers, not the reading. An error answer
+   * throws like `request`'s.
+   */
+  async stream(spec: RequestSpec, options: RequestOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    const headers = this.buildHeaders(spec, options, false);
+    headers.accept = '*/*';
+    const controller = new AbortController();
+    const callerSignal = options.signal;
+    if (callerSignal?.aborted) throw abortReason(callerSignal);
+    const forwardAbort = () => controller.abort(callerSignal?.reason);
+    callerSignal?.addEventListener('abort', forwardAbort, { once: true });
+    const timeoutMs = options.timeoutMs ?? this.config.timeoutMs;
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const fetchFunction = this.config.fetch ?? globalThis.fetch;
+    let response: Response;
+    try {
+      response = await fetchFunction(this.buildUrl(spec), {
+        method: spec.method,
+        headers,
+        signal: controller.signal,
+      });
+    } catch (error) {
+      callerSignal?.removeEventListener('abort', forwardAbort);
+      if (callerSignal?.aborted) throw abortReason(callerSignal);
+      throw new APIConnectionError({
+        status: 0,
+        code: 'connection_error',
+        message: `${spec.method} ${spec.path} failed: ${error instanceof Error ? error.message : String(error)}`,
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!response.ok || !response.body) {
+      callerSignal?.removeEventListener('abort', forwardAbort);
+      throw errorFromResponse(response.status, await response.text(), response.headers);
+    }
+    return response.body;
+  }
+
   private async attempt(
     url: string,
     method: string,

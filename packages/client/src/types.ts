@@ -263,7 +263,65 @@ export interface Plan {
   interval: string;
   /** Credits included per period, spent before other credits. */
   allowance: CreditAmount;
+  /** What the plan unlocks: `true`/`false` (a switch), a limit, `{monthly: N}` (a metered allowance). */
+  features?: Record<string, FeatureValue>;
   [field: string]: unknown;
+}
+
+export type FeatureValue = boolean | number | { monthly: number };
+
+/** One feature as the customer has it now: from their plan and the packs they bought. */
+export interface Entitlement {
+  feature: string;
+  kind: 'boolean' | 'limit' | 'metered';
+  enabled: boolean;
+  limit: number | null;
+  allowance: number | null;
+  used: number | null;
+  remaining: number | null;
+  resets_at: Timestamp | null;
+  /** `plan:<code>`, `pack:<code>`. */
+  sources: string[];
+}
+
+export interface CustomerEntitlements {
+  object: 'entitlements';
+  customer: string;
+  plan: string | null;
+  period_start: Timestamp | null;
+  period_end: Timestamp | null;
+  features: Entitlement[];
+}
+
+export interface FeatureParams {
+  /** `cus_…` or the app's external id. */
+  customer: string;
+  feature: string;
+  /** A limit: the total the customer would reach; metered: how much more. Default 1. */
+  quantity?: number;
+}
+
+export interface FeatureCheck {
+  object: 'check';
+  customer: string;
+  feature: string;
+  allowed: boolean;
+  remaining: number | null;
+  reason: 'not_included' | 'limit_exceeded' | 'allowance_exhausted' | null;
+  entitlement: Entitlement;
+}
+
+export interface FeatureTrack {
+  id: string;
+  object: 'track';
+  customer: string;
+  feature: string;
+  quantity: number;
+  used: number;
+  remaining: number;
+  allowance: number;
+  period_start: Timestamp;
+  resets_at: Timestamp | null;
 }
 
 export interface CreditPack {
@@ -403,4 +461,91 @@ export interface AuditReport {
   system_accounts: Record<string, string>;
   problems: Array<{ check: string; count: number; sample: unknown[] }>;
   [field: string]: unknown;
+}
+
+/** Filters of the usage summary and export. */
+export interface UsageFilters {
+  /** A day (`2031-05-01`, UTC) or an instant; inclusive. */
+  from?: string;
+  /** A day or an instant; exclusive. */
+  to?: string;
+  model?: string;
+  type?: 'image' | 'video' | 'audio' | 'language' | 'operation';
+  /** With the app's key: one of its customers instead of all. */
+  customer?: string;
+}
+
+export interface UsageSummaryParams extends UsageFilters {
+  group_by?: 'day' | 'model' | 'key' | 'customer';
+}
+
+export interface UsageSummaryRow {
+  day?: string | null;
+  model?: string | null;
+  key?: string | null;
+  customer?: string | null;
+  requests: number;
+  cost: CreditAmount;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+}
+
+export interface UsageSummary {
+  object: 'list';
+  group_by: string;
+  data: UsageSummaryRow[];
+}
+
+export interface UsageExportParams extends UsageFilters {
+  format?: 'csv' | 'json';
+}
+
+/** One call: its hold, what it cost and the tokens billed. */
+export interface UsageCall {
+  id: string;
+  object: 'call';
+  hold_id: string;
+  customer: string;
+  status: string;
+  model: string | null;
+  cost: CreditAmount;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cached_input_tokens: number | null;
+  key_id: string | null;
+  created_at: Timestamp;
+  [field: string]: unknown;
+}
+
+/** An app's referral earnings: per UTC month, the payouts recorded, and what is owed now. */
+export interface PartnerEarnings {
+  object: 'partner_earnings';
+  app: string;
+  /** `ref:<app>`, the ledger account the shares are paid into. */
+  account: string;
+  earned: CreditAmount;
+  paid: CreditAmount;
+  owed: CreditAmount;
+  periods: { period: string; earned: CreditAmount; paid: CreditAmount }[];
+  payouts: Payout[];
+}
+
+export interface Payout {
+  id: string;
+  object: 'payout';
+  app: string;
+  amount: CreditAmount;
+  reference: string | null;
+  note: string | null;
+  created_at: Timestamp;
+  /** What is still owed after this payout (in the answer of recording it). */
+  owed_after?: CreditAmount;
+}
+
+export interface PayoutCreateParams {
+  /** Credits: a number, exact decimal text or `Credits`. */
+  amount: AmountInput;
+  reference?: string;
+  note?: string;
 }

@@ -14,6 +14,7 @@ import { loadConfig } from './config/load-config.ts';
 import type { TollgateConfig } from './config/types.ts';
 import { CustomersService } from './customers/customers-service.ts';
 import { SignupBonus } from './customers/signup-bonus.ts';
+import { EntitlementsService } from './entitlements/entitlements-service.ts';
 import { GateService } from './gate/gate-service.ts';
 import { CountTokensService } from './gateway/count-tokens.ts';
 import { EMBEDDINGS_BODY_LIMIT_BYTES, EmbeddingsService } from './gateway/embeddings.ts';
@@ -31,16 +32,20 @@ import { appRoutes } from './http/routes/apps.ts';
 import { customerRoutes } from './http/routes/customers.ts';
 import { registerDashboardPages } from './http/routes/dashboard-pages.ts';
 import { docsRoutes } from './http/routes/docs.ts';
+import { entitlementRoutes } from './http/routes/entitlements.ts';
 import { gateRoutes } from './http/routes/gate.ts';
 import { generationRoutes } from './http/routes/generations.ts';
+import { partnerRoutes } from './http/routes/partners.ts';
 import { paymentRoutes, registerStripeWebhook } from './http/routes/payments.ts';
 import { portalRoutes } from './http/routes/portal.ts';
 import { registerTestCheckout } from './http/routes/test-checkout.ts';
+import { usageRoutes } from './http/routes/usage.ts';
 import { userRoutes } from './http/routes/user.ts';
 import { widgetRoutes } from './http/routes/widget.ts';
 import { createHttpServer } from './http/server.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { DEFAULT_SWEEP_INTERVAL_MILLISECONDS, Sweeper, type SweepResult } from './ledger/sweeper.ts';
+import { PartnerEarnings } from './partners/partner-earnings.ts';
 import { type CheckoutProvider, StripeCheckout, TestModeCheckout } from './payments/checkout-provider.ts';
 import { PurchasesService } from './payments/purchases-service.ts';
 import { ReturnUrls } from './payments/return-urls.ts';
@@ -58,6 +63,7 @@ import { resolveDataFolder } from './store/data-folder.ts';
 import { type Database, databaseReachable, databaseTimeoutsFromEnv, openDatabase } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { SubscriptionsService } from './subscriptions/subscriptions-service.ts';
+import { UsageService } from './usage/usage-service.ts';
 import { GuestMerge } from './widget/guest-merge.ts';
 
 export const VERSION = '0.1.0';
@@ -111,6 +117,7 @@ export interface Tollgate {
     generations: GenerationsService;
     portal: PortalService;
     reports: ReportsService;
+    usage: UsageService;
     dashboardAssets: DashboardAssets;
   };
   /** Stripe, test mode, or off (no Stripe keys where test mode is not allowed); known once listening. */
@@ -310,6 +317,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     publicUrl,
   });
   const dashboardAssets = new DashboardAssets();
+  const usage = new UsageService(db, catalog);
   const routes: AnyRoute[] = [
     ...appRoutes(apps),
     ...adminRoutes({ db, clock }),
@@ -332,6 +340,9 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     }),
     ...paymentRoutes({ customers, purchases, webhooks, gifts, subscriptions, redeemLimiter }),
     ...generationRoutes(generations),
+    ...entitlementRoutes({ customers, entitlements: new EntitlementsService(db, config, clock) }),
+    ...usageRoutes({ customers, usage }),
+    ...partnerRoutes(new PartnerEarnings(db, clock)),
     ...portalRoutes({ apps, customers, portal, openRouter, reports }),
     ...widgetRoutes(http, {
       db,
@@ -446,6 +457,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       generations,
       portal,
       reports,
+      usage,
       dashboardAssets,
     },
     generatedAdminKey,

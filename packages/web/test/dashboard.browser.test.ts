@@ -444,6 +444,10 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await expect.poll(() => page.getByTestId('total-purchases').textContent()).toBe('$10.00');
     await expect.poll(() => page.locator('svg.chart polyline').count()).toBe(3);
     expect(Number(await page.getByTestId('total-referral').textContent())).toBeGreaterThan(0);
+    // What is owed to the app (its referral account, all time; no payout recorded yet).
+    await expect
+      .poll(async () => Number(await page.getByTestId('earnings-owed').textContent()))
+      .toBeGreaterThan(0);
     await screenshot(page, 'partner-overview');
 
     await page.getByRole('link', { name: 'Customers' }).click();

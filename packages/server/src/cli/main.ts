@@ -16,12 +16,13 @@ import { type Command, commandName, parseCommandArgs, UsageError } from './comma
 import { appsCreate } from './commands/apps.ts';
 import { billing, billingBuy } from './commands/billing.ts';
 import { charge } from './commands/charge.ts';
+import { check, entitlements, track } from './commands/entitlements.ts';
 import { giftCreate, giftRedeem } from './commands/gift.ts';
 import { grant } from './commands/grant.ts';
 import { keysList, keysRemove, keysSet } from './commands/keys.ts';
 import { models } from './commands/models.ts';
 import { audit, configCheck, migrate, secretsRotate, serve } from './commands/server.ts';
-import { usage } from './commands/usage.ts';
+import { usage, usageExport } from './commands/usage.ts';
 import { CliContext, type CliIo, DEFAULT_URL } from './context.ts';
 import { Output } from './output.ts';
 
@@ -31,6 +32,9 @@ export const COMMANDS: Command[] = [
   billing,
   billingBuy,
   usage,
+  usageExport,
+  entitlements,
+  check,
   models,
   charge,
   giftRedeem,
@@ -40,6 +44,7 @@ export const COMMANDS: Command[] = [
   appsCreate,
   giftCreate,
   grant,
+  track,
   serve,
   migrate,
   audit,

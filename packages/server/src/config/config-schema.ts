@@ -17,6 +17,7 @@ import {
 } from '../shared/money.ts';
 import { creditsMicrosForCents, minorUnitDigits } from './credit-rate.ts';
 import {
+  type Feature,
   MODEL_TYPES,
   type ModelConfig,
   type PaymentCurrency,
@@ -84,17 +85,20 @@ const percentPpm = exactDecimal(
   (value) => decimalToScaled(String(value).trim(), 4, ''),
   (ppm) => (ppm < 0n || ppm > MAX_PERCENT_PPM ? 'must be between 0 and 1000' : null),
 );
+/** A whole number that is not money, from `minimum` to the largest safe integer, as a JS number. */
+const safeWholeNumber = (minimum: bigint, message: string) =>
+  exactDecimal(
+    (value) => {
+      try {
+        return decimalToScaled(String(value).trim(), 0, '');
+      } catch {
+        throw new TollgateError('invalid_request', message);
+      }
+    },
+    (whole) => (whole < minimum || whole > BigInt(Number.MAX_SAFE_INTEGER) ? message : null),
+  ).transform(Number);
 /** A positive whole number that is not money (seconds, tokens, requests). */
-const positiveWholeNumber = exactDecimal(
-  (value) => {
-    try {
-      return decimalToScaled(String(value).trim(), 0, '');
-    } catch {
-      throw new TollgateError('invalid_request', WHOLE_NUMBER_MESSAGE);
-    }
-  },
-  (whole) => (whole <= 0n || whole > BigInt(Number.MAX_SAFE_INTEGER) ? WHOLE_NUMBER_MESSAGE : null),
-).transform(Number);
+const positiveWholeNumber = safeWholeNumber(1n, WHOLE_NUMBER_MESSAGE);
 
 /** A whole number of credits, zero allowed (exact: read from its text, no fractions). */
 const nonNegativeWholeNumber = exactDecimal(
@@ -109,6 +113,28 @@ const nonNegativeWholeNumber = exactDecimal(
 );
 
 const code = z.string().regex(CODE_PATTERN, 'must contain only letters, digits, "_", "-" and "."');
+
+/** A feature's limit or allowance: a whole number of units (projects, exports), zero allowed. */
+const featureQuantity = safeWholeNumber(0n, 'must be a whole number of units');
+
+/** `4k_export`, `max_projects`: what apps pass to `check` and `track`. */
+export const FEATURE_NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+
+/** `true|false` (a switch), a number (a limit), or `{monthly: N}` (a metered allowance per plan period). */
+const featureSchema = z
+  .union([z.boolean(), z.strictObject({ monthly: featureQuantity }), featureQuantity])
+  .transform((raw): Feature => {
+    if (typeof raw === 'boolean') return { kind: 'boolean', enabled: raw };
+    if (typeof raw === 'number') return { kind: 'limit', limit: raw };
+    return { kind: 'metered', monthlyAllowance: raw.monthly };
+  });
+
+const featuresSchema = z
+  .record(
+    z.string().regex(FEATURE_NAME_PATTERN, 'a feature name is lowercase letters, digits, "_", "-" or "."'),
+    featureSchema,
+  )
+  .default({});
 
 export const priceSchema = z
   .strictObject({
@@ -320,6 +346,7 @@ const packSchema = z.strictObject({
   name: z.string().trim().min(1).optional(),
   credits: positiveCreditAmount,
   price_usd: positiveUsdCents,
+  features: featuresSchema,
 });
 
 /**
@@ -344,6 +371,7 @@ const planSchema = z.strictObject({
   interval: z.enum(PLAN_INTERVALS).default('month'),
   /** Credits per period; defaults to what `price_usd` buys at `usd_per_credit`. */
   allowance: creditAmount.optional(),
+  features: featuresSchema,
 });
 
 const rawConfigSchema = z.strictObject({
@@ -437,6 +465,7 @@ export function createConfigSchema(env: Record<string, string | undefined>, sour
       'code',
       report,
     );
+    checkFeatures(raw.plans, raw.purchases.packs, report);
     const priceMicroUsd = raw.credits.usd_per_credit;
     const purchases = {
       minimumCents: raw.purchases.minimum_usd,
@@ -448,6 +477,7 @@ export function createConfigSchema(env: Record<string, string | undefined>, sour
         name: pack.name ?? `${formatMicros(pack.credits)} credits`,
         creditsMicros: pack.credits,
         priceCents: pack.price_usd,
+        features: pack.features,
       })),
     };
     const currencies = toCurrencies(raw.currencies ?? {}, priceMicroUsd, purchases, report);
@@ -465,6 +495,7 @@ export function createConfigSchema(env: Record<string, string | undefined>, sour
         priceCents: plan.price_usd,
         interval: plan.interval,
         allowanceMicros: plan.allowance ?? creditsMicrosForCents(plan.price_usd, priceMicroUsd),
+        features: plan.features,
       })),
       holds: { timeoutSeconds: raw.holds.timeout_seconds },
       rateLimits: { requestsPerMinute: raw.rate_limits.requests_per_minute },
@@ -597,6 +628,47 @@ function resolveProviders(
     };
   }
   return providers;
+}
+
+/**
+ * A feature means one thing everywhere: the same kind in every plan and pack that names it (a
+ * switch in one plan and a limit in another could not be merged). Packs are bought once, so they
+ * carry switches and limits only: a monthly allowance needs the period a plan has.
+ */
+function checkFeatures(
+  plans: { features: Record<string, Feature> }[],
+  packs: { features: Record<string, Feature> }[],
+  report: (issue: Issue) => void,
+): void {
+  const kinds = new Map<string, Feature['kind']>();
+  const owners: [string, number, Record<string, Feature>][] = [
+    ...plans.map(
+      (plan, index) => ['plans', index, plan.features] as [string, number, Record<string, Feature>],
+    ),
+    ...packs.map(
+      (pack, index) => ['packs', index, pack.features] as [string, number, Record<string, Feature>],
+    ),
+  ];
+  for (const [owner, index, features] of owners) {
+    const path = owner === 'plans' ? ['plans', index, 'features'] : ['purchases', 'packs', index, 'features'];
+    for (const [name, feature] of Object.entries(features)) {
+      const known = kinds.get(name);
+      if (known && known !== feature.kind) {
+        report({
+          message: `"${name}" is a ${known} feature elsewhere, here a ${feature.kind}`,
+          path: [...path, name],
+        });
+      }
+      kinds.set(name, known ?? feature.kind);
+      if (owner === 'packs' && feature.kind === 'metered') {
+        report({
+          message:
+            'a pack is bought once: it may carry switches and limits, monthly allowances belong to plans',
+          path: [...path, name],
+        });
+      }
+    }
+  }
 }
 
 function checkModels(

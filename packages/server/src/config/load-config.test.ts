@@ -68,6 +68,7 @@ describe('loadConfig without a path', () => {
       name: '100 credits',
       creditsMicros: 100_000_000n,
       priceCents: 100n,
+      features: {},
     });
     expect(config.holds.timeoutSeconds).toBe(900);
     expect(config.rateLimits.requestsPerMinute).toBe(600);
@@ -147,7 +148,14 @@ describe('loadConfig from a file', () => {
       cachedInputPerMillionMicros: 125_000_000n,
     });
     expect(config.plans).toEqual([
-      { code: 'pro', name: 'Pro', priceCents: 2_500n, interval: 'month', allowanceMicros: 2_500_000_000n },
+      {
+        code: 'pro',
+        name: 'Pro',
+        priceCents: 2_500n,
+        interval: 'month',
+        allowanceMicros: 2_500_000_000n,
+        features: {},
+      },
     ]);
     expect(config.providers.openai).toMatchObject({ baseUrl: 'http://127.0.0.1:4010/v1', configured: true });
     // Providers the file does not name keep their defaults.
@@ -486,5 +494,42 @@ describe('selling safely: signup_bonus_daily_cap and test_mode', () => {
       signupBonusDailyCapMicros: 0n,
       testMode: false,
     });
+  });
+});
+
+describe('entitlements: features of plans and packs', () => {
+  it("reads seed 003's tiers with switches, limits and monthly allowances", () => {
+    const config = loadConfig(
+      join(import.meta.dirname, '../../../../examples/plans-with-features/tollgate.yaml'),
+      {},
+    );
+    expect(config.plans.map((plan) => plan.code)).toEqual(['microbudget', 'independent', 'hollywood']);
+    expect(config.plans[1]!.features).toEqual({
+      '4k_export': { kind: 'boolean', enabled: true },
+      max_projects: { kind: 'limit', limit: 10 },
+      video_exports: { kind: 'metered', monthlyAllowance: 100 },
+    });
+    expect(config.purchases.packs[1]!.features.max_projects).toEqual({ kind: 'limit', limit: 20 });
+  });
+
+  it('refuses a feature of two kinds, a metered pack, fractions and bad names', () => {
+    const plans = (features: string) =>
+      `plans:\n  - { code: a, price_usd: 1, features: { x: true } }\n  - { code: b, price_usd: 2, features: ${features} }`;
+    expectInvalid(
+      () => parseConfigSource(plans('{ x: 3 }'), { env: {} }),
+      'plans[1].features.x: "x" is a boolean feature elsewhere',
+    );
+    expectInvalid(
+      () =>
+        parseConfigSource(
+          'purchases:\n  packs: [{ code: p, credits: 1, price_usd: 1, features: { y: { monthly: 5 } } }]',
+          {
+            env: {},
+          },
+        ),
+      'purchases.packs[0].features.y: a pack is bought once',
+    );
+    expectInvalid(() => parseConfigSource(plans('{ z: 1.5 }'), { env: {} }), 'plans[1].features.z');
+    expectInvalid(() => parseConfigSource(plans('{ "Bad Name": true }'), { env: {} }), 'plans[1].features');
   });
 });

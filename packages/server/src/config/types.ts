@@ -151,11 +151,26 @@ export interface PaymentCurrency {
   packPricesMinorUnits: Record<string, bigint>;
 }
 
+/**
+ * What a plan or a pack unlocks (Autumn's features): a switch (`4k_export: true`), a numeric limit the
+ * app enforces on its own counts (`max_projects: 10`), or a metered feature with an allowance per
+ * plan period that `track` draws from (`video_exports: {monthly: 100}`). Quantities are whole units,
+ * not credits.
+ */
+export type Feature =
+  | { kind: 'boolean'; enabled: boolean }
+  | { kind: 'limit'; limit: number }
+  | { kind: 'metered'; monthlyAllowance: number };
+
+export type FeatureKind = Feature['kind'];
+
 export interface CreditPack {
   code: string;
   name: string;
   creditsMicros: bigint;
   priceCents: bigint;
+  /** Unlocked for good once the pack is bought (switches and limits only: allowances need a period). */
+  features: Record<string, Feature>;
 }
 
 export interface Plan {
@@ -165,6 +180,8 @@ export interface Plan {
   interval: PlanInterval;
   /** Usage allowance granted each period, spent before credits. */
   allowanceMicros: bigint;
+  /** What the plan unlocks while it is live; see `Feature`. */
+  features: Record<string, Feature>;
 }
 
 export interface TollgateConfig {

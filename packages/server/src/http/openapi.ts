@@ -26,6 +26,8 @@ const ERROR_MEANINGS: Record<keyof typeof ErrorCodes, string> = {
   internal_error: 'A bug on the server; the request id is in `X-Request-Id`.',
   upstream_error: 'The model provider failed or is not configured.',
   unavailable: 'A dependency (database, Redis) does not answer, or a feature is off; retry later.',
+  feature_limit_exceeded:
+    "A track would pass the metered feature's allowance, or the plan lacks it; `reason`, `remaining` say which.",
 };
 
 export function errorCodeTable(): string {
@@ -124,6 +126,26 @@ export function completeOpenApiDocument(document: Record<string, any>): Record<s
       messages: [{ role: 'user', content: 'Hello' }],
     }),
   };
+  // The usage export is a file, not a JSON object: say what it streams.
+  const usageExport = paths['/v1/usage/export']?.get;
+  if (usageExport) {
+    usageExport.responses = {
+      ...usageExport.responses,
+      '200': {
+        description:
+          'Every usage row, streamed: CSV with a header line (`format=csv`) or a JSON array of objects (`format=json`)',
+        content: {
+          'text/csv': {
+            schema: { type: 'string' },
+            example:
+              'id,created_at,customer,model,type,endpoint,key_id,hold_id,input_tokens,output_tokens,cached_input_tokens,cost,provider_cost,referral_share\n',
+          },
+          'application/json': { schema: { type: 'array', items: { type: 'object' } } },
+        },
+      },
+    };
+    delete usageExport.responses['2XX'];
+  }
   paths['/v1/webhooks/stripe'] = {
     post: {
       summary: "Stripe's events (checkout completed, invoices, refunds); signed with STRIPE_WEBHOOK_SECRET",

@@ -76,7 +76,10 @@ const CHECKS: { name: string; query: string }[] = [
             union all
             select 'leg', e.transaction_id::text from ledger_entries e
               where not exists (select 1 from ledger_transactions t
-                                where t.id = e.transaction_id and t.customer_id = e.customer_id)`,
+                                where t.id = e.transaction_id and t.customer_id = e.customer_id)
+                -- A partner payout moves no customer's money: its legs belong to its partner_payouts row.
+                and not exists (select 1 from partner_payouts p
+                                where p.transaction_id = e.transaction_id and e.customer_id = '')`,
   },
   {
     name: 'captured hold without a matching usage transaction',

@@ -39,7 +39,15 @@ export interface Subscription {
 export interface BillingCatalog {
   subscription: Subscription | null;
   wallet: { balance: number; available: number; pending: number } | null;
-  plans: { code: string; name: string; price_usd: number; interval: string; allowance: number }[];
+  plans: {
+    code: string;
+    name: string;
+    price_usd: number;
+    interval: string;
+    allowance: number;
+    /** What the plan unlocks, as the config writes it: `true`, a limit, `{monthly: N}`. */
+    features?: Record<string, boolean | number | { monthly: number }>;
+  }[];
   credit_packs: { code: string; name: string; credits: number; price_usd: number }[];
   purchase: { minimum_usd: number; usd_per_credit: number; bonus: { from_usd: number; percent: number }[] };
 }

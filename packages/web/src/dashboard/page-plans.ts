@@ -197,6 +197,7 @@ export function renderPlansPage(main: HTMLElement, context: DashboardContext): v
                 { class: 'muted' },
                 `${formatCredits(plan.allowance)} credits of allowance each ${plan.interval}`,
               ),
+              featureList(plan),
               planButton(plan),
             ),
           ),
@@ -204,6 +205,29 @@ export function renderPlansPage(main: HTMLElement, context: DashboardContext): v
       ),
     );
   }
+}
+
+/** What the plan unlocks (entitlements), one line per feature; nothing when it declares none. */
+function featureList(plan: Plan): HTMLElement | null {
+  const features = Object.entries(plan.features ?? {});
+  if (features.length === 0) return null;
+  return h(
+    'ul',
+    { class: 'features', 'aria-label': `${plan.name} features` },
+    features.map(([name, value]) =>
+      h(
+        'li',
+        { 'data-feature': name },
+        value === true
+          ? `✓ ${name}`
+          : value === false
+            ? `✗ ${name}`
+            : typeof value === 'number'
+              ? `${name}: up to ${value}`
+              : `${name}: ${value.monthly} per ${plan.interval}`,
+      ),
+    ),
+  );
 }
 
 function isUpgrade(current: Plan | undefined, next: Plan): boolean {

@@ -261,13 +261,21 @@ function renderOverview(main: HTMLElement, api: Api, account: Account): void {
   );
   async function load() {
     let stats: PartnerStats;
+    let earnings: { owed: number; paid: number } | null = null;
     let usdPerCredit = 0.01;
     try {
-      const [loaded, catalog] = await Promise.all([
+      const [loaded, catalog, statement] = await Promise.all([
         api.get<PartnerStats>(`/v1/partner/stats?days=${period.value}`),
         api.get('/v1/billing/catalog').catch(() => null),
+        // Owed and paid out, all time (one app's statement; the operator sees every app's stats instead).
+        account.app
+          ? api
+              .get<{ owed: number; paid: number }>(`/v1/apps/${encodeURIComponent(account.app.id)}/earnings`)
+              .catch(() => null)
+          : null,
       ]);
       stats = loaded;
+      earnings = statement;
       usdPerCredit = catalog?.purchase?.usd_per_credit ?? usdPerCredit;
     } catch (error) {
       mount(body, failure(error));
@@ -306,6 +314,14 @@ function renderOverview(main: HTMLElement, api: Api, account: Account): void {
           'total-referral',
         ),
         stat('Provider cost', `${formatCredits(totals.provider_cost ?? 0)}`, 'credits'),
+        earnings
+          ? stat(
+              'Owed to you',
+              formatCredits(earnings.owed),
+              `credits, all time · ${formatCredits(earnings.paid)} paid out`,
+              'earnings-owed',
+            )
+          : null,
       ),
       h(
         'section',

@@ -8,12 +8,12 @@ import { type Command, type CommandInput, stringFlag, UsageError } from '../comm
 import type { CliContext } from '../context.ts';
 import { shortDate } from '../format.ts';
 
-const customerFlag: [string, string] = [
+export const customerFlag: [string, string] = [
   '--customer C',
   "an operator acting for a customer (cus_… or the app's external id)",
 ];
 
-async function target(
+export async function target(
   context: CliContext,
   customer: string | undefined,
 ): Promise<{ client: Tollgate; customer: string }> {

@@ -4,6 +4,7 @@ import type { AppsService } from '../../apps/apps-service.ts';
 import type { KeyStore } from '../../auth/principals.ts';
 import type { TollgateConfig } from '../../config/types.ts';
 import type { CustomersService } from '../../customers/customers-service.ts';
+import { featuresWire } from '../../entitlements/entitlements-service.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { centsToUsd } from '../../payments/compute.ts';
 import type { Catalog } from '../../pricing/catalog.ts';
@@ -82,6 +83,7 @@ export function userRoutes(deps: UserRouteDeps) {
     price_usd: centsToUsd(plan.priceCents),
     interval: plan.interval,
     allowance: microsToCredits(plan.allowanceMicros),
+    features: featuresWire(plan.features),
   });
 
   return [
@@ -176,6 +178,7 @@ export function userRoutes(deps: UserRouteDeps) {
             name: pack.name,
             credits: microsToCredits(pack.creditsMicros),
             price_usd: centsToUsd(pack.priceCents),
+            features: featuresWire(pack.features),
           })),
           purchase: {
             minimum_usd: centsToUsd(config.purchases.minimumCents),

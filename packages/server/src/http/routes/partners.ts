@@ -1,0 +1,54 @@
+/** Partner earnings: an app's referral earnings per month, the payouts the operator recorded, what is owed. */
+import { z } from 'zod';
+import type { PartnerEarnings } from '../../partners/partner-earnings.ts';
+import { TollgateError } from '../../shared/errors.ts';
+import { parsePositiveCredits } from '../../shared/money.ts';
+import { defineRoute } from '../route.ts';
+import { creditAmount, identifier } from './schemas.ts';
+
+export function partnerRoutes(earnings: PartnerEarnings) {
+  return [
+    defineRoute({
+      method: 'GET',
+      url: '/v1/apps/:id/earnings',
+      summary:
+        "An app's referral earnings per month (UTC), the payouts recorded, and what is owed (an app secret key reads its own)",
+      tag: 'Apps',
+      auth: ['admin', 'app'],
+      params: z.object({ id: identifier }),
+      async handler({ params, principal }) {
+        if (principal.kind === 'app' && principal.appId !== params.id) {
+          throw new TollgateError('not_found', `No such app: ${params.id}`);
+        }
+        return earnings.statement(params.id);
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/apps/:id/payouts',
+      summary:
+        "Record a payout of an app's referral earnings (paid outside Tollgate): debits ref:<app>, never past what is owed",
+      tag: 'Apps',
+      auth: ['admin'],
+      idempotent: 'replay',
+      params: z.object({ id: identifier }),
+      body: z
+        .object({
+          amount: creditAmount,
+          /** The bank transfer or invoice it settles. */
+          reference: z.string().min(1).max(200).optional(),
+          note: z.string().max(500).optional(),
+        })
+        .strict(),
+      async handler({ params, body, reply }) {
+        const payout = await earnings.recordPayout(params.id, {
+          amountMicros: parsePositiveCredits(body.amount),
+          reference: body.reference,
+          note: body.note,
+        });
+        reply.code(201);
+        return payout;
+      },
+    }),
+  ];
+}

@@ -1,0 +1,95 @@
+/** Usage you can take away: sums by day/model/key, a streamed CSV or JSON export, one call's cost and tokens. */
+import { z } from 'zod';
+import type { Principal } from '../../auth/principals.ts';
+import { MODEL_TYPES } from '../../config/types.ts';
+import type { CustomersService } from '../../customers/customers-service.ts';
+import {
+  USAGE_GROUPS,
+  type UsageFilters,
+  type UsageScope,
+  type UsageService,
+} from '../../usage/usage-service.ts';
+import { defineRoute } from '../route.ts';
+import { identifier } from './schemas.ts';
+
+/** A day (`2031-03-01`, UTC midnight) or an instant with its offset. */
+const instant = z
+  .union([z.string().datetime({ offset: true }), z.string().date()])
+  .transform((text) => new Date(text));
+
+const filters = z.object({
+  from: instant.optional(),
+  to: instant.optional(),
+  model: z.string().min(1).max(200).optional(),
+  type: z.enum(MODEL_TYPES).optional(),
+  /** App and admin keys: one customer (`cus_…` or the app's external id) instead of all of theirs. */
+  customer: identifier.optional(),
+});
+
+export function usageRoutes(deps: { customers: CustomersService; usage: UsageService }) {
+  const { customers, usage } = deps;
+  /** A user sees their own usage; an app its customers' (or one of them); the admin everyone's. */
+  const scopeOf = async (principal: Principal, customer: string | undefined): Promise<UsageScope> => {
+    if (principal.kind === 'user') return { customerId: principal.customerId };
+    if (customer !== undefined) return { customerId: (await customers.resolve(customer, principal)).id };
+    return principal.kind === 'app' ? { appId: principal.appId } : { all: true };
+  };
+  const filtersOf = (query: z.infer<typeof filters>): UsageFilters => ({
+    from: query.from,
+    to: query.to,
+    model: query.model,
+    type: query.type,
+  });
+  return [
+    defineRoute({
+      method: 'GET',
+      url: '/v1/usage',
+      summary:
+        'Usage summed by day (UTC), model, user key or customer: requests, credits, tokens; filters from/to, model, type',
+      tag: 'Usage',
+      auth: ['app', 'admin', 'user'],
+      query: filters.extend({ group_by: z.enum(USAGE_GROUPS).default('day') }).strict(),
+      async handler({ query, principal }) {
+        const scope = await scopeOf(principal, query.customer);
+        return {
+          object: 'list',
+          group_by: query.group_by,
+          data: await usage.summary(scope, filtersOf(query), query.group_by),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/usage/export',
+      summary:
+        'Every usage row (cost, tokens, model, key, hold) as CSV or a JSON array, streamed in id order (constant memory for millions of rows)',
+      tag: 'Usage',
+      auth: ['app', 'admin', 'user'],
+      query: filters.extend({ format: z.enum(['csv', 'json']).default('csv') }).strict(),
+      async handler({ query, principal, reply, request }) {
+        const scope = await scopeOf(principal, query.customer);
+        reply.hijack();
+        try {
+          await usage.export(scope, filtersOf(query), query.format, reply.raw);
+        } catch (error) {
+          // The status line is gone: cutting the connection is the only way to say the file is incomplete.
+          request.log.error({ err: error }, 'usage export failed');
+          reply.raw.destroy(error instanceof Error ? error : new Error(String(error)));
+        }
+        return reply;
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/calls/:id',
+      summary:
+        "One call's cost and tokens: a gateway call by its hold id (the x-tollgate-hold header), a generation by its id, a gate hold",
+      tag: 'Usage',
+      auth: ['app', 'admin', 'user'],
+      params: z.object({ id: identifier }),
+      async handler({ params, principal }) {
+        return usage.call(await scopeOf(principal, undefined), params.id);
+      },
+    }),
+  ];
+}
