@@ -368,7 +368,7 @@ for (const backend of testBackends()) {
 
       it('sums a customer’s usage per day by model type', async () => {
         const report = expectStatus(
-          await server.call('GET', `/v1/customers/${usageCustomer.id}/usage?days=30`, {
+          await server.call('GET', `/v1/customers/${usageCustomer.id}/usage/daily?days=30`, {
             key: usageCustomer.user_key,
           }),
           200,
@@ -384,7 +384,7 @@ for (const backend of testBackends()) {
         expect(report.by_model.find((row: any) => row.model === imageModel).count).toBe(3);
 
         const longer = expectStatus(
-          await server.call('GET', `/v1/customers/usage-1/usage?days=60`, { key: app.secret_key }),
+          await server.call('GET', `/v1/customers/usage-1/usage/daily?days=60`, { key: app.secret_key }),
           200,
         );
         expect(longer.totals_by_type.video).toBeCloseTo(spent.video! + spent.old!, 6);
@@ -396,7 +396,9 @@ for (const backend of testBackends()) {
           'not_found',
         );
         expectError(
-          await server.call('GET', `/v1/customers/${usageCustomer.id}/usage?days=0`, { key: app.secret_key }),
+          await server.call('GET', `/v1/customers/${usageCustomer.id}/usage/daily?days=0`, {
+            key: app.secret_key,
+          }),
           400,
           'invalid_request',
         );

@@ -82,6 +82,26 @@ for (const backend of testBackends()) {
       ]);
       // The app reads its own statement, not another's; only the operator records payouts.
       expect((await statement(app.id, app.secret_key)).owed).toBe(view.owed);
+      // The contract's name for the same statement: the app's own key, or the admin naming the app.
+      expect(
+        expectStatus(await server.call('GET', '/v1/partner/statement', { key: app.secret_key }), 200),
+      ).toEqual(view);
+      expect(
+        expectStatus(
+          await server.call('GET', `/v1/partner/statement?app=${app.id}`, { key: ADMIN_KEY }),
+          200,
+        ),
+      ).toEqual(view);
+      expectError(
+        await server.call('GET', `/v1/partner/statement?app=${app.id}`, { key: otherApp.secret_key }),
+        404,
+        'not_found',
+      );
+      expectError(
+        await server.call('GET', '/v1/partner/statement', { key: ADMIN_KEY }),
+        400,
+        'invalid_request',
+      );
       expectError(
         await server.call('GET', `/v1/apps/${app.id}/earnings`, { key: otherApp.secret_key }),
         404,

@@ -137,6 +137,39 @@ for (const backend of testBackends()) {
         'invalid_request',
       );
 
+      // Several groups at once, and the contract's per-customer route, as JSON and as CSV.
+      const byDayAndModel = await get('/v1/usage?group_by=day,model', writer.user_key);
+      expect(byDayAndModel.data.map((row: any) => [row.day, row.model, row.requests])).toEqual([
+        ['2031-05-01', MODEL, 2],
+        ['2031-05-02', 'custom/render', 1],
+        ['2031-05-02', MODEL, 1],
+      ]);
+      const perCustomer = await get(`/v1/customers/${writer.id}/usage?group_by=day,model`, app.secret_key);
+      expect(perCustomer).toEqual(byDayAndModel);
+      const summaryCsv = await fetch(
+        `${server.url}/v1/customers/${writer.id}/usage?group_by=model&format=csv`,
+        { headers: { authorization: `Bearer ${app.secret_key}` } },
+      );
+      expect(summaryCsv.headers.get('content-type')).toMatch(/^text\/csv/);
+      expect((await summaryCsv.text()).trimEnd().split('\n')).toEqual([
+        'model,requests,cost,input_tokens,output_tokens,cached_input_tokens',
+        expect.stringMatching(/^custom\/render,1,3,/),
+        expect.stringMatching(new RegExp(`^${MODEL.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')},3,`)),
+      ]);
+      // Without group_by: every row, streamed (the same rows as the export).
+      const allRows = await get(`/v1/customers/${writer.id}/usage`, writer.user_key);
+      expect(allRows).toHaveLength(4);
+      expectError(
+        await server.call('GET', `/v1/customers/${stranger.id}/usage`, { key: app.secret_key }),
+        404,
+        'not_found',
+      );
+      expectError(
+        await server.call('GET', '/v1/usage?group_by=day,day', { key: writer.user_key }),
+        400,
+        'invalid_request',
+      );
+
       // The app: its customers, not another app's; the admin: everyone.
       const byCustomer = await get('/v1/usage?group_by=customer', app.secret_key);
       expect(byCustomer.data.map((row: any) => [row.customer, row.requests]).sort()).toEqual(

@@ -120,13 +120,26 @@ const featureQuantity = safeWholeNumber(0n, 'must be a whole number of units');
 /** `4k_export`, `max_projects`: what apps pass to `check` and `track`. */
 export const FEATURE_NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 
-/** `true|false` (a switch), a number (a limit), or `{monthly: N}` (a metered allowance per plan period). */
+/**
+ * `true|false` (a switch), a number (a limit), or a metered allowance per plan period:
+ * `{metered: true, allowance: N, period: month}` (the contract's spelling; `{monthly: N}` is short for it).
+ */
 const featureSchema = z
-  .union([z.boolean(), z.strictObject({ monthly: featureQuantity }), featureQuantity])
+  .union([
+    z.boolean(),
+    z.strictObject({ monthly: featureQuantity }),
+    z.strictObject({
+      metered: z.literal(true),
+      allowance: featureQuantity,
+      /** The plan's period; plans renew monthly or by their interval, so only `month` is accepted. */
+      period: z.literal('month').default('month'),
+    }),
+    featureQuantity,
+  ])
   .transform((raw): Feature => {
     if (typeof raw === 'boolean') return { kind: 'boolean', enabled: raw };
     if (typeof raw === 'number') return { kind: 'limit', limit: raw };
-    return { kind: 'metered', monthlyAllowance: raw.monthly };
+    return { kind: 'metered', monthlyAllowance: 'monthly' in raw ? raw.monthly : raw.allowance };
   });
 
 const featuresSchema = z

@@ -99,33 +99,43 @@ export class UsageService {
     return { where: clauses.join(' and '), parameters };
   }
 
-  /** Sums per day (UTC), model, user key or customer: requests, credits, tokens. */
-  async summary(scope: UsageScope, filters: UsageFilters, groupBy: UsageGroup) {
+  /**
+   * Sums per day (UTC), model, user key or customer — or per combination of them, in the order
+   * given (`['day', 'model']`): requests, credits, tokens.
+   */
+  async summary(scope: UsageScope, filters: UsageFilters, groupBy: readonly UsageGroup[]) {
     const { where, parameters } = this.conditions(scope, filters);
-    const group = {
+    const expressions: Record<UsageGroup, string> = {
       day: `to_char(date_trunc('day', t.created_at at time zone 'UTC'), 'YYYY-MM-DD')`,
       model: `coalesce(t.model, '')`,
       key: `coalesce(t.metadata->>'key_id', '')`,
       customer: 't.customer_id',
-    }[groupBy];
+    };
+    const groups = groupBy.map((name, index) => `${expressions[name]} as group_${index}`).join(', ');
+    const positions = groupBy.map((_, index) => index + 1).join(', ');
     const tokens = (field: string) => `coalesce(sum(case when jsonb_typeof(t.metadata->'${field}') = 'number'
       then (t.metadata->>'${field}')::numeric else 0 end), 0)::text`;
     const rows = await this.db.query<{
-      group_value: string;
+      [group: `group_${number}`]: string;
       requests: string;
       cost_micros: string;
       input_tokens: string;
       output_tokens: string;
       cached_input_tokens: string;
     }>(
-      `select ${group} as group_value, count(*)::text as requests, (-sum(t.amount_micros))::text as cost_micros,
+      `select ${groups}, count(*)::text as requests, (-sum(t.amount_micros))::text as cost_micros,
               ${tokens('input_tokens')} as input_tokens, ${tokens('output_tokens')} as output_tokens,
               ${tokens('cached_input_tokens')} as cached_input_tokens
-       from ledger_transactions t where ${where} group by 1 order by 1`,
+       from ledger_transactions t where ${where} group by ${positions} order by ${positions}`,
       parameters,
     );
     return rows.map((row) => ({
-      [groupBy]: row.group_value === '' ? null : row.group_value,
+      ...Object.fromEntries(
+        groupBy.map((name, index) => {
+          const value = row[`group_${index}`];
+          return [name, value === '' || value === undefined ? null : value];
+        }),
+      ),
       requests: Number(row.requests),
       cost: microsToCredits(BigInt(row.cost_micros)),
       input_tokens: Number(row.input_tokens),
@@ -294,9 +304,23 @@ export class UsageService {
   }
 }
 
-/** A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
-function csvField(value: string | number | null): string {
+/**
+ * A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. Text that a
+ * spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return first: a model id or
+ * metadata a client chose) gets a leading apostrophe; numbers are written as they are.
+ */
+export function csvField(value: string | number | null): string {
   if (value === null) return '';
-  const text = String(value);
+  let text = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** The summary as CSV: the group columns, then the sums. */
+export function summaryCsv(
+  groupBy: readonly UsageGroup[],
+  rows: Record<string, string | number | null>[],
+): string {
+  const columns = [...groupBy, 'requests', 'cost', 'input_tokens', 'output_tokens', 'cached_input_tokens'];
+  return `${[columns.join(','), ...rows.map((row) => columns.map((column) => csvField(row[column] ?? null)).join(','))].join('\n')}\n`;
 }

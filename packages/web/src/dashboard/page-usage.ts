@@ -44,7 +44,7 @@ export function renderUsagePage(main: HTMLElement, context: DashboardContext): v
     let report: UsageReport;
     try {
       report = await context.api.get(
-        `/v1/customers/${encodeURIComponent(context.customerId)}/usage?days=${period.value}`,
+        `/v1/customers/${encodeURIComponent(context.customerId)}/usage/daily?days=${period.value}`,
       );
     } catch (error) {
       mount(body, h('div', { class: 'notice error', role: 'alert' }, errorMessage(error)));

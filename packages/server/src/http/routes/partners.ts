@@ -24,6 +24,25 @@ export function partnerRoutes(earnings: PartnerEarnings) {
       },
     }),
     defineRoute({
+      method: 'GET',
+      url: '/v1/partner/statement',
+      summary:
+        "The partner's statement: referral earnings per month (UTC), payouts recorded, what is owed (an app key reads its own; the admin names ?app=)",
+      tag: 'Partner',
+      auth: ['admin', 'app'],
+      query: z.object({ app: identifier.optional() }).strict(),
+      async handler({ query, principal }) {
+        const appId = principal.kind === 'app' ? principal.appId : query.app;
+        if (principal.kind === 'app' && query.app !== undefined && query.app !== principal.appId) {
+          throw new TollgateError('not_found', `No such app: ${query.app}`);
+        }
+        if (appId === undefined) {
+          throw new TollgateError('invalid_request', 'app is required with the admin key', { param: 'app' });
+        }
+        return earnings.statement(appId);
+      },
+    }),
+    defineRoute({
       method: 'POST',
       url: '/v1/apps/:id/payouts',
       summary:

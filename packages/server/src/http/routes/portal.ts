@@ -97,8 +97,8 @@ export function portalRoutes(deps: PortalRouteDeps) {
     }),
     defineRoute({
       method: 'GET',
-      url: '/v1/customers/:id/usage',
-      summary: 'Credits spent per day (UTC) by model type over the last `days` days',
+      url: '/v1/customers/:id/usage/daily',
+      summary: 'Credits spent per day (UTC) by model type over the last `days` days (the dashboard chart)',
       tag: 'Dashboard',
       auth: ['user', 'app', 'admin'],
       params: customerParams,

@@ -1,11 +1,14 @@
 /** Usage you can take away: sums by day/model/key, a streamed CSV or JSON export, one call's cost and tokens. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Principal } from '../../auth/principals.ts';
 import { MODEL_TYPES } from '../../config/types.ts';
 import type { CustomersService } from '../../customers/customers-service.ts';
 import {
+  summaryCsv,
   USAGE_GROUPS,
   type UsageFilters,
+  type UsageGroup,
   type UsageScope,
   type UsageService,
 } from '../../usage/usage-service.ts';
@@ -26,6 +29,25 @@ const filters = z.object({
   customer: identifier.optional(),
 });
 
+/** `day`, `day,model`: one or more of the groups, comma-separated, each at most once. */
+const groupList = z
+  .string()
+  .max(100)
+  .transform((text, context) => {
+    const names = text.split(',').map((name) => name.trim());
+    for (const name of names) {
+      if (!(USAGE_GROUPS as readonly string[]).includes(name)) {
+        context.addIssue({ code: 'custom', message: `group_by: each of ${USAGE_GROUPS.join(', ')}` });
+        return z.NEVER;
+      }
+    }
+    if (new Set(names).size !== names.length) {
+      context.addIssue({ code: 'custom', message: 'group_by: a group appears twice' });
+      return z.NEVER;
+    }
+    return names as UsageGroup[];
+  });
+
 export function usageRoutes(deps: { customers: CustomersService; usage: UsageService }) {
   const { customers, usage } = deps;
   /** A user sees their own usage; an app its customers' (or one of them); the admin everyone's. */
@@ -40,6 +62,23 @@ export function usageRoutes(deps: { customers: CustomersService; usage: UsageSer
     model: query.model,
     type: query.type,
   });
+  /** Every matching row, written straight to the socket a page at a time. */
+  const streamExport = async (
+    scope: UsageScope,
+    query: z.infer<typeof filters> & { format: 'csv' | 'json' },
+    reply: FastifyReply,
+    request: FastifyRequest,
+  ) => {
+    reply.hijack();
+    try {
+      await usage.export(scope, filtersOf(query), query.format, reply.raw);
+    } catch (error) {
+      // The status line is gone: cutting the connection is the only way to say the file is incomplete.
+      request.log.error({ err: error }, 'usage export failed');
+      reply.raw.destroy(error instanceof Error ? error : new Error(String(error)));
+    }
+    return reply;
+  };
   return [
     defineRoute({
       method: 'GET',
@@ -48,7 +87,7 @@ export function usageRoutes(deps: { customers: CustomersService; usage: UsageSer
         'Usage summed by day (UTC), model, user key or customer: requests, credits, tokens; filters from/to, model, type',
       tag: 'Usage',
       auth: ['app', 'admin', 'user'],
-      query: filters.extend({ group_by: z.enum(USAGE_GROUPS).default('day') }).strict(),
+      query: filters.extend({ group_by: groupList.default(['day']) }).strict(),
       async handler({ query, principal }) {
         const scope = await scopeOf(principal, query.customer);
         return {
@@ -60,6 +99,28 @@ export function usageRoutes(deps: { customers: CustomersService; usage: UsageSer
     }),
     defineRoute({
       method: 'GET',
+      url: '/v1/customers/:id/usage',
+      summary:
+        "One customer's usage: with group_by (day, model, key, customer; several comma-separated) the sums, else every usage row streamed; JSON or CSV",
+      tag: 'Usage',
+      auth: ['app', 'admin', 'user'],
+      params: z.object({ id: identifier }),
+      query: filters
+        .omit({ customer: true })
+        .extend({ group_by: groupList.optional(), format: z.enum(['csv', 'json']).default('json') })
+        .strict(),
+      async handler({ params, query, principal, reply, request }) {
+        const scope = { customerId: (await customers.resolve(params.id, principal)).id };
+        if (query.group_by === undefined) return streamExport(scope, query, reply, request);
+        const data = await usage.summary(scope, filtersOf(query), query.group_by);
+        if (query.format === 'json') return { object: 'list', group_by: query.group_by, data };
+        reply.header('content-type', 'text/csv; charset=utf-8');
+        reply.header('content-disposition', 'attachment; filename="usage.csv"');
+        return summaryCsv(query.group_by, data);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
       url: '/v1/usage/export',
       summary:
         'Every usage row (cost, tokens, model, key, hold) as CSV or a JSON array, streamed in id order (constant memory for millions of rows)',
@@ -67,16 +128,7 @@ export function usageRoutes(deps: { customers: CustomersService; usage: UsageSer
       auth: ['app', 'admin', 'user'],
       query: filters.extend({ format: z.enum(['csv', 'json']).default('csv') }).strict(),
       async handler({ query, principal, reply, request }) {
-        const scope = await scopeOf(principal, query.customer);
-        reply.hijack();
-        try {
-          await usage.export(scope, filtersOf(query), query.format, reply.raw);
-        } catch (error) {
-          // The status line is gone: cutting the connection is the only way to say the file is incomplete.
-          request.log.error({ err: error }, 'usage export failed');
-          reply.raw.destroy(error instanceof Error ? error : new Error(String(error)));
-        }
-        return reply;
+        return streamExport(await scopeOf(principal, query.customer), query, reply, request);
       },
     }),
     defineRoute({
