@@ -24,6 +24,7 @@ import {
 } from './resources.ts';
 import { defaultSleep, type RequestOptions, type SleepFunction, Transport } from './transport.ts';
 import type { AuditReport, Model } from './types.ts';
+import { BalanceAlertSettings, Events, WebhookEndpoints } from './webhooks.ts';
 import {
   type HoldWork,
   runWithHold,
@@ -96,6 +97,12 @@ export class Tollgate {
   readonly generations: Generations;
   /** A customer's purchases (secret key). */
   readonly purchases: Purchases;
+  /** Webhook endpoints of the app (secret key). */
+  readonly webhookEndpoints: WebhookEndpoints;
+  /** The app's events, deliveries and replays (secret key). */
+  readonly events: Events;
+  /** Low-balance thresholds of the app and its customers (secret key). */
+  readonly balanceAlerts: BalanceAlertSettings;
 
   private readonly transport: Transport;
   private catalog: Promise<readonly Model[]> | undefined;
@@ -143,6 +150,9 @@ export class Tollgate {
     });
     this.generations = new Generations(this.transport);
     this.purchases = new Purchases(this.transport);
+    this.webhookEndpoints = new WebhookEndpoints(this.transport);
+    this.events = new Events(this.transport);
+    this.balanceAlerts = new BalanceAlertSettings(this.transport);
   }
 
   /**
