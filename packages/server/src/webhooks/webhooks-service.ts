@@ -199,8 +199,8 @@ export class WebhooksService {
       `select id, app_id, customer_id, type, data, created_at from app_events
        where ($1::text is null or app_id = $1) and ($2::text is null or type = $2)
          and ($3::text is null or customer_id = $3)
-         and ($4::text is null or created_at < (select created_at from app_events where id = $4 limit 1))
-       order by created_at desc, id desc limit $5`,
+         and ($4::text is null or seq < (select seq from app_events where id = $4 limit 1))
+       order by seq desc limit $5`,
       [scope.appId, filter.type ?? null, filter.customerId ?? null, filter.before ?? null, filter.limit + 1],
     );
     return { data: rows.slice(0, filter.limit), hasMore: rows.length > filter.limit };
@@ -224,7 +224,7 @@ export class WebhooksService {
       `select * from webhook_deliveries
        where ($1::text is null or app_id = $1) and ($2::text is null or event_id = $2)
          and ($3::text is null or endpoint_id = $3) and ($4::text is null or status = $4)
-       order by created_at desc, id desc limit $5`,
+       order by seq desc limit $5`,
       [
         scope.appId,
         filter.eventId ?? null,

@@ -42,6 +42,8 @@ create index webhook_endpoints_app on webhook_endpoints (app_id) where enabled;
 create table app_events (
   customer_id text not null,
   id text not null,
+  -- Lists are newest first by this: timestamps tie within a transaction.
+  seq bigint generated always as identity,
   app_id text not null,
   type text not null,
   data jsonb not null,
@@ -49,11 +51,12 @@ create table app_events (
   primary key (customer_id, id)
 );
 create index app_events_id on app_events (id);
-create index app_events_app on app_events (app_id, created_at desc);
+create index app_events_app on app_events (app_id, seq desc);
 
 create table webhook_deliveries (
   customer_id text not null,
   id text not null,
+  seq bigint generated always as identity,
   event_id text not null,
   app_id text not null,
   endpoint_id text,
@@ -71,7 +74,7 @@ create table webhook_deliveries (
 create index webhook_deliveries_due on webhook_deliveries (next_attempt_at) where status = 'pending';
 create index webhook_deliveries_id on webhook_deliveries (id);
 create index webhook_deliveries_event on webhook_deliveries (event_id);
-create index webhook_deliveries_endpoint on webhook_deliveries (endpoint_id, created_at desc);
+create index webhook_deliveries_app on webhook_deliveries (app_id, seq desc);
 
 create table webhook_attempts (
   customer_id text not null,
