@@ -481,9 +481,12 @@ for (const backend of testBackends()) {
         await first.close();
         await receiver.close();
       }
-    });
+    }, 180_000);
   });
 }
+
+/** A loaded machine (2 cores, several suites) takes long to start a server process. */
+const START_TIMEOUT_MILLISECONDS = 150_000;
 
 /**
  * A real server process killed with SIGKILL while an attempt is in flight (the receiver holds the
@@ -491,82 +494,91 @@ for (const backend of testBackends()) {
  */
 for (const backend of testBackends()) {
   describe(`outbound webhooks after a SIGKILL (${backend.name})`, () => {
-    it('every event is delivered after the server dies mid-delivery', async () => {
-      const receiver = await startReceiver((request) => (request === 1 ? 0 : 200));
-      const folder = backend.name === 'pglite' ? mkdtempSync(join(os.tmpdir(), 'tollgate-webhooks-')) : null;
-      const database: TestDatabase | null = folder ? null : await openTestDatabase(backend);
-      const env = {
-        TOLLGATE_DATA_DIR: folder ?? '',
-        TOLLGATE_WEBHOOK_POLL_MS: '100',
-        TOLLGATE_WEBHOOK_TIMEOUT_MS: '20000',
-        TOLLGATE_WEBHOOK_LEASE_MS: '2000',
-        TOLLGATE_WEBHOOK_RETRY_BASE_MS: '200',
-      };
-      let server: ServerProcess | undefined;
-      try {
-        server = await startServerProcess(database, env);
-        const call = async (method: string, path: string, key: string, body?: unknown) => {
-          const response = await fetch(`${server!.url}${path}`, {
-            method,
-            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-            body: body === undefined ? undefined : JSON.stringify(body),
-          });
-          return { status: response.status, body: (await response.json()) as any, headers: response.headers };
+    it(
+      'every event is delivered after the server dies mid-delivery',
+      async () => {
+        const receiver = await startReceiver((request) => (request === 1 ? 0 : 200));
+        const folder =
+          backend.name === 'pglite' ? mkdtempSync(join(os.tmpdir(), 'tollgate-webhooks-')) : null;
+        const database: TestDatabase | null = folder ? null : await openTestDatabase(backend);
+        const env = {
+          TOLLGATE_DATA_DIR: folder ?? '',
+          TOLLGATE_WEBHOOK_POLL_MS: '100',
+          TOLLGATE_WEBHOOK_TIMEOUT_MS: '20000',
+          TOLLGATE_WEBHOOK_LEASE_MS: '2000',
+          TOLLGATE_WEBHOOK_RETRY_BASE_MS: '200',
         };
-        const app = expectStatus(await call('POST', '/v1/apps', ADMIN_KEY, { name: 'crash app' }), 201);
-        expectStatus(
-          await call('POST', '/v1/webhook_endpoints', app.secret_key, {
-            url: receiver.url,
-            event_types: ['*'],
-          }),
-          201,
-        );
-        expectStatus(
-          await call('PUT', `/v1/apps/${app.id}/balance_alerts`, app.secret_key, {
-            low_balance_threshold: 1000,
-          }),
-          200,
-        );
-        for (let index = 0; index < 5; index += 1) {
-          const customer = expectStatus(
-            await call('POST', '/v1/customers', app.secret_key, { external_id: `crash-${index}` }),
-            201,
-          );
+        let server: ServerProcess | undefined;
+        try {
+          server = await startServerProcess(database, env, START_TIMEOUT_MILLISECONDS);
+          const call = async (method: string, path: string, key: string, body?: unknown) => {
+            const response = await fetch(`${server!.url}${path}`, {
+              method,
+              headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+              body: body === undefined ? undefined : JSON.stringify(body),
+            });
+            return {
+              status: response.status,
+              body: (await response.json()) as any,
+              headers: response.headers,
+            };
+          };
+          const app = expectStatus(await call('POST', '/v1/apps', ADMIN_KEY, { name: 'crash app' }), 201);
           expectStatus(
-            await call('POST', '/v1/charges', app.secret_key, {
-              customer: customer.id,
-              model: 'fal-ai/flux/schnell',
-              amount: 1,
+            await call('POST', '/v1/webhook_endpoints', app.secret_key, {
+              url: receiver.url,
+              event_types: ['*'],
             }),
             201,
           );
-        }
-        // The first attempt hangs at the receiver: the server dies with it in flight.
-        await waitFor(() => receiver.received.length >= 1, 'the first attempt', 60_000);
-        const exited = new Promise((resolve) => server!.child.once('exit', resolve));
-        server.child.kill('SIGKILL');
-        await exited;
-
-        server = await startServerProcess(database, env);
-        const delivered = () =>
-          new Set(
-            receiver.received
-              .filter((request) => request.status === 200)
-              .map((request) => JSON.parse(request.body).id),
+          expectStatus(
+            await call('PUT', `/v1/apps/${app.id}/balance_alerts`, app.secret_key, {
+              low_balance_threshold: 1000,
+            }),
+            200,
           );
-        await waitFor(() => delivered().size === 5, 'every event delivered', 60_000);
-        const deliveries = expectStatus(
-          await call('GET', '/v1/webhook_deliveries', app.secret_key),
-          200,
-        ).data;
-        expect(deliveries).toHaveLength(5);
-        for (const delivery of deliveries) expect(delivery.status).toBe('succeeded');
-      } finally {
-        await stopServerProcess(server);
-        await receiver.close();
-        await database?.close();
-        if (folder) rmSync(folder, { recursive: true, force: true });
-      }
-    }, 180_000);
+          for (let index = 0; index < 5; index += 1) {
+            const customer = expectStatus(
+              await call('POST', '/v1/customers', app.secret_key, { external_id: `crash-${index}` }),
+              201,
+            );
+            expectStatus(
+              await call('POST', '/v1/charges', app.secret_key, {
+                customer: customer.id,
+                model: 'fal-ai/flux/schnell',
+                amount: 1,
+              }),
+              201,
+            );
+          }
+          // The first attempt hangs at the receiver: the server dies with it in flight.
+          await waitFor(() => receiver.received.length >= 1, 'the first attempt', 60_000);
+          const exited = new Promise((resolve) => server!.child.once('exit', resolve));
+          server.child.kill('SIGKILL');
+          await exited;
+
+          server = await startServerProcess(database, env, START_TIMEOUT_MILLISECONDS);
+          const delivered = () =>
+            new Set(
+              receiver.received
+                .filter((request) => request.status === 200)
+                .map((request) => JSON.parse(request.body).id),
+            );
+          await waitFor(() => delivered().size === 5, 'every event delivered', 60_000);
+          const deliveries = expectStatus(
+            await call('GET', '/v1/webhook_deliveries', app.secret_key),
+            200,
+          ).data;
+          expect(deliveries).toHaveLength(5);
+          for (const delivery of deliveries) expect(delivery.status).toBe('succeeded');
+        } finally {
+          await stopServerProcess(server);
+          await receiver.close();
+          await database?.close();
+          if (folder) rmSync(folder, { recursive: true, force: true });
+        }
+      },
+      4 * START_TIMEOUT_MILLISECONDS,
+    );
   });
 }

@@ -23,6 +23,7 @@ export interface ServerProcess {
 export async function startServerProcess(
   database: TestDatabase | null,
   env: Record<string, string> = {},
+  startTimeoutMilliseconds = 45_000,
 ): Promise<ServerProcess> {
   const child = spawn(process.execPath, [FIXTURE], {
     cwd: SERVER_DIR,
@@ -45,7 +46,10 @@ export async function startServerProcess(
     output += chunk;
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 45 s:\n${output}`)), 45_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // not left running behind a failed test
+      reject(new Error(`server did not start in ${startTimeoutMilliseconds / 1000} s:\n${output}`));
+    }, startTimeoutMilliseconds);
     let buffered = '';
     child.stdout!.on('data', (chunk) => {
       buffered += chunk;
