@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTollgate } from '../src/app.ts';
 import { loadConfig } from '../src/config/load-config.ts';
 import { openDatabase } from '../src/store/database.ts';
+import { startFakeSmtp } from './fakes/fake-smtp.ts';
 import { signedWebhook, startFakeStripe } from './fakes/fake-stripe.ts';
 import { openTestDatabase, type TestDatabase, testBackends } from './support/databases.ts';
 import { expectError, expectStatus, waitFor } from './support/expectations.ts';
@@ -484,6 +485,51 @@ for (const backend of testBackends()) {
     }, 180_000);
   });
 }
+
+describe('low-balance email (pglite)', () => {
+  it('mails the customer once when the balance crosses the threshold, through the delivery machinery', async () => {
+    const smtp = await startFakeSmtp();
+    const server = await startTestServer(
+      { name: 'pglite' },
+      { env: { ...ENV, SMTP_URL: `${smtp.url}?tls=off`, SMTP_FROM: 'Credits <credits@example.com>' } },
+    );
+    try {
+      const app = await server.createApp();
+      await server.call('PUT', `/v1/apps/${app.id}/balance_alerts`, {
+        key: app.secret_key,
+        body: { low_balance_threshold: 450 },
+      });
+      const customer = expectStatus(
+        await server.call('POST', '/v1/customers', {
+          key: app.secret_key,
+          body: { external_id: 'mail-user', email: 'low@example.com' },
+        }),
+        201,
+      );
+      for (const amount of [60, 10]) {
+        expectStatus(
+          await server.call('POST', '/v1/charges', {
+            key: app.secret_key,
+            body: { customer: customer.id, model: 'fal-ai/flux/schnell', amount },
+          }),
+          201,
+        );
+      }
+      expect(await server.tollgate.deliverWebhooks()).toBe(1);
+      expect(smtp.messages).toHaveLength(1);
+      expect(smtp.messages[0]!.to).toEqual(['low@example.com']);
+      expect(smtp.messages[0]!.text).toContain('Your balance is 440 credits, below 450.');
+      const [delivery] = expectStatus(
+        await server.call('GET', '/v1/webhook_deliveries', { key: app.secret_key }),
+        200,
+      ).data;
+      expect(delivery).toMatchObject({ channel: 'email', status: 'succeeded', endpoint: null });
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  }, 180_000);
+});
 
 /** A loaded machine (2 cores, several suites) takes long to start a server process. */
 const START_TIMEOUT_MILLISECONDS = 150_000;
