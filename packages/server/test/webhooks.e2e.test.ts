@@ -611,12 +611,16 @@ for (const backend of testBackends()) {
                 .map((request) => JSON.parse(request.body).id),
             );
           await waitFor(() => delivered().size === 5, 'every event delivered', 60_000);
-          const deliveries = expectStatus(
-            await call('GET', '/v1/webhook_deliveries', app.secret_key),
-            200,
-          ).data;
+          // The receiver's 200 comes before the server records it: wait for the records too.
+          const deliveries = await waitFor(
+            async () => {
+              const { data } = expectStatus(await call('GET', '/v1/webhook_deliveries', app.secret_key), 200);
+              return data.every((delivery: any) => delivery.status === 'succeeded') ? data : null;
+            },
+            'every delivery recorded as succeeded',
+            60_000,
+          );
           expect(deliveries).toHaveLength(5);
-          for (const delivery of deliveries) expect(delivery.status).toBe('succeeded');
         } finally {
           await stopServerProcess(server);
           await receiver.close();
