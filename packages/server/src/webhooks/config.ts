@@ -4,7 +4,7 @@
  * unset, they are allowed only on a development server: one that listens on loopback alone, outside
  * `NODE_ENV=production` (the same rule that lets test mode sell).
  */
-import { isLoopbackHost, parseTestModeSwitch } from '../payments/test-mode.ts';
+import { isLoopbackHost } from '../payments/test-mode.ts';
 import { parseSmtpUrl } from '../widget/smtp.ts';
 import { DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions } from './dispatcher.ts';
 import { DEFAULT_RETRY_POLICY } from './retry-schedule.ts';
@@ -12,10 +12,13 @@ import { DEFAULT_RETRY_POLICY } from './retry-schedule.ts';
 type Env = Record<string, string | undefined>;
 
 export function privateTargetsFromEnv(env: Env, listeningAddresses: string[] | null): boolean {
-  const text = env.TOLLGATE_WEBHOOK_PRIVATE_TARGETS?.trim();
+  const text = env.TOLLGATE_WEBHOOK_PRIVATE_TARGETS?.trim().toLowerCase();
   if (text) {
-    const decided = parseTestModeSwitch(text.replace(/^allow$/i, '1').replace(/^deny$/i, '0'));
-    if (decided !== null) return decided;
+    if (['1', 'true', 'yes', 'on', 'allow'].includes(text)) return true;
+    if (['0', 'false', 'no', 'off', 'deny'].includes(text)) return false;
+    throw new Error(
+      `TOLLGATE_WEBHOOK_PRIVATE_TARGETS must be 1 or 0 (got "${env.TOLLGATE_WEBHOOK_PRIVATE_TARGETS}")`,
+    );
   }
   if (env.NODE_ENV === 'production' || listeningAddresses === null || listeningAddresses.length === 0)
     return false;
