@@ -466,14 +466,14 @@ describe.each(testBackends())('tollgate CLI on $name', (backend) => {
       [
         'webhooks',
         'create',
-        '--url',
+        '--endpoint-url',
         'https://hooks.example/tollgate',
         '--events',
         'purchase.completed,balance.low',
       ],
       appKey,
     );
-    expect(created.code).toBe(0);
+    expect(created.code, `${created.stdout}${created.stderr}`).toBe(0);
     expect(created.stdout).toMatch(/Signing secret\s+whsec_\w+\s+shown only now/);
     const listed = JSON.parse((await tollgate(['webhooks', 'list', '--json'], appKey)).stdout);
     expect(listed.data).toMatchObject([

@@ -486,6 +486,69 @@ for (const backend of testBackends()) {
   });
 }
 
+for (const backend of testBackends()) {
+  describe(`subscription events (${backend.name})`, () => {
+    it('a test-mode plan: created once however often it is paid, renewed once per period, canceled at its end', async () => {
+      const server = await startTestServer(backend, { env: ENV });
+      try {
+        const app = await server.createApp();
+        const customer = await server.createCustomer(app.secret_key, 'plan-user');
+        const types = async () =>
+          (
+            expectStatus(
+              await server.call('GET', `/v1/events?customer=${customer.id}`, { key: app.secret_key }),
+              200,
+            ).data as any[]
+          )
+            .map((event) => event.type)
+            .filter((type) => type.startsWith('subscription.')) // (the ended period's allowance expires too)
+            .reverse();
+        const started = expectStatus(
+          await server.call('POST', `/v1/customers/${customer.id}/subscription`, {
+            key: app.secret_key,
+            body: { plan: 'microbudget' },
+          }),
+          201,
+        );
+        for (let time = 0; time < 2; time += 1) {
+          const paid = await fetch(`${started.checkout.url}/pay`, {
+            method: 'POST',
+            headers: { accept: 'application/json' },
+          });
+          expect(paid.status).toBe(200);
+        }
+        expect(await types()).toEqual(['subscription.created']);
+        server.clock.advance(32 * 86400_000);
+        await server.tollgate.services.subscriptions.renewDue();
+        await server.tollgate.services.subscriptions.renewDue();
+        expect(await types()).toEqual(['subscription.created', 'subscription.renewed']);
+        expectStatus(
+          await server.call('DELETE', `/v1/customers/${customer.id}/subscription`, { key: app.secret_key }),
+          200,
+        );
+        server.clock.advance(32 * 86400_000);
+        await server.tollgate.services.subscriptions.renewDue();
+        expect(await types()).toEqual([
+          'subscription.created',
+          'subscription.renewed',
+          'subscription.updated',
+          'subscription.canceled',
+        ]);
+        const [canceled] = (
+          await server.call('GET', `/v1/events?type=subscription.canceled`, { key: app.secret_key })
+        ).body.data;
+        expect(canceled.data).toMatchObject({
+          plan: 'microbudget',
+          status: 'canceled',
+          cancel_at_period_end: true,
+        });
+      } finally {
+        await server.close();
+      }
+    }, 240_000);
+  });
+}
+
 describe('low-balance email (pglite)', () => {
   it('mails the customer once when the balance crosses the threshold, through the delivery machinery', async () => {
     const smtp = await startFakeSmtp();

@@ -9,21 +9,22 @@ export const webhooksCreate: Command = {
   path: ['webhooks', 'create'],
   group: 'operator',
   summary: 'register a webhook endpoint; prints its signing secret once',
-  usage: '--url URL --events TYPE,TYPE… [--app APP] [--description TEXT]',
+  usage: '--endpoint-url URL --events TYPE,TYPE… [--app APP] [--description TEXT]',
   flags: [
-    ['--url URL', 'where the events are POSTed'],
+    ['--endpoint-url URL', 'where the events are POSTed'],
     ['--events TYPES', 'comma-separated event types (purchase.completed, balance.low, …), or * for all'],
     ['--app APP', 'the app (with the admin key)'],
     ['--description TEXT', 'a note for people'],
   ],
+  // Not --url: that flag is every client command's server address.
   options: {
-    url: { type: 'string' },
+    'endpoint-url': { type: 'string' },
     events: { type: 'string' },
     app: { type: 'string' },
     description: { type: 'string' },
   },
   async run({ values, context }) {
-    const url = requireFlag(values, 'url', webhooksCreate);
+    const url = requireFlag(values, 'endpoint-url', webhooksCreate);
     const events = requireFlag(values, 'events', webhooksCreate)
       .split(',')
       .map((type) => type.trim())
