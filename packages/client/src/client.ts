@@ -26,6 +26,7 @@ import {
 } from './resources.ts';
 import { defaultSleep, type RequestOptions, type SleepFunction, Transport } from './transport.ts';
 import type { AuditReport, Model } from './types.ts';
+import { BalanceAlertSettings, Events, WebhookEndpoints } from './webhooks.ts';
 import {
   type HoldWork,
   runWithHold,
@@ -102,6 +103,12 @@ export class Tollgate {
   readonly entitlements: Entitlements;
   /** Usage sums, the streamed export, one call's cost (user key: own; secret key: its customers'). */
   readonly usage: Usage;
+  /** Webhook endpoints of the app (secret key). */
+  readonly webhookEndpoints: WebhookEndpoints;
+  /** The app's events, deliveries and replays (secret key). */
+  readonly events: Events;
+  /** Low-balance thresholds of the app and its customers (secret key). */
+  readonly balanceAlerts: BalanceAlertSettings;
 
   private readonly transport: Transport;
   private catalog: Promise<readonly Model[]> | undefined;
@@ -151,6 +158,9 @@ export class Tollgate {
     this.purchases = new Purchases(this.transport);
     this.entitlements = new Entitlements(this.transport);
     this.usage = new Usage(this.transport);
+    this.webhookEndpoints = new WebhookEndpoints(this.transport);
+    this.events = new Events(this.transport);
+    this.balanceAlerts = new BalanceAlertSettings(this.transport);
   }
 
   /**

@@ -62,6 +62,23 @@ export type {
 } from './resources.ts';
 export type { RequestOptions, SleepFunction } from './transport.ts';
 export type * from './types.ts';
+export {
+  BalanceAlertSettings,
+  type BalanceAlerts,
+  constructEvent,
+  Events,
+  type VerifyWebhookOptions,
+  verifyWebhook,
+  type WebhookAttempt,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+  type WebhookEndpointCreateParams,
+  WebhookEndpoints,
+  type WebhookEvent,
+  type WebhookEventType,
+  type WebhookList,
+  WebhookSignatureError,
+} from './webhooks.ts';
 export type {
   HoldKey,
   HoldRestatement,

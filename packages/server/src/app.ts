@@ -41,6 +41,7 @@ import { portalRoutes } from './http/routes/portal.ts';
 import { registerTestCheckout } from './http/routes/test-checkout.ts';
 import { usageRoutes } from './http/routes/usage.ts';
 import { userRoutes } from './http/routes/user.ts';
+import { webhookRoutes } from './http/routes/webhooks.ts';
 import { widgetRoutes } from './http/routes/widget.ts';
 import { createHttpServer } from './http/server.ts';
 import { Ledger } from './ledger/ledger.ts';
@@ -64,6 +65,9 @@ import { type Database, databaseReachable, databaseTimeoutsFromEnv, openDatabase
 import { migrateToLatest } from './store/migrate.ts';
 import { SubscriptionsService } from './subscriptions/subscriptions-service.ts';
 import { UsageService } from './usage/usage-service.ts';
+import { dispatcherOptionsFromEnv, privateTargetsFromEnv } from './webhooks/config.ts';
+import { WebhookDispatcher } from './webhooks/dispatcher.ts';
+import { WebhooksService } from './webhooks/webhooks-service.ts';
 import { GuestMerge } from './widget/guest-merge.ts';
 
 export const VERSION = '0.1.0';
@@ -90,6 +94,8 @@ export interface TollgateOptions {
   /** Start the background sweeper (holds past their timeout, expired grants). Default true. */
   sweeper?: boolean;
   sweepIntervalMilliseconds?: number;
+  /** Deliver webhooks in the background (webhooks/dispatcher.ts). Default: as `sweeper`. */
+  webhookDelivery?: boolean;
   /** Where a generated admin key is announced (once). */
   announce?: (message: string) => void;
   /** Told what the start is doing (opening the database, migrations), for a server that says so. */
@@ -119,6 +125,7 @@ export interface Tollgate {
     reports: ReportsService;
     usage: UsageService;
     dashboardAssets: DashboardAssets;
+    webhooks: WebhooksService;
   };
   /** Stripe, test mode, or off (no Stripe keys where test mode is not allowed); known once listening. */
   paymentsMode(): PaymentsMode;
@@ -131,6 +138,8 @@ export interface Tollgate {
    * this server is still running extended instead), expired grants written off.
    */
   sweep(): Promise<SweepResult>;
+  /** Makes every webhook delivery that is due now, as the background dispatcher does; returns how many. */
+  deliverWebhooks(): Promise<number>;
   listen(port: number, host?: string): Promise<string>;
   /** Requests (and streams) in flight right now. */
   inFlightRequests(): number;
@@ -318,6 +327,15 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   });
   const dashboardAssets = new DashboardAssets();
   const usage = new UsageService(db, catalog);
+  // Private targets: decided from the switch now, or from where the server listens (listen()).
+  let privateTargetsAllowed = privateTargetsFromEnv(env, null);
+  const outboundWebhooks = new WebhooksService(db, clock, () => privateTargetsAllowed);
+  const dispatcher = new WebhookDispatcher(
+    db,
+    clock,
+    dispatcherOptionsFromEnv(env, () => privateTargetsAllowed),
+    (error) => http.log.error({ err: error }, 'webhook delivery failed'),
+  );
   const routes: AnyRoute[] = [
     ...appRoutes(apps),
     ...adminRoutes({ db, clock }),
@@ -343,6 +361,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     ...entitlementRoutes({ customers, entitlements: new EntitlementsService(db, config, clock) }),
     ...usageRoutes({ customers, usage }),
     ...partnerRoutes(new PartnerEarnings(db, clock)),
+    ...webhookRoutes(outboundWebhooks, customers),
     ...portalRoutes({ apps, customers, portal, openRouter, reports }),
     ...widgetRoutes(http, {
       db,
@@ -418,6 +437,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   renewals.unref();
   if (options.sweeper !== false) sweeper.start();
   else clearInterval(renewals);
+  if (options.webhookDelivery ?? options.sweeper !== false) dispatcher.start();
   if (generatedAdminKey) {
     (options.announce ?? ((message) => process.stdout.write(`${message}\n`)))(
       `Generated admin key (shown once, stored hashed): ${generatedAdminKey}`,
@@ -459,17 +479,20 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       reports,
       usage,
       dashboardAssets,
+      webhooks: outboundWebhooks,
     },
     generatedAdminKey,
     publicUrl,
     paymentsMode: () => checkout.mode(),
     sweep: () => sweeper.sweep(),
+    deliverWebhooks: () => dispatcher.drain(),
     async listen(port, host = '127.0.0.1') {
       const address = await http.listen({ port, host });
       if (metricsAddress && !metricsServer) metricsServer = await serveMetrics(metrics, metricsAddress);
       listeningUrl = address.replace('[::1]', '127.0.0.1');
       const addresses = http.addresses().map((bound) => (typeof bound === 'string' ? bound : bound.address));
       testCheckout?.decide(paymentsModeFromEnvironment(env, config.testMode, addresses));
+      privateTargetsAllowed = privateTargetsFromEnv(env, addresses);
       return address;
     },
     inFlightRequests: () => inFlight,
@@ -478,6 +501,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       closed = true;
       clearInterval(renewals);
       await sweeper.stop();
+      await dispatcher.stop();
       const drainTimeoutMilliseconds =
         closeOptions.drainTimeoutMilliseconds ??
         (Number(env.TOLLGATE_DRAIN_TIMEOUT_MS) >= 0 && env.TOLLGATE_DRAIN_TIMEOUT_MS

@@ -460,6 +460,39 @@ describe.each(testBackends())('tollgate CLI on $name', (backend) => {
     expect(JSON.parse(charged.stdout)).toMatchObject({ funding: 'credits', amount: 0.3 });
     expect(JSON.parse((await tollgate(['billing', '--json'], env)).stdout).balance).toBe(499.7);
   });
+
+  it('webhooks create, list, deliveries and replay with the app key', async () => {
+    const app = await server.createApp();
+    const appKey = { TOLLGATE_URL: server.url, TOLLGATE_API_KEY: app.secret_key };
+    const created = await tollgate(
+      [
+        'webhooks',
+        'create',
+        '--endpoint-url',
+        'https://hooks.example/tollgate',
+        '--events',
+        'purchase.completed,balance.low',
+      ],
+      appKey,
+    );
+    expect(created.code, `${created.stdout}${created.stderr}`).toBe(0);
+    expect(created.stdout).toMatch(/Signing secret\s+whsec_\w+\s+shown only now/);
+    const listed = JSON.parse((await tollgate(['webhooks', 'list', '--json'], appKey)).stdout);
+    expect(listed.data).toMatchObject([
+      {
+        url: 'https://hooks.example/tollgate',
+        event_types: ['purchase.completed', 'balance.low'],
+        enabled: true,
+      },
+    ]);
+    expect(listed.data[0].secret).toBeUndefined();
+    const dead = await tollgate(['webhooks', 'deliveries', '--status', 'dead', '--json'], appKey);
+    expect(JSON.parse(dead.stdout).data).toEqual([]);
+    expect((await tollgate(['webhooks', 'replay'], appKey)).code).toBe(2);
+    const unknown = await tollgate(['webhooks', 'replay', '--event', 'evt_nope', '--json'], appKey);
+    expect(unknown.code).toBe(1);
+    expect(JSON.parse(unknown.stdout).error.code).toBe('not_found');
+  });
 });
 
 describe('tollgate serve says how it sells', () => {

@@ -7,79 +7,13 @@
  * - holds with a 1 s timeout and the sweeper running on both servers → every hold voided exactly
  *   once: nothing left held, no reservation released twice, the books audit clean.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLedger } from '../src/ledger/audit.ts';
 import { systemClock } from '../src/shared/clock.ts';
 import { openTestDatabase, type TestDatabase, testBackends } from './support/databases.ts';
 import { expectError, expectHistoryReplays, expectStatus } from './support/expectations.ts';
 import { ADMIN_KEY } from './support/server.ts';
-
-const FIXTURE = fileURLToPath(new URL('./fixtures/serve-shared-schema.mjs', import.meta.url));
-const SERVER_DIR = fileURLToPath(new URL('..', import.meta.url));
-
-interface ServerProcess {
-  url: string;
-  child: ChildProcess;
-  output: () => string;
-}
-
-async function startServerProcess(database: TestDatabase): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [FIXTURE], {
-    cwd: SERVER_DIR,
-    env: {
-      ...process.env,
-      DATABASE_URL: database.url,
-      TOLLGATE_TEST_SCHEMA: database.schema,
-      TOLLGATE_TEST_SWEEP_MS: '150',
-      TOLLGATE_ADMIN_KEY: ADMIN_KEY,
-      TOLLGATE_SECRET: 'multi-server-secret-0123456789abcdef',
-      TOLLGATE_CONFIG: '',
-      REDIS_URL: '',
-      STRIPE_SECRET_KEY: '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr!.on('data', (chunk) => {
-    output += chunk;
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 45 s:\n${output}`)), 45_000);
-    let buffered = '';
-    child.stdout!.on('data', (chunk) => {
-      buffered += chunk;
-      output += chunk;
-      for (const line of buffered.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const parsed = JSON.parse(line) as { url?: string };
-          if (parsed.url) {
-            clearTimeout(timer);
-            resolve(parsed.url);
-          }
-        } catch {
-          // a partial line; wait for the rest
-        }
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${output}`));
-    });
-  });
-  return { url, child, output: () => output };
-}
-
-async function stopServerProcess(server: ServerProcess | undefined): Promise<void> {
-  if (!server || server.child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => server.child.once('exit', () => resolve()));
-  server.child.kill('SIGTERM');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
+import { type ServerProcess, startServerProcess, stopServerProcess } from './support/server-process.ts';
 
 async function call(
   server: ServerProcess,

@@ -23,6 +23,7 @@ import { keysList, keysRemove, keysSet } from './commands/keys.ts';
 import { models } from './commands/models.ts';
 import { audit, configCheck, migrate, secretsRotate, serve } from './commands/server.ts';
 import { usage, usageExport } from './commands/usage.ts';
+import { webhooksCreate, webhooksDeliveries, webhooksList, webhooksReplay } from './commands/webhooks.ts';
 import { CliContext, type CliIo, DEFAULT_URL } from './context.ts';
 import { Output } from './output.ts';
 
@@ -45,6 +46,10 @@ export const COMMANDS: Command[] = [
   giftCreate,
   grant,
   track,
+  webhooksCreate,
+  webhooksList,
+  webhooksDeliveries,
+  webhooksReplay,
   serve,
   migrate,
   audit,

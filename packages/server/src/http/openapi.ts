@@ -5,6 +5,7 @@
  * endpoints (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`).
  */
 import { ErrorCodes } from '../shared/errors.ts';
+import { EVENT_TYPES } from '../webhooks/events.ts';
 
 /** What each code means to a client: the table in the reference, from the one list of codes. */
 const ERROR_MEANINGS: Record<keyof typeof ErrorCodes, string> = {
@@ -110,6 +111,51 @@ const READY_SCHEMA = {
 };
 
 /** The native routes' document plus the rest of what the server answers. */
+/** What Tollgate POSTs to an app's endpoints (OpenAPI 3.1 `webhooks`). */
+const OUTBOUND_EVENT = {
+  post: {
+    summary: 'An event, POSTed to each enabled endpoint that subscribed to its type',
+    description: [
+      'Delivered at least once: a non-2xx answer, a timeout or a refused connection is retried with exponential',
+      'backoff and jitter, then the delivery is dead (replayable). Redirects are not followed. De-duplicate on',
+      '`id` (also in `Tollgate-Event-Id`). Verify `Tollgate-Signature: t=<unix>,v1=<hex>` — HMAC-SHA256 of',
+      '`"<t>.<raw body>"` with the endpoint secret; two `v1` while a rotated secret is still honoured — with',
+      '`verifyWebhook` from `@tollgate/client`.',
+    ].join(' '),
+    parameters: [
+      { name: 'Tollgate-Signature', in: 'header', required: true, schema: { type: 'string' } },
+      { name: 'Tollgate-Event-Id', in: 'header', required: true, schema: { type: 'string' } },
+      { name: 'Tollgate-Delivery-Id', in: 'header', required: true, schema: { type: 'string' } },
+    ],
+    requestBody: {
+      required: true,
+      content: json(
+        {
+          type: 'object',
+          required: ['id', 'object', 'type', 'created', 'app', 'data'],
+          properties: {
+            id: { type: 'string' },
+            object: { const: 'event' },
+            type: { type: 'string', enum: [...EVENT_TYPES] },
+            created: { type: 'integer', description: 'Unix seconds' },
+            app: { type: 'string' },
+            data: { type: 'object', description: 'customer, external_id, and the fields of the type' },
+          },
+        },
+        {
+          id: 'evt_3f1c…',
+          object: 'event',
+          type: 'balance.low',
+          created: 1780000000,
+          app: 'app_…',
+          data: { customer: 'cus_…', external_id: 'user_42', balance: 4.5, threshold: 5 },
+        },
+      ),
+    },
+    responses: { '2XX': { description: 'Received (any other answer is retried)' } },
+  },
+};
+
 export function completeOpenApiDocument(document: Record<string, any>): Record<string, any> {
   const paths = { ...document.paths };
   paths['/v1/chat/completions'] = {
@@ -226,6 +272,7 @@ export function completeOpenApiDocument(document: Record<string, any>): Record<s
       ].join('\n'),
     },
     paths,
+    webhooks: { event: OUTBOUND_EVENT },
     components: {
       ...document.components,
       securitySchemes: {

@@ -439,3 +439,84 @@ describe('LedgerBatch', () => {
     ).toMatchObject({ ok: true, status: 'held', expires_at: LATER.toISOString() });
   });
 });
+
+describe('LedgerBatch balance alerts', () => {
+  const MICROS = 1_000_000n;
+  const watched = (balance: bigint, threshold: bigint | null, level: 0 | 1 | 2 = 0): AccountState => ({
+    ...account('cus_w', [grant('gr_w', balance * MICROS)]),
+    alert: { threshold: threshold === null ? null : threshold * MICROS, level },
+  });
+  const debit = (batch: LedgerBatch, credits: bigint) =>
+    batch.apply({ op: 'debit', customer: 'cus_w', amount: credits * MICROS });
+
+  it('reports a debit across the threshold once, with the new level, and nothing above it', () => {
+    let batch = batchOver([watched(10n, 5n)]);
+    debit(batch, 4n);
+    expect(batch.document()!.o).toBeUndefined();
+
+    batch = batchOver([watched(10n, 5n)]);
+    debit(batch, 3n);
+    debit(batch, 3n);
+    const document = batch.document()!;
+    expect(document.o).toEqual([['cus_w', 'balance.low', { balance: 4, threshold: 5 }]]);
+    expect(document.a).toEqual([['cus_w', 1]]);
+    // Rendering again renders the same (it compares with the state as read).
+    expect(batch.document()!.o).toEqual(document.o);
+  });
+
+  it('reports low and depleted together when one debit empties the balance; depleted alone once low', () => {
+    const batch = batchOver([watched(10n, 5n)]);
+    debit(batch, 10n);
+    expect(batch.document()!.o!.map(([, type]) => type)).toEqual(['balance.low', 'balance.depleted']);
+
+    const already = batchOver([watched(3n, 5n, 1)]);
+    debit(already, 3n);
+    expect(already.document()!.o!.map(([, type]) => type)).toEqual(['balance.depleted']);
+  });
+
+  it('re-arms when the balance is back, reports nothing while low, and waits for a debit after a raised threshold', () => {
+    const topped = batchOver([watched(3n, 5n, 1)]);
+    topped.apply({
+      op: 'grant',
+      customer: 'cus_w',
+      grantId: 'gr_new',
+      amount: 10n * MICROS,
+      source: 'purchase',
+      priority: 3,
+      fundingAccount: 'sys:purchases',
+    });
+    expect(topped.document()!).toMatchObject({ a: [['cus_w', 0]] });
+    expect(topped.document()!.o).toBeUndefined();
+
+    const stillLow = batchOver([watched(4n, 5n, 1)]);
+    debit(stillLow, 1n);
+    expect(stillLow.document()!.o).toBeUndefined();
+    expect(stillLow.document()!.a).toBeUndefined();
+
+    // The threshold was raised above the balance: a credit changes nothing, the next debit reports.
+    const raised = batchOver([watched(8n, 10n, 0)]);
+    raised.apply({
+      op: 'grant',
+      customer: 'cus_w',
+      grantId: 'gr_small',
+      amount: 1n * MICROS,
+      source: 'purchase',
+      priority: 3,
+      fundingAccount: 'sys:purchases',
+    });
+    expect(raised.document()!.a).toBeUndefined();
+    const next = batchOver([watched(9n, 10n, 0)]);
+    debit(next, 1n);
+    expect(next.document()!.o).toEqual([['cus_w', 'balance.low', { balance: 8, threshold: 10 }]]);
+  });
+
+  it('reports depletion without a threshold, and no crossings for an account read without alerts', () => {
+    const noThreshold = batchOver([watched(2n, null)]);
+    debit(noThreshold, 2n);
+    expect(noThreshold.document()!.o).toEqual([['cus_w', 'balance.depleted', { balance: 0 }]]);
+
+    const plain = batchOver([account('cus_w', [grant('gr_w', 2n * MICROS)])]);
+    debit(plain, 2n);
+    expect(plain.document()!.o).toBeUndefined();
+  });
+});

@@ -8,6 +8,7 @@
  * Results are JSON-safe values (amounts as decimal strings) because they are also stored: a captured
  * hold keeps its result for replays, an idempotency key keeps the first response.
  */
+import { microsToCredits } from '../shared/money.ts';
 import type { GrantSource } from './spend-order.ts';
 import { compareSpendOrder } from './spend-order.ts';
 
@@ -37,6 +38,26 @@ export interface AccountState {
   grants: GrantState[];
   /** Run totals read so far (a run that is not here is unknown, not zero). */
   runs: Map<string, RunTotal>;
+  /** The low-balance alert as read (absent: the batch reports no balance crossings for this customer). */
+  alert?: BalanceAlert;
+}
+
+/** `balance_alert`: what was last reported about a customer's balance (webhooks/README.md). */
+export const BalanceLevel = { above: 0, low: 1, depleted: 2 } as const;
+export type BalanceLevel = (typeof BalanceLevel)[keyof typeof BalanceLevel];
+
+export interface BalanceAlert {
+  /** The customer's threshold, else its app's; null: no `balance.low` (depletion is still reported). */
+  threshold: bigint | null;
+  level: BalanceLevel;
+}
+
+/** An event for the app's webhooks, written with the batch: [customer, type, data]. */
+export type LedgerEvent = [string, string, Record<string, unknown>];
+
+export function balanceLevel(balance: bigint, threshold: bigint | null): BalanceLevel {
+  if (balance === 0n) return BalanceLevel.depleted;
+  return threshold !== null && balance < threshold ? BalanceLevel.low : BalanceLevel.above;
 }
 
 export type HoldStatus = 'held' | 'captured' | 'voided';
@@ -186,6 +207,10 @@ export interface WriteDocument {
   t?: unknown[][];
   e?: [number, string, string][];
   i?: unknown[][];
+  /** Events for the outbox (`tg_emit_events`); written with `tg_ledger_write_events`. */
+  o?: LedgerEvent[];
+  /** New low-balance levels: [customer, level]. */
+  a?: [string, BalanceLevel][];
 }
 
 /** Where a result's `transaction_id` will be once the batch is written: the n-th transaction it inserts. */
@@ -221,6 +246,7 @@ function copyAccount(account: AccountState): AccountState {
     held: account.held,
     grants: account.grants.map((grant) => ({ ...grant })),
     runs: new Map([...account.runs].map(([run, total]) => [run, { ...total }])),
+    ...(account.alert ? { alert: { ...account.alert } } : {}),
   };
 }
 
@@ -279,6 +305,8 @@ export class LedgerBatch {
   >();
   private readonly transactions: Transaction[] = [];
   private readonly keys = new Map<string, { key: IdempotencyKey; response: RawResult }>();
+  /** Events of the movements themselves (expiries), in the order they happened. */
+  private readonly events: LedgerEvent[] = [];
 
   constructor(
     private readonly accounts: StateSource<AccountState>,
@@ -375,6 +403,11 @@ export class LedgerBatch {
           ['sys:expired', amount],
         ],
       });
+      this.events.push([
+        account.id,
+        'grant.expired',
+        { grant: grant.id, amount: microsToCredits(amount), balance: microsToCredits(account.balance) },
+      ]);
       total += amount;
     }
     return total;
@@ -778,6 +811,13 @@ export class LedgerBatch {
     }
     if (hold.runId !== null) this.runDelta(account.id, hold.runId, 0n, -hold.amount, account);
     this.resolve(hold, 'voided', null, reason, null);
+    if (reason === 'expired') {
+      this.events.push([
+        account.id,
+        'hold.expired',
+        { hold: hold.id, amount: microsToCredits(hold.amount), model: hold.model, funding: hold.funding },
+      ]);
+    }
     this.settle(account);
     return { ok: true, id: hold.id, customer: hold.customerId, status: 'voided', reason };
   }
@@ -1006,7 +1046,38 @@ export class LedgerBatch {
         transactionOrdinal(response),
       ]);
     }
+    const events = [...this.events];
+    const levels: [string, BalanceLevel][] = [];
+    for (const account of touched) {
+      if (this.dirty.has(account.id)) this.balanceCrossings(account, events, levels);
+    }
+    if (events.length > 0) document.o = events;
+    if (levels.length > 0) document.a = levels;
     return document;
+  }
+
+  /**
+   * A balance that went down across the threshold (or to zero) is reported once: the level written
+   * with the batch is what the next batch compares against. A balance that went back up re-arms it.
+   * A level that would rise without a debit (the threshold was raised) is left as it was, so the next
+   * debit reports the crossing. Compared with the state as read, so rendering twice renders the same.
+   */
+  private balanceCrossings(account: AccountState, events: LedgerEvent[], levels: [string, BalanceLevel][]) {
+    const read = this.accounts.get(account.id);
+    if (!account.alert || !read?.alert) return;
+    const stored = read.alert.level;
+    const threshold = read.alert.threshold;
+    const level = balanceLevel(account.balance, threshold);
+    const debited = account.balance < read.balance;
+    if (level === stored || (level > stored && !debited)) return;
+    account.alert.level = level;
+    levels.push([account.id, level]);
+    if (level < stored) return;
+    const balance = microsToCredits(account.balance);
+    if (stored < BalanceLevel.low && threshold !== null && threshold > 0n) {
+      events.push([account.id, 'balance.low', { balance, threshold: microsToCredits(threshold) }]);
+    }
+    if (level === BalanceLevel.depleted) events.push([account.id, 'balance.depleted', { balance }]);
   }
 
   /**

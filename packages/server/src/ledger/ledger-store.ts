@@ -5,6 +5,7 @@
  */
 import {
   type AccountState,
+  type BalanceLevel,
   type GrantState,
   type HoldState,
   keyId,
@@ -68,9 +69,9 @@ type HoldRow = [
 
 export async function loadState(execute: Execute, request: LoadRequest): Promise<LoadedState> {
   const rows = await execute<{ state: unknown }>(
-    'select tg_ledger_load($1::text[], $2::text[], $3::jsonb, $4::jsonb) as state',
+    'select tg_ledger_load_alerts($1::text[], $2::text[], $3::jsonb, $4::jsonb) as state',
     [request.customers, request.holds, JSON.stringify(request.runs), JSON.stringify(request.keys)],
-    'tg_ledger_load',
+    'tg_ledger_load_alerts',
   );
   const state = parseJson(rows[0]!.state) as {
     customers: CustomerRow[];
@@ -78,6 +79,7 @@ export async function loadState(execute: Execute, request: LoadRequest): Promise
     holds: HoldRow[];
     runs: [string, string, string, string][];
     keys: [string, string, string, RawResult | null, string | null][];
+    alerts: [string, string | null, BalanceLevel][];
   };
   const accounts = new Map<string, AccountState>();
   for (const [id, revision, balance, held] of state.customers) {
@@ -114,6 +116,10 @@ export async function loadState(execute: Execute, request: LoadRequest): Promise
     accounts.get(customer)?.grants.push(grant);
   }
   for (const account of accounts.values()) account.grants.sort(compareSpendOrder);
+  for (const [customer, threshold, level] of state.alerts) {
+    const account = accounts.get(customer);
+    if (account) account.alert = { threshold: threshold === null ? null : BigInt(threshold), level };
+  }
   // A run the read asked for and did not find has spent nothing yet.
   for (const [customer, run] of request.runs)
     accounts.get(customer)?.runs.set(run, { captured: 0n, held: 0n });
@@ -148,12 +154,17 @@ export async function loadState(execute: Execute, request: LoadRequest): Promise
   return { accounts: [...accounts.values()], holds, keys };
 }
 
-/** Writes a batch; returns the ids of the transactions it inserted, in order. Throws a conflict (TGC01) if stale. */
+/**
+ * Writes a batch; returns the ids of the transactions it inserted, in order. Throws a conflict (TGC01)
+ * if stale. A batch with events or new low-balance levels goes through `tg_ledger_write_events` (the
+ * same write, then those): the common batch pays nothing for webhooks.
+ */
 export async function writeBatch(execute: Execute, document: WriteDocument, now: Date): Promise<string[]> {
+  const writer = document.o || document.a ? 'tg_ledger_write_events' : 'tg_ledger_write';
   const rows = await execute<{ ids: unknown }>(
-    'select tg_ledger_write($1::jsonb, $2::timestamptz) as ids',
+    `select ${writer}($1::jsonb, $2::timestamptz) as ids`,
     [JSON.stringify(document), now.toISOString()],
-    'tg_ledger_write',
+    writer,
   );
   return parseJson(rows[0]!.ids) as string[];
 }

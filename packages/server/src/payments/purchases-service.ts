@@ -20,6 +20,7 @@ import { TollgateError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { microsToCredits, minorUnitsToAmount, parseMoneyToMinorUnits } from '../shared/money.ts';
 import type { Database } from '../store/database.ts';
+import { emitEvent } from '../webhooks/events.ts';
 import type { CheckoutProvider } from './checkout-provider.ts';
 import { centsToUsd, refundedCredits } from './compute.ts';
 import type { ReturnUrls } from './return-urls.ts';
@@ -326,6 +327,22 @@ export class PurchasesService {
          where id = $1`,
           [row.id, grant.grantId, this.clock.now().toISOString(), event?.paymentIntent ?? null],
         );
+        await emitEvent(
+          transaction,
+          [
+            {
+              customerId: row.customer_id,
+              type: 'purchase.completed',
+              data: {
+                purchase: row.id,
+                credits: microsToCredits(BigInt(row.credits_micros)),
+                amount_cents: Number(row.amount_cents),
+                grant: grant.grantId,
+              },
+            },
+          ],
+          this.clock.now(),
+        );
         const [buyer] = await transaction.query<{ app_id: string | null; external_id: string | null }>(
           'select app_id, external_id from customers where id = $1',
           [row.customer_id],
@@ -402,6 +419,23 @@ export class PurchasesService {
            refund_shortfall_micros = refund_shortfall_micros + $5
          where id = $1`,
         [row.id, refunded.toString(), status, (delta > 0n ? delta : 0n).toString(), shortfall.toString()],
+      );
+      await emitEvent(
+        transaction,
+        [
+          {
+            customerId: row.customer_id,
+            type: 'purchase.refunded',
+            data: {
+              purchase: row.id,
+              status,
+              refunded_cents: Number(refunded),
+              clawed_back: microsToCredits(clawedBack),
+              shortfall: microsToCredits(shortfall),
+            },
+          },
+        ],
+        this.clock.now(),
       );
       return { status, clawedBackMicros: clawedBack, shortfallMicros: shortfall, replayed: false };
     });

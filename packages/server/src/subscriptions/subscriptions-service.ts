@@ -22,7 +22,8 @@ import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { microsToCredits } from '../shared/money.ts';
-import type { Database } from '../store/database.ts';
+import type { Database, QueryFunction } from '../store/database.ts';
+import { type EventType, emitEvent } from '../webhooks/events.ts';
 
 interface SubscriptionRow {
   id: string;
@@ -239,9 +240,10 @@ export class SubscriptionsService {
       // A pending downgrade already lowered Stripe's price: restore it so that Stripe prorates from the current plan.
       if (row.pending_plan_code) await this.setStripePrice(row, current, 'none');
       await this.setStripePrice(row, next, 'always_invoice');
-      await this.db.query(
+      await this.changed(
         'update subscriptions set plan_code = $2, pending_plan_code = null, updated_at = $3 where id = $1',
         [row.id, next.code, now.toISOString()],
+        'subscription.updated',
       );
       if (extra > 0n) {
         await this.grantAllowance(
@@ -262,11 +264,11 @@ export class SubscriptionsService {
     }
     // Stripe bills the lower price from the next invoice on; the period already paid is not prorated.
     await this.setStripePrice(row, next, 'none');
-    await this.db.query('update subscriptions set pending_plan_code = $2, updated_at = $3 where id = $1', [
-      row.id,
-      next.code,
-      now.toISOString(),
-    ]);
+    await this.changed(
+      'update subscriptions set pending_plan_code = $2, updated_at = $3 where id = $1',
+      [row.id, next.code, now.toISOString()],
+      'subscription.updated',
+    );
     return {
       subscription: await this.view(customer.id),
       change: 'downgrade',
@@ -307,9 +309,10 @@ export class SubscriptionsService {
     if (row.provider === 'stripe' && this.stripe && row.provider_subscription_id) {
       await this.stripe.subscriptions.update(row.provider_subscription_id, { cancel_at_period_end: true });
     }
-    await this.db.query(
-      'update subscriptions set cancel_at_period_end = true, updated_at = $2 where id = $1',
+    await this.changed(
+      'update subscriptions set cancel_at_period_end = true, updated_at = $2 where id = $1 and not cancel_at_period_end',
       [row.id, this.clock.now().toISOString()],
+      'subscription.updated',
     );
     return { subscription: await this.view(customer.id) };
   }
@@ -446,6 +449,15 @@ export class SubscriptionsService {
         [charge.id, now.toISOString(), periodEnd.toISOString()],
       );
       this.grantAllowanceIn(transaction, subscription.id, charge, plan.allowanceMicros, now, periodEnd);
+      const [started] = await transaction.query<SubscriptionRow>(
+        'select * from subscriptions where id = $1',
+        [subscription.id],
+      );
+      await this.emitSubscription(
+        (text, parameters) => transaction.query(text, parameters),
+        started!,
+        'subscription.created',
+      );
       return null;
     }
     const samePeriod =
@@ -464,6 +476,14 @@ export class SubscriptionsService {
     await transaction.query(
       'update subscriptions set plan_code = $2, pending_plan_code = null, updated_at = $3 where id = $1',
       [subscription.id, plan.code, now.toISOString()],
+    );
+    const [upgraded] = await transaction.query<SubscriptionRow>('select * from subscriptions where id = $1', [
+      subscription.id,
+    ]);
+    await this.emitSubscription(
+      (text, parameters) => transaction.query(text, parameters),
+      upgraded!,
+      'subscription.updated',
     );
     this.grantAllowanceIn(
       transaction,
@@ -534,10 +554,11 @@ export class SubscriptionsService {
     for (const row of due) {
       let periodStart = new Date(row.current_period_end!);
       if (row.cancel_at_period_end) {
-        await this.db.query(`update subscriptions set status = 'canceled', updated_at = $2 where id = $1`, [
-          row.id,
-          now.toISOString(),
-        ]);
+        await this.changed(
+          `update subscriptions set status = 'canceled', updated_at = $2 where id = $1 and status <> 'canceled'`,
+          [row.id, now.toISOString()],
+          'subscription.canceled',
+        );
         // The last period's allowance leaves the balance (and shows in the history) now, not at the next sweep.
         await this.ledger.expireGrants(row.customer_id);
         continue;
@@ -545,10 +566,11 @@ export class SubscriptionsService {
       if (this.checkout.mode().kind !== 'test') {
         // Nothing can take a test-mode payment on this server now: the plan stops renewing, as after a
         // failed invoice, rather than granting a period nobody paid for.
-        await this.db.query(`update subscriptions set status = 'past_due', updated_at = $2 where id = $1`, [
-          row.id,
-          now.toISOString(),
-        ]);
+        await this.changed(
+          `update subscriptions set status = 'past_due', updated_at = $2 where id = $1 and status <> 'past_due'`,
+          [row.id, now.toISOString()],
+          'subscription.updated',
+        );
         await this.ledger.expireGrants(row.customer_id);
         continue;
       }
@@ -584,11 +606,26 @@ export class SubscriptionsService {
   }
 
   private async startPeriod(row: SubscriptionRow, plan: Plan, periodStart: Date, periodEnd: Date) {
-    await this.db.query(
-      `update subscriptions set plan_code = $2, pending_plan_code = null, status = 'active', current_period_start = $3,
-         current_period_end = $4, updated_at = $5 where id = $1`,
-      [row.id, plan.code, periodStart.toISOString(), periodEnd.toISOString(), this.clock.now().toISOString()],
-    );
+    await this.db.transaction(async (query) => {
+      const [before] = await query<SubscriptionRow>('select * from subscriptions where id = $1 for update', [
+        row.id,
+      ]);
+      const [after] = await query<SubscriptionRow>(
+        `update subscriptions set plan_code = $2, pending_plan_code = null, status = 'active', current_period_start = $3,
+           current_period_end = $4, updated_at = $5 where id = $1 returning *`,
+        [
+          row.id,
+          plan.code,
+          periodStart.toISOString(),
+          periodEnd.toISOString(),
+          this.clock.now().toISOString(),
+        ],
+      );
+      // A redelivered invoice starts no new period: reported once.
+      const started = before?.current_period_start;
+      if (!after || (started && new Date(started).getTime() === periodStart.getTime())) return;
+      await this.emitSubscription(query, after, started ? 'subscription.renewed' : 'subscription.created');
+    });
     // Write off the ended period's allowance first, so that the history shows it expiring before the new
     // grant and the new grant's balance_after does not count credits that are already gone.
     await this.ledger.expireGrants(row.customer_id);
@@ -669,19 +706,56 @@ export class SubscriptionsService {
   async onPaymentFailed(invoice: Stripe.Invoice): Promise<string> {
     const providerId = subscriptionIdOf(invoice);
     if (!providerId) return 'ignored';
-    await this.db.query(
-      `update subscriptions set status = 'past_due', updated_at = $2 where provider_subscription_id = $1 and status <> 'canceled'`,
+    await this.changed(
+      `update subscriptions set status = 'past_due', updated_at = $2
+       where provider_subscription_id = $1 and status not in ('canceled', 'past_due')`,
       [providerId, this.clock.now().toISOString()],
+      'subscription.updated',
     );
     return 'marked past_due';
   }
 
   async onSubscriptionDeleted(subscription: Stripe.Subscription): Promise<string> {
-    await this.db.query(
-      `update subscriptions set status = 'canceled', updated_at = $2 where provider_subscription_id = $1`,
+    await this.changed(
+      `update subscriptions set status = 'canceled', updated_at = $2 where provider_subscription_id = $1 and status <> 'canceled'`,
       [subscription.id, this.clock.now().toISOString()],
+      'subscription.canceled',
     );
     return 'canceled';
+  }
+
+  /** Runs one subscription update and reports each row it changed, in one transaction (webhooks/events.ts). */
+  private async changed(sql: string, parameters: unknown[], type: EventType): Promise<void> {
+    await this.db.transaction(async (query) => {
+      const rows = await query<SubscriptionRow>(`${sql} returning *`, parameters);
+      for (const row of rows) await this.emitSubscription(query, row, type);
+    });
+  }
+
+  private async emitSubscription(query: QueryFunction, row: SubscriptionRow, type: EventType): Promise<void> {
+    await emitEvent(
+      { query },
+      [
+        {
+          customerId: row.customer_id,
+          type,
+          data: {
+            subscription: row.id,
+            plan: row.plan_code,
+            pending_plan: row.pending_plan_code ?? null,
+            status: row.status,
+            cancel_at_period_end: row.cancel_at_period_end === true,
+            current_period_start: row.current_period_start
+              ? new Date(row.current_period_start).toISOString()
+              : null,
+            current_period_end: row.current_period_end
+              ? new Date(row.current_period_end).toISOString()
+              : null,
+          },
+        },
+      ],
+      this.clock.now(),
+    );
   }
 
   private async byProviderId(providerId: string, invoice: Stripe.Invoice): Promise<SubscriptionRow | null> {
