@@ -15,6 +15,7 @@ import * as ledgerSingleOperation from './migrations/0009-ledger-single-operatio
 import * as ledgerEngine from './migrations/0010-ledger-engine.ts';
 import * as appPolicies from './migrations/0011-app-policies.ts';
 import * as sellingSafely from './migrations/0012-selling-safely.ts';
+import * as spendLimits from './migrations/0014-spend-limits.ts';
 
 /** Every migration by name, in order. */
 export const MIGRATIONS: Record<string, { up: string }> = {
@@ -30,6 +31,7 @@ export const MIGRATIONS: Record<string, { up: string }> = {
   '0010-ledger-engine': ledgerEngine,
   '0011-app-policies': appPolicies,
   '0012-selling-safely': sellingSafely,
+  '0014-spend-limits': spendLimits,
 };
 
 class InCodeProvider implements MigrationProvider {
