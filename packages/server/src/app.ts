@@ -37,6 +37,7 @@ import { paymentRoutes, registerStripeWebhook } from './http/routes/payments.ts'
 import { portalRoutes } from './http/routes/portal.ts';
 import { registerTestCheckout } from './http/routes/test-checkout.ts';
 import { userRoutes } from './http/routes/user.ts';
+import { userKeyRoutes } from './http/routes/user-keys.ts';
 import { widgetRoutes } from './http/routes/widget.ts';
 import { createHttpServer } from './http/server.ts';
 import { Ledger } from './ledger/ledger.ts';
@@ -320,6 +321,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       providerKeys,
       subscriptionOf: (id) => subscriptions.view(id),
     }),
+    ...userKeyRoutes(customers),
     ...gateRoutes(gate, clock),
     ...userRoutes({
       config,

@@ -26,6 +26,8 @@ const ERROR_MEANINGS: Record<keyof typeof ErrorCodes, string> = {
   internal_error: 'A bug on the server; the request id is in `X-Request-Id`.',
   upstream_error: 'The model provider failed or is not configured.',
   unavailable: 'A dependency (database, Redis) does not answer, or a feature is off; retry later.',
+  spend_limit_exceeded:
+    "The customer's or the user key's spend limit would be passed; `limit`, `spent` (credits), `period` and `resets_at` say which and until when.",
 };
 
 export function errorCodeTable(): string {

@@ -22,6 +22,7 @@ export const ErrorCodes = {
   internal_error: 500,
   upstream_error: 502,
   unavailable: 503,
+  spend_limit_exceeded: 402,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
