@@ -24,6 +24,7 @@ import {
 } from './resources.ts';
 import { defaultSleep, type RequestOptions, type SleepFunction, Transport } from './transport.ts';
 import type { AuditReport, Model } from './types.ts';
+import { SpendLimits, UserKeys } from './user-keys.ts';
 import {
   type HoldWork,
   runWithHold,
@@ -96,6 +97,10 @@ export class Tollgate {
   readonly generations: Generations;
   /** A customer's purchases (secret key). */
   readonly purchases: Purchases;
+  /** A customer's named user keys with their spend limits (secret key). */
+  readonly userKeys: UserKeys;
+  /** A customer's own spend limit (secret key). */
+  readonly spendLimits: SpendLimits;
 
   private readonly transport: Transport;
   private catalog: Promise<readonly Model[]> | undefined;
@@ -130,6 +135,8 @@ export class Tollgate {
     });
     this.apps = new Apps(this.transport);
     this.customers = new Customers(this.transport);
+    this.userKeys = new UserKeys(this.transport);
+    this.spendLimits = new SpendLimits(this.transport);
     this.holds = new Holds(this.transport);
     this.charges = new Charges(this.transport);
     this.checkout = new Checkout(this.transport);

@@ -39,6 +39,7 @@ export {
   PermissionDeniedError,
   RateLimitedError,
   RunLimitExceededError,
+  SpendLimitExceededError,
   TollgateError,
   type TollgateErrorInit,
   UpstreamError,
@@ -60,6 +61,17 @@ export type {
 } from './resources.ts';
 export type { RequestOptions, SleepFunction } from './transport.ts';
 export type * from './types.ts';
+export type {
+  SpendLimit,
+  SpendLimitParams,
+  SpendLimitPeriod,
+  SpendLimits,
+  UserKeyCreated,
+  UserKeyCreateParams,
+  UserKeyInfo,
+  UserKeys,
+  UserKeyUpdateParams,
+} from './user-keys.ts';
 export type {
   HoldKey,
   HoldRestatement,
