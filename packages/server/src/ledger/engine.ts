@@ -273,7 +273,7 @@ function copyHold(hold: HoldState): HoldState {
   return {
     ...hold,
     allocations: hold.allocations.map(([grant, amount]) => [grant, amount]),
-    spendLimits: hold.spendLimits && hold.spendLimits.map((limit) => [...limit] as HoldLimit),
+    spendLimits: hold.spendLimits?.map((limit) => [...limit] as HoldLimit) ?? null,
   };
 }
 

@@ -154,7 +154,7 @@ export async function loadState(execute: Execute, request: LoadRequest): Promise
       transactionId: row[14],
       result: withTransaction(row[15], row[14]),
       metadata: row[16],
-      spendLimits: row[17] && row[17].map(([scope, start, id]) => [scope, isoTime(start), id]),
+      spendLimits: row[17]?.map(([scope, start, id]) => [scope, isoTime(start), id] as HoldLimit) ?? null,
     }),
   );
   const keys = new Map<string, StoredKey>();
