@@ -27,6 +27,7 @@ import {
 import { defaultSleep, type RequestOptions, type SleepFunction, Transport } from './transport.ts';
 import type { AuditReport, Model } from './types.ts';
 import { BalanceAlertSettings, Events, WebhookEndpoints } from './webhooks.ts';
+import { SpendLimits, UserKeys } from './user-keys.ts';
 import {
   type HoldWork,
   runWithHold,
@@ -109,6 +110,10 @@ export class Tollgate {
   readonly events: Events;
   /** Low-balance thresholds of the app and its customers (secret key). */
   readonly balanceAlerts: BalanceAlertSettings;
+  /** A customer's named user keys with their spend limits (secret key). */
+  readonly userKeys: UserKeys;
+  /** A customer's own spend limit (secret key). */
+  readonly spendLimits: SpendLimits;
 
   private readonly transport: Transport;
   private catalog: Promise<readonly Model[]> | undefined;
@@ -143,6 +148,8 @@ export class Tollgate {
     });
     this.apps = new Apps(this.transport);
     this.customers = new Customers(this.transport);
+    this.userKeys = new UserKeys(this.transport);
+    this.spendLimits = new SpendLimits(this.transport);
     this.holds = new Holds(this.transport);
     this.charges = new Charges(this.transport);
     this.checkout = new Checkout(this.transport);

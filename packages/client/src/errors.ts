@@ -26,6 +26,7 @@ export const ErrorCodes = {
   upstream_error: 502,
   unavailable: 503,
   feature_limit_exceeded: 402,
+  spend_limit_exceeded: 402,
 } as const;
 
 /** A code from the contract's error table. */
@@ -156,6 +157,32 @@ export class InsufficientCreditsError extends PaymentRequiredError {
  * ```
  */
 export class RunLimitExceededError extends PaymentRequiredError {}
+
+/**
+ * 402 `spend_limit_exceeded`: the customer's or the user key's spend limit would be passed. `limit`
+ * and `spent` (credits), `period` and `resetsAt` say which limit and until when.
+ *
+ * @example
+ * ```ts
+ * catch (error) { if (error instanceof SpendLimitExceededError) showLimitReached(error.resetsAt); }
+ * ```
+ */
+export class SpendLimitExceededError extends PaymentRequiredError {
+  readonly limit: number | undefined;
+  readonly spent: number | undefined;
+  readonly period: string | undefined;
+  /** When the limit's period resets (null: a `total` limit never does). */
+  readonly resetsAt: Date | null;
+
+  constructor(init: TollgateErrorInit) {
+    super(init);
+    const details = this.details;
+    this.limit = typeof details.limit === 'number' ? details.limit : undefined;
+    this.spent = typeof details.spent === 'number' ? details.spent : undefined;
+    this.period = typeof details.period === 'string' ? details.period : undefined;
+    this.resetsAt = typeof details.resets_at === 'string' ? new Date(details.resets_at) : null;
+  }
+}
 
 /**
  * 403: the key may not do this (`model_not_allowed`, `forbidden`).
@@ -310,6 +337,7 @@ export function errorFromResponse(status: number, bodyText: string, headers: Hea
     case 402:
       if (code === 'insufficient_credits') return new InsufficientCreditsError(init);
       if (code === 'run_limit_exceeded') return new RunLimitExceededError(init);
+      if (code === 'spend_limit_exceeded') return new SpendLimitExceededError(init);
       return new PaymentRequiredError(init);
     case 403:
       return new PermissionDeniedError(init);

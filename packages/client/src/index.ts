@@ -39,6 +39,7 @@ export {
   PermissionDeniedError,
   RateLimitedError,
   RunLimitExceededError,
+  SpendLimitExceededError,
   TollgateError,
   type TollgateErrorInit,
   UpstreamError,
@@ -79,6 +80,17 @@ export {
   type WebhookList,
   WebhookSignatureError,
 } from './webhooks.ts';
+export type {
+  SpendLimit,
+  SpendLimitParams,
+  SpendLimitPeriod,
+  SpendLimits,
+  UserKeyCreated,
+  UserKeyCreateParams,
+  UserKeyInfo,
+  UserKeys,
+  UserKeyUpdateParams,
+} from './user-keys.ts';
 export type {
   HoldKey,
   HoldRestatement,

@@ -133,6 +133,8 @@ export interface HoldCreateParams extends WorkMeasure {
   run_id?: string;
   /** Cap on what all holds of `run_id` may spend; beyond it → `RunLimitExceededError`. */
   max_run_cost?: AmountInput;
+  /** The customer's user key the work is for: its spend limit applies (`SpendLimitExceededError`). */
+  user_key_id?: string;
   metadata?: Record<string, unknown>;
 }
 
@@ -180,6 +182,8 @@ export interface ChargeCreateParams extends WorkMeasure {
   run_id?: string;
   /** Cap on what `run_id` may spend in all; beyond it → `RunLimitExceededError`. */
   max_run_cost?: AmountInput;
+  /** The customer's user key the work is for: its spend limit applies (`SpendLimitExceededError`). */
+  user_key_id?: string;
   metadata?: Record<string, unknown>;
 }
 

@@ -42,6 +42,7 @@ import { registerTestCheckout } from './http/routes/test-checkout.ts';
 import { usageRoutes } from './http/routes/usage.ts';
 import { userRoutes } from './http/routes/user.ts';
 import { webhookRoutes } from './http/routes/webhooks.ts';
+import { userKeyRoutes } from './http/routes/user-keys.ts';
 import { widgetRoutes } from './http/routes/widget.ts';
 import { createHttpServer } from './http/server.ts';
 import { Ledger } from './ledger/ledger.ts';
@@ -346,6 +347,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       providerKeys,
       subscriptionOf: (id) => subscriptions.view(id),
     }),
+    ...userKeyRoutes(customers),
     ...gateRoutes(gate, clock),
     ...userRoutes({
       config,

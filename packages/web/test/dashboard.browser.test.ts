@@ -355,6 +355,84 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await context.close();
   });
 
+  it('lists, creates (shown once), limits and revokes API keys in Settings', async () => {
+    const owner = await customer('api-keys-owner');
+    expectStatus(
+      await server.call('POST', `/v1/customers/${owner.id}/grants`, {
+        key: app.secret_key,
+        body: { amount: 50, source: 'purchase' },
+      }),
+      201,
+    );
+    const { context, page } = await newPage();
+    await page.goto(await portalUrl(owner.id));
+    await page.waitForURL(/\/dashboard\/#/);
+    await page.goto(`${server.url}/dashboard/#/settings/api-keys`);
+    const section = page.getByTestId('user-keys');
+    await expect.poll(() => section.getByTestId('user-key').count()).toBe(1);
+    expect(await section.getByTestId('user-key').first().textContent()).toContain('Default');
+
+    await section.getByLabel('Name').fill('Laptop');
+    await section.getByTestId('user-key-limit-input').fill('2');
+    await section.getByRole('button', { name: 'Create key' }).click();
+    await expect.poll(() => section.getByTestId('user-key').count()).toBe(2);
+    const secret = (await section.getByTestId('user-key-secret').textContent())!;
+    expect(secret).toMatch(/^tg_uk_/);
+    const laptop = section.getByTestId('user-key').filter({ hasText: 'Laptop' });
+    expect(await laptop.getByTestId('user-key-limit').textContent()).toMatch(/^0 of 2 credits per day/);
+
+    // Spending with the new key shows in its limit; past it the key is refused.
+    expectStatus(
+      await server.call('POST', '/v1/holds', {
+        key: secret,
+        body: { customer: owner.id, model: 'fal-ai/flux/schnell', amount: 1.5 },
+      }),
+      201,
+    );
+    await page.reload();
+    await expect
+      .poll(() =>
+        page
+          .getByTestId('user-key')
+          .filter({ hasText: 'Laptop' })
+          .getByTestId('user-key-limit')
+          .textContent(),
+      )
+      .toMatch(/^1\.5 of 2 credits per day/);
+    await screenshot(page, 'settings-user-keys');
+
+    const row = page.getByTestId('user-key').filter({ hasText: 'Laptop' });
+    await row.getByLabel('Spend limit of Laptop').fill('');
+    await row.getByRole('button', { name: 'Save limit' }).click();
+    await expect
+      .poll(() =>
+        page
+          .getByTestId('user-key')
+          .filter({ hasText: 'Laptop' })
+          .getByTestId('user-key-limit')
+          .textContent(),
+      )
+      .toBe('No limit');
+
+    await page
+      .getByTestId('user-key')
+      .filter({ hasText: 'Laptop' })
+      .getByRole('button', { name: 'Revoke' })
+      .click();
+    await page.getByRole('button', { name: 'Revoke key' }).click();
+    await expect
+      .poll(() =>
+        page
+          .getByTestId('user-key')
+          .filter({ hasText: 'Laptop' })
+          .getByTestId('user-key-limit')
+          .textContent(),
+      )
+      .toMatch(/^Revoked/);
+    expect((await server.call('GET', '/v1/credits/balance', { key: secret })).status).toBe(401);
+    await context.close();
+  });
+
   it('charts usage by model type and changes plans', async () => {
     const busy = await customer('busy');
     expectStatus(

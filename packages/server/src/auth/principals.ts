@@ -12,7 +12,14 @@ import { hashKey, KEY_PREFIX, sameHash } from './keys.ts';
 export type Principal =
   | { kind: 'admin' }
   | { kind: 'app'; appId: string }
-  | { kind: 'user'; appId: string | null; customerId: string; keyId: string };
+  | {
+      kind: 'user';
+      appId: string | null;
+      customerId: string;
+      keyId: string;
+      /** A dashboard session (portal link): it manages the customer's user keys; a plain user key cannot. */
+      session?: true;
+    };
 
 export type PrincipalKind = Principal['kind'];
 
@@ -23,6 +30,8 @@ interface CachedPrincipal {
 
 const CACHE_MILLISECONDS = 5_000;
 const CACHE_LIMIT = 50_000;
+/** `last_used_at` is written at most this often per key: it is shown to people, not billed from. */
+const LAST_USED_PRECISION_MILLISECONDS = 60_000;
 
 export class KeyStore {
   private readonly cache = new Map<string, CachedPrincipal>();
@@ -68,11 +77,31 @@ export class KeyStore {
       if (row.kind === 'secret' && row.app_id) principal = { kind: 'app', appId: row.app_id };
       if (row.kind === 'user' && row.customer_id) {
         principal = { kind: 'user', appId: row.app_id, customerId: row.customer_id, keyId: row.id };
+        if (row.expires_at != null) principal.session = true;
+        else this.noteUsed(row.id);
       }
     }
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
     this.cache.set(hash, { principal, expiresAt: now + CACHE_MILLISECONDS });
     return principal;
+  }
+
+  /**
+   * Records when a user key was last seen, off the request's path: once per cache miss (every few
+   * seconds while a key is busy), and only when the stored time is older than a minute.
+   */
+  private noteUsed(keyId: string): void {
+    const now = this.clock.now();
+    const stale = new Date(now.getTime() - LAST_USED_PRECISION_MILLISECONDS);
+    this.db.kysely
+      .updateTable('api_keys')
+      .set({ last_used_at: now })
+      .where('id', '=', keyId)
+      .where((where) => where.or([where('last_used_at', 'is', null), where('last_used_at', '<', stale)]))
+      .execute()
+      .catch(() => {
+        // A lost update only makes "last used" older; a closed database during shutdown is expected.
+      });
   }
 
   forget(keyHash?: string): void {

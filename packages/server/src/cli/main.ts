@@ -10,6 +10,7 @@ import {
   InsufficientCreditsError,
   PaymentRequiredError,
   RunLimitExceededError,
+  SpendLimitExceededError,
   TollgateError,
 } from '@tollgate/client';
 import { type Command, commandName, parseCommandArgs, UsageError } from './command.ts';
@@ -24,6 +25,15 @@ import { models } from './commands/models.ts';
 import { audit, configCheck, migrate, secretsRotate, serve } from './commands/server.ts';
 import { usage, usageExport } from './commands/usage.ts';
 import { webhooksCreate, webhooksDeliveries, webhooksList, webhooksReplay } from './commands/webhooks.ts';
+import {
+  spendLimitRemove,
+  spendLimitSet,
+  spendLimitShow,
+  userKeysCreate,
+  userKeysList,
+  userKeysRevoke,
+  userKeysUpdate,
+} from './commands/user-keys.ts';
 import { CliContext, type CliIo, DEFAULT_URL } from './context.ts';
 import { Output } from './output.ts';
 
@@ -50,6 +60,13 @@ export const COMMANDS: Command[] = [
   webhooksList,
   webhooksDeliveries,
   webhooksReplay,
+  userKeysCreate,
+  userKeysList,
+  userKeysUpdate,
+  userKeysRevoke,
+  spendLimitShow,
+  spendLimitSet,
+  spendLimitRemove,
   serve,
   migrate,
   audit,
@@ -88,7 +105,7 @@ Environment:
   NO_COLOR                      no colour even on a terminal
   Server: DATABASE_URL, TOLLGATE_DATA_DIR, TOLLGATE_CONFIG, TOLLGATE_ADMIN_KEY, TOLLGATE_SECRET, PORT.
 
-Exit codes: 0 ok, 1 error (server unreachable, key refused, …), 2 usage, 3 insufficient credits or run limit.
+Exit codes: 0 ok, 1 error (server unreachable, key refused, …), 2 usage, 3 insufficient credits, run or spend limit.
 `;
 }
 
@@ -215,6 +232,10 @@ function describeApiError(error: TollgateError, io: CliIo): string {
   if (error instanceof RunLimitExceededError) {
     const cap = io.env.TOLLGATE_MAX_CREDITS_PER_RUN;
     return `run limit reached: ${error.message}${cap ? ` (TOLLGATE_MAX_CREDITS_PER_RUN=${cap})` : ''}`;
+  }
+  if (error instanceof SpendLimitExceededError) {
+    const resets = error.resetsAt ? `; it resets ${error.resetsAt.toISOString()}` : '';
+    return `spend limit reached: ${error.spent ?? '?'} of ${error.limit ?? '?'} credits spent this ${error.period ?? 'period'}${resets}`;
   }
   if (error instanceof APIConnectionError) {
     const reason = rootCause(error);

@@ -5,7 +5,8 @@
  */
 import { generateKey, hashKey, keyHint } from '../auth/keys.ts';
 import type { KeyStore, Principal } from '../auth/principals.ts';
-import type { Ledger } from '../ledger/ledger.ts';
+import { type Ledger, type SpendLimitView, unwrap } from '../ledger/ledger.ts';
+import type { SpendLimitPeriod } from '../ledger/spend-limits.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import type { Database } from '../store/database.ts';
@@ -17,6 +18,27 @@ export interface CustomerRecord {
   externalId: string | null;
   email: string | null;
   createdAt: Date;
+}
+
+/** What the first key of a customer (and one created without a name) is called. */
+export const DEFAULT_KEY_NAME = 'Default';
+
+export interface SpendLimitSetting {
+  amountMicros: bigint;
+  period: SpendLimitPeriod;
+}
+
+export interface UserKeyView {
+  id: string;
+  customerId: string;
+  name: string;
+  /** The key's last characters: `tg_uk_…a1b2`. */
+  hint: string;
+  createdAt: Date;
+  /** To the minute. */
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+  limit: SpendLimitView | null;
 }
 
 export class CustomersService {
@@ -102,9 +124,17 @@ export class CustomersService {
     };
   }
 
-  async createUserKey(customer: CustomerRecord): Promise<{ id: string; userKey: string }> {
+  /**
+   * Issues a user key (shown once) with a name and, optionally, a spend limit. The limit is set first,
+   * under the key's id, so that no request can be made with the key before its limit holds.
+   */
+  async createUserKey(
+    customer: CustomerRecord,
+    options: { name?: string; limit?: SpendLimitSetting } = {},
+  ): Promise<{ id: string; userKey: string }> {
     const userKey = generateKey('user');
     const id = newId('uk', 12);
+    if (options.limit) await this.setKeyLimit(customer.id, id, options.limit);
     await this.db.kysely
       .insertInto('api_keys')
       .values({
@@ -112,6 +142,7 @@ export class CustomersService {
         kind: 'user',
         key_hash: hashKey(userKey),
         key_hint: keyHint(userKey),
+        name: options.name ?? DEFAULT_KEY_NAME,
         app_id: customer.appId,
         customer_id: customer.id,
         revoked_at: null,
@@ -120,14 +151,87 @@ export class CustomersService {
     return { id, userKey };
   }
 
-  async listUserKeys(customerId: string) {
-    return this.db.kysely
-      .selectFrom('api_keys')
-      .select(['id', 'key_hint', 'created_at', 'revoked_at'])
-      .where('customer_id', '=', customerId)
-      .where('kind', '=', 'user')
-      .orderBy('created_at', 'desc')
-      .execute();
+  /** The customer's user keys, newest first, with their limits (dashboard sessions are not keys). */
+  async listUserKeys(customerId: string): Promise<UserKeyView[]> {
+    const [rows, limits] = await Promise.all([
+      this.db.kysely
+        .selectFrom('api_keys')
+        .select(['id', 'name', 'key_hint', 'created_at', 'last_used_at', 'revoked_at'])
+        .where('customer_id', '=', customerId)
+        .where('kind', '=', 'user')
+        .where('expires_at', 'is', null)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .execute(),
+      this.ledger.spendLimits(customerId),
+    ]);
+    const byKey = new Map(limits.map((limit) => [limit.userKeyId, limit]));
+    return rows.map((row) => ({
+      id: row.id,
+      customerId,
+      name: row.name ?? DEFAULT_KEY_NAME,
+      hint: row.key_hint,
+      createdAt: new Date(row.created_at),
+      lastUsedAt: row.last_used_at ? new Date(row.last_used_at) : null,
+      revokedAt: row.revoked_at ? new Date(row.revoked_at) : null,
+      limit: byKey.get(row.id) ?? null,
+    }));
+  }
+
+  async getUserKey(customerId: string, keyId: string): Promise<UserKeyView> {
+    const key = (await this.listUserKeys(customerId)).find((candidate) => candidate.id === keyId);
+    if (!key) throw new TollgateError('not_found', `No such user key: ${keyId}`);
+    return key;
+  }
+
+  /** Renames a key and/or sets (null: removes) its spend limit. */
+  async updateUserKey(
+    customerId: string,
+    keyId: string,
+    change: { name?: string; limit?: SpendLimitSetting | null },
+  ): Promise<UserKeyView> {
+    const key = await this.getUserKey(customerId, keyId);
+    if (key.revokedAt) throw new TollgateError('invalid_state', `User key ${keyId} is revoked`);
+    if (change.name !== undefined) {
+      await this.db.kysely
+        .updateTable('api_keys')
+        .set({ name: change.name })
+        .where('id', '=', keyId)
+        .where('customer_id', '=', customerId)
+        .execute();
+    }
+    if (change.limit !== undefined) await this.setKeyLimit(customerId, keyId, change.limit);
+    return this.getUserKey(customerId, keyId);
+  }
+
+  private async setKeyLimit(customerId: string, keyId: string, limit: SpendLimitSetting | null) {
+    unwrap(
+      await this.ledger.setSpendLimit({
+        customerId,
+        userKeyId: keyId,
+        amountMicros: limit?.amountMicros ?? null,
+        period: limit?.period,
+      }),
+    );
+  }
+
+  /** The customer's own spend limit (over all its keys and the app's calls for it), or null. */
+  async customerLimit(customerId: string): Promise<SpendLimitView | null> {
+    const limits = await this.ledger.spendLimits(customerId);
+    return limits.find((limit) => limit.scope === 'customer') ?? null;
+  }
+
+  async setCustomerLimit(
+    customerId: string,
+    limit: SpendLimitSetting | null,
+  ): Promise<SpendLimitView | null> {
+    return unwrap(
+      await this.ledger.setSpendLimit({
+        customerId,
+        amountMicros: limit?.amountMicros ?? null,
+        period: limit?.period,
+      }),
+    );
   }
 
   /** Forgets revoked keys in this node's cache (other nodes drop them within seconds). */

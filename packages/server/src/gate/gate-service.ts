@@ -30,6 +30,8 @@ export interface HoldRequest extends WorkInput {
   customer: string;
   run_id?: string;
   max_run_cost?: number | string;
+  /** The user key the work is for, when the app places it (a user key's own calls are its own). */
+  user_key_id?: string;
   metadata?: Record<string, unknown>;
   timeout_seconds?: number;
 }
@@ -56,6 +58,16 @@ export function principalScope(principal: Principal): string {
     case 'user':
       return `user:${principal.customerId}`;
   }
+}
+
+/** Whose spend limit a hold counts against besides the customer's: the calling user key, or the one the app names. */
+function userKeyOf(principal: Principal, request: HoldRequest): string | undefined {
+  return principal.kind === 'user' ? principal.keyId : request.user_key_id;
+}
+
+/** History says which key spent what. */
+function keyMetadata(userKeyId: string | undefined): Record<string, string> {
+  return userKeyId === undefined ? {} : { user_key_id: userKeyId };
 }
 
 export function requestFingerprint(body: unknown): string {
@@ -123,8 +135,10 @@ export class GateService {
       runId: request.run_id,
       maxRunMicros,
       funding,
+      userKeyId: userKeyOf(principal, request),
       metadata: {
         ...(request.metadata ?? {}),
+        ...keyMetadata(userKeyOf(principal, request)),
         provider_cost: priced.providerCostMicros.toString(),
         referral_share: priced.referralShareMicros.toString(),
         placed_by: principal.kind,
@@ -302,7 +316,7 @@ export class GateService {
           runId: request.run_id,
           maxRunMicros,
           funding: 'byok',
-          metadata: request.metadata,
+          metadata: { ...request.metadata, ...keyMetadata(userKeyOf(principal, request)) },
           idempotency,
         }),
       );
@@ -319,7 +333,8 @@ export class GateService {
         maxRunMicros,
         referralShareMicros: priced.referralShareMicros > 0n ? priced.referralShareMicros : undefined,
         referralAccount: app && priced.referralShareMicros > 0n ? referralAccountId(app.id) : undefined,
-        metadata: request.metadata,
+        userKeyId: userKeyOf(principal, request),
+        metadata: { ...request.metadata, ...keyMetadata(userKeyOf(principal, request)) },
         idempotency,
       }),
     );

@@ -123,7 +123,9 @@ export class EmbeddingsService {
       model: model.id,
       provider: model.provider,
       funding,
+      userKeyId: principal.keyId,
       timeoutSeconds: deps.holdTimeoutSeconds ?? 900,
+      metadata: { user_key_id: principal.keyId },
     });
     if (!held.ok) {
       if (held.error.code === 'insufficient_credits')

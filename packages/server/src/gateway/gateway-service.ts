@@ -209,6 +209,7 @@ export class GatewayService {
     const ratePpm = app?.referralRatePpm ?? 0n;
     const metering = await this.hold({
       customerId: principal.customerId,
+      userKeyId: principal.keyId,
       // Sized for the dearest provider that may answer, so that no fallback can overdraw.
       model: { ...model, price: plan.holdPrice, provider: plan.attempts[0]!.provider.name },
       inputTokens: inputBound,
@@ -285,6 +286,7 @@ export class GatewayService {
    */
   private async hold(input: {
     customerId: string;
+    userKeyId: string;
     model: ModelConfig;
     inputTokens: number;
     maxTokens: number;
@@ -307,7 +309,9 @@ export class GatewayService {
         model: input.model.id,
         provider: input.model.provider,
         funding: input.funding,
+        userKeyId: input.userKeyId,
         timeoutSeconds: this.holdTimeoutSeconds(),
+        metadata: { user_key_id: input.userKeyId },
       });
     let result = await place(input.maxTokens);
     if (!result.ok && result.error.code === 'insufficient_credits') {

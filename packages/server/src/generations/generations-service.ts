@@ -77,6 +77,8 @@ export class GenerationsService {
   async create(input: {
     customerId: string;
     appId: string | null;
+    /** The user key the job is submitted with: its spend limit applies. */
+    userKeyId?: string;
     model: string;
     input: Record<string, unknown>;
     quantity?: unknown;
@@ -119,8 +121,10 @@ export class GenerationsService {
         model: model.id,
         provider: model.provider,
         funding: customerKey ? 'byok' : 'credits',
+        userKeyId: input.userKeyId,
         timeoutSeconds: this.options.holdTimeoutSeconds,
         metadata: {
+          ...(input.userKeyId ? { user_key_id: input.userKeyId } : {}),
           provider_cost: priced.providerCostMicros.toString(),
           referral_share: priced.referralShareMicros.toString(),
           referral_rate_ppm: referralRatePpm.toString(),

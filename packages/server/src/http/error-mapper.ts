@@ -54,7 +54,14 @@ export function toTollgateError(error: unknown): TollgateError {
 }
 
 /** Amount fields in details travel as micro-credit strings from the ledger; the wire wants credits. */
-const CREDIT_DETAIL_FIELDS = new Set(['required', 'available', 'max_run_cost', 'run_total']);
+const CREDIT_DETAIL_FIELDS = new Set([
+  'required',
+  'available',
+  'max_run_cost',
+  'run_total',
+  'limit',
+  'spent',
+]);
 
 function wireDetails(details: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -29,6 +29,8 @@ const ERROR_MEANINGS: Record<keyof typeof ErrorCodes, string> = {
   unavailable: 'A dependency (database, Redis) does not answer, or a feature is off; retry later.',
   feature_limit_exceeded:
     "A track would pass the metered feature's allowance, or the plan lacks it; `reason`, `remaining` say which.",
+  spend_limit_exceeded:
+    "The customer's or the user key's spend limit would be passed; `limit`, `spent` (credits), `period` and `resets_at` say which and until when.",
 };
 
 export function errorCodeTable(): string {

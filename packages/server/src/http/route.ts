@@ -167,7 +167,9 @@ export function registerRoutes(
           : (request.params as unknown);
         const query = route.query ? parseInput(route.query, request.query ?? {}) : (request.query as unknown);
         let body: unknown;
-        if (route.body) {
+        // A schema that accepts nothing (`.optional()`) makes the body optional: a bare POST is its default.
+        const bodyOptional = route.body?.safeParse(undefined).success === true;
+        if (route.body && !(bodyOptional && request.body === undefined)) {
           if (request.body === undefined || request.body === null || typeof request.body !== 'object') {
             throw new TollgateError('invalid_request', 'Request body must be a JSON object');
           }
@@ -223,7 +225,7 @@ export function openApiDocument(routes: AnyRoute[], version: string): unknown {
       ...(route.body
         ? {
             requestBody: {
-              required: true,
+              required: route.body.safeParse(undefined).success !== true,
               content: { 'application/json': { schema: jsonSchema(route.body) } },
             },
           }

@@ -30,7 +30,7 @@ function grant(id: string, remaining: bigint, extra: Partial<GrantState> = {}): 
 function account(id: string, grants: GrantState[], revision = 7n): AccountState {
   const balance = grants.reduce((sum, each) => sum + each.remaining, 0n);
   const held = grants.reduce((sum, each) => sum + each.reserved, 0n);
-  return { id, revision, balance, held, grants, runs: new Map() };
+  return { id, revision, balance, held, grants, runs: new Map(), limits: new Map() };
 }
 
 function batchOver(accounts: AccountState[], holds: HoldState[] = [], keys = new Map<string, StoredKey>()) {
@@ -119,6 +119,7 @@ describe('LedgerBatch', () => {
       transactionId: '9',
       result: { ok: true, id: 'hold_done', status: 'captured', transaction_id: '9' },
       metadata: null,
+      spendLimits: null,
     };
     const batch = batchOver([], [captured]);
     expect(

@@ -9,6 +9,15 @@
  * hold keeps its result for replays, an idempotency key keeps the first response.
  */
 import { microsToCredits } from '../shared/money.ts';
+import {
+  CUSTOMER_SCOPE,
+  keyScope,
+  periodEnd,
+  periodStart,
+  rollOver,
+  type SpendLimitPeriod,
+  type SpendLimitState,
+} from './spend-limits.ts';
 import type { GrantSource } from './spend-order.ts';
 import { compareSpendOrder } from './spend-order.ts';
 
@@ -38,6 +47,8 @@ export interface AccountState {
   grants: GrantState[];
   /** Run totals read so far (a run that is not here is unknown, not zero). */
   runs: Map<string, RunTotal>;
+  /** Every spend limit of the customer, by scope (`customer`, `key:<id>`): always loaded with the account. */
+  limits: Map<string, SpendLimitState>;
   /** The low-balance alert as read (absent: the batch reports no balance crossings for this customer). */
   alert?: BalanceAlert;
 }
@@ -60,6 +71,9 @@ export function balanceLevel(balance: bigint, threshold: bigint | null): Balance
   return threshold !== null && balance < threshold ? BalanceLevel.low : BalanceLevel.above;
 }
 
+/** A spend limit a hold counted against: its scope, the period start and the limit's id. */
+export type HoldLimit = [scope: string, periodStart: string, limitId: string];
+
 export type HoldStatus = 'held' | 'captured' | 'voided';
 
 export interface HoldState {
@@ -81,6 +95,7 @@ export interface HoldState {
   transactionId: string | null;
   result: RawResult | null;
   metadata: Record<string, unknown> | null;
+  spendLimits: HoldLimit[] | null;
 }
 
 export type RawResult = Record<string, unknown> & { ok: boolean };
@@ -127,6 +142,8 @@ export type Operation = Keyed &
         provider?: string;
         runId?: string;
         maxRun?: bigint;
+        /** The user key the work is done with: its spend limit applies besides the customer's. */
+        userKey?: string;
         metadata?: Record<string, unknown>;
       }
     | {
@@ -168,9 +185,20 @@ export type Operation = Keyed &
         provider?: string;
         runId?: string;
         maxRun?: bigint;
+        userKey?: string;
         referralShare?: bigint;
         referralAccount?: string;
         metadata?: Record<string, unknown>;
+      }
+    | {
+        op: 'set_spend_limit';
+        customer: string;
+        scope: string;
+        /** Null removes the limit. */
+        amount: bigint | null;
+        period: SpendLimitPeriod;
+        /** The id the limit gets if this sets a new one (or a new period). */
+        limitId: string;
       }
     | {
         op: 'debit';
@@ -211,6 +239,22 @@ export interface WriteDocument {
   o?: LedgerEvent[];
   /** New low-balance levels: [customer, level]. */
   a?: [string, BalanceLevel][];
+  /** Spend limits: [customer, scope, amount or null (removed), period, period start, spent, limit id]. */
+  l?: [string, string, string | null, string, string, string, string][];
+}
+
+/**
+ * A spend limit that this batch took to (or past) its amount: the fact a `spend_limit.reached`
+ * notification is made from (`LedgerBatch.spendLimitsReached`). Once per crossing: a limit already at
+ * its amount is not reported again until its period resets or it is raised.
+ */
+export interface SpendLimitReached {
+  customer: string;
+  scope: string;
+  limit: bigint;
+  spent: bigint;
+  period: SpendLimitPeriod;
+  resetsAt: Date | null;
 }
 
 /** Where a result's `transaction_id` will be once the batch is written: the n-th transaction it inserts. */
@@ -247,11 +291,16 @@ function copyAccount(account: AccountState): AccountState {
     grants: account.grants.map((grant) => ({ ...grant })),
     runs: new Map([...account.runs].map(([run, total]) => [run, { ...total }])),
     ...(account.alert ? { alert: { ...account.alert } } : {}),
+    limits: new Map([...account.limits].map(([scope, limit]) => [scope, { ...limit }])),
   };
 }
 
 function copyHold(hold: HoldState): HoldState {
-  return { ...hold, allocations: hold.allocations.map(([grant, amount]) => [grant, amount]) };
+  return {
+    ...hold,
+    allocations: hold.allocations.map(([grant, amount]) => [grant, amount]),
+    spendLimits: hold.spendLimits?.map((limit) => [...limit] as HoldLimit) ?? null,
+  };
 }
 
 /** The batch's own copy of a state, made on first use: what was read stays as it was until written. */
@@ -307,6 +356,12 @@ export class LedgerBatch {
   private readonly keys = new Map<string, { key: IdempotencyKey; response: RawResult }>();
   /** Events of the movements themselves (expiries), in the order they happened. */
   private readonly events: LedgerEvent[] = [];
+  /** Spend limits this batch changed, by customer and scope (null: removed). */
+  private readonly changedLimits = new Map<
+    string,
+    { customer: string; scope: string; limit: SpendLimitState | null }
+  >();
+  private readonly reached: SpendLimitReached[] = [];
 
   constructor(
     private readonly accounts: StateSource<AccountState>,
@@ -358,6 +413,100 @@ export class LedgerBatch {
       known.held += held;
     }
     this.dirty.add(customer);
+  }
+
+  /** A customer's limit in a scope as of now (a period that has ended starts over at zero). */
+  private limitOf(account: AccountState, scope: string): SpendLimitState | undefined {
+    const limit = account.limits.get(scope);
+    if (limit) rollOver(limit, this.now);
+    return limit;
+  }
+
+  private touchLimit(customer: string, scope: string, limit: SpendLimitState | null): void {
+    this.changedLimits.set(runKey(customer, scope), { customer, scope, limit });
+    this.dirty.add(customer);
+  }
+
+  /** Adds to what a limit has spent; notes when that takes it to its amount. */
+  private spendOnLimit(customer: string, scope: string, limit: SpendLimitState, amount: bigint): void {
+    if (amount === 0n) return;
+    const before = limit.spent;
+    limit.spent += amount;
+    if (limit.spent < 0n) {
+      throw new LedgerInvariantError(`spend limit ${scope} of ${customer} would go below zero`);
+    }
+    this.touchLimit(customer, scope, limit);
+    if (before < limit.amount && limit.spent >= limit.amount) {
+      this.reached.push({
+        customer,
+        scope,
+        limit: limit.amount,
+        spent: limit.spent,
+        period: limit.period,
+        resetsAt: periodEnd(limit.period, limit.periodStart),
+      });
+      // Written to the app's outbox with this batch: reported once per crossing, never for a refused write.
+      const resetsAt = periodEnd(limit.period, limit.periodStart);
+      this.events.push([
+        customer,
+        'spend_limit.reached',
+        {
+          scope,
+          limit: microsToCredits(limit.amount),
+          spent: microsToCredits(limit.spent),
+          period: limit.period,
+          resets_at: resetsAt ? resetsAt.toISOString() : null,
+        },
+      ]);
+    }
+  }
+
+  /**
+   * What a hold's capture or void changes on the limits it counted against (`amount` negative: a part
+   * returned). Only a limit still in the period the hold counted in, and set no later than then: a
+   * period that has reset owes the hold nothing, and neither does a limit set again since.
+   */
+  private spendOnHoldLimits(account: AccountState, hold: HoldState, amount: bigint): void {
+    for (const [scope, start, limitId] of hold.spendLimits ?? []) {
+      const limit = this.limitOf(account, scope);
+      if (!limit || limit.id !== limitId || limit.periodStart.toISOString() !== start) continue;
+      this.spendOnLimit(account.id, scope, limit, amount);
+    }
+  }
+
+  /** The customer's and the user key's limits a credit hold of `amount` counts against, or the refusal. */
+  private limitsFor(
+    account: AccountState,
+    userKey: string | undefined,
+    amount: bigint,
+  ): { limits: [string, SpendLimitState][] } | { refused: RawResult } {
+    const limits: [string, SpendLimitState][] = [];
+    for (const scope of userKey === undefined ? [CUSTOMER_SCOPE] : [CUSTOMER_SCOPE, keyScope(userKey)]) {
+      const limit = this.limitOf(account, scope);
+      if (!limit) continue;
+      if (limit.spent + amount > limit.amount) {
+        const resetsAt = periodEnd(limit.period, limit.periodStart);
+        return {
+          refused: refusal(
+            'spend_limit_exceeded',
+            scope === CUSTOMER_SCOPE
+              ? "This would pass the customer's spend limit"
+              : "This would pass the user key's spend limit",
+            {
+              scope: scope === CUSTOMER_SCOPE ? 'customer' : 'user_key',
+              ...(userKey !== undefined && scope !== CUSTOMER_SCOPE ? { user_key_id: userKey } : {}),
+              limit: limit.amount.toString(),
+              spent: limit.spent.toString(),
+              required: amount.toString(),
+              period: limit.period,
+              resets_at: resetsAt?.toISOString() ?? null,
+            },
+          ),
+        };
+      }
+      limits.push([scope, limit]);
+    }
+    return { limits };
   }
 
   private record(transaction: Transaction): number {
@@ -487,6 +636,8 @@ export class LedgerBatch {
           metadata: operation.metadata,
         });
       }
+      case 'set_spend_limit':
+        return this.setSpendLimit(operation);
       case 'debit':
         return this.debit(operation);
       case 'clawback':
@@ -562,9 +713,13 @@ export class LedgerBatch {
     const account = this.account(operation.customer);
     if (!account) return refusal('not_found', `No such customer: ${operation.customer}`);
     if (this.hold(operation.holdId)) throw new LedgerInvariantError(`hold id ${operation.holdId} reused`);
+    let limits: [string, SpendLimitState][] = [];
     if (operation.funding === 'credits') {
       const unaffordable = this.refuseUnaffordable(account, operation.amount);
       if (unaffordable) return unaffordable;
+      const limited = this.limitsFor(account, operation.userKey, operation.amount);
+      if ('refused' in limited) return limited.refused;
+      limits = limited.limits;
     }
     if (operation.runId !== undefined) {
       if (operation.maxRun !== undefined) {
@@ -597,6 +752,7 @@ export class LedgerBatch {
         throw new LedgerInvariantError(`customer ${account.id} short by ${left} while allocating`);
       account.held += operation.amount;
     }
+    for (const [scope, limit] of limits) this.spendOnLimit(account.id, scope, limit, operation.amount);
     const hold: HoldState = {
       id: operation.holdId,
       customerId: account.id,
@@ -615,6 +771,10 @@ export class LedgerBatch {
       transactionId: null,
       result: null,
       metadata: operation.metadata ?? null,
+      spendLimits:
+        limits.length === 0
+          ? null
+          : limits.map(([scope, limit]) => [scope, limit.periodStart.toISOString(), limit.id]),
     };
     this.workingHolds.set(hold.id, hold);
     this.newHolds.add(hold.id);
@@ -675,6 +835,8 @@ export class LedgerBatch {
     // only what the balance cannot cover becomes a recorded loss. Expired grants are never spent here.
     const covered = extra > 0n ? this.consume(account, extra) : 0n;
     const usage = this.recordUsage(account, hold, operation, capture, share, fromHold + covered);
+    // What the hold reserved is spent; what it paid beyond or short of that changes the limits too.
+    this.spendOnHoldLimits(account, hold, usage.paid - hold.amount);
     const result = captureResult(hold, account, capture, usage);
     if (hold.runId !== null) this.runDelta(account.id, hold.runId, capture, -hold.amount, account);
     // Released reservations may sit on grants that expired while the hold was open: they go now, after
@@ -715,6 +877,8 @@ export class LedgerBatch {
     this.settle(account);
     const paid = this.consume(account, capture);
     const usage = this.recordUsage(account, hold, operation, capture, share, paid, { hold_voided: true });
+    // The void returned the hold's reservation to its limits; what the work cost counts again.
+    this.spendOnHoldLimits(account, hold, usage.paid);
     if (hold.runId !== null) this.runDelta(account.id, hold.runId, capture, 0n, account);
     return { ...captureResult(hold, account, capture, usage), after_void: true };
   }
@@ -808,6 +972,7 @@ export class LedgerBatch {
         this.touchGrant(grant);
       }
       account.held -= hold.amount;
+      this.spendOnHoldLimits(account, hold, -hold.amount);
     }
     if (hold.runId !== null) this.runDelta(account.id, hold.runId, 0n, -hold.amount, account);
     this.resolve(hold, 'voided', null, reason, null);
@@ -848,6 +1013,37 @@ export class LedgerBatch {
       expires_at: hold.expiresAt.toISOString(),
       funding: hold.funding,
     };
+  }
+
+  /**
+   * Sets, changes or removes a limit. A new limit (or a new period) counts from zero in the current
+   * period; a changed amount keeps what the period has spent, so lowering it below that refuses the
+   * next hold at once.
+   */
+  private setSpendLimit(operation: Extract<Operation, { op: 'set_spend_limit' }>): RawResult {
+    const account = this.account(operation.customer);
+    if (!account) return refusal('not_found', `No such customer: ${operation.customer}`);
+    const existing = this.limitOf(account, operation.scope);
+    if (operation.amount === null) {
+      if (existing) {
+        account.limits.delete(operation.scope);
+        this.touchLimit(account.id, operation.scope, null);
+      }
+      return { ok: true, customer: account.id, scope: operation.scope, limit: null };
+    }
+    const limit: SpendLimitState =
+      existing && existing.period === operation.period
+        ? { ...existing, amount: operation.amount }
+        : {
+            amount: operation.amount,
+            period: operation.period,
+            periodStart: periodStart(operation.period, this.now),
+            spent: 0n,
+            id: operation.limitId,
+          };
+    account.limits.set(operation.scope, limit);
+    this.touchLimit(account.id, operation.scope, limit);
+    return { ok: true, customer: account.id, scope: operation.scope, limit: spendLimitView(limit) };
   }
 
   private debit(operation: Extract<Operation, { op: 'debit' }>): RawResult {
@@ -934,6 +1130,14 @@ export class LedgerBatch {
     return [...this.workingHolds.keys()];
   }
 
+  /**
+   * The spend limits this batch took to their amount. The place a `spend_limit.reached` notification is
+   * made from: the same batch writes each as a `spend_limit.reached` event to the app's outbox.
+   */
+  get spendLimitsReached(): readonly SpendLimitReached[] {
+    return this.reached;
+  }
+
   /** The write, or null when the batch read nothing it would need to check and wrote nothing. */
   document(): WriteDocument | null {
     const touched = [...this.working.values()].sort((left, right) =>
@@ -1015,6 +1219,7 @@ export class LedgerBatch {
           transactionOrdinal(hold.result),
           storedForm(hold.result),
           hold.metadata,
+          hold.spendLimits,
         ];
       });
     }
@@ -1036,6 +1241,17 @@ export class LedgerBatch {
     const runs = [...this.runDeltas.values()];
     if (runs.length > 0) {
       document.r = runs.map((run) => [run.customer, run.run, run.captured.toString(), run.held.toString()]);
+    }
+    if (this.changedLimits.size > 0) {
+      document.l = [...this.changedLimits.values()].map(({ customer, scope, limit }) => [
+        customer,
+        scope,
+        limit?.amount.toString() ?? null,
+        limit?.period ?? 'total',
+        (limit?.periodStart ?? new Date(0)).toISOString(),
+        limit?.spent.toString() ?? '0',
+        limit?.id ?? '',
+      ]);
     }
     if (this.keys.size > 0) {
       document.i = [...this.keys.values()].map(({ key, response }) => [
@@ -1181,6 +1397,17 @@ export function fillTransactionId(result: RawResult, transactionIds: readonly st
   const id = transactionIds[ordinal - 1];
   if (id === undefined) throw new LedgerInvariantError(`no transaction for ${result.transaction_id}`);
   return { ...result, transaction_id: id };
+}
+
+/** A limit as the API shows it (amounts as micro-credit strings). */
+export function spendLimitView(limit: SpendLimitState): Record<string, unknown> {
+  return {
+    amount: limit.amount.toString(),
+    period: limit.period,
+    spent: limit.spent.toString(),
+    period_start: limit.periodStart.toISOString(),
+    resets_at: periodEnd(limit.period, limit.periodStart)?.toISOString() ?? null,
+  };
 }
 
 /** Run totals are per customer and run id. */

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { MAX_MICROS } from '../shared/money.ts';
+import { SPEND_LIMIT_PERIODS } from './spend-limits.ts';
 import { GRANT_SOURCES } from './spend-order.ts';
 
 const positiveMicros = z
@@ -74,6 +75,8 @@ export const holdInputSchema = z.object({
   provider: z.string().max(100).optional(),
   runId: z.string().min(1).max(200).optional(),
   maxRunMicros: nonNegativeMicros.optional(),
+  /** The user key the work is done with: its spend limit applies besides the customer's. */
+  userKeyId: identifier.optional(),
   funding: z.enum(['credits', 'byok']).default('credits'),
   metadata,
   idempotency: idempotencySchema,
@@ -143,6 +146,16 @@ export const clawbackInputSchema = z.object({
   idempotency: idempotencySchema,
 });
 export type ClawbackInput = z.input<typeof clawbackInputSchema>;
+
+export const spendLimitInputSchema = z.object({
+  customerId: identifier,
+  /** The user key whose limit this is; omitted: the customer's own limit. */
+  userKeyId: identifier.optional(),
+  /** Null removes the limit. */
+  amountMicros: nonNegativeMicros.nullable(),
+  period: z.enum(SPEND_LIMIT_PERIODS).default('month'),
+});
+export type SpendLimitInput = z.input<typeof spendLimitInputSchema>;
 
 export const historyInputSchema = z.object({
   customerId: identifier,

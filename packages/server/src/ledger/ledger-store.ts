@@ -7,12 +7,14 @@ import {
   type AccountState,
   type BalanceLevel,
   type GrantState,
+  type HoldLimit,
   type HoldState,
   keyId,
   type RawResult,
   type StoredKey,
   type WriteDocument,
 } from './engine.ts';
+import type { SpendLimitPeriod } from './spend-limits.ts';
 import { compareSpendOrder, type GrantSource } from './spend-order.ts';
 
 /** Runs one statement and returns its rows: the pool's `query`, or a transaction's. */
@@ -65,7 +67,9 @@ type HoldRow = [
   string | null,
   RawResult | null,
   Record<string, unknown> | null,
+  HoldLimit[] | null,
 ];
+type LimitRow = [string, string, string, SpendLimitPeriod, string, string, string];
 
 export async function loadState(execute: Execute, request: LoadRequest): Promise<LoadedState> {
   const rows = await execute<{ state: unknown }>(
@@ -78,6 +82,7 @@ export async function loadState(execute: Execute, request: LoadRequest): Promise
     grants: GrantRow[];
     holds: HoldRow[];
     runs: [string, string, string, string][];
+    limits: LimitRow[];
     keys: [string, string, string, RawResult | null, string | null][];
     alerts: [string, string | null, BalanceLevel][];
   };
@@ -90,6 +95,7 @@ export async function loadState(execute: Execute, request: LoadRequest): Promise
       held: BigInt(held),
       grants: [],
       runs: new Map(),
+      limits: new Map(),
     });
   }
   for (const [
@@ -126,6 +132,15 @@ export async function loadState(execute: Execute, request: LoadRequest): Promise
   for (const [customer, run, captured, held] of state.runs) {
     accounts.get(customer)?.runs.set(run, { captured: BigInt(captured), held: BigInt(held) });
   }
+  for (const [customer, scope, amount, period, start, spent, id] of state.limits) {
+    accounts.get(customer)?.limits.set(scope, {
+      amount: BigInt(amount),
+      period,
+      periodStart: new Date(start),
+      spent: BigInt(spent),
+      id,
+    });
+  }
   const holds = state.holds.map(
     (row): HoldState => ({
       id: row[0],
@@ -145,6 +160,7 @@ export async function loadState(execute: Execute, request: LoadRequest): Promise
       transactionId: row[14],
       result: withTransaction(row[15], row[14]),
       metadata: row[16],
+      spendLimits: row[17]?.map(([scope, start, id]) => [scope, isoTime(start), id] as HoldLimit) ?? null,
     }),
   );
   const keys = new Map<string, StoredKey>();
@@ -175,6 +191,11 @@ export async function writeBatch(execute: Execute, document: WriteDocument, now:
  */
 function withTransaction(result: RawResult | null, transactionId: string | null): RawResult | null {
   return result && transactionId !== null ? { ...result, transaction_id: transactionId } : result;
+}
+
+/** The engine compares period starts as `Date.toISOString()` text; the stored JSON keeps that form. */
+function isoTime(value: string): string {
+  return new Date(value).toISOString();
 }
 
 /** node-postgres and PGlite both parse json columns; a driver that hands back text is parsed here. */

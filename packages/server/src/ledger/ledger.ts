@@ -41,6 +41,8 @@ import {
   type HoldInput,
   historyInputSchema,
   holdInputSchema,
+  type SpendLimitInput,
+  spendLimitInputSchema,
   type VoidInput,
   voidInputSchema,
 } from './inputs.ts';
@@ -52,6 +54,14 @@ import {
   loadState,
   writeBatch,
 } from './ledger-store.ts';
+import {
+  CUSTOMER_SCOPE,
+  keyScope,
+  periodEnd,
+  rollOver,
+  type SpendLimitPeriod,
+  type SpendLimitState,
+} from './spend-limits.ts';
 import { FUNDING_ACCOUNT, type GrantSource, SOURCE_PRIORITY } from './spend-order.ts';
 
 /** Expected refusals are values; callers branch on them (HTTP maps them to typed errors). */
@@ -159,6 +169,18 @@ export interface LedgerOptions {
    * session runs in this thread anyway.
    */
   maxInFlight?: number;
+}
+
+export interface SpendLimitView {
+  /** `customer`, or the user key's id. */
+  scope: 'customer' | 'user_key';
+  userKeyId: string | null;
+  amountMicros: bigint;
+  period: SpendLimitPeriod;
+  spentMicros: bigint;
+  periodStart: Date;
+  /** When `spent` counts from zero again; null for `total`. */
+  resetsAt: Date | null;
 }
 
 const customerIdPattern = /^[A-Za-z0-9_:.-]{1,200}$/;
@@ -316,7 +338,7 @@ export class Ledger {
   ): Promise<{ value: Value; transactionIds: string[] }> {
     const ids = [...new Set(customerIds)].sort();
     try {
-      const { value, committed, transactionIds } = await this.db.transaction(async (query) => {
+      const { value, committed, transactionIds, batch } = await this.db.transaction(async (query) => {
         const execute: Execute = (text, parameters) => query(text, parameters);
         await execute('select id from customers where id = any($1::text[]) order by id for update', [ids]);
         const loaded = await loadState(execute, { customers: ids, ...read });
@@ -329,7 +351,7 @@ export class Ledger {
         const value = await compute(batch, execute);
         const document = batch.document();
         const transactionIds = document ? await writeBatch(execute, document, batch.now) : [];
-        return { value, committed: batch.committed(transactionIds), transactionIds };
+        return { value, committed: batch.committed(transactionIds), transactionIds, batch };
       });
       this.forget(
         ids,
@@ -517,6 +539,7 @@ export class Ledger {
         provider: parsed.provider,
         runId: parsed.runId,
         maxRun: parsed.maxRunMicros,
+        userKey: parsed.userKeyId,
         funding: parsed.funding,
         metadata: parsed.metadata,
       },
@@ -594,6 +617,7 @@ export class Ledger {
         provider: parsed.provider,
         runId: parsed.runId,
         maxRun: parsed.maxRunMicros,
+        userKey: parsed.userKeyId,
         referralShare: parsed.referralShareMicros,
         referralAccount: parsed.referralAccount,
         metadata: parsed.metadata,
@@ -602,6 +626,56 @@ export class Ledger {
       { ...input, idempotency: undefined },
     );
     return toResult(result, toCaptureResult);
+  }
+
+  /**
+   * Sets (or with a null amount removes) the spend limit of a customer or of one of its user keys. A
+   * ledger operation, so the limit changes with the customer's revision and every cached copy of the
+   * account is refused until it has read the new limit.
+   */
+  async setSpendLimit(input: SpendLimitInput): Promise<LedgerResult<SpendLimitView | null>> {
+    const parsed = parseInput(spendLimitInputSchema, input);
+    const scope = parsed.userKeyId === undefined ? CUSTOMER_SCOPE : keyScope(parsed.userKeyId);
+    const result = await this.batcher.submit({
+      op: 'set_spend_limit',
+      customer: parsed.customerId,
+      scope,
+      amount: parsed.amountMicros,
+      period: parsed.period,
+      limitId: newId('sl', 12),
+    });
+    return toResult(result, (raw) => {
+      const limit = raw.limit as Record<string, string | null> | null;
+      if (!limit) return null;
+      return limitView(scope, {
+        amount: BigInt(limit.amount!),
+        period: limit.period as SpendLimitPeriod,
+        spent: BigInt(limit.spent!),
+        periodStart: new Date(limit.period_start!),
+        id: '',
+      });
+    });
+  }
+
+  /** A customer's spend limits as of now (a period that has ended shows zero spent). */
+  async spendLimits(customerId: string): Promise<SpendLimitView[]> {
+    const rows = await this.db.kysely
+      .selectFrom('spend_limits')
+      .selectAll()
+      .where('customer_id', '=', customerId)
+      .execute();
+    const now = this.clock.now();
+    return rows.map((row) => {
+      const limit: SpendLimitState = {
+        amount: BigInt(row.amount_micros),
+        period: row.period,
+        periodStart: new Date(row.period_start),
+        spent: BigInt(row.spent_micros),
+        id: row.limit_id,
+      };
+      rollOver(limit, now);
+      return limitView(row.scope, limit);
+    });
   }
 
   /** Takes credits away (a negative adjustment); refused when it would exceed what is available. */
@@ -841,6 +915,18 @@ function limitedRun(operation: Operation): [string, string] | null {
   return operation.runId !== undefined && operation.maxRun !== undefined
     ? [operation.customer, operation.runId]
     : null;
+}
+
+function limitView(scope: string, limit: SpendLimitState): SpendLimitView {
+  return {
+    scope: scope === CUSTOMER_SCOPE ? 'customer' : 'user_key',
+    userKeyId: scope === CUSTOMER_SCOPE ? null : scope.slice(keyScope('').length),
+    amountMicros: limit.amount,
+    period: limit.period,
+    spentMicros: limit.spent,
+    periodStart: limit.periodStart,
+    resetsAt: periodEnd(limit.period, limit.periodStart),
+  };
 }
 
 type ParsedGrant = ReturnType<typeof grantInputSchema.parse>;

@@ -23,6 +23,7 @@ export const ErrorCodes = {
   upstream_error: 502,
   unavailable: 503,
   feature_limit_exceeded: 402,
+  spend_limit_exceeded: 402,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -16,6 +16,7 @@ import * as ledgerEngine from './migrations/0010-ledger-engine.ts';
 import * as appPolicies from './migrations/0011-app-policies.ts';
 import * as sellingSafely from './migrations/0012-selling-safely.ts';
 import * as webhooks from './migrations/0013-webhooks.ts';
+import * as spendLimits from './migrations/0014-spend-limits.ts';
 import * as entitlementsUsagePayouts from './migrations/0015-entitlements-usage-payouts.ts';
 import * as distributable from './migrations/0016-distributable.ts';
 
@@ -34,6 +35,7 @@ export const MIGRATIONS: Record<string, { up: string }> = {
   '0011-app-policies': appPolicies,
   '0012-selling-safely': sellingSafely,
   '0013-webhooks': webhooks,
+  '0014-spend-limits': spendLimits,
   '0015-entitlements-usage-payouts': entitlementsUsagePayouts,
   '0016-distributable': distributable,
 };

@@ -51,6 +51,8 @@ export interface HoldsTable {
   result: Json | null;
   metadata: Json | null;
   provider_key_read_at: Timestamp | null;
+  /** The spend limits the hold counted against: [scope, period start, limit id] (ledger/spend-limits.ts). */
+  spend_limits: Json | null;
 }
 
 export interface LedgerTransactionsTable {
@@ -102,6 +104,9 @@ export interface ApiKeysTable {
   revoked_at: Timestamp | null;
   /** Null: never (keys the app issues); set for portal sessions. */
   expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** User keys only: the customer's name for it ("Default" for the first). */
+  name: ColumnType<string | null, string | null | undefined, string | null>;
+  last_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface ProviderKeysTable {
@@ -116,6 +121,18 @@ export interface ProviderKeysTable {
 export interface SettingsTable {
   name: string;
   value: string;
+}
+
+/** Written only by the ledger (tg_ledger_write); read with the customer's account. */
+export interface SpendLimitsTable {
+  customer_id: string;
+  /** `customer`, or `key:<user key id>`. */
+  scope: string;
+  amount_micros: bigint;
+  period: 'day' | 'week' | 'month' | 'total';
+  period_start: Timestamp;
+  spent_micros: bigint;
+  limit_id: string;
 }
 
 export interface RunTotalsTable {
@@ -165,6 +182,7 @@ export interface Tables {
   provider_keys: ProviderKeysTable;
   settings: SettingsTable;
   run_totals: RunTotalsTable;
+  spend_limits: SpendLimitsTable;
   idempotency_keys: IdempotencyKeysTable;
   portal_links: PortalLinksTable;
   oauth_states: OAuthStatesTable;

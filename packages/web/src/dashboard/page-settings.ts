@@ -7,6 +7,7 @@ import { confirmDialog } from './confirm-dialog.ts';
 import type { DashboardContext } from './context.ts';
 import { formatDate, h, isBusy, mount, setBusy, uid } from './dom.ts';
 import { noticeElement } from './page-credits.ts';
+import { userKeysSection } from './user-keys-section.ts';
 
 interface ProviderKey {
   provider: string;
@@ -58,6 +59,7 @@ export async function renderSettingsPage(main: HTMLElement, context: DashboardCo
       ),
     ),
     list,
+    userKeysSection(context),
   );
   await renderKeys(list, context);
 }

@@ -57,6 +57,7 @@ const ANTHROPIC_TYPES: Partial<Record<ErrorCode, string>> = {
   // Anthropic answers a balance too low to spend with 402 `billing_error`.
   insufficient_credits: 'billing_error',
   run_limit_exceeded: 'billing_error',
+  spend_limit_exceeded: 'billing_error',
   model_not_allowed: 'permission_error',
   forbidden: 'permission_error',
   model_not_found: 'not_found_error',

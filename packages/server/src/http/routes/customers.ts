@@ -128,53 +128,6 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       },
     }),
     defineRoute({
-      method: 'POST',
-      url: '/v1/customers/:id/user-keys',
-      summary: 'Issue a new user key for the customer (shown once)',
-      tag: 'Customers',
-      auth: ['app', 'admin'],
-      params: customerParams,
-      async handler({ params, principal, reply }) {
-        const customer = await customers.resolve(params.id, principal);
-        const { id, userKey } = await customers.createUserKey(customer);
-        reply.code(201);
-        return { id, object: 'user_key', customer: customer.id, user_key: userKey };
-      },
-    }),
-    defineRoute({
-      method: 'GET',
-      url: '/v1/customers/:id/user-keys',
-      summary: "List a customer's user keys (hints only)",
-      tag: 'Customers',
-      auth: ['app', 'admin'],
-      params: customerParams,
-      async handler({ params, principal }) {
-        const customer = await customers.resolve(params.id, principal);
-        const rows = await customers.listUserKeys(customer.id);
-        return {
-          data: rows.map((row) => ({
-            id: row.id,
-            hint: row.key_hint,
-            created_at: new Date(row.created_at).toISOString(),
-            revoked_at: row.revoked_at ? new Date(row.revoked_at).toISOString() : null,
-          })),
-        };
-      },
-    }),
-    defineRoute({
-      method: 'DELETE',
-      url: '/v1/customers/:id/user-keys/:key_id',
-      summary: 'Revoke a user key',
-      tag: 'Customers',
-      auth: ['app', 'admin'],
-      params: z.object({ id: identifier, key_id: identifier }),
-      async handler({ params, principal }) {
-        const customer = await customers.resolve(params.id, principal);
-        await customers.revokeUserKey(customer.id, params.key_id);
-        return { id: params.key_id, object: 'user_key', revoked: true };
-      },
-    }),
-    defineRoute({
       method: 'PUT',
       url: '/v1/customers/:id/provider-keys/:provider',
       // Checked with the provider first: refused → 400 (reason provider_key_rejected), unreachable → 502,

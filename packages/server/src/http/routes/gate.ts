@@ -12,6 +12,8 @@ const holdBody = z.object({
   amount: creditAmount.optional(),
   run_id: z.string().min(1).max(200).optional(),
   max_run_cost: creditAmount.optional(),
+  /** The app's call for one of the customer's user keys: that key's spend limit applies too. */
+  user_key_id: identifier.optional(),
   metadata,
   timeout_seconds: z
     .number()

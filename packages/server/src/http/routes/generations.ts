@@ -29,6 +29,7 @@ export function generationRoutes(generations: GenerationsService) {
         return generations.create({
           customerId: principal.customerId,
           appId: principal.appId,
+          userKeyId: principal.keyId,
           model: body.model,
           input: body.input,
           quantity: body.quantity,
