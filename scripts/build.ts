@@ -27,7 +27,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLIENT = join(ROOT, 'packages/client');
@@ -97,6 +97,31 @@ async function buildClient() {
   if (!flags.has('--no-types')) declarations(join(CLIENT, 'tsconfig.build.json'), out);
 }
 
+/**
+ * zod's 60 translations of its error messages are most of its size, and the server answers in English
+ * only: the bundle gets the English one alone (zod configures it itself).
+ */
+const englishOnlyZod: Plugin = {
+  name: 'english-only-zod',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${join('node_modules', 'zod')}`)
+        ? {
+            path: join(args.resolveDir, '../locales/en.js').replace(/en\.js$/, 'english-only.js'),
+            namespace: 'zod-locales',
+          }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: "export { default as en } from './en.js';",
+      resolveDir: join(args.path, '..'),
+    }));
+  },
+};
+
+/** Server dependencies loaded on every start: bundled into dist/ (see buildServer). */
+const BUNDLED_DEPENDENCIES = new Set(['fastify', 'zod', 'kysely']);
+
 async function buildServer() {
   const out = outOf('server', SERVER);
   // Everything but the baseline, which is rebuilt only when the migrations or PGlite change.
@@ -114,9 +139,17 @@ async function buildServer() {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    // npm dependencies stay imports; @tollgate/client (this repository's) is bundled from its sources.
-    external: [...dependenciesOf(SERVER), 'esbuild'],
+    // The dependencies every start loads (Fastify and its plugins, zod, Kysely, pino) are bundled:
+    // one file to read and compile instead of ~200 resolved one by one. The ones read lazily (on first
+    // use, or only with a setting) stay imports, and PGlite, which finds its WebAssembly and data
+    // files next to its own module, too. @tollgate/client (this repository's) is bundled from its sources.
+    external: [...dependenciesOf(SERVER).filter((name) => !BUNDLED_DEPENDENCIES.has(name)), 'esbuild'],
     conditions: ['tollgate-source'],
+    // The bundled CommonJS packages (Fastify's) require Node's modules: an ES module has no `require`.
+    plugins: [englishOnlyZod],
+    banner: {
+      js: "import { createRequire as createRequireOfBundle } from 'node:module'; const require = createRequireOfBundle(import.meta.url);",
+    },
     sourcemap: true,
     logLevel: 'warning',
   });
