@@ -2,7 +2,7 @@
  * Builds the packages into plain JavaScript with type declarations, so they install and run without
  * TypeScript tooling (`npm run build`; `prepare` after `npm install`, `prepack` before `npm pack`):
  *
- *   client → packages/client/dist/: index.js (ESM), index.cjs (CommonJS), *.d.ts
+ *   client → packages/client/dist/: index.js (ESM), index.cjs (CommonJS), *.d.ts (and *.d.cts for CommonJS)
  *   server → packages/server/dist/: cli.js and index.js (ESM; the server's own code and
  *            @tollgate/client bundled, its npm dependencies left as imports), web/ (the browser files,
  *            prebuilt so that no bundler runs at run time), baseline/ (an initialised embedded
@@ -66,6 +66,26 @@ function rewriteDeclarationSpecifiers(directory: string) {
   }
 }
 
+/**
+ * CommonJS twins of the declarations (`x.d.cts` beside each `x.d.ts`, importing `./y.cjs`): a
+ * `require` consumer under `moduleResolution: node16/nodenext` must get declarations of a CommonJS
+ * module, and in a `"type": "module"` package `.d.ts` files declare ES modules.
+ */
+function commonJsDeclarations(directory: string) {
+  for (const entry of readdirSync(directory)) {
+    const path = join(directory, entry);
+    if (statSync(path).isDirectory()) {
+      commonJsDeclarations(path);
+    } else if (entry.endsWith('.d.ts')) {
+      const text = readFileSync(path, 'utf8');
+      writeFileSync(
+        path.replace(/\.d\.ts$/, '.d.cts'),
+        text.replace(/((?:from|import)\s*\(?\s*['"]\.{1,2}\/[^'"]*?)\.js(['"])/g, '$1.cjs$2'),
+      );
+    }
+  }
+}
+
 function declarations(tsconfig: string, outDir: string) {
   const started = performance.now();
   execFileSync(process.execPath, [TSC, '-p', tsconfig, '--outDir', outDir], { stdio: 'inherit' });
@@ -94,7 +114,10 @@ async function buildClient() {
     });
   }
   log('client: dist/index.js, dist/index.cjs');
-  if (!flags.has('--no-types')) declarations(join(CLIENT, 'tsconfig.build.json'), out);
+  if (!flags.has('--no-types')) {
+    declarations(join(CLIENT, 'tsconfig.build.json'), out);
+    commonJsDeclarations(out);
+  }
 }
 
 /**
