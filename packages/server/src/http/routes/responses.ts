@@ -46,4 +46,12 @@ export const modelListSchema = z.object({
   default_price: pricingSchema,
 });
 
+export const userBalanceSchema = z.object({
+  balance: credits,
+  currency: z.literal('credits'),
+  pending: credits.describe('Held for calls in progress'),
+  available: credits.describe('balance − pending: what the next call may spend'),
+  customer: z.string(),
+});
+
 export { credits as creditsSchema, timestamp as timestampSchema };

@@ -14,7 +14,7 @@ import { TollgateError } from '../../shared/errors.ts';
 import { microsToCredits } from '../../shared/money.ts';
 import { defineRoute } from '../route.ts';
 import { balanceWire, transactionWire } from '../wire.ts';
-import { modelListSchema } from './responses.ts';
+import { modelListSchema, userBalanceSchema } from './responses.ts';
 import { pagination } from './schemas.ts';
 
 export interface UserRouteDeps {
@@ -120,6 +120,7 @@ export function userRoutes(deps: UserRouteDeps) {
       summary: "The user's balance (user key)",
       tag: 'Credits',
       auth: ['user'],
+      response: { schema: userBalanceSchema },
       async handler({ principal }) {
         if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
         const balance = (await ledger.balance(principal.customerId))!;
