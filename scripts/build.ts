@@ -2,7 +2,7 @@
  * Builds the packages into plain JavaScript with type declarations, so they install and run without
  * TypeScript tooling (`npm run build`; `prepare` after `npm install`, `prepack` before `npm pack`):
  *
- *   client → packages/client/dist/: index.js (ESM), index.cjs (CommonJS), *.d.ts
+ *   client → packages/client/dist/: index.js (ESM), index.cjs (CommonJS), *.d.ts (and *.d.cts for CommonJS)
  *   server → packages/server/dist/: cli.js and index.js (ESM; the server's own code and
  *            @tollgate/client bundled, its npm dependencies left as imports), web/ (the browser files,
  *            prebuilt so that no bundler runs at run time), baseline/ (an initialised embedded
@@ -27,7 +27,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLIENT = join(ROOT, 'packages/client');
@@ -66,6 +66,26 @@ function rewriteDeclarationSpecifiers(directory: string) {
   }
 }
 
+/**
+ * CommonJS twins of the declarations (`x.d.cts` beside each `x.d.ts`, importing `./y.cjs`): a
+ * `require` consumer under `moduleResolution: node16/nodenext` must get declarations of a CommonJS
+ * module, and in a `"type": "module"` package `.d.ts` files declare ES modules.
+ */
+function commonJsDeclarations(directory: string) {
+  for (const entry of readdirSync(directory)) {
+    const path = join(directory, entry);
+    if (statSync(path).isDirectory()) {
+      commonJsDeclarations(path);
+    } else if (entry.endsWith('.d.ts')) {
+      const text = readFileSync(path, 'utf8');
+      writeFileSync(
+        path.replace(/\.d\.ts$/, '.d.cts'),
+        text.replace(/((?:from|import)\s*\(?\s*['"]\.{1,2}\/[^'"]*?)\.js(['"])/g, '$1.cjs$2'),
+      );
+    }
+  }
+}
+
 function declarations(tsconfig: string, outDir: string) {
   const started = performance.now();
   execFileSync(process.execPath, [TSC, '-p', tsconfig, '--outDir', outDir], { stdio: 'inherit' });
@@ -94,8 +114,36 @@ async function buildClient() {
     });
   }
   log('client: dist/index.js, dist/index.cjs');
-  if (!flags.has('--no-types')) declarations(join(CLIENT, 'tsconfig.build.json'), out);
+  if (!flags.has('--no-types')) {
+    declarations(join(CLIENT, 'tsconfig.build.json'), out);
+    commonJsDeclarations(out);
+  }
 }
+
+/**
+ * zod's 60 translations of its error messages are most of its size, and the server answers in English
+ * only: the bundle gets the English one alone (zod configures it itself).
+ */
+const englishOnlyZod: Plugin = {
+  name: 'english-only-zod',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${join('node_modules', 'zod')}`)
+        ? {
+            path: join(args.resolveDir, '../locales/en.js').replace(/en\.js$/, 'english-only.js'),
+            namespace: 'zod-locales',
+          }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: "export { default as en } from './en.js';",
+      resolveDir: join(args.path, '..'),
+    }));
+  },
+};
+
+/** Server dependencies loaded on every start: bundled into dist/ (see buildServer). */
+const BUNDLED_DEPENDENCIES = new Set(['fastify', 'zod', 'kysely']);
 
 async function buildServer() {
   const out = outOf('server', SERVER);
@@ -114,9 +162,17 @@ async function buildServer() {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    // npm dependencies stay imports; @tollgate/client (this repository's) is bundled from its sources.
-    external: [...dependenciesOf(SERVER), 'esbuild'],
+    // The dependencies every start loads (Fastify and its plugins, zod, Kysely, pino) are bundled:
+    // one file to read and compile instead of ~200 resolved one by one. The ones read lazily (on first
+    // use, or only with a setting) stay imports, and PGlite, which finds its WebAssembly and data
+    // files next to its own module, too. @tollgate/client (this repository's) is bundled from its sources.
+    external: [...dependenciesOf(SERVER).filter((name) => !BUNDLED_DEPENDENCIES.has(name)), 'esbuild'],
     conditions: ['tollgate-source'],
+    // The bundled CommonJS packages (Fastify's) require Node's modules: an ES module has no `require`.
+    plugins: [englishOnlyZod],
+    banner: {
+      js: "import { createRequire as createRequireOfBundle } from 'node:module'; const require = createRequireOfBundle(import.meta.url);",
+    },
     sourcemap: true,
     logLevel: 'warning',
   });

@@ -136,7 +136,7 @@ describe('API reference', () => {
     expect(document.info.description).toContain('| `insufficient_credits` | 402 |');
   });
 
-  it('matches real answers: /healthz, /readyz, the audit, and an error', async () => {
+  it('matches real answers: /healthz, /readyz, the audit, /v1/models, the balance, and an error', async () => {
     const ajv = new Ajv2020({ strict: false });
     const schemaOf = (path: string, method: string, status: string) => {
       let response = document.paths[path][method].responses[status];
@@ -157,8 +157,17 @@ describe('API reference', () => {
     const missing = await server.call('GET', '/v1/customers/cus_nobody', { key: app.secret_key });
     expect(missing.status).toBe(404);
     expectValid(schemaOf('/v1/customers/{id}', 'get', '4XX'), missing.body);
+    const models = await server.call('GET', '/v1/models');
+    expectValid(schemaOf('/v1/models', 'get', '200'), models.body);
+    expect(models.body.routes.length).toBeGreaterThan(0);
+    const customer = await server.createCustomer(app.secret_key, 'documented');
+    const balance = await server.call('GET', '/v1/credits/balance', { key: customer.user_key });
+    expect(balance.status).toBe(200);
+    expectValid(schemaOf('/v1/credits/balance', 'get', '200'), balance.body);
     // And the schema is no rubber stamp: a wrong shape fails it.
     expect(schemaOf('/v1/admin/audit', 'get', '200')({ ...audit.body, total_micros: 1.5 })).toBe(false);
+    expect(schemaOf('/v1/credits/balance', 'get', '200')({ ...balance.body, balance: '5' })).toBe(false);
+    expect(schemaOf('/v1/models', 'get', '200')({ ...models.body, data: [{ id: 'x' }] })).toBe(false);
   });
 
   it('/docs is the viewer, served from this server alone (works offline: no CDN, no web fonts)', async () => {

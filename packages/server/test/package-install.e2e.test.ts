@@ -110,6 +110,40 @@ console.log(JSON.stringify({ tollgate: typeof Tollgate, micros: String(toMicros(
     }
   });
 
+  it('the declarations type-check a CommonJS consumer of the client (node16: require gets .d.cts)', async () => {
+    expect(existsSync(join(project, 'node_modules/@tollgate/client/dist/index.d.cts'))).toBe(true);
+    writeFileSync(
+      join(project, 'consumer.cts'),
+      `import { Tollgate, InsufficientCreditsError, toMicros } from '@tollgate/client';
+const client: Tollgate = new Tollgate({ baseUrl: 'http://127.0.0.1:8787', apiKey: 'tg_sk_x' });
+const micros: bigint = toMicros('1.5');
+export const used = [client.models, InsufficientCreditsError, micros];
+`,
+    );
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    // node16, not nodenext: TypeScript's nodenext lets `require` load an ES module (as Node 22 does),
+    // which would hide CommonJS declarations that are missing.
+    await exec(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--module',
+        'node16',
+        '--moduleResolution',
+        'node16',
+        '--skipLibCheck',
+        '--types',
+        'node',
+        '--typeRoots',
+        join(ROOT, 'node_modules/@types'),
+        'consumer.cts',
+      ],
+      project,
+    );
+  });
+
   it('the declarations type-check a consumer (NodeNext)', async () => {
     writeFileSync(
       join(project, 'consumer.mts'),
@@ -192,5 +226,6 @@ console.log(list.data.length);`,
     );
     const { stdout } = await exec(process.execPath, ['catalog.mjs', base], project);
     expect(Number(stdout.trim())).toBeGreaterThan(0);
-  });
+    // As long as the wait for /healthz above: a machine shared by other work starts slowly.
+  }, 180_000);
 });

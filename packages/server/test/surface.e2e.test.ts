@@ -59,6 +59,29 @@ for (const backend of testBackends()) {
       expectStatus(await server.call('GET', '/v1/models', { key: 'tg_sk_whatever' }), 200);
     });
 
+    it('GET /v1/models lists the aliases (priced as the model they serve) and the routes with their prices', async () => {
+      const models = expectStatus(await server.call('GET', '/v1/models'), 200);
+      const byId = new Map<string, any>(models.data.map((model: any) => [model.id, model]));
+      const target = byId.get('anthropic/claude-opus-4-5');
+      expect(byId.get('claude-opus-4-5-20251101')).toEqual({
+        ...target,
+        id: 'claude-opus-4-5-20251101',
+        alias_of: 'anthropic/claude-opus-4-5',
+      });
+      const claude = models.routes.find((route: any) => route.match === 'claude-*');
+      expect(claude.providers).toHaveLength(1);
+      expect(claude.providers[0].provider).toBe('anthropic');
+      // An unknown Claude id is priced at the family's dearest catalog prices: never below a known one.
+      const anthropicModels = models.data.filter(
+        (model: any) => model.provider === 'anthropic' && model.pricing.output_per_million,
+      );
+      expect(anthropicModels.length).toBeGreaterThan(1);
+      expect(claude.providers[0].pricing.output_per_million).toBe(
+        Math.max(...anthropicModels.map((model: any) => model.pricing.output_per_million)),
+      );
+      expect(models.routes.map((route: any) => route.match)).toContain('gpt-*|chatgpt-*|codex-*|o1*|o3*|o4*');
+    });
+
     it('balance and history with a user key through X-User-Key, Bearer and x-api-key', async () => {
       const ways: Record<string, string>[] = [
         { 'x-user-key': customer.user_key },

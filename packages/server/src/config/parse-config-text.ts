@@ -6,8 +6,17 @@
  * operator typed. JSON is parsed by the same YAML parser (JSON is YAML 1.2) after `JSON.parse` has
  * checked it is well-formed JSON.
  */
-import { parse, type Tags } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Tags } from 'yaml';
 import { TollgateError } from '../shared/errors.ts';
+
+// Read only when there is a config file: the built-in config needs no parser, and loading one costs
+// start time. Required (yaml ships CommonJS), so that loadConfig stays synchronous.
+let yamlModule: typeof import('yaml') | undefined;
+const yamlParser = () => {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlModule;
+};
 
 export type ConfigFormat = 'yaml' | 'json';
 
@@ -47,7 +56,7 @@ export function parseConfigText(text: string, format: ConfigFormat, sourceName =
     }
   }
   try {
-    return parse(text, { customTags: keepDecimalText, uniqueKeys: true }) ?? {};
+    return yamlParser().parse(text, { customTags: keepDecimalText, uniqueKeys: true }) ?? {};
   } catch (error) {
     throw new TollgateError('invalid_request', `${sourceName}: invalid YAML: ${(error as Error).message}`);
   }

@@ -2,7 +2,15 @@
  * Keep-alive connection pools to the providers (undici), one per origin. The gateway's upstream calls
  * all go through here, so connection reuse and timeouts are set in one place.
  */
-import { Pool } from 'undici';
+import { createRequire } from 'node:module';
+import type { Pool } from 'undici';
+
+// undici (~60 files) is read on the first call to a provider, not at start.
+let undiciPool: typeof Pool | undefined;
+const poolClass = () => {
+  undiciPool ??= (createRequire(import.meta.url)('undici') as typeof import('undici')).Pool;
+  return undiciPool;
+};
 
 export interface UpstreamTimeouts {
   /** Until the response headers arrive. */
@@ -22,7 +30,7 @@ export class Upstreams {
     const origin = url.origin;
     let pool = this.pools.get(origin);
     if (!pool) {
-      pool = new Pool(origin, {
+      pool = new (poolClass())(origin, {
         connections: 256,
         keepAliveTimeout: 30_000,
         headersTimeout: this.timeouts.headersMilliseconds,

@@ -50,6 +50,10 @@ export interface HttpServerOptions {
 /** While the database is away every request fails the same way: say so once a minute, not per request. */
 const UNAVAILABLE_LOG_INTERVAL_MILLISECONDS = 60_000;
 
+function noSchemaCompiler(): never {
+  throw new Error('Tollgate routes validate with zod (http/route.ts), not with Fastify schemas');
+}
+
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
@@ -62,6 +66,11 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     },
     requestIdHeader: false,
     return503OnClosing: true,
+    // Routes validate with zod (http/route.ts), never with Fastify's JSON schemas: without these,
+    // Fastify would load Ajv and fast-json-stringify at every start (a fifth of building the server).
+    schemaController: {
+      compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler },
+    },
     // Two info lines per request drowned everything else: one line per request, at debug (LOG_LEVEL=debug).
     logController: new LogController({ disableRequestLogging: true }),
     // Errors Fastify raises before routing (a malformed percent-encoding in the URL) answer in the

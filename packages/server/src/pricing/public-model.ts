@@ -2,8 +2,9 @@
  * The `/v1/models` wire shape (seed 004): prices as JSON numbers of credits, built from their
  * exact decimal text; kinds the model does not charge are left out.
  */
-import type { ModelConfig, ModelType, Price } from '../config/types.ts';
+import type { ModelConfig, ModelType, Price, RouteConfig } from '../config/types.ts';
 import { microsToCredits } from '../shared/money.ts';
+import { familyDefaultPrice } from './model-routing.ts';
 
 export interface PublicModelPricing {
   per_call?: number;
@@ -52,4 +53,41 @@ export function publicModel(model: ModelConfig): PublicModel {
   if (model.contextWindow !== null) wire.context_window = model.contextWindow;
   if (model.maxTokens !== null) wire.max_tokens = model.maxTokens;
   return wire;
+}
+
+/** An alias in `/v1/models`: its own id, the model it stands for, and that model's price. */
+export interface PublicAlias extends PublicModel {
+  alias_of: string;
+  provider: string;
+}
+
+/** A route in `/v1/models`: the ids it serves (a glob) and what each of its providers charges. */
+export interface PublicRoute {
+  match: string;
+  providers: { provider: string; pricing: PublicModelPricing }[];
+}
+
+/** The config's aliases that resolve, each priced as the model it serves. */
+export function publicAliases(
+  aliases: Record<string, string>,
+  resolve: (id: string) => ModelConfig | null,
+): PublicAlias[] {
+  return Object.keys(aliases).flatMap((alias) => {
+    const model = resolve(alias);
+    return model ? [{ ...publicModel(model), id: alias, alias_of: model.id, provider: model.provider }] : [];
+  });
+}
+
+/**
+ * The routes in the order they are tried, each provider at the price an id the catalog does not
+ * know is charged (the route's own, else the family default); ids the catalog knows keep theirs.
+ */
+export function publicRoutes(routes: readonly RouteConfig[], models: readonly ModelConfig[]): PublicRoute[] {
+  return routes.map((route) => ({
+    match: route.match,
+    providers: route.providers.flatMap((provider) => {
+      const price = route.price ?? familyDefaultPrice(models, provider);
+      return price ? [{ provider, pricing: publicPricing(price) }] : [];
+    }),
+  }));
 }

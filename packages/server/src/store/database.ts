@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
@@ -218,6 +219,22 @@ function releasingBrokenConnections(pool: pg.Pool): PostgresPool {
 
 const INT8_OID = 20;
 
+/**
+ * PostgreSQL's WebAssembly (9 MB) starts on V8's baseline compiler and moves each function to the
+ * optimising one once it has run enough. At the default threshold PostgreSQL's own start (reading its
+ * catalogs) already made hundreds of functions "hot", and optimising them cost ~0.4 s of CPU on every
+ * open, for code that then hardly runs again. A higher threshold leaves the start on baseline code;
+ * what the workload runs often is still optimised. Set before PGlite compiles its module; a V8
+ * without the flag ignores it.
+ */
+const WASM_TIERING_BUDGET = 50_000_000;
+let wasmTieringSet = false;
+function raiseWasmTieringThreshold() {
+  if (wasmTieringSet) return;
+  wasmTieringSet = true;
+  setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+}
+
 /** PGlite's shared buffers (see openPGlite). */
 const PGLITE_SHARED_BUFFERS = '16MB';
 
@@ -335,6 +352,7 @@ async function openPGlite(
     } else if (!inMemory) {
       progress(`opening the embedded database in ${dataDir}`);
     }
+    raiseWasmTieringThreshold();
     pglite = await PGlite.create(dataDir, {
       // PGlite already runs without fsync (-F): it survives a crash of the process, not of the machine.
       // Full-page images in the WAL only protect against torn pages, which only a machine crash makes,

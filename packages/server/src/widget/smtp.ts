@@ -11,7 +11,6 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type tls from 'node:tls';
-import nodemailer from 'nodemailer';
 
 export interface MailMessage {
   from: string;
@@ -77,6 +76,8 @@ export async function sendMail(settings: SmtpSettings, message: MailMessage): Pr
   const from = bareAddress(message.from);
   const to = bareAddress(message.to);
   const withCredentials = settings.username !== null;
+  // Loaded on the first mail, not at start: most servers never send one.
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({
     host: settings.host,
     port: settings.port,

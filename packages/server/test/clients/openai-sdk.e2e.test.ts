@@ -208,6 +208,99 @@ describe.each(testBackends())('openai SDK through Tollgate on $name', (backend) 
     });
   });
 
+  describe('Codex-style tools on an Anthropic-format model', () => {
+    // Codex's apply_patch: a freeform tool whose input is one string under a grammar.
+    const PATCH_TOOL = {
+      type: 'custom' as const,
+      name: 'apply_patch',
+      description: 'Apply a patch to the workspace.',
+      format: {
+        type: 'grammar' as const,
+        syntax: 'lark' as const,
+        definition: 'start: "*** Begin Patch" /.+/s',
+      },
+    };
+    const PATCH = '*** Begin Patch\n*** Add File: hello.txt\n+hello\n*** End Patch';
+
+    it('a custom tool is sent as a one-string tool and its call comes back as custom_tool_call (JSON and stream), each turn charged', async () => {
+      const customer = await harness.customer('responses-custom-tool');
+      const openai = client(customer.key);
+      await harness.expectChargedPerCall(customer, ANTHROPIC_MODEL, async () => {
+        harness.upstream.queueBehavior({ toolCall: true, toolArguments: { input: PATCH } });
+        const first = await openai.responses.create({
+          model: ANTHROPIC_MODEL,
+          input: 'Add hello.txt',
+          tools: [PATCH_TOOL],
+        });
+        const call = first.output.find((item) => item.type === 'custom_tool_call');
+        expect(call).toMatchObject({ type: 'custom_tool_call', name: 'apply_patch', input: PATCH });
+        if (call?.type !== 'custom_tool_call') throw new Error('no custom tool call');
+        const sent = harness.upstream.requests.at(-1)!.body;
+        expect(sent.tools[0]).toMatchObject({
+          name: 'apply_patch',
+          input_schema: { type: 'object', required: ['input'], properties: { input: { type: 'string' } } },
+        });
+        expect(sent.tools[0].description).toContain('*** Begin Patch');
+
+        // Streamed, then the call and its output sent back as the next turn's input.
+        harness.upstream.queueBehavior({ toolCall: true, toolArguments: { input: PATCH } });
+        const stream = await openai.responses.create({
+          model: ANTHROPIC_MODEL,
+          input: 'Add hello.txt',
+          tools: [PATCH_TOOL],
+          stream: true,
+        });
+        const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+        for await (const event of stream) events.push(event);
+        expect(events.find((event) => event.type === 'response.custom_tool_call_input.done')).toMatchObject({
+          input: PATCH,
+        });
+        expect(
+          events.find(
+            (event) => event.type === 'response.output_item.done' && event.item.type === 'custom_tool_call',
+          ),
+        ).toMatchObject({ item: { name: 'apply_patch', input: PATCH, status: 'completed' } });
+
+        const second = await openai.responses.create({
+          model: ANTHROPIC_MODEL,
+          tools: [PATCH_TOOL],
+          input: [
+            { role: 'user', content: 'Add hello.txt' },
+            { type: 'custom_tool_call', call_id: call.call_id, name: call.name, input: call.input },
+            { type: 'custom_tool_call_output', call_id: call.call_id, output: 'Done.' },
+          ],
+        });
+        expect(second.output_text).toContain('Hello');
+      });
+      const last = harness.upstream.requests.at(-1)!.body;
+      expect(last.messages.at(-2).content[0]).toMatchObject({
+        type: 'tool_use',
+        name: 'apply_patch',
+        input: { input: PATCH },
+      });
+      expect(last.messages.at(-1).content[0]).toMatchObject({ type: 'tool_result', content: 'Done.' });
+    });
+
+    it.each([
+      ['local_shell', { type: 'local_shell' }],
+      ['web_search', { type: 'web_search' }],
+    ])('%s is refused with a 400 in the OpenAI shape, nothing held or sent', async (name, tool) => {
+      const customer = await harness.customer(`responses-${name}`);
+      const before = await harness.balanceMicros(customer.key);
+      const sent = harness.upstream.requests.length;
+      const error = await client(customer.key)
+        .responses.create({ model: ANTHROPIC_MODEL, input: 'Run ls', tools: [tool as never] })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      const body = (error as InstanceType<typeof OpenAI.BadRequestError>).error as Record<string, unknown>;
+      expect(body).toMatchObject({ param: 'tools' });
+      expect(String(body.message)).toContain(name);
+      expect(harness.upstream.requests.length).toBe(sent);
+      expect(await harness.balanceMicros(customer.key)).toBe(before);
+      expect(await harness.pendingMicros(customer.id)).toBe(0n);
+    });
+  });
+
   it('refuses previous_response_id with a 400 before anything is held or sent', async () => {
     const customer = await harness.customer('responses-previous');
     const before = await harness.balanceMicros(customer.key);

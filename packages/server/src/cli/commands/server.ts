@@ -49,9 +49,14 @@ export const serve: Command = {
     const host = stringFlag(values, 'host') ?? process.env.HOST ?? '127.0.0.1';
     // Human messages go to stderr; stdout carries the JSON log lines only.
     const say = (text: string) => process.stderr.write(`${text}\n`);
-    // What the start is doing goes to stderr as it happens, each step with the time since launch.
-    const progress = (message: string) =>
-      say(`tollgate: ${message} (${(performance.now() / 1000).toFixed(1)} s)`);
+    // What the start is doing goes to stderr as it happens, each step with the time since launch and
+    // the CPU time used so far (on a busy machine the first is mostly waiting; the second is the cost).
+    const progress = (message: string) => {
+      const { user, system } = process.cpuUsage();
+      say(
+        `tollgate: ${message} (${(performance.now() / 1000).toFixed(1)} s, CPU ${((user + system) / 1e6).toFixed(1)} s)`,
+      );
+    };
     progress('starting');
     const { createTollgate } = await import('../../app.ts');
     const tollgate = await createTollgate({
@@ -60,6 +65,7 @@ export const serve: Command = {
       progress,
       announce: say,
     });
+    progress('server built; listening');
     let address: string;
     try {
       address = await tollgate.listen(port, host);

@@ -8,8 +8,12 @@
  *   calls, `function_call_output` items → tool results, function tools flattened → nested) and then
  *   translated by the Chat Completions → Messages translator; the answer comes back as a Response object
  *   (`anthropicResponseToResponses`) and the stream as Responses events (`stream-responses.ts`).
+ * - Custom (freeform) tools, Codex's `apply_patch`, become tools taking one string (`input`, the grammar
+ *   in the description); their calls come back as `custom_tool_call` items, and `custom_tool_call` /
+ *   `custom_tool_call_output` input items become tool calls and results.
  * - The same view bounds the input for the hold, whichever the upstream: items the view cannot carry but
- *   an OpenAI upstream reads (reasoning items, custom tools and their calls) are counted by their bytes.
+ *   an OpenAI upstream reads (reasoning items, tool namespaces, client-run built-ins such as
+ *   `local_shell` and their calls) are counted by their bytes, and refused with 400 in translation.
  * - Tollgate keeps no state: `previous_response_id`, `conversation`, stored `prompt`s, `item_reference`
  *   and `background` are refused with 400 `invalid_request` (the client sends the whole conversation
  *   instead). `store` is accepted and forwarded, but Tollgate itself stores nothing.
@@ -26,6 +30,7 @@ import type {
   OpenAiChatRequest,
   OpenAiContentPart,
   OpenAiTool,
+  OpenAiToolCall,
   OpenAiToolChoice,
 } from './wire-types.ts';
 import { isRecord } from './wire-types.ts';
@@ -126,8 +131,29 @@ function flattenTools(body: Record<string, unknown>, view: ResponsesRequestView)
         },
       });
     } else if (tool.type === 'custom') {
-      // A freeform tool (a grammar, no JSON schema): its definition is text the model reads.
-      view.passthroughOnly.push({ what: 'A custom (freeform) tool', value: tool });
+      // A freeform tool (Codex's apply_patch): its input is one string, maybe under a grammar. As a
+      // function it takes that string as its one argument; the answer's call is turned back into a
+      // custom_tool_call (customToolInput).
+      if (typeof tool.name !== 'string' || tool.name.length === 0) {
+        throw invalid('A custom tool needs a name.', 'tools');
+      }
+      tools.push({
+        type: 'function',
+        function: {
+          name: tool.name,
+          description: customToolDescription(tool),
+          parameters: {
+            type: 'object',
+            properties: { [CUSTOM_TOOL_ARGUMENT]: { type: 'string' } },
+            required: [CUSTOM_TOOL_ARGUMENT],
+            additionalProperties: false,
+          },
+        },
+      });
+    } else if (CLIENT_RUN_BUILT_INS.has(String(tool.type))) {
+      // Run by the client, so meterable (its output comes back as input, counted); only OpenAI's
+      // models know these tools.
+      view.passthroughOnly.push({ what: `The built-in tool "${String(tool.type)}"`, value: tool });
     } else if (tool.type === 'namespace') {
       // A named group of tools (the Codex CLI sends its sub-agent tools so): text the model reads, as
       // long as every tool in it is one the model runs through the client.
@@ -144,13 +170,66 @@ function flattenTools(body: Record<string, unknown>, view: ResponsesRequestView)
   return tools.length > 0 ? tools : undefined;
 }
 
+/** The one argument a custom tool's function takes in translation. */
+const CUSTOM_TOOL_ARGUMENT = 'input';
+
+/** Built-in tools the client runs (not the provider): meterable, but only OpenAI's models take them. */
+const CLIENT_RUN_BUILT_INS = new Set(['local_shell', 'shell', 'apply_patch']);
+
+function customToolDescription(tool: Record<string, unknown>): string {
+  const description = typeof tool.description === 'string' ? tool.description : '';
+  const format = isRecord(tool.format) ? tool.format : null;
+  const grammar =
+    format?.type === 'grammar' && typeof format.definition === 'string'
+      ? `\n\nThe \`${CUSTOM_TOOL_ARGUMENT}\` string must follow this ${typeof format.syntax === 'string' ? format.syntax : ''} grammar:\n${format.definition}`
+      : '';
+  return `${description}${grammar}`.trim() || `Takes one string, \`${CUSTOM_TOOL_ARGUMENT}\`.`;
+}
+
+/** Names of the request's custom tools: their calls are answered as custom_tool_call items. */
+export function customToolNames(request: Record<string, unknown>): Set<string> {
+  const names = new Set<string>();
+  for (const tool of Array.isArray(request.tools) ? request.tools : []) {
+    if (isRecord(tool) && tool.type === 'custom' && typeof tool.name === 'string') names.add(tool.name);
+  }
+  return names;
+}
+
+/** A translated custom tool call's string input, from the function arguments the model wrote. */
+export function customToolInput(argumentsValue: unknown): string {
+  const parsed = typeof argumentsValue === 'string' ? safeJson(argumentsValue) : argumentsValue;
+  if (isRecord(parsed) && typeof parsed[CUSTOM_TOOL_ARGUMENT] === 'string') {
+    return parsed[CUSTOM_TOOL_ARGUMENT] as string;
+  }
+  return typeof argumentsValue === 'string' ? argumentsValue : JSON.stringify(argumentsValue ?? '');
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 function toolChoice(choice: unknown): OpenAiToolChoice | undefined {
   if (choice === undefined || choice === null) return undefined;
   if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
-  if (isRecord(choice) && choice.type === 'function' && typeof choice.name === 'string') {
+  if (
+    isRecord(choice) &&
+    (choice.type === 'function' || choice.type === 'custom') &&
+    typeof choice.name === 'string'
+  ) {
     return { type: 'function', function: { name: choice.name } };
   }
   throw invalid('Unsupported tool_choice.', 'tool_choice');
+}
+
+/** Parallel calls of one turn are one assistant message. */
+function appendToolCall(messages: OpenAiChatRequest['messages'], call: OpenAiToolCall): void {
+  const previous = messages.at(-1);
+  if (previous?.role === 'assistant') previous.tool_calls = [...(previous.tool_calls ?? []), call];
+  else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
 }
 
 /**
@@ -201,10 +280,7 @@ export function responsesRequestView(body: Record<string, unknown>): ResponsesRe
             arguments: typeof item.arguments === 'string' ? item.arguments : '{}',
           },
         };
-        const previous = messages.at(-1);
-        // Parallel calls of one turn are one assistant message.
-        if (previous?.role === 'assistant') previous.tool_calls = [...(previous.tool_calls ?? []), call];
-        else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
+        appendToolCall(messages, call);
         break;
       }
       case 'function_call_output':
@@ -216,8 +292,31 @@ export function responsesRequestView(body: Record<string, unknown>): ResponsesRe
         // Completions (and so a translated request) has no place for it.
         view.passthroughOnly.push({ what: 'reasoning', value: item });
         break;
-      case 'custom_tool_call':
+      case 'custom_tool_call': {
+        if (typeof item.call_id !== 'string' || typeof item.name !== 'string') {
+          throw invalid('A custom_tool_call item needs call_id and name.');
+        }
+        const call = {
+          id: item.call_id,
+          type: 'function' as const,
+          function: {
+            name: item.name,
+            arguments: JSON.stringify({ [CUSTOM_TOOL_ARGUMENT]: String(item.input ?? '') }),
+          },
+        };
+        appendToolCall(messages, call);
+        break;
+      }
       case 'custom_tool_call_output':
+        if (typeof item.call_id !== 'string') throw invalid('A custom_tool_call_output item needs call_id.');
+        messages.push({ role: 'tool', tool_call_id: item.call_id, content: outputText(item.output) });
+        break;
+      case 'local_shell_call':
+      case 'local_shell_call_output':
+      case 'shell_call':
+      case 'shell_call_output':
+      case 'apply_patch_call':
+      case 'apply_patch_call_output':
         view.passthroughOnly.push({ what: `A ${type} item`, value: item });
         break;
       case 'item_reference':
@@ -273,7 +372,12 @@ export function boundWithReferences(
 /** The view, for an upstream that cannot read Responses: refuses what only passes through. */
 export function translatableChat(view: ResponsesRequestView): OpenAiChatRequest {
   const first = view.passthroughOnly.find((extra) => extra.what !== 'reasoning');
-  if (first) throw invalid(`${first.what} is not supported by this model.`);
+  if (first) {
+    throw invalid(
+      `${first.what} is not supported by this model: it is served by an Anthropic-format provider, which takes function and custom tools only.`,
+      first.what.includes('tool') && !first.what.includes('item') ? 'tools' : 'input',
+    );
+  }
   return view.chat;
 }
 
@@ -290,7 +394,7 @@ export function responseId(): string {
   return `resp_${randomToken(16)}`;
 }
 
-export function itemId(prefix: 'msg' | 'fc' | 'rs'): string {
+export function itemId(prefix: 'msg' | 'fc' | 'ctc' | 'rs'): string {
   return `${prefix}_${randomToken(16)}`;
 }
 
@@ -360,6 +464,7 @@ export function anthropicResponseToResponses(
   options: { clientModel: string; createdSeconds?: number },
 ): Record<string, unknown> {
   const output: Record<string, unknown>[] = [];
+  const customTools = customToolNames(request);
   let message: { type: 'message'; content: Record<string, unknown>[]; [key: string]: unknown } | null = null;
   for (const block of Array.isArray(response.content) ? response.content : []) {
     if (!isRecord(block)) continue;
@@ -370,14 +475,25 @@ export function anthropicResponseToResponses(
       }
       message.content.push({ type: 'output_text', text: block.text, annotations: [], logprobs: [] });
     } else if (block.type === 'tool_use') {
-      output.push({
-        type: 'function_call',
-        id: itemId('fc'),
-        call_id: String(block.id),
-        name: String(block.name),
-        arguments: JSON.stringify(block.input ?? {}),
-        status: 'completed',
-      });
+      output.push(
+        customTools.has(String(block.name))
+          ? {
+              type: 'custom_tool_call',
+              id: itemId('ctc'),
+              call_id: String(block.id),
+              name: String(block.name),
+              input: customToolInput(block.input),
+              status: 'completed',
+            }
+          : {
+              type: 'function_call',
+              id: itemId('fc'),
+              call_id: String(block.id),
+              name: String(block.name),
+              arguments: JSON.stringify(block.input ?? {}),
+              status: 'completed',
+            },
+      );
       message = null;
     } else if (block.type === 'thinking' && typeof block.thinking === 'string') {
       output.push({

@@ -16,6 +16,8 @@
  */
 import { type GatewayErrorInput, renderOpenAiError } from './errors.ts';
 import {
+  customToolInput,
+  customToolNames,
   itemId,
   responseEnvelope,
   responseId,
@@ -49,7 +51,7 @@ function responsesErrorFrame(error: GatewayErrorInput, sequenceNumber: number): 
 }
 
 interface OpenItem {
-  kind: 'message' | 'function_call' | 'reasoning';
+  kind: 'message' | 'function_call' | 'custom_tool_call' | 'reasoning';
   id: string;
   outputIndex: number;
   text: string;
@@ -74,10 +76,12 @@ export class AnthropicToResponsesStream implements StreamTranslator {
   private nextOutputIndex = 0;
   private stopReason: unknown = null;
   private readonly rawUsage: Record<string, unknown> = {};
+  private readonly customTools: Set<string>;
 
   constructor(options: StreamTranslationOptions) {
     this.clientModel = options.clientModel;
     this.request = options.request ?? {};
+    this.customTools = customToolNames(this.request);
     this.secrets = options.secrets ?? [];
     this.createdSeconds = options.createdSeconds ?? Math.floor(Date.now() / 1000);
   }
@@ -156,9 +160,11 @@ export class AnthropicToResponsesStream implements StreamTranslator {
       return frames;
     }
     if (block.type === 'tool_use') {
+      // A custom tool's string input is the one field of the JSON the model streams: sent whole at the end.
+      const custom = this.customTools.has(String(block.name));
       const item: OpenItem = {
-        kind: 'function_call',
-        id: itemId('fc'),
+        kind: custom ? 'custom_tool_call' : 'function_call',
+        id: itemId(custom ? 'ctc' : 'fc'),
         outputIndex,
         text: '',
         callId: String(block.id),
@@ -170,11 +176,11 @@ export class AnthropicToResponsesStream implements StreamTranslator {
         this.frame('response.output_item.added', {
           output_index: outputIndex,
           item: {
-            type: 'function_call',
+            type: item.kind,
             id: item.id,
             call_id: item.callId,
             name: item.name,
-            arguments: '',
+            ...(custom ? { input: '' } : { arguments: '' }),
             status: 'in_progress',
           },
         }),
@@ -216,6 +222,14 @@ export class AnthropicToResponsesStream implements StreamTranslator {
           logprobs: [],
         }),
       ];
+    }
+    if (
+      item.kind === 'custom_tool_call' &&
+      delta.type === 'input_json_delta' &&
+      typeof delta.partial_json === 'string'
+    ) {
+      item.text += delta.partial_json;
+      return [];
     }
     if (
       item.kind === 'function_call' &&
@@ -270,6 +284,20 @@ export class AnthropicToResponsesStream implements StreamTranslator {
         call_id: item.callId,
         name: item.name,
         arguments: args,
+        status: 'completed',
+      };
+    } else if (item.kind === 'custom_tool_call') {
+      const input = customToolInput(item.text || '{}');
+      frames.push(
+        this.frame('response.custom_tool_call_input.delta', { ...common, delta: input }),
+        this.frame('response.custom_tool_call_input.done', { ...common, input }),
+      );
+      done = {
+        type: 'custom_tool_call',
+        id: item.id,
+        call_id: item.callId,
+        name: item.name,
+        input,
         status: 'completed',
       };
     } else {

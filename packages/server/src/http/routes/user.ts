@@ -8,12 +8,14 @@ import { featuresWire } from '../../entitlements/entitlements-service.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { centsToUsd } from '../../payments/compute.ts';
 import type { Catalog } from '../../pricing/catalog.ts';
-import { publicModel, publicPricing } from '../../pricing/public-model.ts';
+import { createModelRouter } from '../../pricing/model-routing.ts';
+import { publicAliases, publicModel, publicPricing, publicRoutes } from '../../pricing/public-model.ts';
 import { creditsPerRequest, DEFAULT_ESTIMATE_USAGE } from '../../pricing/quote.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { microsToCredits } from '../../shared/money.ts';
 import { defineRoute } from '../route.ts';
 import { balanceWire, transactionWire } from '../wire.ts';
+import { modelListSchema, userBalanceSchema } from './responses.ts';
 import { pagination } from './schemas.ts';
 
 export interface UserRouteDeps {
@@ -86,6 +88,10 @@ export function userRoutes(deps: UserRouteDeps) {
     features: featuresWire(plan.features),
   });
 
+  const router = createModelRouter(config);
+  const aliases = publicAliases(config.aliases, (id) => router.resolve(id));
+  const modelRoutes = publicRoutes(config.routes, config.models);
+
   return [
     defineRoute({
       method: 'GET',
@@ -93,14 +99,20 @@ export function userRoutes(deps: UserRouteDeps) {
       summary: 'The model catalog with prices (no authentication)',
       tag: 'Catalog',
       auth: 'public',
+      response: { schema: modelListSchema },
       handler: () => ({
         object: 'list',
-        data: catalog.list().map((model) => ({
-          ...publicModel(model),
-          object: 'model',
-          provider: model.provider,
-          ...(model.defaultFor.length ? { default_for: model.defaultFor } : {}),
-        })),
+        data: [
+          ...catalog.list().map((model) => ({
+            ...publicModel(model),
+            object: 'model',
+            provider: model.provider,
+            ...(model.defaultFor.length ? { default_for: model.defaultFor } : {}),
+          })),
+          // Ids a client may send that are served as another model (Claude Code's default ids).
+          ...aliases.map((alias) => ({ ...alias, object: 'model' })),
+        ],
+        routes: modelRoutes,
         default_price: publicPricing(catalog.defaultPrice),
       }),
     }),
@@ -110,6 +122,7 @@ export function userRoutes(deps: UserRouteDeps) {
       summary: "The user's balance (user key)",
       tag: 'Credits',
       auth: ['user'],
+      response: { schema: userBalanceSchema },
       async handler({ principal }) {
         if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
         const balance = (await ledger.balance(principal.customerId))!;
