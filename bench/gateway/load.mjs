@@ -53,12 +53,30 @@ const targets = JSON.parse(readFileSync(values.targets, 'utf8')).map((target) =>
   pidFile: target.pidFile ? expand(target.pidFile) : undefined,
 }));
 
+/** CPU seconds of a process and its descendants (a supervisor and its workers), from /proc. */
+function cpuSecondsOfTree(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  let seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+  let children = '';
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  } catch {
+    // no children file: the process alone
+  }
+  for (const child of children.split(' ').filter(Boolean)) {
+    try {
+      seconds += cpuSecondsOfTree(child);
+    } catch {
+      // a child that exited in between
+    }
+  }
+  return seconds;
+}
+
 function cpuSecondsOf(pidFile) {
   if (!pidFile) return undefined;
   try {
-    const pid = readFileSync(pidFile, 'utf8').trim();
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return cpuSecondsOfTree(readFileSync(pidFile, 'utf8').trim());
   } catch {
     return undefined;
   }
