@@ -6,6 +6,7 @@
 #   EXTRA_ARGS="--modes nonstream" passes flags to load.mjs
 #   SIZES="default 120k 400k": the short request of targets.json, an agent's 120 KB turn with 20 tools,
 #   a 400 KB prompt (large-targets.mjs); each beside the mock and the minimal proxy in the same run
+#   CUSTOMERS=50: that many customers, each load client on one in turn (default 1: one hot account)
 #   WORKERS="1 2": PostgreSQL only, the real `tollgate serve --workers N` (dist/: npm run build) instead of
 #   the in-process server, each count in turn (its CPU figure adds up the supervisor and its workers)
 set -euo pipefail
@@ -35,11 +36,11 @@ for run in $(for b in $BACKENDS; do for w in ${WORKERS:-in-process}; do echo "$b
   label=$backend; [ "$workers" != in-process ] && label="$backend-w$workers"
   rm -f "$RUN_DIR/tollgate.pid" "$RUN_DIR/tollgate.key"
   (cd "$ROOT" && BENCH_BACKEND=$backend KEY_FILE="$RUN_DIR/tollgate.key" PID_FILE="$RUN_DIR/tollgate.pid" \
-     BENCH_WORKERS=$([ "$workers" != in-process ] && echo "$workers") \
+     BENCH_WORKERS=$([ "$workers" != in-process ] && echo "$workers") BENCH_CUSTOMERS=${CUSTOMERS:-1} \
      node --import tsx bench/gateway/start-tollgate.ts >"$RUN_DIR/tollgate-$label.log" 2>&1 &)
   for _ in $(seq 1 600); do grep -q READY "$RUN_DIR/tollgate-$label.log" 2>/dev/null && break; sleep 0.2; done
   grep READY "$RUN_DIR/tollgate-$label.log" || { cat "$RUN_DIR/tollgate-$label.log"; exit 1; }
-  export TOLLGATE_KEY=$(cat "$RUN_DIR/tollgate.key")
+  export TOLLGATE_KEY="$(cat "$RUN_DIR/tollgate.key")"
   for size in $SIZES; do
     targets="$RUN_DIR/targets-$size.json"; [ "$size" = default ] && targets="$HERE/targets.json"
     for conns in $CONNS; do

@@ -6,6 +6,7 @@
  *
  *   BENCH_BACKEND=pglite|postgres  DATABASE_URL=…  PORT=18090  UPSTREAM=http://127.0.0.1:18080
  *   KEY_FILE=/tmp/gw-bench/run/tollgate.key  PID_FILE=/tmp/gw-bench/run/tollgate.pid
+ *   BENCH_CUSTOMERS=N: N customers (one key a line in KEY_FILE), default 1 (one hot account)
  *   BENCH_WORKERS=N (PostgreSQL): the server is the real `tollgate serve --workers N` (the built
  *   dist/, `npm run build`) on a database of its own, set up here first; PID_FILE then names this
  *   process, whose CPU figure (load.mjs) adds up its children: the supervisor and every worker.
@@ -54,18 +55,25 @@ const app = await tollgate.services.apps.create({
   referralRatePpm: 100_000n,
   allowedModels: null,
 });
-const { customer, userKey } = await tollgate.services.customers.create({
-  appId: app.id,
-  externalId: 'bench-user',
-});
-unwrap(
-  await tollgate.ledger.grant({
-    customerId: customer.id,
-    amountMicros: 10n ** 15n,
-    source: 'purchase',
-    reason: 'benchmark credits',
-  }),
-);
+// BENCH_CUSTOMERS=N: N customers, and the key file one user key a line (load.mjs gives each client one
+// in turn): calls spread over accounts instead of all on one hot account.
+const userKeys: string[] = [];
+for (let index = 0; index < Number(process.env.BENCH_CUSTOMERS ?? 1); index += 1) {
+  const { customer, userKey } = await tollgate.services.customers.create({
+    appId: app.id,
+    externalId: index === 0 ? 'bench-user' : `bench-user-${index}`,
+  });
+  userKeys.push(userKey!);
+  unwrap(
+    await tollgate.ledger.grant({
+      customerId: customer.id,
+      amountMicros: 10n ** 15n,
+      source: 'purchase',
+      reason: 'benchmark credits',
+    }),
+  );
+}
+const userKey = userKeys.join('\n');
 let served: ChildProcess | null = null;
 let address: string;
 if (workers === null) address = await tollgate.listen(port);
@@ -73,7 +81,7 @@ else {
   await tollgate.close();
   ({ child: served, address } = await serveWorkers(workers));
 }
-if (process.env.KEY_FILE) writeFileSync(process.env.KEY_FILE, userKey!);
+if (process.env.KEY_FILE) writeFileSync(process.env.KEY_FILE, userKey);
 if (process.env.PID_FILE) writeFileSync(process.env.PID_FILE, String(process.pid));
 process.stdout.write(
   `READY ${address} ${userKey} (${backend}${workers === null ? '' : `, ${workers} workers`})\n`,
