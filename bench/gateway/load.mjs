@@ -45,20 +45,46 @@ const DEFAULT_BODY = {
 const targets = JSON.parse(readFileSync(values.targets, 'utf8')).map((target) => ({
   ...target,
   url: new URL(expand(target.url)),
-  headers: Object.fromEntries(
-    Object.entries(target.headers ?? {})
-      .map(([name, value]) => [name, expand(String(value))])
-      .filter(([, value]) => value !== ''),
-  ),
+  // Per client: a variable of several lines (several customers' keys) gives each client one line in turn.
+  headersFor: (client) =>
+    Object.fromEntries(
+      Object.entries(target.headers ?? {})
+        .map(([name, value]) => [
+          name,
+          String(value).replace(/\$\{(\w+)\}/g, (_, variable) => {
+            const lines = (process.env[variable] ?? '').split('\n').filter(Boolean);
+            return lines.length === 0 ? '' : lines[client % lines.length];
+          }),
+        ])
+        .filter(([, value]) => value !== '' && !value.endsWith(' ')),
+    ),
   pidFile: target.pidFile ? expand(target.pidFile) : undefined,
 }));
+
+/** CPU seconds of a process and its descendants (a supervisor and its workers), from /proc. */
+function cpuSecondsOfTree(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  let seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+  let children = '';
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  } catch {
+    // no children file: the process alone
+  }
+  for (const child of children.split(' ').filter(Boolean)) {
+    try {
+      seconds += cpuSecondsOfTree(child);
+    } catch {
+      // a child that exited in between
+    }
+  }
+  return seconds;
+}
 
 function cpuSecondsOf(pidFile) {
   if (!pidFile) return undefined;
   try {
-    const pid = readFileSync(pidFile, 'utf8').trim();
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return cpuSecondsOfTree(readFileSync(pidFile, 'utf8').trim());
   } catch {
     return undefined;
   }
@@ -73,13 +99,14 @@ function percentile(sorted, fraction) {
 async function load(target, mode, seconds) {
   const pool = new Pool(target.url.origin, { connections, pipelining: 1 });
   const body = JSON.stringify({ ...(target.body ?? DEFAULT_BODY), stream: mode === 'stream' });
-  const headers = { 'content-type': 'application/json', ...target.headers };
+  const headersFor = (client) => ({ 'content-type': 'application/json', ...target.headersFor(client) });
   const latencies = [];
   let failures = 0;
   const cpuBefore = cpuSecondsOf(target.pidFile);
   const started = performance.now();
   const endAt = started + seconds * 1000;
-  async function client() {
+  async function client(index) {
+    const headers = headersFor(index);
     while (performance.now() < endAt) {
       const sent = performance.now();
       try {
@@ -100,7 +127,7 @@ async function load(target, mode, seconds) {
       }
     }
   }
-  await Promise.all(Array.from({ length: connections }, client));
+  await Promise.all(Array.from({ length: connections }, (_, index) => client(index)));
   const elapsedSeconds = (performance.now() - started) / 1000;
   const cpuAfter = cpuSecondsOf(target.pidFile);
   await pool.close();

@@ -6,6 +6,9 @@
 #   EXTRA_ARGS="--modes nonstream" passes flags to load.mjs
 #   SIZES="default 120k 400k": the short request of targets.json, an agent's 120 KB turn with 20 tools,
 #   a 400 KB prompt (large-targets.mjs); each beside the mock and the minimal proxy in the same run
+#   CUSTOMERS=50: that many customers, each load client on one in turn (default 1: one hot account)
+#   WORKERS="1 2": PostgreSQL only, the real `tollgate serve --workers N` (dist/: npm run build) instead of
+#   the in-process server, each count in turn (its CPU figure adds up the supervisor and its workers)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -28,24 +31,27 @@ node "$HERE/mock-upstream.mjs" --port 18080 --pid-file "$RUN_DIR/mock.pid" >"$RU
 node "$HERE/proxy.mjs" --port 18081 --target http://127.0.0.1:18080 --pid-file "$RUN_DIR/ideal-pass.pid" >"$RUN_DIR/ideal-pass.log" 2>&1 &
 for _ in $(seq 1 100); do [ -f "$RUN_DIR/mock.pid" ] && [ -f "$RUN_DIR/ideal-pass.pid" ] && break; sleep 0.1; done
 
-for backend in $BACKENDS; do
+for run in $(for b in $BACKENDS; do for w in ${WORKERS:-in-process}; do echo "$b:$w"; done; done); do
+  backend=${run%%:*}; workers=${run##*:}
+  label=$backend; [ "$workers" != in-process ] && label="$backend-w$workers"
   rm -f "$RUN_DIR/tollgate.pid" "$RUN_DIR/tollgate.key"
   (cd "$ROOT" && BENCH_BACKEND=$backend KEY_FILE="$RUN_DIR/tollgate.key" PID_FILE="$RUN_DIR/tollgate.pid" \
-     node --import tsx bench/gateway/start-tollgate.ts >"$RUN_DIR/tollgate-$backend.log" 2>&1 &)
-  for _ in $(seq 1 300); do grep -q READY "$RUN_DIR/tollgate-$backend.log" 2>/dev/null && break; sleep 0.2; done
-  grep READY "$RUN_DIR/tollgate-$backend.log" || { cat "$RUN_DIR/tollgate-$backend.log"; exit 1; }
-  export TOLLGATE_KEY=$(cat "$RUN_DIR/tollgate.key")
+     BENCH_WORKERS=$([ "$workers" != in-process ] && echo "$workers") BENCH_CUSTOMERS=${CUSTOMERS:-1} \
+     node --import tsx bench/gateway/start-tollgate.ts >"$RUN_DIR/tollgate-$label.log" 2>&1 &)
+  for _ in $(seq 1 600); do grep -q READY "$RUN_DIR/tollgate-$label.log" 2>/dev/null && break; sleep 0.2; done
+  grep READY "$RUN_DIR/tollgate-$label.log" || { cat "$RUN_DIR/tollgate-$label.log"; exit 1; }
+  export TOLLGATE_KEY="$(cat "$RUN_DIR/tollgate.key")"
   for size in $SIZES; do
     targets="$RUN_DIR/targets-$size.json"; [ "$size" = default ] && targets="$HERE/targets.json"
     for conns in $CONNS; do
       duration=$DURATION; [ "$conns" = 1 ] && duration=10
-      name="$backend-$size-c$conns"; [ "$size" = default ] && name="$backend-c$conns"
+      name="$label-$size-c$conns"; [ "$size" = default ] && name="$label-c$conns"
       node "$HERE/load.mjs" --targets "$targets" --connections "$conns" --duration "$duration" \
         --reps "$REPS" ${EXTRA_ARGS:-} --out "$OUT/$name" | tee "$OUT/$name.log"
     done
   done
   kill -TERM "$(cat "$RUN_DIR/tollgate.pid")"
-  for _ in $(seq 1 100); do grep -q "^ledger:" "$RUN_DIR/tollgate-$backend.log" && break; sleep 0.2; done
-  grep "^ledger:" "$RUN_DIR/tollgate-$backend.log" | tee -a "$OUT/$backend-ledger.txt"
+  for _ in $(seq 1 300); do grep -q "^ledger:" "$RUN_DIR/tollgate-$label.log" && break; sleep 0.2; done
+  grep "^ledger:" "$RUN_DIR/tollgate-$label.log" | tee -a "$OUT/$label-ledger.txt"
   rm -f "$RUN_DIR/tollgate.pid"
 done

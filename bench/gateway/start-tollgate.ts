@@ -6,9 +6,17 @@
  *
  *   BENCH_BACKEND=pglite|postgres  DATABASE_URL=…  PORT=18090  UPSTREAM=http://127.0.0.1:18080
  *   KEY_FILE=/tmp/gw-bench/run/tollgate.key  PID_FILE=/tmp/gw-bench/run/tollgate.pid
+ *   BENCH_CUSTOMERS=N: N customers (one key a line in KEY_FILE), default 1 (one hot account)
+ *   BENCH_WORKERS=N (PostgreSQL): the server is the real `tollgate serve --workers N` (the built
+ *   dist/, `npm run build`) on a database of its own, set up here first; PID_FILE then names this
+ *   process, whose CPU figure (load.mjs) adds up its children: the supervisor and every worker.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createTollgate } from '../../packages/server/src/app.ts';
 import { loadConfig } from '../../packages/server/src/config/load-config.ts';
@@ -31,11 +39,15 @@ const env: Record<string, string | undefined> = {
 const config = loadConfig(undefined, env);
 config.rateLimits.requestsPerMinute = 1_000_000_000;
 
-const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const workers = process.env.BENCH_WORKERS ? Number(process.env.BENCH_WORKERS) : null;
+if (workers !== null && backend !== 'postgres') throw new Error('BENCH_WORKERS needs BENCH_BACKEND=postgres');
 const schema = `bench_${randomBytes(4).toString('hex')}`;
+// `tollgate serve` uses its database's default schema: with workers, a database of its own.
+const databaseUrl = workers === null ? serverUrl : await createDatabase(serverUrl, schema);
 const database =
   backend === 'postgres'
-    ? await openDatabase({ url: databaseUrl, schema, poolSize: 16 })
+    ? await openDatabase({ url: databaseUrl, schema: workers === null ? schema : undefined, poolSize: 16 })
     : await openDatabase({});
 const tollgate = await createTollgate({ config, env, database, logger: false, announce: () => {} });
 const app = await tollgate.services.apps.create({
@@ -43,25 +55,79 @@ const app = await tollgate.services.apps.create({
   referralRatePpm: 100_000n,
   allowedModels: null,
 });
-const { customer, userKey } = await tollgate.services.customers.create({
-  appId: app.id,
-  externalId: 'bench-user',
-});
-unwrap(
-  await tollgate.ledger.grant({
-    customerId: customer.id,
-    amountMicros: 10n ** 15n,
-    source: 'purchase',
-    reason: 'benchmark credits',
-  }),
-);
-const address = await tollgate.listen(port);
-if (process.env.KEY_FILE) writeFileSync(process.env.KEY_FILE, userKey!);
+// BENCH_CUSTOMERS=N: N customers, and the key file one user key a line (load.mjs gives each client one
+// in turn): calls spread over accounts instead of all on one hot account.
+const userKeys: string[] = [];
+for (let index = 0; index < Number(process.env.BENCH_CUSTOMERS ?? 1); index += 1) {
+  const { customer, userKey } = await tollgate.services.customers.create({
+    appId: app.id,
+    externalId: index === 0 ? 'bench-user' : `bench-user-${index}`,
+  });
+  userKeys.push(userKey!);
+  unwrap(
+    await tollgate.ledger.grant({
+      customerId: customer.id,
+      amountMicros: 10n ** 15n,
+      source: 'purchase',
+      reason: 'benchmark credits',
+    }),
+  );
+}
+const userKey = userKeys.join('\n');
+let served: ChildProcess | null = null;
+let address: string;
+if (workers === null) address = await tollgate.listen(port);
+else {
+  await tollgate.close();
+  ({ child: served, address } = await serveWorkers(workers));
+}
+if (process.env.KEY_FILE) writeFileSync(process.env.KEY_FILE, userKey);
 if (process.env.PID_FILE) writeFileSync(process.env.PID_FILE, String(process.pid));
-process.stdout.write(`READY ${address} ${userKey} (${backend})\n`);
+process.stdout.write(
+  `READY ${address} ${userKey} (${backend}${workers === null ? '' : `, ${workers} workers`})\n`,
+);
+
+async function createDatabase(url: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(`create database "${name}"`);
+  await client.end();
+  const own = new URL(url);
+  own.pathname = `/${name}`;
+  return own.toString();
+}
+
+/** `tollgate serve --workers N` on the prepared database, with the same providers and rate limit. */
+async function serveWorkers(count: number): Promise<{ child: ChildProcess; address: string }> {
+  const configFile = join(tmpdir(), `${schema}.json`);
+  writeFileSync(configFile, JSON.stringify({ rate_limits: { requests_per_minute: 1_000_000_000 } }));
+  const bin = fileURLToPath(new URL('../../packages/server/bin/tollgate.mjs', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    [bin, 'serve', '--workers', String(count), '--port', String(port), '--config', configFile],
+    {
+      env: { ...process.env, ...env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let output = '';
+  const ready = count === 1 ? /Tollgate listening on (\S+)/ : /workers serving/;
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (ready.test(output)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`tollgate serve exited (${code}):\n${output}`)));
+  });
+  return { child, address: /Tollgate listening on (\S+)/.exec(output)?.[1] ?? `http://127.0.0.1:${port}` };
+}
 
 async function stop() {
-  await tollgate.close().catch(() => {});
+  if (served) {
+    const exited = new Promise((resolve) => served!.once('exit', resolve));
+    served.kill('SIGTERM');
+    process.stdout.write(`tollgate serve exited with ${await exited}\n`);
+  } else await tollgate.close().catch(() => {});
   const rows = await database.query<{ status: string; count: string }>(
     `select status, count(*)::text as count from holds group by status order by status`,
   );
@@ -71,9 +137,10 @@ async function stop() {
   );
   await database.close();
   if (backend === 'postgres') {
-    const client = new pg.Client({ connectionString: databaseUrl });
+    const client = new pg.Client({ connectionString: serverUrl });
     await client.connect();
-    await client.query(`drop schema if exists "${schema}" cascade`);
+    if (workers === null) await client.query(`drop schema if exists "${schema}" cascade`);
+    else await client.query(`drop database if exists "${schema}" with (force)`);
     await client.end();
   }
   process.exit(0);

@@ -71,6 +71,7 @@ import {
   upstreamDialect,
   withOutputLimit,
 } from './formats/index.ts';
+import { checkedMemberCount, type RawObject, scanObject, spliceMembers } from './formats/raw-json.ts';
 import { upstreamStreamError } from './formats/stream-translator.ts';
 import { forwardedHeaders } from './forward-headers.ts';
 import { HoldKeeper, type InFlightHolds } from './hold-keeper.ts';
@@ -87,8 +88,6 @@ const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
  * `payload_too_large` in the endpoint's own dialect.
  */
 export const GATEWAY_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
-/** Deeper JSON than this is refused with 400: no chat request needs it, and serializers recurse. */
-const MAX_JSON_DEPTH = 100;
 /** How long a write may wait for a client to read (TOLLGATE_CLIENT_WRITE_TIMEOUT_MS). */
 export const DEFAULT_CLIENT_WRITE_TIMEOUT_MILLISECONDS = 30_000;
 
@@ -132,7 +131,7 @@ export class GatewayService {
 
     const body = request.body;
     if (!isRecord(body)) throw new TollgateError('invalid_request', 'Request body must be a JSON object');
-    assertJsonDepth(body);
+    const memberCount = checkedMemberCount(body);
     if (typeof body.model !== 'string' || body.model.length === 0) {
       throw new TollgateError('invalid_request', 'model is required', { param: 'model' });
     }
@@ -201,6 +200,19 @@ export class GatewayService {
         withOutputLimit(format, body, maxTokens) as unknown as ClientRequest,
         { upstreamModel: attempt.upstreamModel, defaultMaxTokens: maxTokens, maxTokensField: 'max_tokens' },
       );
+    // A body passed through (the same dialect both sides) goes out as the client's own bytes with only
+    // the members the gateway changes written anew (`formats/raw-json.ts`); a translated one is serialised.
+    let scanned: RawObject | null | undefined;
+    const encodedBodyFor = (attempt: Attempt): string | Buffer => {
+      const forwarded = bodyFor(attempt) as unknown as Record<string, unknown>;
+      const raw = request.rawBody;
+      if (raw && upstreamDialect(format, attempt.provider.format as ApiFormat) === format) {
+        scanned ??= scanObject(raw);
+        const spliced = scanned && spliceMembers(raw, scanned, memberCount, body, forwarded);
+        if (spliced) return spliced;
+      }
+      return JSON.stringify(forwarded);
+    };
     const checkedFormats = new Set<string>();
     for (const attempt of plan.attempts) {
       if (!checkedFormats.has(attempt.provider.format)) bodyFor(attempt);
@@ -261,10 +273,10 @@ export class GatewayService {
       };
       reply.header('x-tollgate-hold', metering.holdId);
       if (stream) {
-        await this.streamCall(context, bodyFor, reply);
+        await this.streamCall(context, encodedBodyFor, reply);
         return reply;
       }
-      return await this.plainCall(context, bodyFor, reply);
+      return await this.plainCall(context, encodedBodyFor, reply);
     } finally {
       await keeper.stop();
       if (!metering.resolved) await this.void(metering, 'unresolved');
@@ -436,7 +448,7 @@ export class GatewayService {
    */
   private async openUpstream(
     context: CallContext,
-    bodyFor: (attempt: Attempt) => unknown,
+    bodyFor: (attempt: Attempt) => string | Buffer,
     signal: AbortSignal,
   ): Promise<
     | { ok: true; response: Awaited<ReturnType<GatewayService['upstreamRequest']>> }
@@ -516,7 +528,7 @@ export class GatewayService {
       CallContext,
       'format' | 'provider' | 'apiKey' | 'stream' | 'upstreamDialect' | 'clientHeaders'
     >,
-    body: unknown,
+    body: string | Buffer,
     signal: AbortSignal,
   ) {
     const { provider } = context;
@@ -542,10 +554,14 @@ export class GatewayService {
     } else {
       headers.authorization = `Bearer ${context.apiKey}`;
     }
-    return pool.request({ method: 'POST', path, headers, body: JSON.stringify(body), signal });
+    return pool.request({ method: 'POST', path, headers, body, signal });
   }
 
-  private async plainCall(context: CallContext, bodyFor: (attempt: Attempt) => unknown, reply: FastifyReply) {
+  private async plainCall(
+    context: CallContext,
+    bodyFor: (attempt: Attempt) => string | Buffer,
+    reply: FastifyReply,
+  ) {
     const controller = new AbortController();
     // The request's own 'close' fires once its body has been read (Node 20); the response's, before it
     // is finished, is the client leaving.
@@ -603,7 +619,7 @@ export class GatewayService {
 
   private async streamCall(
     context: CallContext,
-    bodyFor: (attempt: Attempt) => unknown,
+    bodyFor: (attempt: Attempt) => string | Buffer,
     reply: FastifyReply,
   ) {
     const controller = new AbortController();
@@ -779,24 +795,6 @@ function deliveredSomething(
   if (textDelivered) return true;
   const output = resolved.usage.output_tokens;
   return resolved.outputReported && output > 0 && output <= outputLimit;
-}
-
-/** Refuses JSON nested deeper than MAX_JSON_DEPTH, without recursing itself. */
-function assertJsonDepth(body: Record<string, unknown>): void {
-  const pending: [unknown, number][] = [[body, 1]];
-  while (pending.length > 0) {
-    const [value, depth] = pending.pop()!;
-    if (depth > MAX_JSON_DEPTH) {
-      throw new TollgateError(
-        'invalid_request',
-        `The request is nested deeper than ${MAX_JSON_DEPTH} levels`,
-      );
-    }
-    const children = Array.isArray(value) ? value : Object.values(value as Record<string, unknown>);
-    for (const child of children) {
-      if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);
-    }
-  }
 }
 
 /** How each endpoint is named in a capture's metadata. */

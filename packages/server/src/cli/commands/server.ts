@@ -1,7 +1,9 @@
 /** The commands that run on the server's own machine: serve, migrate, audit. */
+
+import type { Tollgate } from '../../app.ts';
 import { DEFAULT_AUDIT_GRACE_SECONDS } from '../../ledger/sweeper.ts';
 import { resolveDataFolder } from '../../store/data-folder.ts';
-import { type Command, integerFlag, stringFlag } from '../command.ts';
+import { type Command, integerFlag, stringFlag, UsageError } from '../command.ts';
 
 // The server's modules are loaded by the commands that need them, so that the client-side
 // commands start without compiling the whole server.
@@ -17,14 +19,25 @@ export const serve: Command = {
   path: ['serve'],
   group: 'server',
   summary: 'run the server (default port 8787, embedded database)',
-  usage: '[--port N] [--host H] [--config FILE]',
+  usage: '[--port N] [--host H] [--config FILE] [--workers N]',
   flags: [
     ['--port N', 'port to listen on (default PORT or 8787)'],
     ['--host H', 'address to listen on (default HOST or 127.0.0.1)'],
     ['--config FILE', 'catalog/config file, YAML or JSON (default TOLLGATE_CONFIG)'],
+    [
+      '--workers N',
+      'server processes sharing the port (default TOLLGATE_WORKERS, else one per core on PostgreSQL; PGlite: 1)',
+    ],
   ],
-  options: { port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' } },
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    config: { type: 'string' },
+    workers: { type: 'string' },
+  },
   async run({ values }) {
+    const { isWorker, superviseWorkers, WORKER_ROLE_VARIABLE, workerCount } = await import('../workers.ts');
+    const worker = isWorker();
     // Listened for from the first moment, not once the server is up: a signal (or the end of whoever
     // started us) during the start stops the server as soon as it has started, instead of killing it
     // mid-start or being missed. `npm start` runs us under a shell that does not pass SIGTERM on: when
@@ -32,7 +45,9 @@ export const serve: Command = {
     // port. The parent is noted now: by the time the server listens it may already be gone.
     const parent = process.ppid;
     const stopRequested = new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
+      // A worker stops when the supervisor says so (SIGTERM); Ctrl-C reaches it too, and is not its call.
+      if (worker) process.on('SIGINT', () => {});
+      else process.once('SIGINT', () => resolve('SIGINT'));
       process.once('SIGTERM', () => resolve('SIGTERM'));
       const watch = setInterval(() => {
         if (process.ppid !== parent) {
@@ -49,9 +64,25 @@ export const serve: Command = {
     const host = stringFlag(values, 'host') ?? process.env.HOST ?? '127.0.0.1';
     // Human messages go to stderr; stdout carries the JSON log lines only.
     const say = (text: string) => process.stderr.write(`${text}\n`);
+    if (!worker) {
+      let workers: number;
+      try {
+        workers = workerCount(
+          integerFlag(values, 'workers', serve, { min: 1, max: 1024 }) ??
+            integerFlag({ workers: process.env.TOLLGATE_WORKERS }, 'workers', serve, { min: 1, max: 1024 }),
+          Boolean(process.env.DATABASE_URL),
+        );
+      } catch (error) {
+        throw new UsageError((error as Error).message, serve);
+      }
+      if (workers > 1) return superviseWorkers(workers, stopRequested, say);
+    }
+    // The first worker (or the only process) announces the setup; the other workers only that they listen.
+    const quiet = worker && process.env[WORKER_ROLE_VARIABLE] === 'quiet';
     // What the start is doing goes to stderr as it happens, each step with the time since launch and
     // the CPU time used so far (on a busy machine the first is mostly waiting; the second is the cost).
     const progress = (message: string) => {
+      if (quiet) return;
       const { user, system } = process.cpuUsage();
       say(
         `tollgate: ${message} (${(performance.now() / 1000).toFixed(1)} s, CPU ${((user + system) / 1e6).toFixed(1)} s)`,
@@ -78,48 +109,62 @@ export const serve: Command = {
       }
       throw error;
     }
-    const { describeSetup, describeDatabaseUrl } = await import('../../config/setup-report.ts');
-    const setup = describeSetup({
-      config: tollgate.config,
-      env: process.env,
-      database:
-        tollgate.db.kind === 'pglite'
-          ? `PGlite at ${resolveDataFolder(process.env)}`
-          : describeDatabaseUrl(process.env.DATABASE_URL ?? ''),
-    });
-    for (const line of setup.lines) say(line);
-    for (const warning of setup.warnings) say(`WARNING: ${warning}`);
-    if (tollgate.db.kind === 'pglite') {
-      const { strayDataFolders } = await import('../../store/data-folder.ts');
-      for (const stray of strayDataFolders(process.env)) {
-        say(
-          `WARNING: there is another embedded database in ${stray} (an older version kept one per directory). ` +
-            `This server uses ${resolveDataFolder(process.env)}: move that folder there, or set TOLLGATE_DATA_DIR=${stray}.`,
-        );
-      }
-    }
-    say(`Tollgate listening on ${address} (${tollgate.db.kind})`);
-    // One line on how this server sells: Stripe, TEST MODE (simulated), or OFF (and why).
-    const { describePaymentsMode } = await import('../../payments/test-mode.ts');
-    say(describePaymentsMode(tollgate.paymentsMode()));
+    if (quiet) say(`worker ${process.pid} listening on ${address}`);
+    else await describeStart(tollgate, say, worker ? ` (worker ${process.pid})` : '', address);
     const signal = await stopRequested;
     // A second signal means "now": no more waiting for requests in flight.
     const now = () => {
       say('Stopping now (second signal): requests still running are cut.');
       process.exit(1);
     };
-    process.once('SIGINT', now);
+    if (!worker) process.once('SIGINT', now);
     process.once('SIGTERM', now);
     const running = tollgate.inFlightRequests();
+    const who = worker ? `worker ${process.pid}: ` : '';
     say(
-      `${signal}: stopping — no new requests${running > 0 ? `; waiting for ${running} in flight to finish` : ''}` +
+      `${who}${signal}: stopping — no new requests${running > 0 ? `; waiting for ${running} in flight to finish` : ''}` +
         ' (TOLLGATE_DRAIN_TIMEOUT_MS bounds the wait; a second Ctrl-C stops at once).',
     );
     await tollgate.close();
-    say('Stopped: requests finished, holds settled, database closed.');
+    say(`${who}Stopped: requests finished, holds settled, database closed.`);
+    // The channel to the supervisor is all that keeps a worker alive now.
+    if (worker) process.disconnect?.();
     return 0;
   },
 };
+
+/** What a server that just started says about itself: its setup, warnings, address and payments. */
+async function describeStart(
+  tollgate: Tollgate,
+  say: (text: string) => void,
+  suffix: string,
+  address: string,
+): Promise<void> {
+  const { describeSetup, describeDatabaseUrl } = await import('../../config/setup-report.ts');
+  const setup = describeSetup({
+    config: tollgate.config,
+    env: process.env,
+    database:
+      tollgate.db.kind === 'pglite'
+        ? `PGlite at ${resolveDataFolder(process.env)}`
+        : describeDatabaseUrl(process.env.DATABASE_URL ?? ''),
+  });
+  for (const line of setup.lines) say(line);
+  for (const warning of setup.warnings) say(`WARNING: ${warning}`);
+  if (tollgate.db.kind === 'pglite') {
+    const { strayDataFolders } = await import('../../store/data-folder.ts');
+    for (const stray of strayDataFolders(process.env)) {
+      say(
+        `WARNING: there is another embedded database in ${stray} (an older version kept one per directory). ` +
+          `This server uses ${resolveDataFolder(process.env)}: move that folder there, or set TOLLGATE_DATA_DIR=${stray}.`,
+      );
+    }
+  }
+  say(`Tollgate listening on ${address} (${tollgate.db.kind})${suffix}`);
+  // One line on how this server sells: Stripe, TEST MODE (simulated), or OFF (and why).
+  const { describePaymentsMode } = await import('../../payments/test-mode.ts');
+  say(describePaymentsMode(tollgate.paymentsMode()));
+}
 
 export const configCheck: Command = {
   path: ['config', 'check'],
