@@ -41,6 +41,8 @@ main{max-width:1080px;margin:0 auto;padding:24px 20px 64px}
 dl.breakdown{display:grid;grid-template-columns:1fr auto;gap:6px 16px;margin:12px 0 0}
 dl.breakdown dt{color:var(--muted)}
 dl.breakdown dd{margin:0;text-align:right;font-variant-numeric:tabular-nums;font-weight:600}
+dl.breakdown .total{border-top:1px solid var(--line);padding-top:6px}
+dl.breakdown.pending{border-top:1px dashed var(--line);padding-top:10px}
 
 button,.button{font:inherit;font-weight:600;border-radius:9px;padding:9px 16px;border:1px solid transparent;cursor:pointer;
   min-height:40px;display:inline-flex;align-items:center;justify-content:center;gap:6px;text-decoration:none}

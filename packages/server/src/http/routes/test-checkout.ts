@@ -43,7 +43,8 @@ type Found =
   | { kind: 'purchase'; purchase: PurchaseRow }
   | { kind: 'charge'; charge: SubscriptionChargeRow; appId: string | null };
 
-const usd = (cents: bigint) => `$${centsToUsd(cents).toFixed(2)}`;
+const usd = (cents: bigint) =>
+  `$${centsToUsd(cents).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const credits = (micros: bigint) =>
   microsToCredits(micros).toLocaleString('en-US', { maximumFractionDigits: 6 });
 
