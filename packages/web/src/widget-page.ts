@@ -29,6 +29,8 @@ interface Boot {
   amount: number | null;
   session_id: string | null;
   status: 'success' | 'cancelled' | null;
+  /** Why the checkout cannot open (a bad publishable key); `config` is null then. */
+  problem?: ErrorInfo;
   config: PurchaseRules & {
     app: { name: string };
     signup_bonus: number;
@@ -56,13 +58,16 @@ class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly reason: string | null,
+    /** Sign-in codes: wrong tries left before a new code is needed. */
+    readonly attemptsLeft: number | null = null,
   ) {
     super(message);
   }
 }
 
 const boot = JSON.parse(document.getElementById('tollgate-boot')!.textContent!) as Boot;
-const config = boot.config;
+// Null only with `problem`, which ends the boot below before anything reads it.
+const config = boot.config ?? ({ app: { name: '' }, test_mode: false } as Boot['config']);
 const root = document.getElementById('tollgate-widget')!;
 
 const state = {
@@ -141,12 +146,17 @@ async function api<T>(method: string, path: string, body?: unknown, userKey?: st
     // not JSON
   }
   if (!response.ok) {
-    const error = (parsed as { error?: { code?: string; message?: string; reason?: string } } | null)?.error;
+    const error = (
+      parsed as {
+        error?: { code?: string; message?: string; reason?: string; attempts_left?: number };
+      } | null
+    )?.error;
     throw new ApiError(
       response.status,
       error?.code ?? 'http_error',
       error?.message ?? `Request failed (${response.status})`,
       error?.reason ?? null,
+      typeof error?.attempts_left === 'number' ? error.attempts_left : null,
     );
   }
   return parsed as T;
@@ -590,7 +600,9 @@ function showCode(): void {
     } catch (error) {
       setBusy(verify, false);
       const info = errorInfo(error);
-      alert.textContent = info.message;
+      const left = error instanceof ApiError ? error.attemptsLeft : null;
+      alert.textContent =
+        left === null ? info.message : `${info.message} ${left} ${left === 1 ? 'try' : 'tries'} left.`;
       codeInput.setAttribute('aria-invalid', 'true');
       codeInput.select();
       reportError(info);
@@ -712,6 +724,7 @@ function showStripe(): HTMLElement {
 // ---------------------------------------------------------------------------------------------
 
 async function start(userKey: string | null): Promise<void> {
+  if (boot.problem) return;
   const first = !state.initialized;
   state.initialized = true;
   state.userKey = userKey;
@@ -965,7 +978,16 @@ function logOut(): void {
 // Boot
 // ---------------------------------------------------------------------------------------------
 
-if (!framedByHost()) {
+if (boot.problem) {
+  showProblem(
+    'Checkout unavailable',
+    `${boot.problem.message} The site needs to check its Tollgate settings.`,
+  );
+  if (framedByHost()) {
+    post({ type: 'ready' });
+    reportError(boot.problem);
+  }
+} else if (!framedByHost()) {
   showProblem(
     'Checkout unavailable',
     'This page works only inside the Tollgate checkout on the site that opened it.',

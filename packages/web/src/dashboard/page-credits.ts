@@ -72,21 +72,33 @@ const SOURCE_LABELS: [key: string, label: string][] = [
 async function renderBalance(panel: HTMLElement, context: DashboardContext): Promise<void> {
   const notice = context.takeNotice('balance');
   mount(panel, noticeElement(notice), h('p', { class: 'muted' }, 'Loading your balance…'));
-  let customer: any;
-  let catalog: BillingCatalog;
-  try {
-    [customer, catalog] = await Promise.all([
-      context.api.get(`/v1/customers/${encodeURIComponent(context.customerId)}`),
-      context.api.get<BillingCatalog>('/v1/billing/catalog'),
-    ]);
-  } catch (error) {
-    mount(
-      panel,
-      noticeElement(notice),
-      h('div', { class: 'notice error', role: 'alert' }, errorMessage(error)),
+  // Each card stands on its own: a failed catalog (plans, packs) must not hide the balance, and
+  // whatever failed offers to try again.
+  const [customerResult, catalogResult] = await Promise.allSettled([
+    context.api.get(`/v1/customers/${encodeURIComponent(context.customerId)}`),
+    context.api.get<BillingCatalog>('/v1/billing/catalog'),
+  ]);
+  const retry = (error: unknown, what: string) =>
+    h(
+      'section',
+      { class: 'card', 'data-testid': 'load-failed' },
+      h(
+        'div',
+        { class: 'notice error', role: 'alert' },
+        h('strong', null, `${what} could not be loaded`),
+        errorMessage(error),
+      ),
+      h(
+        'button',
+        { type: 'button', class: 'secondary', onclick: () => void renderBalance(panel, context) },
+        'Try again',
+      ),
     );
+  if (customerResult.status === 'rejected') {
+    mount(panel, noticeElement(notice), retry(customerResult.reason, 'Your balance'));
     return;
   }
+  const customer: any = customerResult.value;
   const breakdown: Record<string, number> = customer.breakdown ?? {};
   // Every source holding credits, known ones first, so that the rows add up to the total; what
   // running generations reserve is part of those sources, shown apart and taken off to give "available".
@@ -125,13 +137,23 @@ async function renderBalance(panel: HTMLElement, context: DashboardContext): Pro
   mount(
     panel,
     noticeElement(notice),
-    h('div', { class: 'grid' }, balanceCard, buyCard(context, catalog)),
+    h(
+      'div',
+      { class: 'grid' },
+      balanceCard,
+      catalogResult.status === 'fulfilled'
+        ? buyCard(context, catalogResult.value)
+        : retry(catalogResult.reason, 'Prices and plans'),
+    ),
     await tryGenerationCard(context),
   );
 }
 
 function buyCard(context: DashboardContext, catalog: BillingCatalog): HTMLElement {
   const { purchase } = catalog;
+  // One rule on every page (the widget's too): nothing sells below the configured minimum, so a
+  // pack priced under it is not offered here (the API still sells it to an app that asks by code).
+  const packs = catalog.credit_packs.filter((pack) => pack.price_usd >= purchase.minimum_usd);
   const amountId = uid('amount');
   const errorId = uid('buy-error');
   const summaryId = uid('buy-summary');
@@ -159,7 +181,7 @@ function buyCard(context: DashboardContext, catalog: BillingCatalog): HTMLElemen
   const choices = h(
     'div',
     { class: 'choices' },
-    catalog.credit_packs.map((pack) =>
+    packs.map((pack) =>
       packChoice(pack.code, `${formatCredits(pack.credits)} credits`, formatUsd(pack.price_usd), false),
     ),
     packChoice('custom', 'Custom amount', `From ${formatUsd(purchase.minimum_usd)}`, true),
@@ -167,7 +189,7 @@ function buyCard(context: DashboardContext, catalog: BillingCatalog): HTMLElemen
   const selected = () =>
     (choices.querySelector('input:checked') as HTMLInputElement | null)?.value ?? 'custom';
   const update = () => {
-    const pack = catalog.credit_packs.find((candidate) => candidate.code === selected());
+    const pack = packs.find((candidate) => candidate.code === selected());
     amountInput.disabled = Boolean(pack);
     if (pack) {
       summary.textContent = `You pay ${formatUsd(pack.price_usd)} and get ${formatCredits(pack.credits)} credits.`;
@@ -204,7 +226,7 @@ function buyCard(context: DashboardContext, catalog: BillingCatalog): HTMLElemen
         event.preventDefault();
         error.textContent = '';
         amountInput.removeAttribute('aria-invalid');
-        const pack = catalog.credit_packs.find((candidate) => candidate.code === selected());
+        const pack = packs.find((candidate) => candidate.code === selected());
         const amount = parseUsdInput(amountInput.value) ?? 0;
         if (!pack && amount < purchase.minimum_usd) {
           error.textContent = `The minimum purchase is ${formatUsd(purchase.minimum_usd)}.`;

@@ -97,6 +97,8 @@ thead th{font-size:13px;color:var(--muted);font-weight:600;text-transform:upperc
 .num{text-align:right}
 .pos{color:var(--ok)}
 .neg{color:var(--text)}
+.cell-stack{display:flex;flex-direction:column;min-width:0}
+.tag.expired{background:var(--bad-bg);color:var(--bad);margin-left:8px}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:14px;word-break:break-all}
 .tag{display:inline-block;font-size:13px;padding:1px 8px;border-radius:999px;background:#f1f2f6;color:#374151;white-space:nowrap}
 .pager{display:flex;justify-content:space-between;align-items:center;margin-top:12px;gap:8px}
@@ -128,7 +130,11 @@ progress{width:100%;height:10px;accent-color:var(--brand)}
 @media (max-width:600px){
   h1{font-size:22px}
   .top-inner{padding:8px 12px;gap:8px}
-  nav.main-nav{order:3;flex-basis:100%;overflow-x:auto;margin:0 -12px;padding:0 8px}
+  nav.main-nav{order:3;flex-basis:100%}
+  nav.main-nav ul{flex-wrap:wrap}
+  table.responsive th,table.responsive td{min-width:0;overflow-wrap:anywhere}
+  table.responsive td>*,table.responsive th>*{min-width:0}
+  .cell-stack{align-items:flex-end;text-align:right}
   main{padding:16px 12px 48px}
   .card{padding:16px}
   .big{font-size:34px}
