@@ -349,6 +349,8 @@ async function tryGenerationCard(context: DashboardContext): Promise<HTMLElement
         if (isBusy(button)) return;
         setBusy(button, true);
         mount(result);
+        /** Refused on the first hold (one of them): the batch needs `copies` times what it says. */
+        let scale = 1;
         try {
           // A hold is exactly what an app asks for before generating: it answers whether this
           // would run, on what, and at what price (the app's share included). It is released at
@@ -359,12 +361,14 @@ async function tryGenerationCard(context: DashboardContext): Promise<HTMLElement
           if (perUnit && !(seconds > 0 && seconds <= 600))
             throw new Error('Enter a duration between 1 and 600.');
           if (!(copies >= 1 && copies <= 100)) throw new Error('Enter how many, from 1 to 100.');
+          scale = copies;
           const hold = await context.api.post(
             '/v1/holds',
             { customer: context.customerId, model: select.value, ...(perUnit ? { quantity: seconds } : {}) },
             { idempotent: true },
           );
           await context.api.post(`/v1/holds/${encodeURIComponent(hold.id)}/void`).catch(() => undefined);
+          scale = 1;
           const each = Number(hold.amount);
           const total = Math.round(each * copies * 1_000_000) / 1_000_000;
           if (hold.funding !== 'byok' && copies > 1) {
@@ -390,7 +394,8 @@ async function tryGenerationCard(context: DashboardContext): Promise<HTMLElement
           );
         } catch (error) {
           if (error instanceof ApiError && error.code === 'insufficient_credits') {
-            const required = error.details.required as number | undefined;
+            const needed = error.details.required as number | undefined;
+            const required = needed === undefined ? undefined : Math.round(needed * scale * 1e6) / 1e6;
             const available = error.details.available as number | undefined;
             mount(
               result,
@@ -403,10 +408,7 @@ async function tryGenerationCard(context: DashboardContext): Promise<HTMLElement
                   : 'Add credits or your own API key to run it.',
               ),
             );
-            context.showGate('insufficient_credits', {
-              required: error.details.required as number | undefined,
-              available: error.details.available as number | undefined,
-            });
+            context.showGate('insufficient_credits', { required, available });
           } else {
             mount(result, h('div', { class: 'notice error', role: 'alert' }, errorMessage(error)));
           }

@@ -12,7 +12,6 @@ export function docsRoutes(http: FastifyInstance, document: () => unknown): void
     cached ??= document();
     return cached;
   });
-  http.get('/docs/', (_request, reply) => reply.redirect('/docs', 308));
   http.register(scalarApiReference, {
     routePrefix: '/docs',
     logLevel: 'warn',
