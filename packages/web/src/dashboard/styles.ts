@@ -132,7 +132,7 @@ progress{width:100%;height:10px;accent-color:var(--brand)}
   .top-inner{padding:8px 12px;gap:8px}
   nav.main-nav{order:3;flex-basis:100%}
   nav.main-nav ul{flex-wrap:wrap}
-  table.responsive th,table.responsive td{min-width:0;overflow-wrap:anywhere}
+  table.responsive th::before,table.responsive td::before{flex-shrink:0}
   table.responsive td>*,table.responsive th>*{min-width:0}
   .cell-stack{align-items:flex-end;text-align:right}
   main{padding:16px 12px 48px}
