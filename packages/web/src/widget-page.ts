@@ -250,9 +250,11 @@ function footer(): HTMLElement {
   return h(
     'footer',
     { class: 'foot' },
-    config.test_mode
-      ? h('span', { class: 'test-badge' }, 'Test mode — no real payment is taken')
-      : h('span', {}, 'Payments by Stripe'),
+    boot.problem
+      ? null
+      : config.test_mode
+        ? h('span', { class: 'test-badge' }, 'Test mode — no real payment is taken')
+        : h('span', {}, 'Payments by Stripe'),
   );
 }
 

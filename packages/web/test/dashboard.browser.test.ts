@@ -444,7 +444,8 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await expect.poll(() => page.getByTestId('partner-account').textContent()).toBe('Storyboard Studio');
     expect(await page.evaluate(() => sessionStorage.getItem('tollgate.partner_key'))).toBe(app.secret_key);
     await expect.poll(() => page.getByTestId('total-purchases').textContent()).toBe('$10.00');
-    await expect.poll(() => page.locator('svg.chart polyline').count()).toBe(3);
+    // Usage and referral; credit purchases and plan payments.
+    await expect.poll(() => page.locator('svg.chart polyline').count()).toBe(4);
     expect(Number(await page.getByTestId('total-referral').textContent())).toBeGreaterThan(0);
     await screenshot(page, 'partner-overview');
 
