@@ -340,6 +340,16 @@ for (const backend of testBackends()) {
         allowance_remaining: 1000,
       });
       expect((await catalogOf(customer.id)).subscription).toMatchObject({ cancel_at_period_end: true });
+      // While cancelled, no plan change; resume undoes the cancellation. (Cancel dropping a pending
+      // downgrade: dashboard-trust.browser.test.ts, from Hollywood.)
+      const path = `/v1/customers/${customer.id}/subscription`;
+      const refused = await server.call('PATCH', path, { key: app.secret_key, body: { plan: 'hollywood' } });
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.code).toBe('invalid_state');
+      const resumed = expectStatus(await server.call('POST', `${path}/resume`, { key: app.secret_key }), 200);
+      expect(resumed.subscription).toMatchObject({ cancel_at_period_end: false, plan: 'microbudget' });
+      const again = expectStatus(await server.call('DELETE', path, { key: app.secret_key }), 200);
+      expect(again.subscription).toMatchObject({ cancel_at_period_end: true, pending_plan: null });
 
       server.clock.set('2031-04-15T01:00:00.000Z');
       expect(await server.tollgate.services.subscriptions.renewDue()).toBe(1);

@@ -26,15 +26,28 @@ export function quoteCredits(
   return { credits: Math.round((base + bonus) * 1_000_000) / 1_000_000, bonus };
 }
 
-/** "20", "12.5", "$1,000.00" → dollars; anything else (or more than cents) → null. */
+/**
+ * "20", "12.5", "12,50", "$1,000.00", "1.000,50" → dollars; anything else (or more than cents) → null.
+ * A comma followed by one or two digits at the end is a decimal comma (many locales type "12,50");
+ * commas or dots followed by groups of three are thousands separators.
+ */
 export function parseUsdInput(text: string): number | null {
-  const cleaned = text.replace(/[\s$,]/g, '');
+  let cleaned = text.replace(/[\s$\u00a0]/g, '');
+  if (/^\d{1,3}(\.\d{3})*,\d{1,2}$/.test(cleaned) || /^\d+,\d{1,2}$/.test(cleaned)) {
+    cleaned = cleaned.replace(/\./g, '').replace(',', '.');
+  } else if (/^\d{1,3}(,\d{3})+(\.\d{1,2})?$/.test(cleaned)) {
+    cleaned = cleaned.replace(/,/g, '');
+  }
   if (!/^\d{1,9}(\.\d{1,2})?$/.test(cleaned)) return null;
   return Math.round(Number(cleaned) * 100) / 100;
 }
 
-export function formatUsd(usd: number): string {
-  return `$${usd.toLocaleString('en-US', { minimumFractionDigits: Number.isInteger(usd) ? 0 : 2, maximumFractionDigits: 2 })}`;
+/** At or above this a purchase asks "are you sure?" before checkout: a typo costs real money. */
+export const LARGE_PURCHASE_USD = 1000;
+
+/** "$12.50", "$1,250"; `cents: true` always shows the cents ("$100,000.00"). */
+export function formatUsd(usd: number, cents = false): string {
+  return `$${usd.toLocaleString('en-US', { minimumFractionDigits: cents || !Number.isInteger(usd) ? 2 : 0, maximumFractionDigits: 2 })}`;
 }
 
 export function formatCredits(credits: number): string {

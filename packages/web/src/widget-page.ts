@@ -5,7 +5,14 @@
  * origin the page was opened for, and calls Tollgate's API on its own origin. It stores nothing: the
  * user key lives in the host page's localStorage and arrives in the `init` message.
  */
-import { formatCredits, formatUsd, type PurchaseRules, parseUsdInput, quoteCredits } from './amounts.ts';
+import {
+  formatCredits,
+  formatUsd,
+  LARGE_PURCHASE_USD,
+  type PurchaseRules,
+  parseUsdInput,
+  quoteCredits,
+} from './amounts.ts';
 import {
   type CheckoutMode,
   type ErrorInfo,
@@ -22,6 +29,8 @@ interface Boot {
   amount: number | null;
   session_id: string | null;
   status: 'success' | 'cancelled' | null;
+  /** Why the checkout cannot open (a bad publishable key); `config` is null then. */
+  problem?: ErrorInfo;
   config: PurchaseRules & {
     app: { name: string };
     signup_bonus: number;
@@ -49,13 +58,16 @@ class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly reason: string | null,
+    /** Sign-in codes: wrong tries left before a new code is needed. */
+    readonly attemptsLeft: number | null = null,
   ) {
     super(message);
   }
 }
 
 const boot = JSON.parse(document.getElementById('tollgate-boot')!.textContent!) as Boot;
-const config = boot.config;
+// Null only with `problem`, which ends the boot below before anything reads it.
+const config = boot.config ?? ({ app: { name: '' }, test_mode: false } as Boot['config']);
 const root = document.getElementById('tollgate-widget')!;
 
 const state = {
@@ -134,12 +146,17 @@ async function api<T>(method: string, path: string, body?: unknown, userKey?: st
     // not JSON
   }
   if (!response.ok) {
-    const error = (parsed as { error?: { code?: string; message?: string; reason?: string } } | null)?.error;
+    const error = (
+      parsed as {
+        error?: { code?: string; message?: string; reason?: string; attempts_left?: number };
+      } | null
+    )?.error;
     throw new ApiError(
       response.status,
       error?.code ?? 'http_error',
       error?.message ?? `Request failed (${response.status})`,
       error?.reason ?? null,
+      typeof error?.attempts_left === 'number' ? error.attempts_left : null,
     );
   }
   return parsed as T;
@@ -233,9 +250,11 @@ function footer(): HTMLElement {
   return h(
     'footer',
     { class: 'foot' },
-    config.test_mode
-      ? h('span', { class: 'test-badge' }, 'Test mode — no real payment is taken')
-      : h('span', {}, 'Payments by Stripe'),
+    boot.problem
+      ? null
+      : config.test_mode
+        ? h('span', { class: 'test-badge' }, 'Test mode — no real payment is taken')
+        : h('span', {}, 'Payments by Stripe'),
   );
 }
 
@@ -279,14 +298,19 @@ function accountBar(): HTMLElement {
   );
 }
 
-function showAmounts(options: { notice?: string; preset?: number | null } = {}): void {
+function showAmounts(
+  options: { notice?: string; noticeKind?: 'success' | 'warning'; preset?: number | null } = {},
+): void {
   const presetCents = options.preset ? Math.round(options.preset * 100) : null;
   const presetMatches = config.amounts.some((amount) => Math.round(amount.amount_usd * 100) === presetCents);
+  // The first amount is chosen when nothing else is: the tile that looks selected is the one paid.
+  const chosenCents =
+    presetCents === null ? Math.round((config.amounts[0]?.amount_usd ?? 0) * 100) : presetCents;
   const tiles = config.amounts.map((amount) => {
     const cents = Math.round(amount.amount_usd * 100);
     const id = `amount-${cents}`;
     const input = h('input', { type: 'radio', name: 'amount', id, value: String(cents) });
-    if (presetMatches && cents === presetCents) input.checked = true;
+    if ((presetMatches || presetCents === null) && cents === chosenCents) input.checked = true;
     return h(
       'div',
       { class: 'tile' },
@@ -313,6 +337,9 @@ function showAmounts(options: { notice?: string; preset?: number | null } = {}):
   const summary = h('p', { class: 'summary', 'aria-live': 'polite', id: 'summary' });
   const alert = alertLine();
   const pay = button('Continue to payment', () => void submit());
+  /** A large amount is paid only after "Yes, pay …" for exactly that amount. */
+  const confirmation = h('div', { class: 'confirm-large', hidden: true, 'data-testid': 'confirm-large' });
+  let confirmedCents: number | null = null;
 
   const selectedUsd = (): number | null => {
     if (custom.value.trim()) return parseUsdInput(custom.value);
@@ -321,6 +348,9 @@ function showAmounts(options: { notice?: string; preset?: number | null } = {}):
   };
   const refresh = () => {
     alert.textContent = '';
+    confirmation.hidden = true;
+    confirmation.replaceChildren();
+    confirmedCents = null;
     custom.removeAttribute('aria-invalid');
     const usd = selectedUsd();
     if (usd === null) {
@@ -368,6 +398,36 @@ function showAmounts(options: { notice?: string; preset?: number | null } = {}):
       custom.focus();
       return;
     }
+    const cents = Math.round(usd * 100);
+    if (usd >= LARGE_PURCHASE_USD && confirmedCents !== cents) {
+      const yes = button(`Yes, pay ${formatUsd(usd)}`, () => {
+        confirmedCents = cents;
+        void submit();
+      });
+      confirmation.replaceChildren(
+        h(
+          'p',
+          { id: 'confirm-large-text' },
+          `You are about to pay ${formatUsd(usd, true)}. That is a large amount — is it right?`,
+        ),
+        h(
+          'div',
+          { class: 'row' },
+          yes,
+          button(
+            'Change amount',
+            () => {
+              refresh();
+              custom.focus();
+            },
+            'secondary',
+          ),
+        ),
+      );
+      confirmation.hidden = false;
+      yes.focus();
+      return;
+    }
     await startCheckout(usd, pay, alert);
   }
 
@@ -377,7 +437,9 @@ function showAmounts(options: { notice?: string; preset?: number | null } = {}):
     { class: 'view' },
     header('Buy credits', config.app.name),
     accountBar(),
-    options.notice ? h('p', { class: 'notice', role: 'status' }, options.notice) : null,
+    options.notice
+      ? h('p', { class: `notice ${options.noticeKind ?? 'success'}`, role: 'status' }, options.notice)
+      : null,
     h(
       'fieldset',
       { class: 'amounts' },
@@ -397,6 +459,7 @@ function showAmounts(options: { notice?: string; preset?: number | null } = {}):
     ),
     summary,
     alert,
+    confirmation,
     pay,
     footer(),
   );
@@ -539,7 +602,9 @@ function showCode(): void {
     } catch (error) {
       setBusy(verify, false);
       const info = errorInfo(error);
-      alert.textContent = info.message;
+      const left = error instanceof ApiError ? error.attemptsLeft : null;
+      alert.textContent =
+        left === null ? info.message : `${info.message} ${left} ${left === 1 ? 'try' : 'tries'} left.`;
       codeInput.setAttribute('aria-invalid', 'true');
       codeInput.select();
       reportError(info);
@@ -661,6 +726,7 @@ function showStripe(): HTMLElement {
 // ---------------------------------------------------------------------------------------------
 
 async function start(userKey: string | null): Promise<void> {
+  if (boot.problem) return;
   const first = !state.initialized;
   state.initialized = true;
   state.userKey = userKey;
@@ -690,7 +756,7 @@ async function start(userKey: string | null): Promise<void> {
       type: 'purchase_error',
       error: { code: 'payment_cancelled', message: 'The payment was cancelled.' },
     });
-    return showAmounts({ notice: 'Payment cancelled. Nothing was charged.' });
+    return showAmounts({ notice: 'Payment cancelled. Nothing was charged.', noticeKind: 'warning' });
   }
   showAmounts({ preset: boot.amount });
 }
@@ -863,7 +929,7 @@ async function pollCheckout(sessionId: string): Promise<void> {
           message: 'The payment was cancelled or did not go through.',
         };
         post({ type: 'purchase_error', error });
-        return showAmounts({ notice: 'Payment cancelled. Nothing was charged.' });
+        return showAmounts({ notice: 'Payment cancelled. Nothing was charged.', noticeKind: 'warning' });
       }
     } catch (error) {
       if (error instanceof ApiError && error.status >= 400 && error.status < 500) {
@@ -914,7 +980,16 @@ function logOut(): void {
 // Boot
 // ---------------------------------------------------------------------------------------------
 
-if (!framedByHost()) {
+if (boot.problem) {
+  showProblem(
+    'Checkout unavailable',
+    `${boot.problem.message} The site needs to check its Tollgate settings.`,
+  );
+  if (framedByHost()) {
+    post({ type: 'ready' });
+    reportError(boot.problem);
+  }
+} else if (!framedByHost()) {
   showProblem(
     'Checkout unavailable',
     'This page works only inside the Tollgate checkout on the site that opened it.',

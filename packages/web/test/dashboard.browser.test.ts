@@ -234,9 +234,11 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await expect.poll(() => dialog.isVisible()).toBe(true);
     expect(await dialog.getByRole('heading').textContent()).toBe('Not enough credits for this generation');
     const toast = page.getByTestId('toast');
-    expect(await toast.textContent()).toContain('Insufficient credits');
+    // The toast waits for the gate to close: never on top of the dialog, where it cannot be clicked.
+    expect(await toast.count()).toBe(0);
     await screenshot(page, 'billing-gate-insufficient');
     await dialog.getByRole('button', { name: 'Not now' }).click();
+    expect(await toast.textContent()).toContain('Insufficient credits');
     // Focus went back to the button that asked.
     expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe(
       'try-generation',
@@ -520,7 +522,8 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await expect.poll(() => page.getByTestId('partner-account').textContent()).toBe('Storyboard Studio');
     expect(await page.evaluate(() => sessionStorage.getItem('tollgate.partner_key'))).toBe(app.secret_key);
     await expect.poll(() => page.getByTestId('total-purchases').textContent()).toBe('$10.00');
-    await expect.poll(() => page.locator('svg.chart polyline').count()).toBe(3);
+    // Usage and referral; credit purchases and plan payments.
+    await expect.poll(() => page.locator('svg.chart polyline').count()).toBe(4);
     expect(Number(await page.getByTestId('total-referral').textContent())).toBeGreaterThan(0);
     // What is owed to the app (its referral account, all time; no payout recorded yet).
     await expect

@@ -62,7 +62,7 @@ ${forge ? `<iframe id="forger" title="ad" src="${foreignUrl}/forge" style="width
 window.events = [];
 const record = (name) => (data) => window.events.push({ name, data: data === undefined ? null : JSON.parse(JSON.stringify(data)) });
 Tollgate.init({
-  publishableKey: ${JSON.stringify(publishableKey)},
+  publishableKey: ${JSON.stringify(query.get('pk') ?? publishableKey)},
   checkoutMode: ${JSON.stringify(mode)},
   onPurchaseCompleted: record('purchase_completed'),
   onLoginCompleted: record('login_completed'),
@@ -270,6 +270,14 @@ describe.skipIf(!hasChromium)('checkout widget in Chromium', () => {
       await note.waitFor();
       const code = (await note.textContent())!;
       expect(code).toMatch(/^\d{6}$/);
+      if (screenshots) {
+        // A wrong code says how many tries are left.
+        await widget.getByLabel('6-digit code').fill(code === '000000' ? '111111' : '000000');
+        await widget.getByRole('button', { name: 'Sign in' }).click();
+        await poll(() => widget.getByRole('alert').textContent()).toMatch(
+          /That code is not right\. \d tries? left\./,
+        );
+      }
       await widget.getByLabel('6-digit code').fill(code);
       if (screenshots) await shot(page, 'widget-signin-code-desktop');
       await widget.getByRole('button', { name: 'Sign in' }).click();
@@ -486,4 +494,65 @@ describe.skipIf(!hasChromium)('checkout widget in Chromium', () => {
     await context.close();
     void secretKey;
   }, 180_000);
+
+  it('reads "12,50" as $12.50 and asks before paying a large amount', async () => {
+    const { context, page } = await newPage();
+    const widget = await openWidget(page);
+    const custom = widget.getByLabel('Or enter an amount');
+    await custom.fill('12,50');
+    // Was "$1,250 → 137,500 credits" and "Pay $1,250".
+    await poll(() => widget.locator('#summary').textContent()).toBe('$12.50 → 1,250 credits');
+    expect(await widget.getByRole('button', { name: 'Pay $12.50' }).isVisible()).toBe(true);
+    await custom.fill('100000');
+    await widget.getByRole('button', { name: 'Pay $100,000' }).click();
+    const confirm = widget.getByTestId('confirm-large');
+    await poll(() => confirm.textContent()).toContain('You are about to pay $100,000.00');
+    await poll(() => widgetFrame(page).evaluate(() => document.activeElement?.textContent)).toBe(
+      'Yes, pay $100,000',
+    );
+    await shot(page, 'widget-large-amount-desktop');
+    expect(await eventsNamed(page, 'checkout_opened')).toEqual([]);
+    await widget.getByRole('button', { name: 'Change amount' }).click();
+    await poll(() => confirm.isVisible()).toBe(false);
+    await context.close();
+  }, 120_000);
+
+  it('opens with the first amount chosen; on the test checkout focus is on Pay and Escape cancels', async () => {
+    const { context, page } = await newPage();
+    const widget = await openWidget(page);
+    // The tile that looks selected is the one Continue pays (it said "Choose an amount first").
+    expect(await widget.locator('#amount-500').isChecked()).toBe(true);
+    await widget.getByRole('button', { name: 'Pay $5' }).click();
+    await widget.getByRole('button', { name: 'Pay $5.00' }).waitFor({ timeout: 30_000 });
+    await poll(() =>
+      page
+        .frames()
+        .find((frame) => frame.url().includes('/checkout/test/'))
+        ?.evaluate(() => document.activeElement?.id),
+    ).toBe('pay');
+    await page.keyboard.press('Escape');
+    const notice = widget.locator('.notice');
+    await poll(() => notice.textContent()).toBe('Payment cancelled. Nothing was charged.');
+    // A warning, not the green of success.
+    expect(await notice.getAttribute('class')).toContain('warning');
+    await shot(page, 'widget-cancelled-desktop');
+    // Landmarks: the widget's content is its main.
+    expect(await widget.getByRole('main').count()).toBe(1);
+    await context.close();
+  }, 120_000);
+
+  it('a bad publishable key says so, styled, and reaches onError', async () => {
+    const { context, page } = await newPage(DESKTOP, '?pk=tg_pk_not_a_real_key_000000');
+    await page.click('#buy');
+    const error = await waitForEvent(page, 'error');
+    expect(error.data.error.code).toBe('invalid_publishable_key');
+    const widget = page.frameLocator(WIDGET);
+    await widget.getByRole('heading', { name: 'Checkout unavailable' }).waitFor();
+    // Styled by the widget's stylesheet (an inline <style> was blocked by the page's CSP).
+    expect(
+      await widgetFrame(page).evaluate(() => getComputedStyle(document.querySelector('h1')!).fontSize),
+    ).toBe('22px');
+    await shot(page, 'widget-bad-key-desktop');
+    await context.close();
+  }, 120_000);
 });

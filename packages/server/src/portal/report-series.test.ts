@@ -55,7 +55,7 @@ describe('partnerSeries', () => {
         },
       ],
       [{ day: '2026-03-09', amountCents: 2500n, count: 1 }],
-      { now, days: 2 },
+      { now, days: 2, subscriptionCharges: [{ day: '2026-03-10', amountCents: 4000n, count: 1 }] },
     );
     expect(series.data).toEqual([
       {
@@ -66,6 +66,8 @@ describe('partnerSeries', () => {
         usage_count: 0,
         purchases_usd: 25,
         purchases_count: 1,
+        subscriptions_usd: 0,
+        subscriptions_count: 0,
       },
       {
         date: '2026-03-10',
@@ -75,6 +77,8 @@ describe('partnerSeries', () => {
         usage_count: 3,
         purchases_usd: 0,
         purchases_count: 0,
+        subscriptions_usd: 40,
+        subscriptions_count: 1,
       },
     ]);
     expect(series.totals).toEqual({
@@ -84,6 +88,8 @@ describe('partnerSeries', () => {
       usage_count: 3,
       purchases_usd: 25,
       purchases_count: 1,
+      subscriptions_usd: 40,
+      subscriptions_count: 1,
     });
   });
 });

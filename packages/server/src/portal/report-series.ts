@@ -104,7 +104,7 @@ export interface PartnerPurchaseRow {
 export function partnerSeries(
   usage: PartnerUsageRow[],
   purchases: PartnerPurchaseRow[],
-  options: { now: Date; days: number },
+  options: { now: Date; days: number; subscriptionCharges?: PartnerPurchaseRow[] },
 ) {
   const keys = dayKeys(options.now, options.days);
   const zero = () => ({
@@ -114,6 +114,8 @@ export function partnerSeries(
     usageCount: 0,
     purchaseCents: 0n,
     purchaseCount: 0,
+    subscriptionCents: 0n,
+    subscriptionCount: 0,
   });
   const perDay = new Map(keys.map((key) => [key, zero()]));
   const total = zero();
@@ -135,6 +137,15 @@ export function partnerSeries(
       target.purchaseCount += row.count;
     }
   }
+  // Plan payments (starts, upgrades, renewals) are revenue too, counted apart from credit purchases.
+  for (const row of options.subscriptionCharges ?? []) {
+    const day = perDay.get(row.day);
+    if (!day) continue;
+    for (const target of [day, total]) {
+      target.subscriptionCents += row.amountCents;
+      target.subscriptionCount += row.count;
+    }
+  }
   const wire = (value: ReturnType<typeof zero>) => ({
     usage_charged: microsToCredits(value.charged),
     provider_cost: microsToCredits(value.providerCost),
@@ -142,6 +153,8 @@ export function partnerSeries(
     usage_count: value.usageCount,
     purchases_usd: Number(value.purchaseCents) / 100,
     purchases_count: value.purchaseCount,
+    subscriptions_usd: Number(value.subscriptionCents) / 100,
+    subscriptions_count: value.subscriptionCount,
   });
   return {
     days: options.days,

@@ -157,6 +157,18 @@ export class ReportsService {
        group by 1 order by 1`,
       parameters,
     );
+    const subscriptionCharges = await this.db.query<{
+      day: string;
+      amount_cents: bigint | string;
+      count: bigint | number;
+    }>(
+      `select to_char(s.paid_at at time zone 'UTC', 'YYYY-MM-DD') as day, sum(s.amount_cents)::bigint as amount_cents,
+              count(*) as count
+       from subscription_charges s join customers c on c.id = s.customer_id
+       where s.status = 'paid' and s.paid_at >= $1::timestamptz and s.paid_at <= $2::timestamptz ${appFilter}
+       group by 1`,
+      parameters,
+    );
     return {
       object: 'partner_stats',
       app: scope.kind === 'app' ? scope.appId : null,
@@ -179,7 +191,15 @@ export class ReportsService {
           amountCents: BigInt(row.amount_cents),
           count: Number(row.count),
         })),
-        { now, days },
+        {
+          now,
+          days,
+          subscriptionCharges: subscriptionCharges.map((row) => ({
+            day: row.day,
+            amountCents: BigInt(row.amount_cents),
+            count: Number(row.count),
+          })),
+        },
       ),
     };
   }

@@ -184,6 +184,12 @@ export class SubscriptionsService {
     const now = this.clock.now();
     const periodStart = new Date(row.current_period_start);
     const periodEnd = new Date(row.current_period_end);
+    if (row.cancel_at_period_end) {
+      throw new TollgateError(
+        'invalid_state',
+        'The plan is cancelled at the end of its period; resume it before changing plans',
+      );
+    }
     if (next.code === current.code) {
       if (row.pending_plan_code) await this.setStripePrice(row, current, 'none'); // a pending downgrade undone
       await this.db.query(
@@ -306,15 +312,61 @@ export class SubscriptionsService {
   async cancel(customer: CustomerRecord) {
     const row = await this.live(customer.id);
     if (!row) throw new TollgateError('invalid_state', 'The customer has no active subscription');
+    // Cancelling ends the plan, so a pending downgrade no longer happens (one story: "ends on …").
+    if (row.pending_plan_code) await this.setStripePrice(row, this.plan(row.plan_code), 'none');
     if (row.provider === 'stripe' && this.stripe && row.provider_subscription_id) {
       await this.stripe.subscriptions.update(row.provider_subscription_id, { cancel_at_period_end: true });
     }
     await this.changed(
-      'update subscriptions set cancel_at_period_end = true, updated_at = $2 where id = $1 and not cancel_at_period_end',
+      `update subscriptions set cancel_at_period_end = true, pending_plan_code = null, updated_at = $2
+       where id = $1 and (not cancel_at_period_end or pending_plan_code is not null)`,
       [row.id, this.clock.now().toISOString()],
       'subscription.updated',
     );
     return { subscription: await this.view(customer.id) };
+  }
+
+  /** Undoes a cancellation before the period ends: the plan renews again. */
+  async resume(customer: CustomerRecord) {
+    const row = await this.live(customer.id);
+    if (!row) throw new TollgateError('invalid_state', 'The customer has no active subscription');
+    if (!row.cancel_at_period_end) return { subscription: await this.view(customer.id) };
+    if (row.provider === 'stripe' && this.stripe && row.provider_subscription_id) {
+      await this.stripe.subscriptions.update(row.provider_subscription_id, { cancel_at_period_end: false });
+    }
+    await this.changed(
+      'update subscriptions set cancel_at_period_end = false, updated_at = $2 where id = $1 and cancel_at_period_end',
+      [row.id, this.clock.now().toISOString()],
+      'subscription.updated',
+    );
+    return { subscription: await this.view(customer.id) };
+  }
+
+  /** The customer's plan payments, newest first: what was paid (or is awaiting payment) and for what. */
+  async charges(customerId: string, limit: number) {
+    const rows = await this.db.query<SubscriptionChargeRow>(
+      `select * from subscription_charges where customer_id = $1 and status <> 'cancelled'
+       order by created_at desc, id desc limit $2`,
+      [customerId, limit],
+    );
+    return {
+      object: 'list',
+      data: rows.map((row) => ({
+        id: row.id,
+        object: 'subscription_charge',
+        kind: row.kind,
+        plan: row.plan_code,
+        plan_name: this.config.plans.find((plan) => plan.code === row.plan_code)?.name ?? row.plan_code,
+        from_plan: row.from_plan_code,
+        amount_usd: Number(row.amount_cents) / 100,
+        allowance: microsToCredits(BigInt(row.allowance_micros)),
+        status: row.status,
+        period_start: row.period_start ? new Date(row.period_start).toISOString() : null,
+        period_end: row.period_end ? new Date(row.period_end).toISOString() : null,
+        created_at: new Date(row.created_at).toISOString(),
+        paid_at: row.paid_at ? new Date(row.paid_at).toISOString() : null,
+      })),
+    };
   }
 
   // --- Test-mode charges (the test checkout page) ----------------------------------------------

@@ -15,7 +15,9 @@ export interface WidgetBoot {
   amount: number | null;
   session_id: string | null;
   status: 'success' | 'cancelled' | null;
-  config: WidgetConfigView;
+  config: WidgetConfigView | null;
+  /** Why the widget cannot open (a bad publishable key): it says so, styled, and tells the host page. */
+  problem?: { code: string; message: string };
 }
 
 export const escapeHtml = (text: string) =>
@@ -54,11 +56,11 @@ export function widgetPage(boot: WidgetBoot, assets: { scriptHash: string; style
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light">
-<title>Buy credits — ${escapeHtml(boot.config.app.name)}</title>
+<title>Buy credits${boot.config ? ` — ${escapeHtml(boot.config.app.name)}` : ''}</title>
 <link rel="stylesheet" href="/widget/widget.css?v=${assets.styleHash}">
 <script type="application/json" id="tollgate-boot">${inertJson(boot)}</script>
 <script src="/widget/widget.js?v=${assets.scriptHash}" defer></script>
-</head><body><div id="tollgate-widget" class="widget"><p class="loading">Loading…</p></div></body></html>`;
+</head><body><main id="tollgate-widget" class="widget"><p class="loading">Loading…</p></main></body></html>`;
 }
 
 /** Where a checkout opened in its own tab lands: a note to go back to the app (the widget is polling). */

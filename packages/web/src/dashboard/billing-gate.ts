@@ -68,6 +68,8 @@ button:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 let gateHost: HTMLElement | null = null;
 let toastHost: HTMLElement | null = null;
 let current: BillingGateHandle | null = null;
+/** Toasts asked for while the gate is open: shown when it closes, never on top of a modal dialog. */
+let waitingToasts: (() => void)[] = [];
 
 function shadowHost(tag: string): ShadowRoot {
   const host = document.createElement('div');
@@ -175,6 +177,10 @@ export function showBillingGate(options: BillingGateOptions = {}): BillingGateHa
       if (current === handle) current = null;
       if (!acted) options.onDismiss?.();
       if (opener?.isConnected && typeof opener.focus === 'function') opener.focus();
+      const toasts = waitingToasts;
+      waitingToasts = [];
+      // An action leads elsewhere (checkout, settings): the toast it answered is no longer news.
+      if (!acted) for (const show of toasts) show();
     },
   };
   // Escape fires `cancel` then `close`; both end here.
@@ -195,18 +201,40 @@ export interface ToastOptions {
   actionLabel?: string;
   onAction?: () => void;
   tone?: 'info' | 'error';
-  /** Milliseconds before it goes away by itself (paused while focus or the pointer is in it); 0 keeps it. */
+  /**
+   * Milliseconds before it goes away by itself (paused while focus or the pointer is in it); 0 keeps
+   * it. By default a toast with an action stays until dismissed: it asks the person to do something.
+   */
   timeoutMilliseconds?: number;
 }
 
-/** A toast in a polite live region at the bottom of the screen. */
+/**
+ * A toast in a polite live region at the bottom of the screen. One toast per message (the same
+ * message again replaces the old one), and none while the billing gate is open: it waits until the
+ * gate closes, so it never covers the dialog nor sits unreachable behind it.
+ */
 export function showToast(options: ToastOptions): { close(): void } {
+  if (current) {
+    let cancelled = false;
+    let shown: { close(): void } | null = null;
+    waitingToasts.push(() => {
+      if (!cancelled) shown = showToast(options);
+    });
+    return {
+      close() {
+        cancelled = true;
+        shown?.close();
+      },
+    };
+  }
   const root = toastHost?.shadowRoot ?? shadowHost('toasts');
   let region = root.querySelector('.toasts');
   if (!region) {
     region = h('div', { class: 'toasts', role: 'status', 'aria-live': 'polite' });
     root.append(region);
   }
+  for (const existing of Array.from(region.querySelectorAll<HTMLElement>('.toast')))
+    if (existing.dataset.message === options.message) existing.remove();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const close = () => {
     clearTimeout(timer);
@@ -214,7 +242,7 @@ export function showToast(options: ToastOptions): { close(): void } {
   };
   const toast = h(
     'div',
-    { class: `toast ${options.tone ?? 'info'}`, 'data-testid': 'toast' },
+    { class: `toast ${options.tone ?? 'info'}`, 'data-testid': 'toast', 'data-message': options.message },
     h('span', { class: 'text' }, options.message),
     options.actionLabel && options.onAction
       ? h(
@@ -232,7 +260,7 @@ export function showToast(options: ToastOptions): { close(): void } {
       : null,
     h('button', { type: 'button', class: 'close', 'aria-label': 'Dismiss', onclick: close }, '×'),
   );
-  const timeout = options.timeoutMilliseconds ?? 10_000;
+  const timeout = options.timeoutMilliseconds ?? (options.actionLabel ? 0 : 10_000);
   const arm = () => {
     clearTimeout(timer);
     if (timeout > 0) timer = setTimeout(close, timeout);

@@ -59,7 +59,8 @@ export interface DashboardContext {
   takeNotice(page: string): Notice | null;
   /** Goes to `#/route`; `focus` is a selector to focus after rendering (else the page heading). */
   navigate(route: string, focus?: string): void;
-  refreshBalance(): Promise<void>;
+  /** Re-reads the balance into the header; answers the available credits (null when it failed). */
+  refreshBalance(): Promise<number | null>;
   models(): Promise<PublicModel[]>;
   /** Shows the billing gate with the dashboard's actions wired in. */
   showGate(reason: string, numbers?: { required?: number; available?: number }): void;

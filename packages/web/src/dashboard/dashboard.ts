@@ -27,6 +27,8 @@ import type { Tabs } from './tabs.ts';
 
 const KEY_NAME = 'tollgate.user_key';
 const GATE_SEEN = 'tollgate.gate_seen';
+/** The header's balance is re-read this often while the tab is visible (charges happen elsewhere). */
+const BALANCE_POLL_MS = 30_000;
 
 const root = document.getElementById('app')!;
 /** Ends the signed-in dashboard (its hash listener) when signing out or in again. */
@@ -189,6 +191,15 @@ async function startDashboard(api: Api, customerId: string, available: number): 
     balancePill.setAttribute('aria-label', `Balance: ${formatCredits(value)} credits available`);
   };
   setBalance(available);
+  // The app charges from its own servers: re-read the balance when the person comes back to this tab
+  // and now and then while it is visible, so the header never shows a balance long gone.
+  const refreshPill = () => {
+    if (document.visibilityState === 'visible') void context.refreshBalance();
+  };
+  document.addEventListener('visibilitychange', refreshPill, { signal: lifetime.signal });
+  window.addEventListener('focus', refreshPill, { signal: lifetime.signal });
+  const poll = setInterval(refreshPill, BALANCE_POLL_MS);
+  lifetime.signal.addEventListener('abort', () => clearInterval(poll));
   const navLinks = PAGES.map((page) => h('a', { href: `#/${page.route}`, 'data-page': page.id }, page.label));
   const main = h('main', { id: 'main', tabindex: -1 });
   mount(
@@ -269,7 +280,8 @@ async function startDashboard(api: Api, customerId: string, available: number): 
     },
     async refreshBalance() {
       const balance = await api.get('/v1/credits/balance').catch(() => null);
-      if (balance) setBalance(balance.available);
+      if (balance && !lifetime.signal.aborted) setBalance(balance.available);
+      return balance?.available ?? null;
     },
     models() {
       modelsPromise ??= api.get<{ data: PublicModel[] }>('/v1/models').then((result) => result.data);
@@ -301,6 +313,8 @@ async function startDashboard(api: Api, customerId: string, available: number): 
   };
 
   async function render(force = false): Promise<void> {
+    // A portal link opened in this tab: boot() signs in with it (another account, maybe).
+    if (location.hash.includes('portal=')) return;
     const [page = 'credits', sub] = location.hash.replace(/^#\/?/, '').split('/');
     const known = PAGES.find((candidate) => candidate.id === page) ?? PAGES[0];
     for (const link of navLinks) {
@@ -465,5 +479,11 @@ async function purchaseNotice(api: Api, sessionId: string | null): Promise<Notic
   }
   return pending;
 }
+
+// A portal link opened in a tab that already shows the dashboard changes only the fragment: the page
+// does not load again, so the link's token is taken here (and may sign in as someone else).
+window.addEventListener('hashchange', () => {
+  if (new URLSearchParams(location.hash.slice(1)).has('portal')) void boot();
+});
 
 void boot();

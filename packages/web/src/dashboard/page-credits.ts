@@ -2,7 +2,9 @@
  * Credits (seed 000): Balance (breakdown, buying credits, the result of a checkout, trying a
  * generation), Transactions (paginated history), Gift Codes (redeem, errors inline).
  */
+import { LARGE_PURCHASE_USD, parseUsdInput } from '../amounts.ts';
 import { ApiError, errorMessage } from './api.ts';
+import { confirmDialog } from './confirm-dialog.ts';
 import { type BillingCatalog, type DashboardContext, type Notice, noticeRole } from './context.ts';
 import {
   formatCredits,
@@ -70,22 +72,43 @@ const SOURCE_LABELS: [key: string, label: string][] = [
 async function renderBalance(panel: HTMLElement, context: DashboardContext): Promise<void> {
   const notice = context.takeNotice('balance');
   mount(panel, noticeElement(notice), h('p', { class: 'muted' }, 'Loading your balance…'));
-  let customer: any;
-  let catalog: BillingCatalog;
-  try {
-    [customer, catalog] = await Promise.all([
-      context.api.get(`/v1/customers/${encodeURIComponent(context.customerId)}`),
-      context.api.get<BillingCatalog>('/v1/billing/catalog'),
-    ]);
-  } catch (error) {
-    mount(
-      panel,
-      noticeElement(notice),
-      h('div', { class: 'notice error', role: 'alert' }, errorMessage(error)),
+  // Each card stands on its own: a failed catalog (plans, packs) must not hide the balance, and
+  // whatever failed offers to try again.
+  const [customerResult, catalogResult] = await Promise.allSettled([
+    context.api.get(`/v1/customers/${encodeURIComponent(context.customerId)}`),
+    context.api.get<BillingCatalog>('/v1/billing/catalog'),
+  ]);
+  const retry = (error: unknown, what: string) =>
+    h(
+      'section',
+      { class: 'card', 'data-testid': 'load-failed' },
+      h(
+        'div',
+        { class: 'notice error', role: 'alert' },
+        h('strong', null, `${what} could not be loaded`),
+        errorMessage(error),
+      ),
+      h(
+        'button',
+        { type: 'button', class: 'secondary', onclick: () => void renderBalance(panel, context) },
+        'Try again',
+      ),
     );
+  if (customerResult.status === 'rejected') {
+    mount(panel, noticeElement(notice), retry(customerResult.reason, 'Your balance'));
     return;
   }
-  const breakdown = customer.breakdown ?? {};
+  const customer: any = customerResult.value;
+  const breakdown: Record<string, number> = customer.breakdown ?? {};
+  // Every source holding credits, known ones first, so that the rows add up to the total; what
+  // running generations reserve is part of those sources, shown apart and taken off to give "available".
+  const known = new Set(SOURCE_LABELS.map(([key]) => key));
+  const sources: [string, string][] = [
+    ...SOURCE_LABELS.filter(([key]) => key !== 'adjustment' || (breakdown[key] ?? 0) !== 0),
+    ...Object.keys(breakdown)
+      .filter((key) => !known.has(key) && breakdown[key] !== 0)
+      .map((key): [string, string] => [key, humanize(key)]),
+  ];
   const balanceCard = h(
     'section',
     { class: 'card', 'aria-labelledby': 'balance-heading' },
@@ -94,40 +117,54 @@ async function renderBalance(panel: HTMLElement, context: DashboardContext): Pro
     h('p', { class: 'muted' }, 'credits available to spend'),
     h(
       'dl',
-      { class: 'breakdown' },
-      SOURCE_LABELS.filter(([key]) => key !== 'adjustment' || (breakdown[key] ?? 0) !== 0).map(
-        ([key, label]) => [
-          h('dt', null, label),
-          h('dd', { 'data-source': key }, formatCredits(breakdown[key] ?? 0)),
-        ],
-      ),
-      h('dt', null, 'Pending (reserved by running generations)'),
-      h('dd', { 'data-source': 'pending' }, formatCredits(customer.pending)),
-      h('dt', null, h('strong', null, 'Total balance')),
-      h('dd', null, formatCredits(customer.balance)),
+      { class: 'breakdown', 'data-testid': 'balance-sources' },
+      sources.map(([key, label]) => [
+        h('dt', null, label),
+        h('dd', { 'data-source': key }, formatCredits(breakdown[key] ?? 0)),
+      ]),
+      h('dt', { class: 'total' }, h('strong', null, 'Total balance')),
+      h('dd', { class: 'total', 'data-testid': 'total-balance' }, formatCredits(customer.balance)),
+    ),
+    h(
+      'dl',
+      { class: 'breakdown pending', 'data-testid': 'balance-pending' },
+      h('dt', null, 'Reserved by running generations'),
+      h('dd', { 'data-source': 'pending' }, formatSignedCredits(-customer.pending)),
+      h('dt', null, h('strong', null, 'Available to spend')),
+      h('dd', null, h('strong', null, formatCredits(customer.available))),
     ),
   );
   mount(
     panel,
     noticeElement(notice),
-    h('div', { class: 'grid' }, balanceCard, buyCard(context, catalog)),
+    h(
+      'div',
+      { class: 'grid' },
+      balanceCard,
+      catalogResult.status === 'fulfilled'
+        ? buyCard(context, catalogResult.value)
+        : retry(catalogResult.reason, 'Prices and plans'),
+    ),
     await tryGenerationCard(context),
   );
 }
 
 function buyCard(context: DashboardContext, catalog: BillingCatalog): HTMLElement {
   const { purchase } = catalog;
+  // One rule on every page (the widget's too): nothing sells below the configured minimum, so a
+  // pack priced under it is not offered here (the API still sells it to an app that asks by code).
+  const packs = catalog.credit_packs.filter((pack) => pack.price_usd >= purchase.minimum_usd);
   const amountId = uid('amount');
   const errorId = uid('buy-error');
   const summaryId = uid('buy-summary');
   const name = uid('pack');
+  // Text, not type=number: "12,50" (a decimal comma) must read as $12.50, which a number input drops.
   const amountInput = h('input', {
-    type: 'number',
+    type: 'text',
     id: amountId,
     name: 'amount_usd',
-    min: purchase.minimum_usd,
-    step: '1',
     inputmode: 'decimal',
+    autocomplete: 'off',
     value: Math.max(purchase.minimum_usd, 10),
     'aria-describedby': `${summaryId} ${errorId}`,
     'data-testid': 'buy-amount',
@@ -144,7 +181,7 @@ function buyCard(context: DashboardContext, catalog: BillingCatalog): HTMLElemen
   const choices = h(
     'div',
     { class: 'choices' },
-    catalog.credit_packs.map((pack) =>
+    packs.map((pack) =>
       packChoice(pack.code, `${formatCredits(pack.credits)} credits`, formatUsd(pack.price_usd), false),
     ),
     packChoice('custom', 'Custom amount', `From ${formatUsd(purchase.minimum_usd)}`, true),
@@ -152,15 +189,15 @@ function buyCard(context: DashboardContext, catalog: BillingCatalog): HTMLElemen
   const selected = () =>
     (choices.querySelector('input:checked') as HTMLInputElement | null)?.value ?? 'custom';
   const update = () => {
-    const pack = catalog.credit_packs.find((candidate) => candidate.code === selected());
+    const pack = packs.find((candidate) => candidate.code === selected());
     amountInput.disabled = Boolean(pack);
     if (pack) {
       summary.textContent = `You pay ${formatUsd(pack.price_usd)} and get ${formatCredits(pack.credits)} credits.`;
       return;
     }
-    const amount = Number(amountInput.value);
-    if (!Number.isFinite(amount) || amount <= 0) {
-      summary.textContent = `Enter an amount of at least ${formatUsd(purchase.minimum_usd)}.`;
+    const amount = parseUsdInput(amountInput.value) ?? 0;
+    if (amount <= 0) {
+      summary.textContent = `Enter an amount in dollars of at least ${formatUsd(purchase.minimum_usd)}, like 20 or 12.50.`;
       return;
     }
     const base = amount / purchase.usd_per_credit;
@@ -189,15 +226,26 @@ function buyCard(context: DashboardContext, catalog: BillingCatalog): HTMLElemen
         event.preventDefault();
         error.textContent = '';
         amountInput.removeAttribute('aria-invalid');
-        const pack = catalog.credit_packs.find((candidate) => candidate.code === selected());
-        const amount = Number(amountInput.value);
-        if (!pack && (!Number.isFinite(amount) || amount < purchase.minimum_usd)) {
+        const pack = packs.find((candidate) => candidate.code === selected());
+        const amount = parseUsdInput(amountInput.value) ?? 0;
+        if (!pack && amount < purchase.minimum_usd) {
           error.textContent = `The minimum purchase is ${formatUsd(purchase.minimum_usd)}.`;
           amountInput.setAttribute('aria-invalid', 'true');
           amountInput.focus();
           return;
         }
         if (isBusy(submit)) return;
+        const paying = pack ? pack.price_usd : amount;
+        if (
+          paying >= LARGE_PURCHASE_USD &&
+          !(await confirmDialog({
+            title: `Pay ${formatUsd(paying)}?`,
+            message: `You are about to pay ${formatUsd(paying)}. That is a large amount — check it before going on.`,
+            confirmLabel: `Yes, pay ${formatUsd(paying)}`,
+            cancelLabel: 'Change amount',
+          }))
+        )
+          return;
         setBusy(submit, true);
         submit.textContent = 'Opening checkout…';
         const back = `${location.origin}/dashboard/`;
@@ -254,6 +302,45 @@ async function tryGenerationCard(context: DashboardContext): Promise<HTMLElement
     { type: 'submit', class: 'secondary', 'data-testid': 'try-generation' },
     'Try a generation',
   );
+  // A per-second (or per-unit) model is priced for its duration, and any model for how many: one
+  // second of an 8-second video is not its price.
+  const durationId = uid('duration');
+  const countId = uid('count');
+  const duration = h('input', {
+    type: 'number',
+    id: durationId,
+    min: 1,
+    max: 600,
+    step: 'any',
+    value: 8,
+    inputmode: 'decimal',
+    'data-testid': 'try-duration',
+  });
+  const count = h('input', {
+    type: 'number',
+    id: countId,
+    min: 1,
+    max: 100,
+    step: 1,
+    value: 1,
+    inputmode: 'numeric',
+    'data-testid': 'try-count',
+  });
+  const durationLabel = h('label', { for: durationId }, 'Duration (seconds)');
+  const durationField = h('div', { class: 'field' }, durationLabel, duration);
+  let unitWords = 'seconds';
+  const syncInputs = () => {
+    const model = models.find((candidate) => candidate.id === select.value);
+    const unit = model?.pricing.per_unit !== undefined ? (model.pricing.unit ?? 'unit') : null;
+    durationField.hidden = unit === null;
+    unitWords = unit === 'second' ? 'seconds' : `${unit}s`;
+    durationLabel.textContent = unit === 'second' ? 'Duration (seconds)' : `Quantity (${unitWords})`;
+  };
+  select.addEventListener('change', () => {
+    syncInputs();
+    mount(result);
+  });
+  syncInputs();
   const form = h(
     'form',
     {
@@ -262,36 +349,66 @@ async function tryGenerationCard(context: DashboardContext): Promise<HTMLElement
         if (isBusy(button)) return;
         setBusy(button, true);
         mount(result);
+        /** Refused on the first hold (one of them): the batch needs `copies` times what it says. */
+        let scale = 1;
         try {
           // A hold is exactly what an app asks for before generating: it answers whether this
-          // would run and on what. It is released at once; nothing is charged.
+          // would run, on what, and at what price (the app's share included). It is released at
+          // once; nothing is charged.
+          const perUnit = !durationField.hidden;
+          const seconds = Number(duration.value);
+          const copies = Math.floor(Number(count.value));
+          if (perUnit && !(seconds > 0 && seconds <= 600))
+            throw new Error('Enter a duration between 1 and 600.');
+          if (!(copies >= 1 && copies <= 100)) throw new Error('Enter how many, from 1 to 100.');
+          scale = copies;
           const hold = await context.api.post(
             '/v1/holds',
-            { customer: context.customerId, model: select.value },
+            { customer: context.customerId, model: select.value, ...(perUnit ? { quantity: seconds } : {}) },
             { idempotent: true },
           );
           await context.api.post(`/v1/holds/${encodeURIComponent(hold.id)}/void`).catch(() => undefined);
+          scale = 1;
+          const each = Number(hold.amount);
+          const total = Math.round(each * copies * 1_000_000) / 1_000_000;
+          if (hold.funding !== 'byok' && copies > 1) {
+            // The whole batch must fit in the balance, not just one of it.
+            const batch = await context.api.post(
+              '/v1/holds',
+              { customer: context.customerId, model: select.value, amount: total },
+              { idempotent: true },
+            );
+            await context.api.post(`/v1/holds/${encodeURIComponent(batch.id)}/void`).catch(() => undefined);
+          }
+          const what = `${copies > 1 ? `${copies} × ` : ''}${perUnit ? `${seconds} ${unitWords}` : 'one call'}`;
           mount(
             result,
             h(
               'div',
-              { class: 'notice success' },
+              { class: 'notice success', 'data-testid': 'try-ready' },
               h('strong', null, 'Ready to generate'),
               hold.funding === 'byok'
                 ? 'This would run on your own API key: no credits are used.'
-                : `This would use ${formatCredits(hold.amount)} credits. Nothing was charged.`,
+                : `${what}: ${copies > 1 ? `${formatCredits(each)} credits each, ` : ''}${formatCredits(total)} credits in all. Nothing was charged.`,
             ),
           );
         } catch (error) {
           if (error instanceof ApiError && error.code === 'insufficient_credits') {
+            const needed = error.details.required as number | undefined;
+            const required = needed === undefined ? undefined : Math.round(needed * scale * 1e6) / 1e6;
+            const available = error.details.available as number | undefined;
             mount(
               result,
-              h('div', { class: 'notice warning' }, h('strong', null, 'Insufficient credits'), error.message),
+              h(
+                'div',
+                { class: 'notice warning', 'data-testid': 'try-insufficient' },
+                h('strong', null, 'Not enough credits'),
+                required !== undefined && available !== undefined
+                  ? `This needs ${formatCredits(required)} credits; you have ${formatCredits(available)} available.`
+                  : 'Add credits or your own API key to run it.',
+              ),
             );
-            context.showGate('insufficient_credits', {
-              required: error.details.required as number | undefined,
-              available: error.details.available as number | undefined,
-            });
+            context.showGate('insufficient_credits', { required, available });
           } else {
             mount(result, h('div', { class: 'notice error', role: 'alert' }, errorMessage(error)));
           }
@@ -301,6 +418,12 @@ async function tryGenerationCard(context: DashboardContext): Promise<HTMLElement
       },
     },
     h('div', { class: 'field' }, h('label', { for: selectId }, 'Model'), select),
+    h(
+      'div',
+      { class: 'row' },
+      durationField,
+      h('div', { class: 'field' }, h('label', { for: countId }, 'How many'), count),
+    ),
     h('div', { class: 'row' }, button),
   );
   return h(
@@ -448,16 +571,17 @@ function renderGiftCodes(panel: HTMLElement, context: DashboardContext): void {
         try {
           const redemption = await context.api.post('/v1/gift-codes/redeem', { code }, { idempotent: true });
           input.value = '';
+          // The same number as the header: what can be spent now (the redemption answers the total).
+          const available = await context.refreshBalance();
           mount(
             result,
             h(
               'div',
               { class: 'notice success', role: 'status', 'data-testid': 'gift-success' },
               h('strong', null, `${formatCredits(redemption.amount)} credits added`),
-              `Your balance is now ${formatCredits(redemption.balance)} credits.`,
+              available === null ? null : `You now have ${formatCredits(available)} credits available.`,
             ),
           );
-          await context.refreshBalance();
         } catch (failure) {
           fail(
             failure instanceof ApiError && failure.code === 'not_found'

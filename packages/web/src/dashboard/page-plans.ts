@@ -5,7 +5,7 @@
 import { errorMessage } from './api.ts';
 import { confirmDialog } from './confirm-dialog.ts';
 import type { BillingCatalog, DashboardContext, Notice, Subscription } from './context.ts';
-import { formatCredits, formatDate, formatUsd, h, mount } from './dom.ts';
+import { formatCredits, formatDate, formatUsd, h, humanize, mount } from './dom.ts';
 import { noticeElement } from './page-credits.ts';
 
 type Plan = BillingCatalog['plans'][number];
@@ -94,6 +94,15 @@ export function renderPlansPage(main: HTMLElement, context: DashboardContext): v
       if (plan.code === current.plan) {
         return h('button', { type: 'button', class: 'secondary', disabled: true }, 'Current plan');
       }
+      // A cancelled plan changes nothing any more: resume it first (the card above offers that).
+      if (current.cancel_at_period_end) return null;
+      if (plan.code === current.pending_plan) {
+        return h(
+          'p',
+          { class: 'muted', 'data-testid': 'pending-plan-note' },
+          `Starts on ${formatDate(current.current_period_end, false)}`,
+        );
+      }
       const upgrade = isUpgrade(currentPlan, plan);
       const periodEnd = formatDate(current.current_period_end, false);
       return h(
@@ -154,10 +163,24 @@ export function renderPlansPage(main: HTMLElement, context: DashboardContext): v
       );
     };
 
+    const resume = async () =>
+      act(async () => {
+        await context.api.post(`${path}/resume`);
+        return { kind: 'success', title: `Your ${current?.plan_name} plan will renew` };
+      });
+    const keepCurrent = async () =>
+      act(async () => {
+        await context.api.patch(path, { plan: current?.plan });
+        return { kind: 'success', title: `You stay on ${current?.plan_name}` };
+      });
+    const charges = context.api
+      .get<{ data: PlanCharge[] }>(`${path}/charges`)
+      .then((result) => result.data)
+      .catch(() => []);
     mount(
       body,
       noticeElement(notice),
-      currentCard(current, catalog.plans, async () => {
+      currentCard(current, catalog.plans, { resume, keepCurrent }, async () => {
         const confirmed = await confirmDialog({
           title: 'Cancel your plan?',
           message: `Your plan stays active until ${formatDate(current?.current_period_end, false)} and then ends. Credits you bought are kept.`,
@@ -203,6 +226,7 @@ export function renderPlansPage(main: HTMLElement, context: DashboardContext): v
           ),
         ),
       ),
+      chargesCard(await charges),
     );
   }
 }
@@ -230,12 +254,84 @@ function featureList(plan: Plan): HTMLElement | null {
   );
 }
 
+interface PlanCharge {
+  id: string;
+  kind: 'start' | 'upgrade' | 'renewal';
+  plan_name: string;
+  amount_usd: number;
+  allowance: number;
+  status: string;
+  created_at: string;
+  paid_at: string | null;
+}
+
+/** Every plan payment, so that a prorated upgrade charge is on record where the plan is. */
+function chargesCard(charges: PlanCharge[]): HTMLElement | null {
+  if (charges.length === 0) return null;
+  const what = (charge: PlanCharge) =>
+    charge.kind === 'start'
+      ? `${charge.plan_name} plan, first period`
+      : charge.kind === 'upgrade'
+        ? `Upgrade to ${charge.plan_name} (prorated)`
+        : `${charge.plan_name} plan renewal`;
+  return h(
+    'section',
+    { class: 'card table-wrap', 'aria-labelledby': 'plan-payments-heading' },
+    h('h2', { id: 'plan-payments-heading' }, 'Plan payments'),
+    h(
+      'table',
+      { class: 'responsive', 'data-testid': 'plan-payments' },
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          h('th', { scope: 'col' }, 'Date'),
+          h('th', { scope: 'col' }, 'What'),
+          h('th', { scope: 'col', class: 'num' }, 'Allowance'),
+          h('th', { scope: 'col', class: 'num' }, 'Amount'),
+          h('th', { scope: 'col' }, 'Status'),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        charges.map((charge) =>
+          h(
+            'tr',
+            { 'data-kind': charge.kind },
+            h('td', { 'data-label': 'Date' }, formatDate(charge.paid_at ?? charge.created_at)),
+            h('td', { 'data-label': 'What' }, what(charge)),
+            h('td', { 'data-label': 'Allowance', class: 'num' }, `+${formatCredits(charge.allowance)}`),
+            h('td', { 'data-label': 'Amount', class: 'num' }, formatUsd(charge.amount_usd)),
+            h(
+              'td',
+              { 'data-label': 'Status' },
+              h(
+                'span',
+                { class: 'tag' },
+                charge.status === 'pending' ? 'Awaiting payment' : humanize(charge.status),
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 function isUpgrade(current: Plan | undefined, next: Plan): boolean {
   if (!current) return true;
   return next.allowance > current.allowance || next.price_usd > current.price_usd;
 }
 
-function currentCard(subscription: Subscription | null, plans: Plan[], onCancel: () => void): HTMLElement {
+function currentCard(
+  subscription: Subscription | null,
+  plans: Plan[],
+  actions: { resume: () => void; keepCurrent: () => void },
+  onCancel: () => void,
+): HTMLElement {
   if (!subscription) {
     return h(
       'section',
@@ -262,29 +358,43 @@ function currentCard(subscription: Subscription | null, plans: Plan[], onCancel:
           )
         : null,
     ),
+    // Not "x of y": after a prorated upgrade what is left is not a share of the plan's allowance.
     h(
       'p',
       { id: 'allowance-label' },
       `Allowance left this period: `,
-      h('strong', null, `${formatCredits(left)} of ${formatCredits(allowance)} credits`),
+      h('strong', { 'data-testid': 'allowance-left' }, `${formatCredits(left)} credits`),
     ),
     h('progress', { max: Math.max(allowance, left, 1), value: left, 'aria-labelledby': 'allowance-label' }),
     h(
       'p',
       { class: 'muted', style: 'margin-top:8px' },
-      subscription.cancel_at_period_end
-        ? `Ends on ${formatDate(subscription.current_period_end, false)}.`
-        : `Renews on ${formatDate(subscription.current_period_end, false)}.`,
-      subscription.pending_plan
-        ? ` Changes to ${plans.find((plan) => plan.code === subscription.pending_plan)?.name ?? subscription.pending_plan} then.`
-        : '',
+      `${subscription.plan_name} includes ${formatCredits(allowance)} credits each month; an upgrade adds the prorated difference for the rest of the period.`,
     ),
-    subscription.cancel_at_period_end
-      ? null
-      : h(
-          'div',
-          { class: 'row' },
-          h('button', { type: 'button', class: 'danger', onclick: onCancel }, 'Cancel plan'),
-        ),
+    h(
+      'p',
+      { 'data-testid': 'plan-status' },
+      subscription.cancel_at_period_end
+        ? `Cancelled: ends on ${formatDate(subscription.current_period_end, false)} and does not renew.`
+        : subscription.pending_plan
+          ? `Changes to ${plans.find((plan) => plan.code === subscription.pending_plan)?.name ?? subscription.pending_plan} on ${formatDate(subscription.current_period_end, false)}.`
+          : `Renews on ${formatDate(subscription.current_period_end, false)}.`,
+    ),
+    h(
+      'div',
+      { class: 'row' },
+      subscription.cancel_at_period_end
+        ? h('button', { type: 'button', class: 'primary', onclick: actions.resume }, 'Resume plan')
+        : [
+            subscription.pending_plan
+              ? h(
+                  'button',
+                  { type: 'button', class: 'secondary', onclick: actions.keepCurrent },
+                  `Keep ${subscription.plan_name}`,
+                )
+              : null,
+            h('button', { type: 'button', class: 'danger', onclick: onCancel }, 'Cancel plan'),
+          ],
+    ),
   );
 }

@@ -303,6 +303,12 @@ function renderOverview(main: HTMLElement, api: Api, account: Account): void {
           'total-purchases',
         ),
         stat(
+          'Plan payments',
+          formatUsd(totals.subscriptions_usd ?? 0),
+          `${totals.subscriptions_count ?? 0} payment${totals.subscriptions_count === 1 ? '' : 's'} (starts, upgrades, renewals)`,
+          'total-subscriptions',
+        ),
+        stat(
           'Usage charged',
           `${formatCredits(totals.usage_charged ?? 0)}`,
           `credits · ${totals.usage_count ?? 0} generations`,
@@ -345,12 +351,18 @@ function renderOverview(main: HTMLElement, api: Api, account: Account): void {
       h(
         'section',
         { class: 'card', 'aria-labelledby': 'revenue-heading' },
-        h('h2', { id: 'revenue-heading' }, 'Credit purchases per day (USD)'),
+        h('h2', { id: 'revenue-heading' }, 'Revenue per day (USD)'),
         lineChart({
-          title: `Credit purchases per day, ${stats.from} to ${stats.to}`,
-          description: `${formatUsd(totals.purchases_usd ?? 0)} from ${totals.purchases_count ?? 0} purchases in this period.`,
-          series: [{ key: 'purchases', label: 'Purchases', color: '#4f46e5' }],
-          data: stats.data.map((day) => ({ label: day.date, values: { purchases: day.purchases_usd ?? 0 } })),
+          title: `Credit purchases and plan payments per day, ${stats.from} to ${stats.to}`,
+          description: `${formatUsd(totals.purchases_usd ?? 0)} from ${totals.purchases_count ?? 0} credit purchases and ${formatUsd(totals.subscriptions_usd ?? 0)} from ${totals.subscriptions_count ?? 0} plan payments in this period.`,
+          series: [
+            { key: 'purchases', label: 'Credit purchases', color: '#4f46e5' },
+            { key: 'subscriptions', label: 'Plan payments', color: '#c2410c' },
+          ],
+          data: stats.data.map((day) => ({
+            label: day.date,
+            values: { purchases: day.purchases_usd ?? 0, subscriptions: day.subscriptions_usd ?? 0 },
+          })),
           format: (value) => formatUsd(value),
         }),
       ),
@@ -437,8 +449,12 @@ function renderCustomers(main: HTMLElement, api: Api, page: number, search: stri
                   h(
                     'th',
                     { scope: 'row', 'data-label': 'Customer' },
-                    h('div', null, customer.external_id ?? customer.id),
-                    h('code', { class: 'muted' }, customer.id),
+                    h(
+                      'span',
+                      { class: 'cell-stack' },
+                      h('span', null, customer.external_id ?? customer.id),
+                      h('code', { class: 'muted' }, customer.id),
+                    ),
                   ),
                   h('td', { 'data-label': 'Email' }, customer.email ?? '—'),
                   h('td', { 'data-label': 'Balance', class: 'num' }, formatCredits(customer.balance)),
@@ -486,8 +502,14 @@ function renderRecentUsage(main: HTMLElement, api: Api): void {
   mount(main, head('Recent usage', 'The latest generations charged to your customers.'), body);
   void (async () => {
     let result: { data: any[] };
+    let names: Map<string, string>;
     try {
-      result = await api.get('/v1/partner/usage?limit=50');
+      const [usage, models] = await Promise.all([
+        api.get<{ data: any[] }>('/v1/partner/usage?limit=50'),
+        api.get<{ data: { id: string; name: string }[] }>('/v1/models').catch(() => ({ data: [] })),
+      ]);
+      result = usage;
+      names = new Map(models.data.map((model) => [model.id, model.name]));
     } catch (error) {
       mount(body, failure(error));
       return;
@@ -522,7 +544,11 @@ function renderRecentUsage(main: HTMLElement, api: Api): void {
                 null,
                 h('td', { 'data-label': 'Date' }, formatDate(row.created_at)),
                 h('td', { 'data-label': 'Customer' }, row.external_id ?? row.customer),
-                h('td', { 'data-label': 'Model' }, h('code', null, row.model ?? '—')),
+                h(
+                  'td',
+                  { 'data-label': 'Model', title: row.model ?? undefined },
+                  row.model ? (names.get(row.model) ?? row.model) : '—',
+                ),
                 h('td', { 'data-label': 'Type' }, h('span', { class: 'tag' }, humanize(row.type))),
                 h('td', { 'data-label': 'Charged', class: 'num' }, formatCredits(row.amount)),
                 h(
@@ -726,6 +752,9 @@ function renderGiftCodes(main: HTMLElement, api: Api, account: Account): void {
                   'td',
                   { 'data-label': 'Expires' },
                   batch.expires_at ? formatDate(batch.expires_at, false) : 'Never',
+                  batch.expires_at && new Date(batch.expires_at).getTime() < Date.now()
+                    ? h('span', { class: 'tag expired', 'data-testid': 'batch-expired' }, 'Expired')
+                    : null,
                 ),
               ),
             ),

@@ -41,6 +41,8 @@ main{max-width:1080px;margin:0 auto;padding:24px 20px 64px}
 dl.breakdown{display:grid;grid-template-columns:1fr auto;gap:6px 16px;margin:12px 0 0}
 dl.breakdown dt{color:var(--muted)}
 dl.breakdown dd{margin:0;text-align:right;font-variant-numeric:tabular-nums;font-weight:600}
+dl.breakdown .total{border-top:1px solid var(--line);padding-top:6px}
+dl.breakdown.pending{border-top:1px dashed var(--line);padding-top:10px}
 
 button,.button{font:inherit;font-weight:600;border-radius:9px;padding:9px 16px;border:1px solid transparent;cursor:pointer;
   min-height:40px;display:inline-flex;align-items:center;justify-content:center;gap:6px;text-decoration:none}
@@ -95,6 +97,8 @@ thead th{font-size:13px;color:var(--muted);font-weight:600;text-transform:upperc
 .num{text-align:right}
 .pos{color:var(--ok)}
 .neg{color:var(--text)}
+.cell-stack{display:flex;flex-direction:column;min-width:0}
+.tag.expired{background:var(--bad-bg);color:var(--bad);margin-left:8px}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:14px;word-break:break-all}
 .tag{display:inline-block;font-size:13px;padding:1px 8px;border-radius:999px;background:#f1f2f6;color:#374151;white-space:nowrap}
 .pager{display:flex;justify-content:space-between;align-items:center;margin-top:12px;gap:8px}
@@ -126,7 +130,11 @@ progress{width:100%;height:10px;accent-color:var(--brand)}
 @media (max-width:600px){
   h1{font-size:22px}
   .top-inner{padding:8px 12px;gap:8px}
-  nav.main-nav{order:3;flex-basis:100%;overflow-x:auto;margin:0 -12px;padding:0 8px}
+  nav.main-nav{order:3;flex-basis:100%}
+  nav.main-nav ul{flex-wrap:wrap}
+  table.responsive th::before,table.responsive td::before{flex-shrink:0}
+  table.responsive td>*,table.responsive th>*{min-width:0}
+  .cell-stack{align-items:flex-end;text-align:right}
   main{padding:16px 12px 48px}
   .card{padding:16px}
   .big{font-size:34px}

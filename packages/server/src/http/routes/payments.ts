@@ -216,6 +216,31 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
         return subscriptions.cancel(customer);
       },
     }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/customers/:id/subscription/resume',
+      summary: 'Undo a cancellation before the period ends: the plan renews again',
+      tag: 'Subscriptions',
+      auth: ['app', 'admin', 'user'],
+      params: customerParams,
+      async handler({ params, principal }) {
+        const customer = await customers.resolve(params.id, principal);
+        return subscriptions.resume(customer);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/customers/:id/subscription/charges',
+      summary: "The customer's plan payments (start, upgrade, renewal), newest first",
+      tag: 'Subscriptions',
+      auth: ['app', 'admin', 'user'],
+      params: customerParams,
+      query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }),
+      async handler({ params, principal, query }) {
+        const customer = await customers.resolve(params.id, principal);
+        return subscriptions.charges(customer.id, query.limit);
+      },
+    }),
   ];
 }
 

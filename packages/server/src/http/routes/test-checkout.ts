@@ -44,7 +44,8 @@ type Found =
   | { kind: 'purchase'; purchase: PurchaseRow }
   | { kind: 'charge'; charge: SubscriptionChargeRow; appId: string | null };
 
-const usd = (cents: bigint) => `$${centsToUsd(cents).toFixed(2)}`;
+const usd = (cents: bigint) =>
+  `$${centsToUsd(cents).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const credits = (micros: bigint) =>
   microsToCredits(micros).toLocaleString('en-US', { maximumFractionDigits: 6 });
 
@@ -93,6 +94,14 @@ export function registerTestCheckout(http: FastifyInstance, deps: TestCheckoutDe
 
   const notFound = (request: FastifyRequest, reply: FastifyReply) =>
     answer(request, reply, 404, 'not_found', 'Checkout not found', 'This checkout session does not exist.');
+
+  http.get('/checkout/test/page.js', (_request, reply) =>
+    reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=300')
+      .header('x-content-type-options', 'nosniff')
+      .send(PAGE_SCRIPT),
+  );
 
   http.get<{ Params: Params }>('/checkout/test/:id/:key', async (request, reply) => {
     const found = await find(request.params);
@@ -239,7 +248,10 @@ function html(reply: FastifyReply, body: string) {
     .header('cache-control', 'no-store')
     .header('referrer-policy', 'no-referrer')
     .header('x-content-type-options', 'nosniff')
-    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'")
+    .header(
+      'content-security-policy',
+      "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'",
+    )
     .send(body);
 }
 
@@ -252,6 +264,24 @@ function page(title: string, body: string): string {
 main{max-width:420px;margin:40px auto;background:#fff;border-radius:12px;padding:24px;box-shadow:0 1px 4px #0002}
 .amount{font-size:32px;font-weight:700;margin:0}.bonus{color:#15803d}
 button{width:100%;padding:12px;font-size:16px;border:0;border-radius:8px;background:#4f46e5;color:#fff;cursor:pointer;margin-top:12px}
-button.secondary{background:#e5e7eb;color:#111}button:focus{outline:3px solid #f59e0b}</style></head>
-<body><div class="banner" role="alert">TEST MODE — no real payment is taken</div><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
+button.secondary{background:#e5e7eb;color:#111}button:focus{outline:3px solid #f59e0b}</style>
+<script src="/checkout/test/page.js" defer></script></head>
+<body><div class="banner" role="alert">TEST MODE — no real payment is taken</div><main><h1 tabindex="-1">${escapeHtml(title)}</h1>${body}</main></body></html>`;
 }
+
+/**
+ * The test page's keyboard: focus on Pay (a script, since autofocus is refused inside the widget's
+ * cross-origin frame), and Escape cancels, as it closes the widget on every other step.
+ */
+const PAGE_SCRIPT = `(() => {
+  const pay = document.getElementById('pay');
+  (pay || document.querySelector('h1')).focus();
+  document.addEventListener('keydown', (event) => {
+    const cancel = document.getElementById('cancel');
+    if (event.key === 'Escape' && cancel) {
+      event.preventDefault();
+      cancel.click();
+    }
+  });
+})();
+`;

@@ -269,10 +269,24 @@ function registerWidgetPages(
     try {
       config = await widget.config(query.pk);
     } catch (error) {
-      if (error instanceof TollgateError && error.code === 'invalid_api_key') {
-        return reply.code(404).send(simplePage('Checkout unavailable', 'This publishable key is not valid.'));
-      }
-      throw error;
+      if (!(error instanceof TollgateError && error.code === 'invalid_api_key')) throw error;
+      // The widget's own page (its stylesheet, and its script to tell the host page through onError).
+      const built = await assets.get();
+      return reply.code(404).send(
+        widgetPage(
+          {
+            publishable_key: query.pk,
+            host_origin: query.origin,
+            mode: query.mode as CheckoutMode,
+            amount: null,
+            session_id: null,
+            status: null,
+            config: null,
+            problem: { code: 'invalid_publishable_key', message: 'This publishable key is not valid.' },
+          },
+          { scriptHash: built['widget.js'].hash, styleHash: built['widget.css'].hash },
+        ),
+      );
     }
     const built = await assets.get();
     return reply.send(
