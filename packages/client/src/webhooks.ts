@@ -90,12 +90,12 @@ export interface WebhookList<Item> {
 }
 
 export interface BalanceAlerts {
-  object: 'balance_alerts';
+  object: 'alerts';
   app?: string;
   customer?: string;
   /** Credits; null: none of its own (a customer then follows the app's). */
-  low_balance_threshold: number | null;
-  effective_low_balance_threshold?: number | null;
+  low_balance: number | null;
+  effective_low_balance?: number | null;
   level?: 'above' | 'low' | 'depleted';
 }
 
@@ -116,21 +116,21 @@ export class WebhookEndpoints {
 
   async create(params: WebhookEndpointCreateParams, options?: RequestOptions): Promise<WebhookEndpoint> {
     return this.transport.request(
-      { method: 'POST', path: '/v1/webhook_endpoints', body: params, auth: 'secret', retry: 'unsafe' },
+      { method: 'POST', path: '/v1/webhook-endpoints', body: params, auth: 'secret', retry: 'unsafe' },
       options,
     );
   }
 
   async list(params: { app?: string } = {}, options?: RequestOptions): Promise<WebhookList<WebhookEndpoint>> {
     return this.transport.request(
-      { method: 'GET', path: '/v1/webhook_endpoints', query: params, auth: 'secret', retry: 'safe' },
+      { method: 'GET', path: '/v1/webhook-endpoints', query: params, auth: 'secret', retry: 'safe' },
       options,
     );
   }
 
   async retrieve(id: string, options?: RequestOptions): Promise<WebhookEndpoint> {
     return this.transport.request(
-      { method: 'GET', path: `/v1/webhook_endpoints/${segment(id)}`, auth: 'secret', retry: 'safe' },
+      { method: 'GET', path: `/v1/webhook-endpoints/${segment(id)}`, auth: 'secret', retry: 'safe' },
       options,
     );
   }
@@ -143,7 +143,7 @@ export class WebhookEndpoints {
     return this.transport.request(
       {
         method: 'PATCH',
-        path: `/v1/webhook_endpoints/${segment(id)}`,
+        path: `/v1/webhook-endpoints/${segment(id)}`,
         body: params,
         auth: 'secret',
         retry: 'safe',
@@ -154,7 +154,7 @@ export class WebhookEndpoints {
 
   async remove(id: string, options?: RequestOptions): Promise<void> {
     await this.transport.request(
-      { method: 'DELETE', path: `/v1/webhook_endpoints/${segment(id)}`, auth: 'secret', retry: 'safe' },
+      { method: 'DELETE', path: `/v1/webhook-endpoints/${segment(id)}`, auth: 'secret', retry: 'safe' },
       options,
     );
   }
@@ -168,7 +168,7 @@ export class WebhookEndpoints {
     return this.transport.request(
       {
         method: 'POST',
-        path: `/v1/webhook_endpoints/${segment(id)}/rotate_secret`,
+        path: `/v1/webhook-endpoints/${segment(id)}/rotate-secret`,
         body: params,
         auth: 'secret',
         retry: 'unsafe',
@@ -230,14 +230,14 @@ export class Events {
     options?: RequestOptions,
   ): Promise<WebhookList<WebhookDelivery>> {
     return this.transport.request(
-      { method: 'GET', path: '/v1/webhook_deliveries', query: params, auth: 'secret', retry: 'safe' },
+      { method: 'GET', path: '/v1/webhook-deliveries', query: params, auth: 'secret', retry: 'safe' },
       options,
     );
   }
 
   async delivery(id: string, options?: RequestOptions): Promise<WebhookDelivery> {
     return this.transport.request(
-      { method: 'GET', path: `/v1/webhook_deliveries/${segment(id)}`, auth: 'secret', retry: 'safe' },
+      { method: 'GET', path: `/v1/webhook-deliveries/${segment(id)}`, auth: 'secret', retry: 'safe' },
       options,
     );
   }
@@ -246,7 +246,7 @@ export class Events {
     return this.transport.request(
       {
         method: 'POST',
-        path: `/v1/webhook_deliveries/${segment(id)}/replay`,
+        path: `/v1/webhook-deliveries/${segment(id)}/replay`,
         auth: 'secret',
         retry: 'unsafe',
       },
@@ -270,7 +270,7 @@ export class BalanceAlertSettings {
 
   async forApp(app: string, options?: RequestOptions): Promise<BalanceAlerts> {
     return this.transport.request(
-      { method: 'GET', path: `/v1/apps/${segment(app)}/balance_alerts`, auth: 'secret', retry: 'safe' },
+      { method: 'GET', path: `/v1/apps/${segment(app)}/alerts`, auth: 'secret', retry: 'safe' },
       options,
     );
   }
@@ -283,8 +283,8 @@ export class BalanceAlertSettings {
     return this.transport.request(
       {
         method: 'PUT',
-        path: `/v1/apps/${segment(app)}/balance_alerts`,
-        body: { low_balance_threshold: threshold },
+        path: `/v1/apps/${segment(app)}/alerts`,
+        body: { low_balance: threshold },
         auth: 'secret',
         retry: 'safe',
       },
@@ -296,7 +296,7 @@ export class BalanceAlertSettings {
     return this.transport.request(
       {
         method: 'GET',
-        path: `/v1/customers/${segment(customer)}/balance_alerts`,
+        path: `/v1/customers/${segment(customer)}/alerts`,
         auth: 'secret',
         retry: 'safe',
       },
@@ -312,8 +312,8 @@ export class BalanceAlertSettings {
     return this.transport.request(
       {
         method: 'PUT',
-        path: `/v1/customers/${segment(customer)}/balance_alerts`,
-        body: { low_balance_threshold: threshold },
+        path: `/v1/customers/${segment(customer)}/alerts`,
+        body: { low_balance: threshold },
         auth: 'secret',
         retry: 'safe',
       },

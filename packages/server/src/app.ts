@@ -41,8 +41,8 @@ import { portalRoutes } from './http/routes/portal.ts';
 import { registerTestCheckout } from './http/routes/test-checkout.ts';
 import { usageRoutes } from './http/routes/usage.ts';
 import { userRoutes } from './http/routes/user.ts';
-import { webhookRoutes } from './http/routes/webhooks.ts';
 import { userKeyRoutes } from './http/routes/user-keys.ts';
+import { webhookRoutes } from './http/routes/webhooks.ts';
 import { widgetRoutes } from './http/routes/widget.ts';
 import { createHttpServer } from './http/server.ts';
 import { Ledger } from './ledger/ledger.ts';
@@ -174,7 +174,10 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
 
   const metrics = new Metrics();
   const catalog = createCatalog(config);
-  const ledger = new Ledger(db, clock, { holdTimeoutSeconds: config.holds.timeoutSeconds });
+  const ledger = new Ledger(db, clock, {
+    holdTimeoutSeconds: config.holds.timeoutSeconds,
+    defaultLowBalanceMicros: config.alerts.lowBalanceMicros,
+  });
   const keys = new KeyStore(db, clock);
   const generatedAdminKey = await ensureAdminKey(db, keys, env);
   const secrets = await loadSecrets({
@@ -330,7 +333,12 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const usage = new UsageService(db, catalog);
   // Private targets: decided from the switch now, or from where the server listens (listen()).
   let privateTargetsAllowed = privateTargetsFromEnv(env, null);
-  const outboundWebhooks = new WebhooksService(db, clock, () => privateTargetsAllowed);
+  const outboundWebhooks = new WebhooksService(
+    db,
+    clock,
+    () => privateTargetsAllowed,
+    config.alerts.lowBalanceMicros,
+  );
   const dispatcher = new WebhookDispatcher(
     db,
     clock,

@@ -123,6 +123,21 @@ for (const backend of testBackends()) {
         spent: 10,
         remaining: 0,
       });
+      // The app hears of it once, from the batch that reached the limit (its outbox, none invented).
+      const reached = expectStatus(
+        await call('GET', `/v1/events?type=spend_limit.reached&customer=${customer.id}`, app.secret_key),
+        200,
+      ).data;
+      expect(reached.map((event: { data: unknown }) => event.data)).toEqual([
+        expect.objectContaining({
+          customer: customer.id,
+          scope: `key:${key.id}`,
+          limit: 10,
+          spent: 10,
+          period: 'day',
+          resets_at: '2026-05-07T00:00:00.000Z',
+        }),
+      ]);
 
       // What a capture releases and what a void returns counts again; the customer's other keys were never limited.
       expectStatus(

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { Tollgate, verifyWebhook, WebhookSignatureError } from '@tollgate/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTollgate } from '../src/app.ts';
-import { loadConfig } from '../src/config/load-config.ts';
+import { loadConfig, parseConfigSource } from '../src/config/load-config.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { startFakeSmtp } from './fakes/fake-smtp.ts';
 import { signedWebhook, startFakeStripe } from './fakes/fake-stripe.ts';
@@ -173,7 +173,7 @@ for (const backend of testBackends()) {
           'not_found',
         );
         expectError(
-          await server.call('GET', `/v1/webhook_endpoints/${endpoint.id}`, { key: other.secret_key }),
+          await server.call('GET', `/v1/webhook-endpoints/${endpoint.id}`, { key: other.secret_key }),
           404,
           'not_found',
         );
@@ -229,7 +229,7 @@ for (const backend of testBackends()) {
 
       // The customer's own threshold wins over the app's; the alert stays reported until re-armed.
       const alerts = await sdk(app.secret_key).balanceAlerts.forCustomer(customer.id);
-      expect(alerts).toMatchObject({ effective_low_balance_threshold: 300, level: 'low' });
+      expect(alerts).toMatchObject({ effective_low_balance: 300, level: 'low' });
 
       // Down to zero concurrently (some are refused): one depleted.
       const toZero = await Promise.all(
@@ -253,6 +253,48 @@ for (const backend of testBackends()) {
       const lows = await eventsOf(app.secret_key, 'balance.low', customer.id);
       expect(lows).toHaveLength(2);
       expect(lows[0].data).toMatchObject({ balance: 340, threshold: 350 });
+    });
+
+    it("config alerts.low_balance is every app's default; PUT /v1/customers/{id}/alerts {low_balance} overrides it", async () => {
+      const config = parseConfigSource('alerts: { low_balance: 450 }', { env: ENV });
+      const configured = await startTestServer(backend, { env: ENV, config });
+      try {
+        const app = await configured.createApp();
+        const customer = await configured.createCustomer(app.secret_key, 'default-threshold'); // 500
+        const chargeThere = (amount: number) =>
+          configured.call('POST', '/v1/charges', {
+            key: app.secret_key,
+            body: { customer: customer.id, model: 'fal-ai/flux/schnell', amount },
+          });
+        const lowsThere = async () =>
+          expectStatus(
+            await configured.call('GET', `/v1/events?type=balance.low&customer=${customer.id}`, {
+              key: app.secret_key,
+            }),
+            200,
+          ).data as any[];
+        expectStatus(await chargeThere(40), 201); // 460: above
+        expect(await lowsThere()).toHaveLength(0);
+        expectStatus(await chargeThere(20), 201); // 440: below the config's 450
+        expect((await lowsThere()).map((event) => event.data)).toEqual([
+          expect.objectContaining({ balance: 440, threshold: 450 }),
+        ]);
+        const alerts = expectStatus(
+          await configured.call('GET', `/v1/customers/${customer.id}/alerts`, { key: app.secret_key }),
+          200,
+        );
+        expect(alerts).toMatchObject({ object: 'alerts', low_balance: null, effective_low_balance: 450 });
+        const set = expectStatus(
+          await configured.call('PUT', `/v1/customers/${customer.id}/alerts`, {
+            key: app.secret_key,
+            body: { low_balance: 100 },
+          }),
+          200,
+        );
+        expect(set).toMatchObject({ low_balance: 100, effective_low_balance: 100 });
+      } finally {
+        await configured.close();
+      }
     });
 
     it('the sweeper emits hold.expired and grant.expired with its movements', async () => {
@@ -301,7 +343,7 @@ for (const backend of testBackends()) {
           'http://[::1]/x',
         ]) {
           expectError(
-            await guarded.call('POST', '/v1/webhook_endpoints', {
+            await guarded.call('POST', '/v1/webhook-endpoints', {
               key: app.secret_key,
               body: { url, event_types: ['*'] },
             }),
@@ -310,7 +352,7 @@ for (const backend of testBackends()) {
           );
         }
         const endpoint = expectStatus(
-          await guarded.call('POST', '/v1/webhook_endpoints', {
+          await guarded.call('POST', '/v1/webhook-endpoints', {
             key: ADMIN_KEY,
             body: { url: 'http://hooks.example.invalid/x', event_types: ['*'], app: app.id },
           }),
@@ -322,9 +364,9 @@ for (const backend of testBackends()) {
           endpoint.id,
           receiver.url,
         ]);
-        await guarded.call('PUT', `/v1/apps/${app.id}/balance_alerts`, {
+        await guarded.call('PUT', `/v1/apps/${app.id}/alerts`, {
           key: app.secret_key,
-          body: { low_balance_threshold: 1000 },
+          body: { low_balance: 1000 },
         });
         const customer = await guarded.createCustomer(app.secret_key, 'private-user');
         expectStatus(
@@ -336,7 +378,7 @@ for (const backend of testBackends()) {
         );
         expect(await guarded.tollgate.deliverWebhooks()).toBe(1);
         const [delivery] = expectStatus(
-          await guarded.call('GET', '/v1/webhook_deliveries', { key: app.secret_key }),
+          await guarded.call('GET', '/v1/webhook-deliveries', { key: app.secret_key }),
           200,
         ).data;
         expect(delivery.attempts[0].error).toMatch(/refused: 127\.0\.0\.1 is a private address/);
@@ -441,16 +483,16 @@ for (const backend of testBackends()) {
       try {
         const app = await first.createApp();
         expectStatus(
-          await first.call('POST', '/v1/webhook_endpoints', {
+          await first.call('POST', '/v1/webhook-endpoints', {
             key: app.secret_key,
             body: { url: receiver.url, event_types: ['balance.low'] },
           }),
           201,
         );
         expectStatus(
-          await first.call('PUT', `/v1/apps/${app.id}/balance_alerts`, {
+          await first.call('PUT', `/v1/apps/${app.id}/alerts`, {
             key: app.secret_key,
-            body: { low_balance_threshold: 1000 },
+            body: { low_balance: 1000 },
           }),
           200,
         );
@@ -558,9 +600,9 @@ describe('low-balance email (pglite)', () => {
     );
     try {
       const app = await server.createApp();
-      await server.call('PUT', `/v1/apps/${app.id}/balance_alerts`, {
+      await server.call('PUT', `/v1/apps/${app.id}/alerts`, {
         key: app.secret_key,
-        body: { low_balance_threshold: 450 },
+        body: { low_balance: 450 },
       });
       const customer = expectStatus(
         await server.call('POST', '/v1/customers', {
@@ -583,7 +625,7 @@ describe('low-balance email (pglite)', () => {
       expect(smtp.messages[0]!.to).toEqual(['low@example.com']);
       expect(smtp.messages[0]!.text).toContain('Your balance is 440 credits, below 450.');
       const [delivery] = expectStatus(
-        await server.call('GET', '/v1/webhook_deliveries', { key: app.secret_key }),
+        await server.call('GET', '/v1/webhook-deliveries', { key: app.secret_key }),
         200,
       ).data;
       expect(delivery).toMatchObject({ channel: 'email', status: 'succeeded', endpoint: null });
@@ -634,15 +676,15 @@ for (const backend of testBackends()) {
           };
           const app = expectStatus(await call('POST', '/v1/apps', ADMIN_KEY, { name: 'crash app' }), 201);
           expectStatus(
-            await call('POST', '/v1/webhook_endpoints', app.secret_key, {
+            await call('POST', '/v1/webhook-endpoints', app.secret_key, {
               url: receiver.url,
               event_types: ['*'],
             }),
             201,
           );
           expectStatus(
-            await call('PUT', `/v1/apps/${app.id}/balance_alerts`, app.secret_key, {
-              low_balance_threshold: 1000,
+            await call('PUT', `/v1/apps/${app.id}/alerts`, app.secret_key, {
+              low_balance: 1000,
             }),
             200,
           );
@@ -677,7 +719,7 @@ for (const backend of testBackends()) {
           // The receiver's 200 comes before the server records it: wait for the records too.
           const deliveries = await waitFor(
             async () => {
-              const { data } = expectStatus(await call('GET', '/v1/webhook_deliveries', app.secret_key), 200);
+              const { data } = expectStatus(await call('GET', '/v1/webhook-deliveries', app.secret_key), 200);
               return data.every((delivery: any) => delivery.status === 'succeeded') ? data : null;
             },
             'every delivery recorded as succeeded',

@@ -24,7 +24,6 @@ import { keysList, keysRemove, keysSet } from './commands/keys.ts';
 import { models } from './commands/models.ts';
 import { audit, configCheck, migrate, secretsRotate, serve } from './commands/server.ts';
 import { usage, usageExport } from './commands/usage.ts';
-import { webhooksCreate, webhooksDeliveries, webhooksList, webhooksReplay } from './commands/webhooks.ts';
 import {
   spendLimitRemove,
   spendLimitSet,
@@ -34,6 +33,7 @@ import {
   userKeysRevoke,
   userKeysUpdate,
 } from './commands/user-keys.ts';
+import { webhooksCreate, webhooksDeliveries, webhooksList, webhooksReplay } from './commands/webhooks.ts';
 import { CliContext, type CliIo, DEFAULT_URL } from './context.ts';
 import { Output } from './output.ts';
 

@@ -403,6 +403,8 @@ const rawConfigSchema = z.strictObject({
   plans: z.array(planSchema),
   holds: z.strictObject({ timeout_seconds: positiveWholeNumber }),
   rate_limits: z.strictObject({ requests_per_minute: positiveWholeNumber }),
+  /** `low_balance`: credits; below it a customer's balance emits `balance.low` unless its app or it sets another. */
+  alerts: z.strictObject({ low_balance: creditAmount.optional() }).optional(),
   default_price: priceSchema,
   default_provider: z.string().min(1),
   providers: z.record(
@@ -512,6 +514,7 @@ export function createConfigSchema(env: Record<string, string | undefined>, sour
       })),
       holds: { timeoutSeconds: raw.holds.timeout_seconds },
       rateLimits: { requestsPerMinute: raw.rate_limits.requests_per_minute },
+      alerts: { lowBalanceMicros: raw.alerts?.low_balance ?? null },
       defaultPrice: raw.default_price,
       defaultProvider: raw.default_provider,
       providers,

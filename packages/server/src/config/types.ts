@@ -210,6 +210,8 @@ export interface TollgateConfig {
   plans: Plan[];
   holds: { timeoutSeconds: number };
   rateLimits: { requestsPerMinute: number };
+  /** The default low-balance threshold (`alerts.low_balance`), below an app's and a customer's own. */
+  alerts: { lowBalanceMicros: bigint | null };
   /** What a model missing from the catalog costs. */
   defaultPrice: Price;
   /** Provider that serves model ids whose namespace names no provider (seed 001: any fal model). */

@@ -71,7 +71,12 @@ type HoldRow = [
 ];
 type LimitRow = [string, string, string, SpendLimitPeriod, string, string, string];
 
-export async function loadState(execute: Execute, request: LoadRequest): Promise<LoadedState> {
+/** `defaultThreshold`: the low-balance threshold of a customer whose app and who set none. */
+export async function loadState(
+  execute: Execute,
+  request: LoadRequest,
+  defaultThreshold: bigint | null = null,
+): Promise<LoadedState> {
   const rows = await execute<{ state: unknown }>(
     'select tg_ledger_load_alerts($1::text[], $2::text[], $3::jsonb, $4::jsonb) as state',
     [request.customers, request.holds, JSON.stringify(request.runs), JSON.stringify(request.keys)],
@@ -124,7 +129,8 @@ export async function loadState(execute: Execute, request: LoadRequest): Promise
   for (const account of accounts.values()) account.grants.sort(compareSpendOrder);
   for (const [customer, threshold, level] of state.alerts) {
     const account = accounts.get(customer);
-    if (account) account.alert = { threshold: threshold === null ? null : BigInt(threshold), level };
+    if (account)
+      account.alert = { threshold: threshold === null ? defaultThreshold : BigInt(threshold), level };
   }
   // A run the read asked for and did not find has spent nothing yet.
   for (const [customer, run] of request.runs)

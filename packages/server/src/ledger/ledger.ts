@@ -160,6 +160,11 @@ export interface TransactionView {
 
 export interface LedgerOptions {
   holdTimeoutSeconds?: number;
+  /**
+   * The low-balance threshold of customers whose app and who themselves set none (config
+   * `alerts.low_balance`); null or absent: those report only `balance.depleted`.
+   */
+  defaultLowBalanceMicros?: bigint | null;
   /** How many customers' accounts (and open holds) stay cached between batches. */
   cacheSize?: number;
   /**
@@ -207,6 +212,7 @@ interface CachedHold {
 export class Ledger {
   private readonly batcher: Batcher<Operation, RawResult>;
   readonly holdTimeoutSeconds: number;
+  private readonly defaultLowBalanceMicros: bigint | null;
   private readonly cacheSize: number;
   private readonly accounts = new Map<string, CachedAccount>();
   private readonly holds = new Map<string, CachedHold>();
@@ -219,6 +225,7 @@ export class Ledger {
     options: LedgerOptions = {},
   ) {
     this.holdTimeoutSeconds = options.holdTimeoutSeconds ?? 900;
+    this.defaultLowBalanceMicros = options.defaultLowBalanceMicros ?? null;
     this.cacheSize = options.cacheSize ?? 100_000;
     this.execute = (text, parameters, prepare) => db.query(text, parameters, { prepare });
     // Batches in flight at once never share a customer (the batcher keeps one customer's operations
@@ -265,7 +272,7 @@ export class Ledger {
       if (!request) break;
       if (pass > MAX_READ_PASSES)
         throw new LedgerConflict('accounts kept changing while the batch read them');
-      const loaded = await loadState(this.execute, request);
+      const loaded = await loadState(this.execute, request, this.defaultLowBalanceMicros);
       this.cacheLoaded(loaded.accounts, loaded.holds);
     }
     const batch = new LedgerBatch(this.cachedAccounts, this.cachedHolds, new Map(), this.clock.now());
@@ -341,7 +348,7 @@ export class Ledger {
       const { value, committed, transactionIds, batch } = await this.db.transaction(async (query) => {
         const execute: Execute = (text, parameters) => query(text, parameters);
         await execute('select id from customers where id = any($1::text[]) order by id for update', [ids]);
-        const loaded = await loadState(execute, { customers: ids, ...read });
+        const loaded = await loadState(execute, { customers: ids, ...read }, this.defaultLowBalanceMicros);
         const batch = new LedgerBatch(
           new Map(loaded.accounts.map((account) => [account.id, account])),
           new Map(loaded.holds.map((hold) => [hold.id, hold])),

@@ -77,6 +77,8 @@ export class WebhooksService {
     private readonly clock: Clock,
     /** Whether endpoints may point at private addresses (target-guard.ts); decided when the server listens. */
     private readonly privateTargetsAllowed: () => boolean,
+    /** Config `alerts.low_balance`: the threshold when neither the customer nor its app sets one. */
+    private readonly defaultLowBalanceMicros: bigint | null = null,
   ) {}
 
   private checkUrl(text: string): void {
@@ -333,7 +335,7 @@ export class WebhooksService {
     if (!row) throw new TollgateError('not_found', `No such customer: ${customerId}`);
     return {
       overrideMicros: row.override === null ? null : BigInt(row.override),
-      effectiveMicros: row.effective === null ? null : BigInt(row.effective),
+      effectiveMicros: row.effective === null ? this.defaultLowBalanceMicros : BigInt(row.effective),
       level: Number(row.balance_alert),
     };
   }

@@ -103,14 +103,14 @@ function appOf(principal: Principal, named: string | undefined): string {
   return named;
 }
 
-const threshold = z.object({ low_balance_threshold: creditAmount.nullable() }).strict();
+const threshold = z.object({ low_balance: creditAmount.nullable() }).strict();
 
 function parseThreshold(value: number | string | null): bigint | null {
   if (value === null) return null;
-  const micros = parseCredits(value, 'low_balance_threshold');
+  const micros = parseCredits(value, 'low_balance');
   if (micros < 0n) {
-    throw new TollgateError('invalid_request', 'low_balance_threshold must not be negative', {
-      param: 'low_balance_threshold',
+    throw new TollgateError('invalid_request', 'low_balance must not be negative', {
+      param: 'low_balance',
     });
   }
   return micros;
@@ -124,17 +124,17 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
   const customerAlerts = async (customerId: string) => {
     const alert = await webhooks.customerAlert(customerId);
     return {
-      object: 'balance_alerts',
+      object: 'alerts',
       customer: customerId,
-      low_balance_threshold: credits(alert.overrideMicros),
-      effective_low_balance_threshold: credits(alert.effectiveMicros),
+      low_balance: credits(alert.overrideMicros),
+      effective_low_balance: credits(alert.effectiveMicros),
       level: BALANCE_LEVELS[alert.level],
     };
   };
   return [
     defineRoute({
       method: 'POST',
-      url: '/v1/webhook_endpoints',
+      url: '/v1/webhook-endpoints',
       summary:
         'Register a webhook endpoint; the answer shows its signing secret (once; rotate to get a new one)',
       tag,
@@ -153,7 +153,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
     }),
     defineRoute({
       method: 'GET',
-      url: '/v1/webhook_endpoints',
+      url: '/v1/webhook-endpoints',
       summary: "The app's webhook endpoints (the operator: every app's, or one app's with ?app=)",
       tag,
       auth,
@@ -168,7 +168,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
     }),
     defineRoute({
       method: 'GET',
-      url: '/v1/webhook_endpoints/:id',
+      url: '/v1/webhook-endpoints/:id',
       summary: 'A webhook endpoint',
       tag,
       auth,
@@ -179,7 +179,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
     }),
     defineRoute({
       method: 'PATCH',
-      url: '/v1/webhook_endpoints/:id',
+      url: '/v1/webhook-endpoints/:id',
       summary: 'Change a webhook endpoint (URL, event types, description, enabled)',
       tag,
       auth,
@@ -204,7 +204,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
     }),
     defineRoute({
       method: 'DELETE',
-      url: '/v1/webhook_endpoints/:id',
+      url: '/v1/webhook-endpoints/:id',
       summary: 'Delete a webhook endpoint (what was still owed to it is dead-lettered)',
       tag,
       auth,
@@ -216,7 +216,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
     }),
     defineRoute({
       method: 'POST',
-      url: '/v1/webhook_endpoints/:id/rotate_secret',
+      url: '/v1/webhook-endpoints/:id/rotate-secret',
       summary:
         'Give an endpoint a new signing secret; the old one keeps signing too for previous_secret_valid_seconds (default 86400)',
       tag,
@@ -295,7 +295,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
     }),
     defineRoute({
       method: 'GET',
-      url: '/v1/webhook_deliveries',
+      url: '/v1/webhook-deliveries',
       summary: 'Delivery history, newest first, each with its attempts (status code, latency, error)',
       tag,
       auth,
@@ -317,7 +317,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
     }),
     defineRoute({
       method: 'GET',
-      url: '/v1/webhook_deliveries/:id',
+      url: '/v1/webhook-deliveries/:id',
       summary: 'One delivery with its attempts',
       tag,
       auth,
@@ -328,7 +328,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
     }),
     defineRoute({
       method: 'POST',
-      url: '/v1/webhook_deliveries/:id/replay',
+      url: '/v1/webhook-deliveries/:id/replay',
       summary: 'Send a delivery again, as a new delivery of the same event to the same endpoint',
       tag,
       auth,
@@ -341,7 +341,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
     }),
     defineRoute({
       method: 'GET',
-      url: '/v1/apps/:id/balance_alerts',
+      url: '/v1/apps/:id/alerts',
       summary: "The app's default low-balance threshold (credits; null: no balance.low)",
       tag,
       auth,
@@ -349,15 +349,15 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       async handler({ params, principal }) {
         const appId = appOf(principal, params.id);
         return {
-          object: 'balance_alerts',
+          object: 'alerts',
           app: appId,
-          low_balance_threshold: credits(await webhooks.appThreshold(appId)),
+          low_balance: credits(await webhooks.appThreshold(appId)),
         };
       },
     }),
     defineRoute({
       method: 'PUT',
-      url: '/v1/apps/:id/balance_alerts',
+      url: '/v1/apps/:id/alerts',
       summary: "Set the app's default low-balance threshold (crossing it downwards emits balance.low once)",
       tag,
       auth,
@@ -365,14 +365,14 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       body: threshold,
       async handler({ params, body, principal }) {
         const appId = appOf(principal, params.id);
-        const micros = parseThreshold(body.low_balance_threshold);
+        const micros = parseThreshold(body.low_balance);
         await webhooks.setAppThreshold(appId, micros);
-        return { object: 'balance_alerts', app: appId, low_balance_threshold: credits(micros) };
+        return { object: 'alerts', app: appId, low_balance: credits(micros) };
       },
     }),
     defineRoute({
       method: 'GET',
-      url: '/v1/customers/:id/balance_alerts',
+      url: '/v1/customers/:id/alerts',
       summary: "A customer's low-balance threshold (its own, the effective one) and what was last reported",
       tag,
       auth: ['app', 'admin', 'user'],
@@ -384,7 +384,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
     }),
     defineRoute({
       method: 'PUT',
-      url: '/v1/customers/:id/balance_alerts',
+      url: '/v1/customers/:id/alerts',
       summary: "Set a customer's own low-balance threshold (null: the app's default)",
       tag,
       auth,
@@ -392,7 +392,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       body: threshold,
       async handler({ params, body, principal }) {
         const customer = await customers.resolve(params.id, principal);
-        await webhooks.setCustomerThreshold(customer.id, parseThreshold(body.low_balance_threshold));
+        await webhooks.setCustomerThreshold(customer.id, parseThreshold(body.low_balance));
         return customerAlerts(customer.id);
       },
     }),
