@@ -40,7 +40,7 @@ export interface WebhookEndpoint {
   app: string;
   url: string;
   description: string | null;
-  event_types: (WebhookEventType | '*')[];
+  events: (WebhookEventType | '*')[];
   enabled: boolean;
   /** Only in the answers of create and rotate_secret. */
   secret?: string;
@@ -52,7 +52,7 @@ export interface WebhookEndpoint {
 export interface WebhookEndpointCreateParams {
   url: string;
   /** Event types, or `['*']` for every type. */
-  event_types: (WebhookEventType | '*')[];
+  events: (WebhookEventType | '*')[];
   description?: string | null;
   enabled?: boolean;
   /** With the admin key: the app it belongs to. */
@@ -106,7 +106,7 @@ export interface BalanceAlerts {
  * ```ts
  * const endpoint = await tollgate.webhookEndpoints.create({
  *   url: 'https://app.example/hooks/tollgate',
- *   event_types: ['purchase.completed', 'balance.low'],
+ *   events: ['purchase.completed', 'balance.low'],
  * });
  * saveSecret(endpoint.secret); // shown once
  * ```

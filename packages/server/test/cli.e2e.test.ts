@@ -481,7 +481,7 @@ describe.each(testBackends())('tollgate CLI on $name', (backend) => {
     expect(listed.data).toMatchObject([
       {
         url: 'https://hooks.example/tollgate',
-        event_types: ['purchase.completed', 'balance.low'],
+        events: ['purchase.completed', 'balance.low'],
         enabled: true,
       },
     ]);

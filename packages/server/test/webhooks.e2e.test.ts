@@ -97,7 +97,7 @@ for (const backend of testBackends()) {
         const tollgate = sdk(app.secret_key);
         const endpoint = await tollgate.webhookEndpoints.create({
           url: receiver.url,
-          event_types: ['balance.low'],
+          events: ['balance.low'],
         });
         expect(endpoint.secret).toMatch(/^whsec_/);
         expect((await tollgate.webhookEndpoints.retrieve(endpoint.id)).secret).toBeUndefined();
@@ -187,7 +187,7 @@ for (const backend of testBackends()) {
       try {
         const app = await server.createApp();
         const tollgate = sdk(app.secret_key);
-        const endpoint = await tollgate.webhookEndpoints.create({ url: receiver.url, event_types: ['*'] });
+        const endpoint = await tollgate.webhookEndpoints.create({ url: receiver.url, events: ['*'] });
         const rotated = await tollgate.webhookEndpoints.rotateSecret(endpoint.id, {
           previous_secret_valid_seconds: 600,
         });
@@ -345,7 +345,7 @@ for (const backend of testBackends()) {
           expectError(
             await guarded.call('POST', '/v1/webhook-endpoints', {
               key: app.secret_key,
-              body: { url, event_types: ['*'] },
+              body: { url, events: ['*'] },
             }),
             400,
             'invalid_request',
@@ -354,7 +354,7 @@ for (const backend of testBackends()) {
         const endpoint = expectStatus(
           await guarded.call('POST', '/v1/webhook-endpoints', {
             key: ADMIN_KEY,
-            body: { url: 'http://hooks.example.invalid/x', event_types: ['*'], app: app.id },
+            body: { url: 'http://hooks.example.invalid/x', events: ['*'], app: app.id },
           }),
           201,
         );
@@ -485,7 +485,7 @@ for (const backend of testBackends()) {
         expectStatus(
           await first.call('POST', '/v1/webhook-endpoints', {
             key: app.secret_key,
-            body: { url: receiver.url, event_types: ['balance.low'] },
+            body: { url: receiver.url, events: ['balance.low'] },
           }),
           201,
         );
@@ -678,7 +678,7 @@ for (const backend of testBackends()) {
           expectStatus(
             await call('POST', '/v1/webhook-endpoints', app.secret_key, {
               url: receiver.url,
-              event_types: ['*'],
+              events: ['*'],
             }),
             201,
           );

@@ -33,7 +33,7 @@ export const webhooksCreate: Command = {
     const description = stringFlag(values, 'description');
     const endpoint = await context.operatorClient().webhookEndpoints.create({
       url,
-      event_types: events,
+      events,
       ...(app ? { app } : {}),
       ...(description ? { description } : {}),
     });
@@ -41,7 +41,7 @@ export const webhooksCreate: Command = {
     output.data(endpoint);
     output.fields([
       ['Endpoint', `${endpoint.url} (${endpoint.id})`],
-      ['Events', endpoint.event_types.join(', ')],
+      ['Events', endpoint.events.join(', ')],
       ['Signing secret', `${output.bold(endpoint.secret ?? '')}  ${output.yellow('shown only now')}`],
     ]);
     return 0;
@@ -65,7 +65,7 @@ export const webhooksList: Command = {
       list.data.map((endpoint) => [
         endpoint.id,
         endpoint.url,
-        endpoint.event_types.join(','),
+        endpoint.events.join(','),
         endpoint.enabled ? 'yes' : 'no',
       ]),
     );

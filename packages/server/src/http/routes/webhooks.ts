@@ -22,7 +22,8 @@ const url = z
   .refine((text) => URL.canParse(text), 'must be an absolute http or https URL');
 const endpointFields = {
   url,
-  event_types: z
+  /** The event types it receives (`*`: all). */
+  events: z
     .array(eventType)
     .min(1)
     .max(EVENT_TYPES.length + 1),
@@ -41,7 +42,7 @@ function endpointWire(row: EndpointRow, withSecret = false) {
     app: row.app_id,
     url: row.url,
     description: row.description,
-    event_types: row.event_types,
+    events: row.event_types,
     enabled: row.enabled,
     ...(withSecret ? { secret: row.secret } : {}),
     previous_secret_expires_at: time(row.previous_secret_expires_at),
@@ -143,7 +144,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       async handler({ body, principal, reply }) {
         const row = await webhooks.createEndpoint(appOf(principal, body.app), {
           url: body.url,
-          eventTypes: body.event_types,
+          eventTypes: body.events,
           description: body.description,
           enabled: body.enabled,
         });
@@ -187,7 +188,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       body: z
         .object({
           url: url.optional(),
-          event_types: endpointFields.event_types.optional(),
+          events: endpointFields.events.optional(),
           description: endpointFields.description,
           enabled: z.boolean().optional(),
         })
@@ -195,7 +196,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       async handler({ params, body, principal }) {
         const row = await webhooks.updateEndpoint(scopeOf(principal), params.id, {
           url: body.url,
-          eventTypes: body.event_types,
+          eventTypes: body.events,
           description: body.description,
           enabled: body.enabled,
         });
