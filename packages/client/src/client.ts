@@ -26,8 +26,8 @@ import {
 } from './resources.ts';
 import { defaultSleep, type RequestOptions, type SleepFunction, Transport } from './transport.ts';
 import type { AuditReport, Model } from './types.ts';
-import { BalanceAlertSettings, Events, WebhookEndpoints } from './webhooks.ts';
 import { SpendLimits, UserKeys } from './user-keys.ts';
+import { BalanceAlertSettings, Events, WebhookEndpoints } from './webhooks.ts';
 import {
   type HoldWork,
   runWithHold,

@@ -63,6 +63,17 @@ export type {
 } from './resources.ts';
 export type { RequestOptions, SleepFunction } from './transport.ts';
 export type * from './types.ts';
+export type {
+  SpendLimit,
+  SpendLimitParams,
+  SpendLimitPeriod,
+  SpendLimits,
+  UserKeyCreated,
+  UserKeyCreateParams,
+  UserKeyInfo,
+  UserKeys,
+  UserKeyUpdateParams,
+} from './user-keys.ts';
 export {
   BalanceAlertSettings,
   type BalanceAlerts,
@@ -80,17 +91,6 @@ export {
   type WebhookList,
   WebhookSignatureError,
 } from './webhooks.ts';
-export type {
-  SpendLimit,
-  SpendLimitParams,
-  SpendLimitPeriod,
-  SpendLimits,
-  UserKeyCreated,
-  UserKeyCreateParams,
-  UserKeyInfo,
-  UserKeys,
-  UserKeyUpdateParams,
-} from './user-keys.ts';
 export type {
   HoldKey,
   HoldRestatement,

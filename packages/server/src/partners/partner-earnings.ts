@@ -69,7 +69,10 @@ export class PartnerEarnings {
     const periods = new Map<string, { earned: bigint; paid: bigint }>();
     const periodOf = (key: string) => {
       let period = periods.get(key);
-      if (!period) periods.set(key, (period = { earned: 0n, paid: 0n }));
+      if (!period) {
+        period = { earned: 0n, paid: 0n };
+        periods.set(key, period);
+      }
       return period;
     };
     for (const row of earned) periodOf(row.period).earned += BigInt(row.earned);
