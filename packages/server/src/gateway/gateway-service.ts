@@ -246,7 +246,6 @@ export class GatewayService {
       const [first] = plan.attempts;
       const context: CallContext = {
         format,
-        keyId: principal.keyId,
         provider: first!.provider,
         upstreamFormat: first!.provider.format as ApiFormat,
         upstreamDialect: upstreamDialect(format, first!.provider.format as ApiFormat),
@@ -395,7 +394,6 @@ export class GatewayService {
         cost.referralShareMicros > 0n && context.app ? referralAccountId(context.app.id) : undefined,
       metadata: {
         endpoint: ENDPOINT_NAMES[context.format],
-        key_id: context.keyId,
         stream: context.stream,
         input_tokens: usage.input_tokens,
         output_tokens: usage.output_tokens,
@@ -746,8 +744,6 @@ export class GatewayService {
 
 interface CallContext {
   format: Dialect;
-  /** The user key that made the call (usage grouped by key reads it from the capture's metadata). */
-  keyId: string;
   /** The provider, format and key of the attempt being made, then of the one that answered. */
   provider: ProviderConfig;
   upstreamFormat: ApiFormat;

@@ -108,7 +108,7 @@ export class UsageService {
     const expressions: Record<UsageGroup, string> = {
       day: `to_char(date_trunc('day', t.created_at at time zone 'UTC'), 'YYYY-MM-DD')`,
       model: `coalesce(t.model, '')`,
-      key: `coalesce(t.metadata->>'key_id', '')`,
+      key: `coalesce(t.metadata->>'user_key_id', '')`,
       customer: 't.customer_id',
     };
     const groups = groupBy.map((name, index) => `${expressions[name]} as group_${index}`).join(', ');
@@ -180,7 +180,8 @@ export class UsageService {
         ? (this.catalog.find(row.model)?.type ?? (metadata.endpoint ? 'language' : null))
         : null,
       endpoint: typeof metadata.endpoint === 'string' ? metadata.endpoint : null,
-      key_id: typeof metadata.key_id === 'string' ? metadata.key_id : null,
+      // Every hold names the user key it was made for (gate, gateway, generations); its usage row inherits it.
+      key_id: typeof metadata.user_key_id === 'string' ? metadata.user_key_id : null,
       hold_id: row.hold_id,
       input_tokens: number('input_tokens'),
       output_tokens: number('output_tokens'),
