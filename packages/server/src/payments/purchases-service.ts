@@ -77,8 +77,9 @@ class PurchaseMoved extends Error {
   }
 }
 
-export function purchaseWire(row: PurchaseRow, currencies: TollgateConfig['currencies']) {
-  const digits = currencies[row.currency]?.minorDigits ?? minorUnitDigits(row.currency);
+export function purchaseWire(row: PurchaseRow) {
+  // A currency's digits follow from its code alone, so a purchase reads right after its currency leaves the config.
+  const digits = minorUnitDigits(row.currency);
   const isUsd = row.currency === 'usd';
   return {
     id: row.id,
@@ -114,11 +115,6 @@ export class PurchasesService {
     private readonly returnUrls: ReturnUrls,
     private readonly signupBonus: SignupBonus,
   ) {}
-
-  /** A purchase as the API shows it, amounts in its own currency. */
-  wire(row: PurchaseRow) {
-    return purchaseWire(row, this.config.currencies);
-  }
 
   get providerName(): 'stripe' | 'test' {
     return this.checkout.name;
@@ -258,7 +254,7 @@ export class PurchasesService {
       url: session.url,
       client_secret: session.clientSecret,
       mode: this.checkout.name === 'test' ? 'test' : 'live',
-      purchase: this.wire((await this.byId(id))!),
+      purchase: purchaseWire((await this.byId(id))!),
     };
   }
 
@@ -500,7 +496,7 @@ export class PurchasesService {
       id: sessionId,
       object: 'checkout.session',
       status: purchase.status,
-      purchase: this.wire(purchase),
+      purchase: purchaseWire(purchase),
     };
   }
 }

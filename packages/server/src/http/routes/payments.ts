@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Principal } from '../../auth/principals.ts';
 import type { CustomersService } from '../../customers/customers-service.ts';
 import type { GiftCodesService } from '../../gifts/gift-codes-service.ts';
-import type { PurchasesService } from '../../payments/purchases-service.ts';
+import { type PurchasesService, purchaseWire } from '../../payments/purchases-service.ts';
 import type { StripeWebhooks } from '../../payments/webhooks.ts';
 import type { RateLimiter } from '../../ratelimit/rate-limiter.ts';
 import { TollgateError } from '../../shared/errors.ts';
@@ -82,7 +82,7 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
       async handler({ params, query, principal }) {
         const customer = await customers.resolve(params.id, principal);
         const page = await purchases.list(customer.id, query.limit, query.offset);
-        return { object: 'list', data: page.data.map((row) => purchases.wire(row)), has_more: page.hasMore };
+        return { object: 'list', data: page.data.map(purchaseWire), has_more: page.hasMore };
       },
     }),
     defineRoute({
@@ -95,7 +95,7 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
       async handler({ principal, query }) {
         const customer = await customerFor(principal, undefined);
         const page = await purchases.list(customer.id, query.limit, query.offset);
-        return { object: 'list', data: page.data.map((row) => purchases.wire(row)), has_more: page.hasMore };
+        return { object: 'list', data: page.data.map(purchaseWire), has_more: page.hasMore };
       },
     }),
     defineRoute({
