@@ -35,6 +35,8 @@ const LAST_USED_PRECISION_MILLISECONDS = 60_000;
 
 export class KeyStore {
   private readonly cache = new Map<string, CachedPrincipal>();
+  /** When this process last wrote each key's `last_used_at`: no statement at all within the minute. */
+  private readonly notedAt = new Map<string, number>();
   private adminHash: string | null = null;
 
   constructor(
@@ -87,11 +89,15 @@ export class KeyStore {
   }
 
   /**
-   * Records when a user key was last seen, off the request's path: once per cache miss (every few
-   * seconds while a key is busy), and only when the stored time is older than a minute.
+   * Records when a user key was last seen, off the request's path: at most once a minute per key from
+   * this process, and only when the stored time (other servers write it too) is older than a minute.
    */
   private noteUsed(keyId: string): void {
     const now = this.clock.now();
+    const noted = this.notedAt.get(keyId);
+    if (noted !== undefined && now.getTime() - noted < LAST_USED_PRECISION_MILLISECONDS) return;
+    if (this.notedAt.size >= CACHE_LIMIT) this.notedAt.clear();
+    this.notedAt.set(keyId, now.getTime());
     const stale = new Date(now.getTime() - LAST_USED_PRECISION_MILLISECONDS);
     this.db.kysely
       .updateTable('api_keys')
