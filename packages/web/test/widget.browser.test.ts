@@ -190,6 +190,18 @@ describe.skipIf(!hasChromium)('checkout widget in Chromium', () => {
     return frame;
   }
 
+  /**
+   * Escape pressed inside the widget's frame, released once `settled` holds. The key closes (or
+   * navigates) that frame, which runs in another process than the host page: a key-up sent while the
+   * frame is being torn down is sometimes never acknowledged, and `keyboard.press` then waits forever.
+   * Released after the frame is gone, the key-up goes to the host page.
+   */
+  async function pressEscapeInFrame(page: Page, settled: () => Promise<void>): Promise<void> {
+    await page.keyboard.down('Escape');
+    await settled();
+    await page.keyboard.up('Escape');
+  }
+
   const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
   const modalCount = (page: Page) => page.locator('[data-tollgate]').count();
 
@@ -384,8 +396,7 @@ describe.skipIf(!hasChromium)('checkout widget in Chromium', () => {
         })
         .toBe('checkout');
     }
-    await page.keyboard.press('Escape');
-    await poll(() => modalCount(page)).toBe(0);
+    await pressEscapeInFrame(page, () => poll(() => modalCount(page)).toBe(0));
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('buy');
 
     // Escape from the host page itself, and Tollgate.close().
@@ -530,9 +541,10 @@ describe.skipIf(!hasChromium)('checkout widget in Chromium', () => {
         .find((frame) => frame.url().includes('/checkout/test/'))
         ?.evaluate(() => document.activeElement?.id),
     ).toBe('pay');
-    await page.keyboard.press('Escape');
     const notice = widget.locator('.notice');
-    await poll(() => notice.textContent()).toBe('Payment cancelled. Nothing was charged.');
+    await pressEscapeInFrame(page, () =>
+      poll(() => notice.textContent()).toBe('Payment cancelled. Nothing was charged.'),
+    );
     // A warning, not the green of success.
     expect(await notice.getAttribute('class')).toContain('warning');
     await shot(page, 'widget-cancelled-desktop');
