@@ -281,6 +281,63 @@ describe.each(testBackends())('openai SDK through Tollgate on $name', (backend) 
       expect(last.messages.at(-1).content[0]).toMatchObject({ type: 'tool_result', content: 'Done.' });
     });
 
+    it("a tool namespace (Codex's sub-agent tools) is flattened upstream and its calls come back with their namespace, each turn charged", async () => {
+      const customer = await harness.customer('responses-namespace');
+      const openai = client(customer.key);
+      const NAMESPACE = {
+        type: 'namespace',
+        name: 'agents',
+        description: 'Sub-agents you can start.',
+        tools: [
+          {
+            type: 'function',
+            name: 'spawn',
+            description: 'Start one.',
+            parameters: { type: 'object', properties: { task: { type: 'string' } }, required: ['task'] },
+          },
+        ],
+      } as never;
+      await harness.expectChargedPerCall(customer, ANTHROPIC_MODEL, async () => {
+        harness.upstream.queueBehavior({ toolCall: true, toolArguments: { task: 'tests' } });
+        const first = await openai.responses.create({
+          model: ANTHROPIC_MODEL,
+          input: 'Split the work',
+          tools: [NAMESPACE],
+        });
+        expect(harness.upstream.requests.at(-1)!.body.tools[0]).toMatchObject({
+          name: 'agents__spawn',
+          description: 'Sub-agents you can start.\n\nStart one.',
+        });
+        const call = first.output.find((item) => item.type === 'function_call') as unknown as Record<
+          string,
+          unknown
+        >;
+        expect(call).toMatchObject({ name: 'spawn', namespace: 'agents', arguments: '{"task":"tests"}' });
+
+        const second = await openai.responses.create({
+          model: ANTHROPIC_MODEL,
+          tools: [NAMESPACE],
+          input: [
+            { role: 'user', content: 'Split the work' },
+            {
+              type: 'function_call',
+              call_id: String(call.call_id),
+              name: 'spawn',
+              namespace: 'agents',
+              arguments: String(call.arguments),
+            } as never,
+            { type: 'function_call_output', call_id: String(call.call_id), output: 'started' },
+          ],
+        });
+        expect(second.output_text).toContain('Hello');
+      });
+      expect(harness.upstream.requests.at(-1)!.body.messages.at(-2).content[0]).toMatchObject({
+        type: 'tool_use',
+        name: 'agents__spawn',
+        input: { task: 'tests' },
+      });
+    });
+
     it.each([
       ['local_shell', { type: 'local_shell' }],
       ['web_search', { type: 'web_search' }],

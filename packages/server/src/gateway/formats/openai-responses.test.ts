@@ -264,3 +264,152 @@ describe('Responses streams', () => {
     expect(translator.finish()).toEqual([]);
   });
 });
+
+describe('Tool namespaces (the Codex CLI sends its sub-agent tools so)', () => {
+  const NAMESPACED = {
+    model: 'anthropic/claude',
+    tools: [
+      { type: 'function', name: 'shell', parameters: { type: 'object', properties: {} } },
+      {
+        type: 'namespace',
+        name: 'agents',
+        description: 'Sub-agents you can start.',
+        tools: [
+          {
+            type: 'function',
+            name: 'spawn',
+            description: 'Start one.',
+            parameters: { type: 'object', properties: { task: { type: 'string' } } },
+          },
+          { type: 'custom', name: 'note', description: 'Write a note.' },
+        ],
+      },
+    ],
+    tool_choice: { type: 'function', name: 'spawn', namespace: 'agents' },
+    input: [
+      { role: 'user', content: 'Split the work.' },
+      { type: 'function_call', call_id: 'c1', name: 'spawn', namespace: 'agents', arguments: '{"task":"a"}' },
+      { type: 'function_call_output', call_id: 'c1', output: 'started' },
+      { type: 'custom_tool_call', call_id: 'c2', name: 'note', namespace: 'agents', input: 'remember' },
+      { type: 'custom_tool_call_output', call_id: 'c2', output: 'noted' },
+    ],
+  };
+
+  it('are flattened for an Anthropic upstream: one tool each, named <namespace>__<name>, the namespace described first', () => {
+    const translated = translateRequest('responses', 'anthropic', NAMESPACED as never, {
+      upstreamModel: 'claude-x',
+      defaultMaxTokens: 1000,
+    }) as any;
+    expect(translated.tools.map((tool: any) => tool.name)).toEqual([
+      'shell',
+      'agents__spawn',
+      'agents__note',
+    ]);
+    expect(translated.tools[1]).toMatchObject({
+      description: 'Sub-agents you can start.\n\nStart one.',
+      input_schema: { properties: { task: { type: 'string' } } },
+    });
+    expect(translated.tools[2].input_schema).toMatchObject({ required: ['input'] });
+    expect(translated.tool_choice).toEqual({ type: 'tool', name: 'agents__spawn' });
+    // Earlier calls that name their namespace are sent under the flattened name.
+    const uses = translated.messages.flatMap((message: any) =>
+      Array.isArray(message.content) ? message.content.filter((block: any) => block.type === 'tool_use') : [],
+    );
+    expect(uses.map((block: any) => [block.name, block.input])).toEqual([
+      ['agents__spawn', { task: 'a' }],
+      ['agents__note', { input: 'remember' }],
+    ]);
+  });
+
+  it('come back under the client’s own name with its namespace, JSON and stream', () => {
+    const response = anthropicResponseToResponses(
+      {
+        id: 'msg_1',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-x',
+        content: [
+          { type: 'tool_use', id: 'toolu_1', name: 'agents__spawn', input: { task: 'b' } },
+          { type: 'tool_use', id: 'toolu_2', name: 'agents__note', input: { input: 'hi' } },
+          { type: 'tool_use', id: 'toolu_3', name: 'shell', input: {} },
+        ],
+        stop_reason: 'tool_use',
+        stop_sequence: null,
+        usage: { input_tokens: 10, output_tokens: 5 },
+      },
+      NAMESPACED,
+      { clientModel: 'anthropic/claude', createdSeconds: 1 },
+    ) as any;
+    expect(response.output).toMatchObject([
+      { type: 'function_call', name: 'spawn', namespace: 'agents', arguments: '{"task":"b"}' },
+      { type: 'custom_tool_call', name: 'note', namespace: 'agents', input: 'hi' },
+      { type: 'function_call', name: 'shell' },
+    ]);
+    expect(response.output[2]).not.toHaveProperty('namespace');
+
+    const stream = [
+      ['message_start', { message: { id: 'm', usage: { input_tokens: 9, output_tokens: 1 } } }],
+      [
+        'content_block_start',
+        { index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'agents__spawn', input: {} } },
+      ],
+      [
+        'content_block_delta',
+        { index: 0, delta: { type: 'input_json_delta', partial_json: '{"task":"c"}' } },
+      ],
+      ['content_block_stop', { index: 0 }],
+      ['message_delta', { delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 6 } }],
+      ['message_stop', {}],
+    ]
+      .map(([type, fields]) => `event: ${type}\ndata: ${JSON.stringify({ type, ...(fields as object) })}\n\n`)
+      .join('');
+    const translator = new AnthropicToResponsesStream({
+      clientModel: 'anthropic/claude',
+      request: NAMESPACED,
+    });
+    const events = parseFrames(
+      driveTranslator(translator, stream, {
+        finishUsage: { input_tokens: 9, output_tokens: 6, cached_input_tokens: 0, cost: 0.25 },
+      }),
+    ).map((event) => JSON.parse(event.data));
+    const added = events.find((event) => event.type === 'response.output_item.added');
+    expect(added.item).toMatchObject({ type: 'function_call', name: 'spawn', namespace: 'agents' });
+    const done = events.find((event) => event.type === 'response.output_item.done');
+    expect(done.item).toMatchObject({ name: 'spawn', namespace: 'agents', arguments: '{"task":"c"}' });
+    expect(events.at(-1).response.output[0]).toMatchObject({ name: 'spawn', namespace: 'agents' });
+  });
+
+  it('pass through unchanged to an OpenAI upstream, and count toward the bound', () => {
+    expect(translateRequest('responses', 'openai', NAMESPACED as never, { upstreamModel: 'gpt-x' })).toEqual({
+      ...NAMESPACED,
+      model: 'gpt-x',
+    });
+    const withoutNamespace = { ...NAMESPACED, tools: [NAMESPACED.tools[0]] };
+    expect(boundInputTokens(responsesRequestInput(responsesRequestView(NAMESPACED)))).toBeGreaterThan(
+      boundInputTokens(responsesRequestInput(responsesRequestView(withoutNamespace))),
+    );
+  });
+
+  it('refuse what cannot be flattened: built-in tools inside, a name clash, a name too long', () => {
+    const withTools = (tools: unknown[]) => ({ ...NAMESPACED, tool_choice: undefined, tools });
+    const namespace = (name: string, tools: unknown[]) => ({ type: 'namespace', name, tools });
+    expect(
+      refusal(() => responsesRequestView(withTools([namespace('a', [{ type: 'web_search' }])]))),
+    ).toMatch(/^invalid_request: A tool namespace with built-in tools cannot be metered/);
+    expect(
+      refusal(() =>
+        responsesRequestView(
+          withTools([{ type: 'function', name: 'a__b' }, namespace('a', [{ type: 'function', name: 'b' }])]),
+        ),
+      ),
+    ).toMatch(/Two tools are named "a__b"/);
+    expect(
+      refusal(() =>
+        responsesRequestView(
+          withTools([namespace('n'.repeat(40), [{ type: 'function', name: 'x'.repeat(30) }])]),
+        ),
+      ),
+    ).toMatch(/longer than the 64 characters/);
+    expect(refusal(() => responsesRequestView(withTools([namespace('a', [])])))).toMatch(/needs tools/);
+  });
+});

@@ -11,8 +11,12 @@
  * - Custom (freeform) tools, Codex's `apply_patch`, become tools taking one string (`input`, the grammar
  *   in the description); their calls come back as `custom_tool_call` items, and `custom_tool_call` /
  *   `custom_tool_call_output` input items become tool calls and results.
+ * - Tool namespaces (a named group of function and custom tools, as the Codex CLI sends its sub-agent
+ *   tools) are flattened: each tool is named `<namespace>__<name>` upstream, with the namespace's
+ *   description before its own; calls come back under the tool's own name with `namespace`, and input
+ *   items that carry a `namespace` are flattened the same way (`translatedToolNames`).
  * - The same view bounds the input for the hold, whichever the upstream: items the view cannot carry but
- *   an OpenAI upstream reads (reasoning items, tool namespaces, client-run built-ins such as
+ *   an OpenAI upstream reads (reasoning items, client-run built-ins such as
  *   `local_shell` and their calls) are counted by their bytes, and refused with 400 in translation.
  * - Tollgate keeps no state: `previous_response_id`, `conversation`, stored `prompt`s, `item_reference`
  *   and `background` are refused with 400 `invalid_request` (the client sends the whole conversation
@@ -117,57 +121,99 @@ function flattenTools(body: Record<string, unknown>, view: ResponsesRequestView)
   const tools: OpenAiTool[] = [];
   for (const tool of body.tools) {
     if (!isRecord(tool)) throw invalid('tools entries must be objects.', 'tools');
-    if (tool.type === 'function') {
-      if (typeof tool.name !== 'string' || tool.name.length === 0) {
-        throw invalid('A function tool needs a name.', 'tools');
-      }
-      tools.push({
-        type: 'function',
-        function: {
-          name: tool.name,
-          ...(typeof tool.description === 'string' ? { description: tool.description } : {}),
-          ...(isRecord(tool.parameters) ? { parameters: tool.parameters } : {}),
-          ...(typeof tool.strict === 'boolean' ? { strict: tool.strict } : {}),
-        },
-      });
-    } else if (tool.type === 'custom') {
-      // A freeform tool (Codex's apply_patch): its input is one string, maybe under a grammar. As a
-      // function it takes that string as its one argument; the answer's call is turned back into a
-      // custom_tool_call (customToolInput).
-      if (typeof tool.name !== 'string' || tool.name.length === 0) {
-        throw invalid('A custom tool needs a name.', 'tools');
-      }
-      tools.push({
-        type: 'function',
-        function: {
-          name: tool.name,
-          description: customToolDescription(tool),
-          parameters: {
-            type: 'object',
-            properties: { [CUSTOM_TOOL_ARGUMENT]: { type: 'string' } },
-            required: [CUSTOM_TOOL_ARGUMENT],
-            additionalProperties: false,
-          },
-        },
-      });
+    if (tool.type === 'function' || tool.type === 'custom') {
+      tools.push(translatedTool(tool, null));
     } else if (CLIENT_RUN_BUILT_INS.has(String(tool.type))) {
       // Run by the client, so meterable (its output comes back as input, counted); only OpenAI's
       // models know these tools.
       view.passthroughOnly.push({ what: `The built-in tool "${String(tool.type)}"`, value: tool });
     } else if (tool.type === 'namespace') {
-      // A named group of tools (the Codex CLI sends its sub-agent tools so): text the model reads, as
-      // long as every tool in it is one the model runs through the client.
+      // A named group of tools the client runs (the Codex CLI sends its sub-agent tools so).
+      if (typeof tool.name !== 'string' || tool.name.length === 0) {
+        throw invalid('A tool namespace needs a name.', 'tools');
+      }
       const inner = Array.isArray(tool.tools) ? tool.tools : [];
+      if (inner.length === 0) throw invalid('A tool namespace needs tools.', 'tools');
       const serverTool = inner.find(
         (entry: unknown) => !isRecord(entry) || !['function', 'custom'].includes(String(entry.type)),
       );
       if (serverTool !== undefined) throw unmeterable('A tool namespace with built-in tools', 'tools');
-      view.passthroughOnly.push({ what: 'A tool namespace', value: tool });
+      for (const entry of inner as Record<string, unknown>[]) tools.push(translatedTool(entry, tool));
     } else {
       throw unmeterable(`The built-in tool "${String(tool.type)}"`, 'tools');
     }
   }
-  return tools.length > 0 ? tools : undefined;
+  const names = new Set<string>();
+  for (const tool of tools) {
+    if (names.has(tool.function.name)) {
+      throw invalid(`Two tools are named "${tool.function.name}" once namespaces are flattened.`, 'tools');
+    }
+    names.add(tool.function.name);
+  }
+  return tools;
+}
+
+/** Separates a namespace from its tool's name in translation (`multi_agent__spawn_agent`). */
+const NAMESPACE_SEPARATOR = '__';
+
+/** The longest tool name Anthropic's Messages API takes (`^[a-zA-Z0-9_-]{1,64}$`). */
+const MAX_TRANSLATED_TOOL_NAME_LENGTH = 64;
+
+/** The name a tool has in translation: its own, or flattened under its namespace. */
+export function flattenedToolName(name: string, namespace: unknown): string {
+  return typeof namespace === 'string' && namespace.length > 0
+    ? `${namespace}${NAMESPACE_SEPARATOR}${name}`
+    : name;
+}
+
+/** A function or custom tool (maybe inside a namespace) as a Chat Completions function tool. */
+function translatedTool(
+  tool: Record<string, unknown>,
+  namespace: Record<string, unknown> | null,
+): OpenAiTool {
+  const kind = tool.type === 'custom' ? 'custom' : 'function';
+  if (typeof tool.name !== 'string' || tool.name.length === 0) {
+    throw invalid(`A ${kind} tool needs a name.`, 'tools');
+  }
+  const name = flattenedToolName(tool.name, namespace?.name);
+  if (namespace && name.length > MAX_TRANSLATED_TOOL_NAME_LENGTH) {
+    throw invalid(
+      `The tool "${tool.name}" of namespace "${String(namespace.name)}" is named "${name}" in translation, longer than the ${MAX_TRANSLATED_TOOL_NAME_LENGTH} characters this model's provider takes.`,
+      'tools',
+    );
+  }
+  const namespaceNote =
+    namespace && typeof namespace.description === 'string' && namespace.description.length > 0
+      ? `${namespace.description}\n\n`
+      : '';
+  if (kind === 'custom') {
+    // A freeform tool (Codex's apply_patch): its input is one string, maybe under a grammar. As a
+    // function it takes that string as its one argument; the answer's call is turned back into a
+    // custom_tool_call (customToolInput).
+    return {
+      type: 'function',
+      function: {
+        name,
+        description: `${namespaceNote}${customToolDescription(tool)}`,
+        parameters: {
+          type: 'object',
+          properties: { [CUSTOM_TOOL_ARGUMENT]: { type: 'string' } },
+          required: [CUSTOM_TOOL_ARGUMENT],
+          additionalProperties: false,
+        },
+      },
+    };
+  }
+  const description = `${namespaceNote}${typeof tool.description === 'string' ? tool.description : ''}`;
+  return {
+    type: 'function',
+    function: {
+      name,
+      ...(description ? { description } : {}),
+      ...(isRecord(tool.parameters) ? { parameters: tool.parameters } : {}),
+      ...(typeof tool.strict === 'boolean' ? { strict: tool.strict } : {}),
+    },
+  };
 }
 
 /** The one argument a custom tool's function takes in translation. */
@@ -186,13 +232,45 @@ function customToolDescription(tool: Record<string, unknown>): string {
   return `${description}${grammar}`.trim() || `Takes one string, \`${CUSTOM_TOOL_ARGUMENT}\`.`;
 }
 
-/** Names of the request's custom tools: their calls are answered as custom_tool_call items. */
-export function customToolNames(request: Record<string, unknown>): Set<string> {
-  const names = new Set<string>();
+/** A tool as the client named it, found by the name it has in translation. */
+export interface ClientTool {
+  name: string;
+  /** The namespace it was sent in, if any: its calls come back with it. */
+  namespace: string | null;
+  /** A custom (freeform) tool: its calls come back as custom_tool_call items. */
+  custom: boolean;
+}
+
+/** The request's function and custom tools (namespaced ones too), by their name in translation. */
+export function translatedToolNames(request: Record<string, unknown>): Map<string, ClientTool> {
+  const names = new Map<string, ClientTool>();
+  const add = (tool: unknown, namespace: string | null) => {
+    if (!isRecord(tool) || typeof tool.name !== 'string') return;
+    if (tool.type !== 'function' && tool.type !== 'custom') return;
+    names.set(flattenedToolName(tool.name, namespace), {
+      name: tool.name,
+      namespace,
+      custom: tool.type === 'custom',
+    });
+  };
   for (const tool of Array.isArray(request.tools) ? request.tools : []) {
-    if (isRecord(tool) && tool.type === 'custom' && typeof tool.name === 'string') names.add(tool.name);
+    if (isRecord(tool) && tool.type === 'namespace' && typeof tool.name === 'string') {
+      for (const inner of Array.isArray(tool.tools) ? tool.tools : []) add(inner, tool.name);
+    } else {
+      add(tool, null);
+    }
   }
   return names;
+}
+
+/** A tool call item's naming fields: the client's own name, and its namespace when it has one. */
+export function clientToolCallName(tools: Map<string, ClientTool>, translatedName: string) {
+  const tool = tools.get(translatedName);
+  if (!tool) return { custom: false, fields: { name: translatedName } };
+  return {
+    custom: tool.custom,
+    fields: { name: tool.name, ...(tool.namespace ? { namespace: tool.namespace } : {}) },
+  };
 }
 
 /** A translated custom tool call's string input, from the function arguments the model wrote. */
@@ -220,7 +298,7 @@ function toolChoice(choice: unknown): OpenAiToolChoice | undefined {
     (choice.type === 'function' || choice.type === 'custom') &&
     typeof choice.name === 'string'
   ) {
-    return { type: 'function', function: { name: choice.name } };
+    return { type: 'function', function: { name: flattenedToolName(choice.name, choice.namespace) } };
   }
   throw invalid('Unsupported tool_choice.', 'tool_choice');
 }
@@ -276,7 +354,7 @@ export function responsesRequestView(body: Record<string, unknown>): ResponsesRe
           id: item.call_id,
           type: 'function' as const,
           function: {
-            name: item.name,
+            name: flattenedToolName(item.name, item.namespace),
             arguments: typeof item.arguments === 'string' ? item.arguments : '{}',
           },
         };
@@ -300,7 +378,7 @@ export function responsesRequestView(body: Record<string, unknown>): ResponsesRe
           id: item.call_id,
           type: 'function' as const,
           function: {
-            name: item.name,
+            name: flattenedToolName(item.name, item.namespace),
             arguments: JSON.stringify({ [CUSTOM_TOOL_ARGUMENT]: String(item.input ?? '') }),
           },
         };
@@ -464,7 +542,7 @@ export function anthropicResponseToResponses(
   options: { clientModel: string; createdSeconds?: number },
 ): Record<string, unknown> {
   const output: Record<string, unknown>[] = [];
-  const customTools = customToolNames(request);
+  const tools = translatedToolNames(request);
   let message: { type: 'message'; content: Record<string, unknown>[]; [key: string]: unknown } | null = null;
   for (const block of Array.isArray(response.content) ? response.content : []) {
     if (!isRecord(block)) continue;
@@ -475,13 +553,14 @@ export function anthropicResponseToResponses(
       }
       message.content.push({ type: 'output_text', text: block.text, annotations: [], logprobs: [] });
     } else if (block.type === 'tool_use') {
+      const { custom, fields } = clientToolCallName(tools, String(block.name));
       output.push(
-        customTools.has(String(block.name))
+        custom
           ? {
               type: 'custom_tool_call',
               id: itemId('ctc'),
               call_id: String(block.id),
-              name: String(block.name),
+              ...fields,
               input: customToolInput(block.input),
               status: 'completed',
             }
@@ -489,7 +568,7 @@ export function anthropicResponseToResponses(
               type: 'function_call',
               id: itemId('fc'),
               call_id: String(block.id),
-              name: String(block.name),
+              ...fields,
               arguments: JSON.stringify(block.input ?? {}),
               status: 'completed',
             },

@@ -16,12 +16,14 @@
  */
 import { type GatewayErrorInput, renderOpenAiError } from './errors.ts';
 import {
+  type ClientTool,
+  clientToolCallName,
   customToolInput,
-  customToolNames,
   itemId,
   responseEnvelope,
   responseId,
   responseStatus,
+  translatedToolNames,
   usageToResponses,
 } from './openai-responses.ts';
 import { formatSseJson, type SseEvent, sseJson } from './sse.ts';
@@ -56,7 +58,8 @@ interface OpenItem {
   outputIndex: number;
   text: string;
   callId?: string;
-  name?: string;
+  /** The client's naming fields of a tool call: `name`, and `namespace` when it has one. */
+  naming?: { name: string; namespace?: string };
 }
 
 /** An Anthropic Messages stream, served to a Responses API client. */
@@ -76,12 +79,12 @@ export class AnthropicToResponsesStream implements StreamTranslator {
   private nextOutputIndex = 0;
   private stopReason: unknown = null;
   private readonly rawUsage: Record<string, unknown> = {};
-  private readonly customTools: Set<string>;
+  private readonly tools: Map<string, ClientTool>;
 
   constructor(options: StreamTranslationOptions) {
     this.clientModel = options.clientModel;
     this.request = options.request ?? {};
-    this.customTools = customToolNames(this.request);
+    this.tools = translatedToolNames(this.request);
     this.secrets = options.secrets ?? [];
     this.createdSeconds = options.createdSeconds ?? Math.floor(Date.now() / 1000);
   }
@@ -161,14 +164,14 @@ export class AnthropicToResponsesStream implements StreamTranslator {
     }
     if (block.type === 'tool_use') {
       // A custom tool's string input is the one field of the JSON the model streams: sent whole at the end.
-      const custom = this.customTools.has(String(block.name));
+      const { custom, fields } = clientToolCallName(this.tools, String(block.name));
       const item: OpenItem = {
         kind: custom ? 'custom_tool_call' : 'function_call',
         id: itemId(custom ? 'ctc' : 'fc'),
         outputIndex,
         text: '',
         callId: String(block.id),
-        name: String(block.name),
+        naming: fields,
       };
       this.open.set(index, item);
       this.nextOutputIndex += 1;
@@ -179,7 +182,7 @@ export class AnthropicToResponsesStream implements StreamTranslator {
             type: item.kind,
             id: item.id,
             call_id: item.callId,
-            name: item.name,
+            ...fields,
             ...(custom ? { input: '' } : { arguments: '' }),
             status: 'in_progress',
           },
@@ -276,13 +279,13 @@ export class AnthropicToResponsesStream implements StreamTranslator {
     } else if (item.kind === 'function_call') {
       const args = item.text || '{}';
       frames.push(
-        this.frame('response.function_call_arguments.done', { ...common, name: item.name, arguments: args }),
+        this.frame('response.function_call_arguments.done', { ...common, ...item.naming, arguments: args }),
       );
       done = {
         type: 'function_call',
         id: item.id,
         call_id: item.callId,
-        name: item.name,
+        ...item.naming,
         arguments: args,
         status: 'completed',
       };
@@ -296,7 +299,7 @@ export class AnthropicToResponsesStream implements StreamTranslator {
         type: 'custom_tool_call',
         id: item.id,
         call_id: item.callId,
-        name: item.name,
+        ...item.naming,
         input,
         status: 'completed',
       };
