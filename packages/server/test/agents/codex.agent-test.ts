@@ -19,6 +19,7 @@ import { type ClientHarness, startClientHarness } from '../clients/client-harnes
 const run = promisify(execFile);
 const CODEX_VERSION = '0.169.0';
 const MODEL = 'openai/gpt-4o-mini';
+const ANTHROPIC_MODEL = 'anthropic/claude-sonnet-4-20250514';
 const CACHE = resolve('node_modules/.cache/tollgate-agents');
 
 async function codexBinary(): Promise<string> {
@@ -126,5 +127,24 @@ describe('Codex CLI through Tollgate', () => {
       expect(request.body.max_output_tokens).toBeLessThan(16_384);
     }
     expect(result.stderr).not.toMatch(/ERROR|retrying/i);
+  });
+
+  it('codex exec on an Anthropic-format model: its Responses requests are translated to Messages, sub-agent tool namespaces flattened, every request a 2xx, each charged exactly', async () => {
+    const customer = await harness.customer('codex-anthropic');
+    const result = await harness.expectChargedPerCall(customer, ANTHROPIC_MODEL, () =>
+      codexExec(customer.key, ['-m', ANTHROPIC_MODEL]),
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Hello from the fake upstream.');
+    expect(result.requests.length).toBeGreaterThan(0);
+    for (const request of result.requests) {
+      expect(request.path).toBe('/v1/messages');
+      expect(request.completed).toBe(true);
+      const names: string[] = (request.body.tools ?? []).map((tool: { name: string }) => tool.name);
+      for (const name of names) expect(name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
+      // Codex sends its sub-agent tools as a namespace (was refused with a 400 on this model).
+      expect(names.some((name) => name.includes('__'))).toBe(true);
+    }
+    expect(result.stderr).not.toMatch(/ERROR|error sending request|retrying/i);
   });
 });
