@@ -232,12 +232,13 @@ export class AutoTopupService {
         : (setupIntent.payment_method?.id ?? null);
     if (!paymentMethod) return 'ignored: no payment method';
     const stripeCustomer = typeof session.customer === 'string' ? session.customer : session.customer?.id;
-    const rows = await this.deps.db.query(
+    const [row] = await this.deps.db.query<AutoTopupRow>(
       `update auto_topups set payment_method_id = $2, stripe_customer_id = coalesce($3, stripe_customer_id),
-         updated_at = $4 where customer_id = $1 and provider = 'stripe' returning customer_id`,
+         updated_at = $4 where customer_id = $1 and provider = 'stripe' returning *`,
       [customerId, paymentMethod, stripeCustomer ?? null, this.deps.clock.now().toISOString()],
     );
-    if (rows.length === 0) return 'ignored: no auto top-up for the customer';
+    if (!row) return 'ignored: no auto top-up for the customer';
+    this.watch(row);
     this.nudge(customerId);
     return 'payment method saved';
   }
