@@ -220,6 +220,20 @@ for (const backend of testBackends()) {
       server.clock.set('2026-05-10T12:00:00Z');
     });
 
+    it('claims a crossing once even when every check races (as two servers would)', async () => {
+      const customer = await use.customerWith('racing-checks', 100);
+      await enable(customer, { threshold: 50, amount_usd: 5, monthly_cap_usd: 100 });
+      await use.captureTogether(customer, 1, 60);
+      // Past this server's one-check-per-customer: 20 checks at once, each its own claim transaction.
+      const service = server.tollgate.services.autoTopups;
+      const started = await Promise.all(Array.from({ length: 20 }, () => service.check(customer.id)));
+      await service.idle();
+      const attempts = await use.attempts(customer);
+      expect(attempts).toHaveLength(1);
+      expect(started.filter((attempt) => attempt !== null).length).toBeLessThanOrEqual(1);
+      expect(paymentIntentsOf(customer)).toHaveLength(1);
+    });
+
     it('a declined card emits auto_topup.failed and disables the setting after three failures', async () => {
       const customer = await use.customerWith('declined-card', 100);
       const paymentMethod = await enable(customer, { threshold: 50, amount_usd: 5, monthly_cap_usd: 100 });
