@@ -5,6 +5,7 @@
  * them, a declined card emits `auto_topup.failed` and disables the setting after three; in test mode the
  * simulated card does the same through the same fulfilment. Invalid settings answer 400.
  */
+import { Tollgate } from '@tollgate/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAXIMUM_FAILURES, RETRY_AFTER_FAILURE_MILLISECONDS } from '../src/auto-topup/compute.ts';
 import { type FakeStripe, startFakeStripe } from './fakes/fake-stripe.ts';
@@ -405,6 +406,22 @@ for (const backend of testBackends()) {
         enabled: true,
         in_flight_attempt: null,
       });
+    });
+
+    it('is reachable through the client SDK', async () => {
+      const customer = await use.customerWith('through-the-sdk', 10);
+      const sdk = new Tollgate({ baseUrl: server.url, apiKey: app.secret_key });
+      const set = await sdk.autoTopups.set(customer.id, {
+        threshold: 5,
+        amount_usd: '7.50',
+        monthly_cap_usd: 30,
+      });
+      expect(set).toMatchObject({ threshold: 5, amount_usd: 7.5, monthly_cap_usd: 30, enabled: true });
+      expect((await sdk.autoTopups.setup(customer.id, { test_card: 'succeeds' })).saved).toBe(true);
+      expect((await sdk.autoTopups.retrieve(customer.id)).payment_method).toBe('pm_test_tollgate_card');
+      expect((await sdk.autoTopups.attempts(customer.id)).data).toEqual([]);
+      expect((await sdk.autoTopups.delete(customer.id)).deleted).toBe(true);
+      await expect(sdk.autoTopups.retrieve(customer.id)).rejects.toMatchObject({ code: 'not_found' });
     });
   });
 }
