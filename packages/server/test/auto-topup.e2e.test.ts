@@ -8,6 +8,7 @@
 import { Tollgate } from '@tollgate/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAXIMUM_FAILURES, RETRY_AFTER_FAILURE_MILLISECONDS } from '../src/auto-topup/compute.ts';
+import { main } from '../src/cli/main.ts';
 import { type FakeStripe, startFakeStripe } from './fakes/fake-stripe.ts';
 import { testBackends } from './support/databases.ts';
 import { expectError, expectStatus, waitFor } from './support/expectations.ts';
@@ -406,6 +407,40 @@ for (const backend of testBackends()) {
         enabled: true,
         in_flight_attempt: null,
       });
+    });
+
+    it('is reachable through the CLI', async () => {
+      const customer = await use.customerWith('through-the-cli', 10);
+      const run = async (...argv: string[]) => {
+        let stdout = '';
+        let stderr = '';
+        const code = await main(argv, {
+          stdout: { write: (chunk: string) => (stdout += chunk), isTTY: false } as never,
+          stderr: { write: (chunk: string) => (stderr += chunk), isTTY: false } as never,
+          stdin: process.stdin,
+          env: { TOLLGATE_URL: server.url, TOLLGATE_API_KEY: app.secret_key },
+        });
+        return { code, stdout, stderr };
+      };
+      const set = await run(
+        'auto-topup',
+        'set',
+        '--customer',
+        customer.id,
+        '--threshold',
+        '5',
+        '--amount-usd',
+        '10',
+        '--monthly-cap-usd',
+        '40',
+      );
+      expect(set.code, set.stderr).toBe(0);
+      expect(set.stdout).toContain('below 5 credits buy $10, at most $40 a month');
+      const shown = await run('auto-topup', 'show', '--customer', customer.id, '--json');
+      expect(JSON.parse(shown.stdout)).toMatchObject({ object: 'auto_topup', threshold: 5, amount_usd: 10 });
+      expect((await run('auto-topup', 'set', '--customer', customer.id, '--threshold', '5')).code).toBe(2);
+      expect((await run('auto-topup', 'remove', '--customer', customer.id)).code).toBe(0);
+      expect((await run('auto-topup', 'show', '--customer', customer.id)).code).toBe(1);
     });
 
     it('is reachable through the client SDK', async () => {
