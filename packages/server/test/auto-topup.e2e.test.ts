@@ -236,6 +236,36 @@ for (const backend of testBackends()) {
       expect(paymentIntentsOf(customer)).toHaveLength(1);
     });
 
+    it('asks Stripe again under the same idempotency key when it did not answer, and pays once', async () => {
+      const customer = await use.customerWith('stripe-unanswered', 100);
+      await enable(customer, { threshold: 50, amount_usd: 5, monthly_cap_usd: 100 });
+      // The first request and both of the SDK's retries fail: whether it paid is unknown.
+      fake.failNext({ method: 'POST', path: '/v1/payment_intents', status: 500, times: 3 });
+      await use.captureTogether(customer, 1, 60);
+      await server.tollgate.services.autoTopups.idle();
+      const [attempt] = await use.attempts(customer);
+      expect(attempt).toMatchObject({ status: 'pending', payment_intent: null });
+      expect(await use.settings(customer)).toMatchObject({ in_flight_attempt: attempt.id, failures: 0 });
+      const service = server.tollgate.services.autoTopups;
+      expect(await service.resume()).toBe(0); // too recent: it may still be on its way
+      server.clock.advance(61_000);
+      expect(await service.resume()).toBe(1);
+      const requests = paymentIntentsOf(customer);
+      expect(requests.map((request) => request.idempotencyKey)).toEqual(
+        Array(4).fill(`auto-topup:${attempt.id}`),
+      );
+      expect(requests.filter((request) => request.status === 200)).toHaveLength(1);
+      const [resumed] = await use.attempts(customer);
+      expect(resumed.payment_intent).toMatch(/^pi_/);
+      const delivered = await fake.deliver(
+        stripeEventsOf(resumed.payment_intent, 'payment_intent.succeeded')[0]!,
+        webhookTarget(),
+      );
+      expect(JSON.parse(delivered.body).result).toBe('fulfilled');
+      expect(await service.resume()).toBe(0);
+      expect(await use.balance(customer)).toBe(40 + resumed.credits);
+    });
+
     it('a declined card emits auto_topup.failed and disables the setting after three failures', async () => {
       const customer = await use.customerWith('declined-card', 100);
       const paymentMethod = await enable(customer, { threshold: 50, amount_usd: 5, monthly_cap_usd: 100 });

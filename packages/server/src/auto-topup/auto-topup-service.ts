@@ -26,6 +26,9 @@ export const TEST_CARDS = {
   declines: 'pm_test_tollgate_declined',
 } as const;
 
+/** How old an unconfirmed payment start must be before the background pass asks Stripe again. */
+const RESUME_AFTER_MILLISECONDS = 60_000;
+
 /** Metadata naming the attempt on a PaymentIntent and the customer on a setup Checkout Session. */
 const ATTEMPT_METADATA = 'tollgate_auto_topup_attempt';
 const SETUP_METADATA = 'tollgate_auto_topup_customer';
@@ -299,12 +302,33 @@ export class AutoTopupService {
        from auto_topups a join customers c on c.id = a.customer_id where a.enabled`,
       [],
     );
+    await this.resume();
     this.watched.clear();
     for (const row of rows) {
       this.watch(row);
       if (row.in_flight_attempt_id === null && BigInt(row.available_micros) < BigInt(row.threshold_micros))
         this.nudge(row.customer_id);
     }
+  }
+
+  /**
+   * Attempts claimed at least `RESUME_AFTER_MILLISECONDS` ago whose payment was never confirmed started
+   * (the server stopped between the claim and Stripe's answer, or Stripe did not answer): asked again
+   * with the same idempotency key, so Stripe answers with the payment it made, or makes it once.
+   */
+  async resume(): Promise<number> {
+    const before = new Date(this.deps.clock.now().getTime() - RESUME_AFTER_MILLISECONDS).toISOString();
+    const rows = await this.deps.db.query<AttemptRow & { settings: AutoTopupRow }>(
+      `select t.*, to_jsonb(a) as settings from auto_topup_attempts t
+         join auto_topups a on a.customer_id = t.customer_id and a.in_flight_attempt_id = t.id
+       where t.status = 'pending' and t.payment_intent_id is null and t.created_at < $1`,
+      [before],
+    );
+    for (const row of rows) {
+      const { settings, ...attempt } = row;
+      await this.pay(attempt, settings).catch((error) => this.deps.onError(error));
+    }
+    return rows.length;
   }
 
   private watch(row: AutoTopupRow): void {
@@ -418,9 +442,17 @@ export class AutoTopupService {
       );
       await this.recordPaymentIntent(attempt, paymentIntent.id);
     } catch (error) {
+      const { raw, statusCode } = error as {
+        raw?: { payment_intent?: { id?: string } };
+        statusCode?: number;
+      };
+      // No answer, or a server error after the SDK's retries: the payment may have happened. The attempt
+      // stays in flight and the background pass asks again under the same idempotency key (`resume`),
+      // never a new attempt that could pay twice.
+      if (statusCode === undefined || statusCode >= 500 || statusCode === 409 || statusCode === 429)
+        throw error;
       // A declined off-session payment answers with an error (and Stripe sends payment_failed too):
       // whichever arrives first fails the attempt, the other finds it failed.
-      const raw = (error as { raw?: { payment_intent?: { id?: string } } }).raw;
       if (raw?.payment_intent?.id) await this.recordPaymentIntent(attempt, raw.payment_intent.id);
       await this.onPaymentFailed(attempt.id, (error as Error).message);
     }
