@@ -1,4 +1,5 @@
 import { type Credits, formatCredits } from './amounts.ts';
+import { AutoTopups } from './auto-topup.ts';
 import {
   defaultModelCredits,
   directorsCutCredits,
@@ -110,6 +111,8 @@ export class Tollgate {
   readonly events: Events;
   /** Low-balance thresholds of the app and its customers (secret key). */
   readonly balanceAlerts: BalanceAlertSettings;
+  /** Auto top-up of a customer's credits with their saved card. */
+  readonly autoTopups: AutoTopups;
   /** A customer's named user keys with their spend limits (secret key). */
   readonly userKeys: UserKeys;
   /** A customer's own spend limit (secret key). */
@@ -168,6 +171,7 @@ export class Tollgate {
     this.webhookEndpoints = new WebhookEndpoints(this.transport);
     this.events = new Events(this.transport);
     this.balanceAlerts = new BalanceAlertSettings(this.transport);
+    this.autoTopups = new AutoTopups(this.transport);
   }
 
   /**

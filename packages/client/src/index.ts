@@ -11,6 +11,13 @@ export {
   MICROS_PER_CREDIT,
   toMicros,
 } from './amounts.ts';
+export {
+  type AutoTopup,
+  type AutoTopupAttempt,
+  type AutoTopupParams,
+  type AutoTopupSetup,
+  AutoTopups,
+} from './auto-topup.ts';
 export { Tollgate, type TollgateOptions } from './client.ts';
 export {
   DIRECTORS_CUT_FALLBACK_CREDITS,

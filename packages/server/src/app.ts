@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { AppsService } from './apps/apps-service.ts';
 import { generateKey, hashKey } from './auth/keys.ts';
 import { KeyStore, presentedKey } from './auth/principals.ts';
+import { AutoTopupService } from './auto-topup/auto-topup-service.ts';
 import { ProviderKeysService } from './byok/provider-keys.ts';
 import { loadSecrets } from './byok/secrets.ts';
 import { loadConfig } from './config/load-config.ts';
@@ -29,6 +30,7 @@ import { completeOpenApiDocument } from './http/openapi.ts';
 import { type AnyRoute, openApiDocument, registerRoutes } from './http/route.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { appRoutes } from './http/routes/apps.ts';
+import { autoTopupRoutes } from './http/routes/auto-topup.ts';
 import { customerRoutes } from './http/routes/customers.ts';
 import { registerDashboardPages } from './http/routes/dashboard-pages.ts';
 import { docsRoutes } from './http/routes/docs.ts';
@@ -127,6 +129,7 @@ export interface Tollgate {
     usage: UsageService;
     dashboardAssets: DashboardAssets;
     webhooks: WebhooksService;
+    autoTopups: AutoTopupService;
   };
   /** Stripe, test mode, or off (no Stripe keys where test mode is not allowed); known once listening. */
   paymentsMode(): PaymentsMode;
@@ -235,6 +238,18 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     stripeCheckout?.stripe,
   );
   const gifts = new GiftCodesService(db, ledger, clock);
+  const autoTopups = new AutoTopupService({
+    db,
+    ledger,
+    purchases,
+    clock,
+    stripe: stripeCheckout?.stripe ?? null,
+    testMode: testCheckout,
+    publicUrl,
+    returnUrls,
+    onError: (error) => http.log.error({ err: error }, 'auto top-up failed'),
+  });
+  webhooks.autoTopups = autoTopups;
   const metricsAddress = parseListenAddress(env.TOLLGATE_METRICS_ADDRESS);
   const http = createHttpServer({
     metrics,
@@ -372,6 +387,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     ...usageRoutes({ customers, usage }),
     ...partnerRoutes(new PartnerEarnings(db, clock)),
     ...webhookRoutes(outboundWebhooks, customers),
+    ...autoTopupRoutes(autoTopups, customers),
     ...portalRoutes({ apps, customers, portal, openRouter, reports }),
     ...widgetRoutes(http, {
       db,
@@ -443,6 +459,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const renewals = setInterval(() => {
     subscriptions.renewDue().catch((error) => http.log.error({ err: error }, 'subscription renewal failed'));
     generations.pollPending().catch((error) => http.log.error({ err: error }, 'generation worker failed'));
+    autoTopups.scan().catch((error) => http.log.error({ err: error }, 'auto top-up scan failed'));
   }, options.sweepIntervalMilliseconds ?? DEFAULT_SWEEP_INTERVAL_MILLISECONDS);
   renewals.unref();
   if (options.sweeper !== false) sweeper.start();
@@ -490,6 +507,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       usage,
       dashboardAssets,
       webhooks: outboundWebhooks,
+      autoTopups,
     },
     generatedAdminKey,
     publicUrl,
@@ -512,6 +530,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       clearInterval(renewals);
       await sweeper.stop();
       await dispatcher.stop();
+      await autoTopups.idle();
       const drainTimeoutMilliseconds =
         closeOptions.drainTimeoutMilliseconds ??
         (Number(env.TOLLGATE_DRAIN_TIMEOUT_MS) >= 0 && env.TOLLGATE_DRAIN_TIMEOUT_MS

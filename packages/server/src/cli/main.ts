@@ -15,6 +15,7 @@ import {
 } from '@tollgate/client';
 import { type Command, commandName, parseCommandArgs, UsageError } from './command.ts';
 import { appsCreate } from './commands/apps.ts';
+import { autoTopupRemove, autoTopupSet, autoTopupShow } from './commands/auto-topup.ts';
 import { billing, billingBuy } from './commands/billing.ts';
 import { charge } from './commands/charge.ts';
 import { check, entitlements, track } from './commands/entitlements.ts';
@@ -67,6 +68,9 @@ export const COMMANDS: Command[] = [
   spendLimitShow,
   spendLimitSet,
   spendLimitRemove,
+  autoTopupShow,
+  autoTopupSet,
+  autoTopupRemove,
   serve,
   migrate,
   audit,

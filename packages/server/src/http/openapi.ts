@@ -196,7 +196,8 @@ export function completeOpenApiDocument(document: Record<string, any>): Record<s
   }
   paths['/v1/webhooks/stripe'] = {
     post: {
-      summary: "Stripe's events (checkout completed, invoices, refunds); signed with STRIPE_WEBHOOK_SECRET",
+      summary:
+        "Stripe's events (checkout completed, invoices, refunds, auto top-up payment intents); signed with STRIPE_WEBHOOK_SECRET",
       description:
         'Point a Stripe webhook endpoint here. The `Stripe-Signature` header is checked over the raw body; an unsigned or mis-signed event is refused with 400. Each event is applied once.',
       tags: ['Webhooks'],

@@ -218,6 +218,7 @@ export class Ledger {
   private readonly holds = new Map<string, CachedHold>();
   private epoch = 0;
   private readonly execute: Execute;
+  private readonly committedListeners: ((accounts: readonly AccountState[]) => void)[] = [];
 
   constructor(
     private readonly db: Database,
@@ -283,6 +284,7 @@ export class Ledger {
       const transactionIds = await writeBatch(this.execute, document, batch.now);
       const committed = batch.committed(transactionIds);
       this.cacheCommitted(committed.accounts, committed.holds);
+      this.notifyCommitted(committed.accounts);
       return results.map((result) => fillTransactionId(result, transactionIds));
     } catch (error) {
       // Whatever the batch read may be stale now: read it again next time.
@@ -368,11 +370,25 @@ export class Ledger {
         committed.accounts,
         committed.holds.filter((hold) => hold.status === 'held'),
       );
+      this.notifyCommitted(committed.accounts);
       return { value, transactionIds };
     } catch (error) {
       this.forget(ids, []);
       throw error;
     }
+  }
+
+  /**
+   * Tells `listener` the accounts of every batch this ledger committed, as written (auto top-up watches
+   * its customers' available balance this way: no query on the write path). Called synchronously after
+   * the commit; a listener must not throw or block.
+   */
+  onCommitted(listener: (accounts: readonly AccountState[]) => void): void {
+    this.committedListeners.push(listener);
+  }
+
+  private notifyCommitted(accounts: readonly AccountState[]): void {
+    for (const listener of this.committedListeners) listener(accounts);
   }
 
   /** What the batch needs that the cache does not have (null: nothing). */

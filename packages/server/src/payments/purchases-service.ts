@@ -289,9 +289,14 @@ export class PurchasesService {
    * Grants a purchase's credits exactly once, whoever calls (webhook, redelivery, the test page): the
    * event id, the purchase's new state and the grant commit in one ledger transaction, under the
    * purchase's row lock and the customer's. A widget customer's first payment also earns the signup
-   * bonus (signup-bonus.ts), in the same transaction.
+   * bonus (signup-bonus.ts), in the same transaction. `onFulfilled` runs in that transaction too, only
+   * when this call granted (auto top-up records its attempt and event there).
    */
-  async complete(purchase: PurchaseRow, event?: { id: string; type: string; paymentIntent?: string | null }) {
+  async complete(
+    purchase: PurchaseRow,
+    event?: { id: string; type: string; paymentIntent?: string | null },
+    onFulfilled?: (transaction: LedgerTransaction, row: PurchaseRow, grantId: string) => Promise<void>,
+  ) {
     return this.underOwnerLock(
       purchase,
       (row) => [row.customer_id],
@@ -350,6 +355,7 @@ export class PurchasesService {
             identity: `payment:${row.customer_id}`,
           });
         }
+        await onFulfilled?.(transaction, row, grant.grantId);
         return { purchaseId: row.id, status: 'completed' as const, grantId: grant.grantId, replayed: false };
       },
     );

@@ -5,12 +5,16 @@
  * keyed by the purchase, and refunds use Stripe's cumulative refunded amount.
  */
 import type Stripe from 'stripe';
+import type { AutoTopupService } from '../auto-topup/auto-topup-service.ts';
 import { TollgateError } from '../shared/errors.ts';
 import type { SubscriptionsService } from '../subscriptions/subscriptions-service.ts';
 import type { PurchasesService } from './purchases-service.ts';
 import { stripeSdk } from './stripe-options.ts';
 
 export class StripeWebhooks {
+  /** Auto top-up's events (setup sessions, off-session PaymentIntents); set once it exists (app.ts). */
+  autoTopups: AutoTopupService | null = null;
+
   constructor(
     private readonly secret: string | undefined,
     private readonly purchases: PurchasesService,
@@ -52,6 +56,9 @@ export class StripeWebhooks {
       case 'checkout.session.expired':
       case 'checkout.session.async_payment_failed':
         return this.onSessionFailed(event.data.object);
+      case 'payment_intent.succeeded':
+      case 'payment_intent.payment_failed':
+        return this.autoTopups?.onPaymentIntent(event.data.object, event) ?? `ignored: ${event.type}`;
       case 'charge.refunded':
         return this.onChargeRefunded(event.data.object, event);
       case 'invoice.paid':
@@ -67,6 +74,8 @@ export class StripeWebhooks {
 
   private async onSessionPaid(session: Stripe.Checkout.Session, event: Stripe.Event): Promise<string> {
     if (session.mode === 'subscription') return this.subscriptions.onCheckoutCompleted(session);
+    if (session.mode === 'setup')
+      return this.autoTopups?.onSetupCompleted(session) ?? 'ignored: setup session';
     const purchase =
       (session.client_reference_id ? await this.purchases.byId(session.client_reference_id) : null) ??
       (await this.purchases.bySession(session.id));

@@ -31,6 +31,10 @@
  *   GET /v1/checkout/sessions/:id (`expand[]=line_items`, and ids such as `payment_intent`,
  *     `subscription`, `customer`) · GET …/:id/line_items · POST …/:id/expire
  *   GET /v1/payment_intents/:id · GET /v1/charges/:id · GET /v1/invoices/:id
+ *   POST /v1/payment_intents (`confirm` with a saved `payment_method`, e.g. `off_session`: succeeds and
+ *     emits `payment_intent.succeeded`, or — for a method passed to `declinePaymentMethod` — answers
+ *     402 `card_error` `card_declined` with the PaymentIntent and emits `payment_intent.payment_failed`)
+ *   GET /v1/setup_intents/:id (completing a setup-mode session creates one with a saved `payment_method`)
  *   POST /v1/refunds (payment_intent | charge, optional amount) · GET /v1/refunds/:id
  *   GET|POST|DELETE /v1/subscriptions/:id (items[][id|price|price_data|quantity|deleted],
  *     proration_behavior, proration_date, cancel_at_period_end, metadata; every request is kept in
@@ -117,7 +121,13 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
 class StripeApiError extends Error {
   constructor(
     readonly status: number,
-    readonly error: { type: string; message: string; code?: string; param?: string },
+    readonly error: {
+      type: string;
+      message: string;
+      code?: string;
+      param?: string;
+      payment_intent?: JsonObject;
+    },
   ) {
     super(error.message);
   }
@@ -151,6 +161,9 @@ export class FakeStripe {
   readonly customers = new Map<string, JsonObject>();
   readonly checkoutSessions = new Map<string, JsonObject>();
   readonly paymentIntents = new Map<string, JsonObject>();
+  readonly setupIntents = new Map<string, JsonObject>();
+  /** Saved payment methods whose off-session payments are declined. */
+  readonly decliningPaymentMethods = new Set<string>();
   readonly charges = new Map<string, JsonObject>();
   readonly refunds = new Map<string, JsonObject>();
   readonly subscriptions = new Map<string, JsonObject>();
@@ -265,6 +278,7 @@ export class FakeStripe {
       this.customers,
       this.checkoutSessions,
       this.paymentIntents,
+      this.setupIntents,
       this.charges,
       this.refunds,
       this.subscriptions,
@@ -278,6 +292,12 @@ export class FakeStripe {
       map.clear();
     }
     this.failures = [];
+    this.decliningPaymentMethods.clear();
+  }
+
+  /** Off-session payments with this saved payment method are declined from now on. */
+  declinePaymentMethod(paymentMethod: string): void {
+    this.decliningPaymentMethods.add(paymentMethod);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -341,6 +361,22 @@ export class FakeStripe {
       session.payment_status = invoice.amount_due > 0 ? 'paid' : 'no_payment_required';
       events.push(this.emit('invoice.paid', invoice));
     } else {
+      // Setup mode: the card is saved on a customer (created if the session named none).
+      session.customer ??= this.createCustomer({ email }).id;
+      const setupIntent = {
+        id: newStripeId('seti'),
+        object: 'setup_intent',
+        created: this.nowSeconds(),
+        customer: session.customer,
+        livemode: false,
+        metadata: { ...(session._setup_intent_metadata ?? {}) },
+        payment_method: newStripeId('pm'),
+        payment_method_types: ['card'],
+        status: 'succeeded',
+        usage: 'off_session',
+      };
+      this.setupIntents.set(setupIntent.id, setupIntent);
+      session.setup_intent = setupIntent.id;
       session.payment_status = 'no_payment_required';
     }
     session.status = 'complete';
@@ -638,6 +674,8 @@ export class FakeStripe {
       }),
 
       route('GET', `/v1/payment_intents/${id}`, retrieve(this.paymentIntents, 'payment_intent')),
+      route('POST', '/v1/payment_intents', ({ params }) => this.createPaymentIntent(params)),
+      route('GET', `/v1/setup_intents/${id}`, retrieve(this.setupIntents, 'setup_intent')),
       route('GET', `/v1/charges/${id}`, retrieve(this.charges, 'charge')),
       route('GET', `/v1/invoices/${id}`, retrieve(this.invoices, 'invoice')),
       route('POST', '/v1/refunds', ({ params }) => this.createRefund(params)),
@@ -901,6 +939,7 @@ export class FakeStripe {
       // Kept beside the session (not returned) to seed the objects completion creates.
       _payment_intent_metadata: mergeMetadata({}, params.payment_intent_data?.metadata),
       _subscription_metadata: mergeMetadata({}, params.subscription_data?.metadata),
+      _setup_intent_metadata: mergeMetadata({}, params.setup_intent_data?.metadata),
     };
     this.checkoutSessions.set(sessionId, session);
     this.sessionLineItems.set(sessionId, lineItems);
@@ -976,6 +1015,53 @@ export class FakeStripe {
     };
     this.charges.set(charge.id, charge);
     this.paymentIntents.set(paymentIntent.id, paymentIntent);
+    return paymentIntent;
+  }
+
+  /** A PaymentIntent confirmed at once with a saved card (what an off-session charge does). */
+  private createPaymentIntent(params: JsonObject): JsonObject {
+    const amount = integerParam(params.amount, 'amount');
+    if (amount === undefined || amount < 1) throw missing('amount');
+    if (!params.currency) throw missing('currency');
+    if (params.confirm !== 'true' || !params.payment_method) {
+      throw invalid('This fake only creates PaymentIntents confirmed with a saved payment_method.');
+    }
+    if (params.customer) this.mustFind(this.customers, params.customer, 'customer', 'customer', 400);
+    const metadata = mergeMetadata({}, params.metadata);
+    if (this.decliningPaymentMethods.has(params.payment_method)) {
+      const declined = {
+        id: newStripeId('pi'),
+        object: 'payment_intent',
+        amount,
+        amount_received: 0,
+        created: this.nowSeconds(),
+        currency: params.currency,
+        customer: params.customer ?? null,
+        description: params.description ?? null,
+        last_payment_error: { type: 'card_error', code: 'card_declined', message: 'Your card was declined.' },
+        livemode: false,
+        metadata,
+        payment_method: params.payment_method,
+        status: 'requires_payment_method',
+      };
+      this.paymentIntents.set(declined.id, declined);
+      this.emit('payment_intent.payment_failed', declined);
+      throw new StripeApiError(402, {
+        type: 'card_error',
+        code: 'card_declined',
+        message: 'Your card was declined.',
+        payment_intent: structuredClone(declined),
+      });
+    }
+    const paymentIntent = this.createPaidPaymentIntent({
+      amount,
+      currency: params.currency,
+      customer: params.customer ?? null,
+      metadata,
+      description: params.description,
+    });
+    paymentIntent.payment_method = params.payment_method;
+    this.emit('payment_intent.succeeded', paymentIntent);
     return paymentIntent;
   }
 
