@@ -5,6 +5,7 @@
  * gateway; removing a member revokes every key of it; bad input is a 400.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.ts';
 import { loadConfig } from '../src/config/load-config.ts';
 import { auditLedger } from '../src/ledger/audit.ts';
 import { type FakeUpstream, startFakeUpstream } from './fakes/fake-upstream.ts';
@@ -301,6 +302,31 @@ for (const backend of testBackends()) {
         await call('POST', '/v1/holds', back.user_key, { customer: org.id, model: MODEL, amount: 1 }),
         201,
       );
+    });
+
+    it('the CLI adds, lists and removes members with the app key', async () => {
+      const org = await organization('cli-org', 10);
+      const run = async (args: string[]) => {
+        let stdout = '';
+        let stderr = '';
+        const terminal = (write: (chunk: string) => void) => ({ write, isTTY: false });
+        const code = await main([...args, '--customer', org.id, '--json'], {
+          stdout: terminal((chunk) => (stdout += chunk)),
+          stderr: terminal((chunk) => (stderr += chunk)),
+          stdin: process.stdin,
+          env: { TOLLGATE_URL: server.url, TOLLGATE_API_KEY: app.secret_key },
+        });
+        expect(code, `${stdout}${stderr}`).toBe(0);
+        return JSON.parse(stdout);
+      };
+      const added = await run(['members', 'add', 'cli-ada', '--limit', '3', '--period', 'week']);
+      expect(added).toMatchObject({ external_id: 'cli-ada', limit: { amount: 3, period: 'week' } });
+      expect(added.user_key).toMatch(/^tg_uk_/);
+      expect((await run(['members', 'list'])).data.map((member: { id: string }) => member.id)).toEqual([
+        added.id,
+      ]);
+      expect(await run(['members', 'remove', 'cli-ada'])).toMatchObject({ removed: true, revoked_keys: 1 });
+      expectError(await call('GET', '/v1/credits/balance', added.user_key), 401, 'invalid_user_key');
     });
 
     it('refuses bad input, members of individuals, duplicates and plain user keys', async () => {

@@ -21,6 +21,7 @@ import { check, entitlements, track } from './commands/entitlements.ts';
 import { giftCreate, giftRedeem } from './commands/gift.ts';
 import { grant } from './commands/grant.ts';
 import { keysList, keysRemove, keysSet } from './commands/keys.ts';
+import { membersAdd, membersList, membersRemove } from './commands/members.ts';
 import { models } from './commands/models.ts';
 import { audit, configCheck, migrate, secretsRotate, serve } from './commands/server.ts';
 import { usage, usageExport } from './commands/usage.ts';
@@ -67,6 +68,9 @@ export const COMMANDS: Command[] = [
   spendLimitShow,
   spendLimitSet,
   spendLimitRemove,
+  membersAdd,
+  membersList,
+  membersRemove,
   serve,
   migrate,
   audit,
