@@ -403,6 +403,13 @@ for (const backend of testBackends()) {
         400,
         'invalid_request',
       );
+      const openapi = expectStatus(await server.call('GET', '/openapi.json'), 200);
+      expect(Object.keys(openapi.paths['/v1/customers/{id}/members'])).toEqual(['post', 'get']);
+      expect(Object.keys(openapi.paths['/v1/customers/{id}/members/{member}']).sort()).toEqual([
+        'delete',
+        'get',
+        'patch',
+      ]);
     });
   });
 }
