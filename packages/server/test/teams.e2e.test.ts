@@ -375,6 +375,30 @@ for (const backend of testBackends()) {
         409,
         'invalid_state',
       );
+      // Only the server says which member spent: a key without a member cannot spend in a member's name.
+      const ownKey = (
+        await server.tollgate.db.query<{ id: string }>(
+          `select id from api_keys where customer_id = $1 and member_id is null and kind = 'user'`,
+          [org.id],
+        )
+      )[0]!;
+      const spoofed = expectStatus(
+        await call('POST', '/v1/charges', app.secret_key, {
+          customer: org.id,
+          model: MODEL,
+          amount: 1,
+          user_key_id: ownKey.id,
+          metadata: { member_id: member.id, note: 'kept' },
+        }),
+        201,
+      );
+      const [row] = await server.tollgate.db.query<{ metadata: Record<string, unknown> }>(
+        `select metadata from ledger_transactions where customer_id = $1 and hold_id = $2 and type = 'usage'`,
+        [org.id, spoofed.id],
+      );
+      expect(row!.metadata).toMatchObject({ note: 'kept', user_key_id: ownKey.id });
+      expect(row!.metadata.member_id).toBeUndefined();
+
       // A member's own key cannot add members, raise its limit or remove others.
       expectError(
         await call('POST', `/v1/customers/${org.id}/members`, member.user_key, { external_id: 'sneaky' }),

@@ -18,7 +18,7 @@ import { type Quote, quote } from '../pricing/quote.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { microsToCredits, parseCredits, parsePositiveCredits } from '../shared/money.ts';
 import type { Database } from '../store/database.ts';
-import { spenderMetadata } from '../teams/spender.ts';
+import { clientMetadata, spenderMetadata } from '../teams/spender.ts';
 
 export interface WorkInput {
   model: string;
@@ -156,7 +156,7 @@ export class GateService {
       userKeyId,
       memberId,
       metadata: {
-        ...(request.metadata ?? {}),
+        ...clientMetadata(request.metadata),
         ...spenderMetadata(userKeyId, memberId),
         provider_cost: priced.providerCostMicros.toString(),
         referral_share: priced.referralShareMicros.toString(),
@@ -337,7 +337,7 @@ export class GateService {
           runId: request.run_id,
           maxRunMicros,
           funding: 'byok',
-          metadata: { ...request.metadata, ...spenderMetadata(userKeyId, memberId) },
+          metadata: { ...clientMetadata(request.metadata), ...spenderMetadata(userKeyId, memberId) },
           idempotency,
         }),
       );
@@ -356,7 +356,7 @@ export class GateService {
         referralAccount: app && priced.referralShareMicros > 0n ? referralAccountId(app.id) : undefined,
         userKeyId,
         memberId,
-        metadata: { ...request.metadata, ...spenderMetadata(userKeyId, memberId) },
+        metadata: { ...clientMetadata(request.metadata), ...spenderMetadata(userKeyId, memberId) },
         idempotency,
       }),
     );

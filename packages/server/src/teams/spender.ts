@@ -12,3 +12,15 @@ export function spenderMetadata(
     ...(memberId === undefined ? {} : { member_id: memberId }),
   };
 }
+
+/**
+ * A client's own hold metadata without `member_id`: only the server says which member spent, so a key
+ * without a member (an organisation's own) cannot put its spending on a member's name.
+ */
+export function clientMetadata(
+  metadata: Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
+  if (metadata === undefined || !('member_id' in metadata)) return metadata;
+  const { member_id: _claimed, ...rest } = metadata;
+  return rest;
+}
