@@ -7,6 +7,7 @@ import {
   modelOrDefaultCredits,
   type WorkEstimate,
 } from './costs.ts';
+import { Members } from './members.ts';
 import {
   Apps,
   Billing,
@@ -117,6 +118,8 @@ export class Tollgate {
   readonly userKeys: UserKeys;
   /** A customer's own spend limit (secret key). */
   readonly spendLimits: SpendLimits;
+  /** An organisation's members, their keys and limits (secret key). */
+  readonly members: Members;
 
   private readonly transport: Transport;
   private catalog: Promise<readonly Model[]> | undefined;
@@ -153,6 +156,7 @@ export class Tollgate {
     this.customers = new Customers(this.transport);
     this.userKeys = new UserKeys(this.transport);
     this.spendLimits = new SpendLimits(this.transport);
+    this.members = new Members(this.transport);
     this.holds = new Holds(this.transport);
     this.charges = new Charges(this.transport);
     this.checkout = new Checkout(this.transport);

@@ -51,6 +51,7 @@ export {
   type TollgateErrorInit,
   UpstreamError,
 } from './errors.ts';
+export type { Member, MemberCreated, MemberCreateParams, Members } from './members.ts';
 export type {
   Apps,
   Billing,

@@ -66,6 +66,8 @@ export interface CustomerCreateParams {
   /** The app's own id for this user. */
   external_id: string;
   email?: string;
+  /** `organization`: members with their own keys spend its balance (`tollgate.members`). Default individual. */
+  type?: 'individual' | 'organization';
 }
 
 export interface CustomerCreated {
@@ -88,6 +90,7 @@ export interface Grant {
 export interface Customer {
   id: string;
   external_id: string;
+  type?: 'individual' | 'organization';
   email?: string | null;
   balance: CreditAmount;
   /** Credits reserved by open holds. */
@@ -480,7 +483,8 @@ export interface UsageFilters {
 }
 
 export interface UsageSummaryParams extends UsageFilters {
-  group_by?: 'day' | 'model' | 'key' | 'customer';
+  /** One group, or several comma-separated (`member,model`). */
+  group_by?: 'day' | 'model' | 'key' | 'customer' | 'member' | (string & {});
 }
 
 export interface UsageSummaryRow {
@@ -488,6 +492,8 @@ export interface UsageSummaryRow {
   model?: string | null;
   key?: string | null;
   customer?: string | null;
+  /** The organisation member (`mem_…`). */
+  member?: string | null;
   requests: number;
   cost: CreditAmount;
   input_tokens: number;

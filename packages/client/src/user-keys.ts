@@ -39,6 +39,8 @@ export interface UserKeyInfo {
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
   limit: SpendLimit | null;
+  /** The organisation member the key belongs to (`mem_…`), or null. */
+  member?: string | null;
 }
 
 export interface UserKeyCreated extends UserKeyInfo {

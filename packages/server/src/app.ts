@@ -37,6 +37,7 @@ import { docsRoutes } from './http/routes/docs.ts';
 import { entitlementRoutes } from './http/routes/entitlements.ts';
 import { gateRoutes } from './http/routes/gate.ts';
 import { generationRoutes } from './http/routes/generations.ts';
+import { memberRoutes } from './http/routes/members.ts';
 import { partnerRoutes } from './http/routes/partners.ts';
 import { paymentRoutes, registerStripeWebhook } from './http/routes/payments.ts';
 import { portalRoutes } from './http/routes/portal.ts';
@@ -67,6 +68,7 @@ import { resolveDataFolder } from './store/data-folder.ts';
 import { type Database, databaseReachable, databaseTimeoutsFromEnv, openDatabase } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { SubscriptionsService } from './subscriptions/subscriptions-service.ts';
+import { MembersService } from './teams/members-service.ts';
 import { UsageService } from './usage/usage-service.ts';
 import { dispatcherOptionsFromEnv, privateTargetsFromEnv } from './webhooks/config.ts';
 import { WebhookDispatcher } from './webhooks/dispatcher.ts';
@@ -371,6 +373,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       subscriptionOf: (id) => subscriptions.view(id),
     }),
     ...userKeyRoutes(customers),
+    ...memberRoutes(customers, new MembersService(db, ledger, customers)),
     ...gateRoutes(gate, clock),
     ...userRoutes({
       config,

@@ -223,7 +223,7 @@ for (const backend of testBackends()) {
       expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
       const lines = (await csv.text()).trimEnd().split('\n');
       expect(lines[0]).toBe(
-        'id,created_at,customer,model,type,endpoint,key_id,hold_id,input_tokens,output_tokens,cached_input_tokens,cost,provider_cost,referral_share',
+        'id,created_at,customer,model,type,endpoint,key_id,hold_id,input_tokens,output_tokens,cached_input_tokens,cost,provider_cost,referral_share,member_id',
       );
       expect(lines).toHaveLength(1 + 5);
       const firstLine = lines.find((line) => line.includes(first.hold))!.split(',');

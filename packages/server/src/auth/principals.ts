@@ -17,6 +17,8 @@ export type Principal =
       appId: string | null;
       customerId: string;
       keyId: string;
+      /** The organisation member the key belongs to (teams/): read with the key, no extra round trip. */
+      memberId?: string;
       /** A dashboard session (portal link): it manages the customer's user keys; a plain user key cannot. */
       session?: true;
     };
@@ -69,7 +71,7 @@ export class KeyStore {
     if (cached && cached.expiresAt > now) return cached.principal;
     const row = await this.db.kysely
       .selectFrom('api_keys')
-      .select(['id', 'kind', 'key_hash', 'app_id', 'customer_id', 'expires_at'])
+      .select(['id', 'kind', 'key_hash', 'app_id', 'customer_id', 'expires_at', 'member_id'])
       .where('key_hash', '=', hash)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
@@ -79,6 +81,7 @@ export class KeyStore {
       if (row.kind === 'secret' && row.app_id) principal = { kind: 'app', appId: row.app_id };
       if (row.kind === 'user' && row.customer_id) {
         principal = { kind: 'user', appId: row.app_id, customerId: row.customer_id, keyId: row.id };
+        if (row.member_id) principal.memberId = row.member_id;
         if (row.expires_at != null) principal.session = true;
         else this.noteUsed(row.id);
       }

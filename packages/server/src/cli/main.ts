@@ -22,6 +22,7 @@ import { check, entitlements, track } from './commands/entitlements.ts';
 import { giftCreate, giftRedeem } from './commands/gift.ts';
 import { grant } from './commands/grant.ts';
 import { keysList, keysRemove, keysSet } from './commands/keys.ts';
+import { membersAdd, membersList, membersRemove } from './commands/members.ts';
 import { models } from './commands/models.ts';
 import { audit, configCheck, migrate, secretsRotate, serve } from './commands/server.ts';
 import { usage, usageExport } from './commands/usage.ts';
@@ -71,6 +72,9 @@ export const COMMANDS: Command[] = [
   autoTopupShow,
   autoTopupSet,
   autoTopupRemove,
+  membersAdd,
+  membersList,
+  membersRemove,
   serve,
   migrate,
   audit,

@@ -18,7 +18,11 @@ export interface CustomerRecord {
   externalId: string | null;
   email: string | null;
   createdAt: Date;
+  /** An organisation's members (teams/) spend its one balance. */
+  type: CustomerType;
 }
+
+export type CustomerType = 'individual' | 'organization';
 
 /** What the first key of a customer (and one created without a name) is called. */
 export const DEFAULT_KEY_NAME = 'Default';
@@ -39,6 +43,8 @@ export interface UserKeyView {
   lastUsedAt: Date | null;
   revokedAt: Date | null;
   limit: SpendLimitView | null;
+  /** The organisation member the key belongs to (teams/), or null. */
+  memberId: string | null;
 }
 
 export class CustomersService {
@@ -58,6 +64,8 @@ export class CustomersService {
     externalId: string;
     email?: string | null;
     signupBonus?: 'vouched' | 'earned';
+    /** Omitted: individual for a new customer, and whatever an existing one is. */
+    type?: CustomerType;
   }): Promise<{
     customer: CustomerRecord;
     created: boolean;
@@ -67,10 +75,18 @@ export class CustomersService {
       appId: input.appId,
       externalId: input.externalId,
       email: input.email ?? null,
+      type: input.type,
     });
     // The bonus is keyed by customer, so a retry after a crash between the two steps grants it once.
     if ((input.signupBonus ?? 'vouched') === 'vouched') await this.signupBonus.grantVouched(id);
     const customer = await this.get(id);
+    if (!created && input.type !== undefined && input.type !== customer.type) {
+      throw new TollgateError(
+        'invalid_state',
+        `Customer ${input.externalId} already exists as an ${customer.type} customer`,
+        { param: 'type' },
+      );
+    }
     if (!created) return { customer, created };
     const userKey = await this.createUserKey(customer);
     return { customer, created, userKey: userKey.userKey };
@@ -79,7 +95,7 @@ export class CustomersService {
   async get(id: string): Promise<CustomerRecord> {
     const row = await this.db.kysely
       .selectFrom('customers')
-      .select(['id', 'app_id', 'external_id', 'email', 'created_at'])
+      .select(['id', 'app_id', 'external_id', 'email', 'created_at', 'type'])
       .where('id', '=', id)
       .executeTakeFirst();
     if (!row) throw new TollgateError('not_found', `No such customer: ${id}`);
@@ -89,6 +105,7 @@ export class CustomersService {
       externalId: row.external_id,
       email: row.email,
       createdAt: new Date(row.created_at),
+      type: row.type,
     };
   }
 
@@ -101,7 +118,7 @@ export class CustomersService {
     const appId = principal.kind === 'app' || principal.kind === 'user' ? principal.appId : null;
     let query = this.db.kysely
       .selectFrom('customers')
-      .select(['id', 'app_id', 'external_id', 'email', 'created_at']);
+      .select(['id', 'app_id', 'external_id', 'email', 'created_at', 'type']);
     if (principal.kind === 'admin') {
       query = query.where('id', '=', reference);
     } else {
@@ -121,6 +138,7 @@ export class CustomersService {
       externalId: row.external_id,
       email: row.email,
       createdAt: new Date(row.created_at),
+      type: row.type,
     };
   }
 
@@ -130,7 +148,7 @@ export class CustomersService {
    */
   async createUserKey(
     customer: CustomerRecord,
-    options: { name?: string; limit?: SpendLimitSetting } = {},
+    options: { name?: string; limit?: SpendLimitSetting; memberId?: string } = {},
   ): Promise<{ id: string; userKey: string }> {
     const userKey = generateKey('user');
     const id = newId('uk', 12);
@@ -146,6 +164,7 @@ export class CustomersService {
         app_id: customer.appId,
         customer_id: customer.id,
         revoked_at: null,
+        member_id: options.memberId ?? null,
       })
       .execute();
     return { id, userKey };
@@ -156,7 +175,7 @@ export class CustomersService {
     const [rows, limits] = await Promise.all([
       this.db.kysely
         .selectFrom('api_keys')
-        .select(['id', 'name', 'key_hint', 'created_at', 'last_used_at', 'revoked_at'])
+        .select(['id', 'name', 'key_hint', 'created_at', 'last_used_at', 'revoked_at', 'member_id'])
         .where('customer_id', '=', customerId)
         .where('kind', '=', 'user')
         .where('expires_at', 'is', null)
@@ -175,6 +194,7 @@ export class CustomersService {
       lastUsedAt: row.last_used_at ? new Date(row.last_used_at) : null,
       revokedAt: row.revoked_at ? new Date(row.revoked_at) : null,
       limit: byKey.get(row.id) ?? null,
+      memberId: row.member_id,
     }));
   }
 

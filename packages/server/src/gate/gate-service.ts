@@ -18,6 +18,7 @@ import { type Quote, quote } from '../pricing/quote.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { microsToCredits, parseCredits, parsePositiveCredits } from '../shared/money.ts';
 import type { Database } from '../store/database.ts';
+import { clientMetadata, spenderMetadata } from '../teams/spender.ts';
 
 export interface WorkInput {
   model: string;
@@ -65,11 +66,6 @@ function userKeyOf(principal: Principal, request: HoldRequest): string | undefin
   return principal.kind === 'user' ? principal.keyId : request.user_key_id;
 }
 
-/** History says which key spent what. */
-function keyMetadata(userKeyId: string | undefined): Record<string, string> {
-  return userKeyId === undefined ? {} : { user_key_id: userKeyId };
-}
-
 export function requestFingerprint(body: unknown): string {
   return createHash('sha256')
     .update(JSON.stringify(body ?? null))
@@ -90,6 +86,26 @@ export class GateService {
   /** The app a customer belongs to (null for customers created by the operator without an app). */
   async appOf(customer: CustomerRecord): Promise<App | null> {
     return customer.appId ? this.apps.get(customer.appId) : null;
+  }
+
+  /**
+   * The organisation member a hold is for: a user key's own, read with the key; for the app's call naming
+   * one of the customer's keys (`user_key_id`), that key's member (one read, off the gateway's path).
+   */
+  private async memberOf(
+    principal: Principal,
+    customerId: string,
+    userKeyId: string | undefined,
+  ): Promise<string | undefined> {
+    if (principal.kind === 'user') return principal.memberId;
+    if (userKeyId === undefined) return undefined;
+    const row = await this.db.kysely
+      .selectFrom('api_keys')
+      .select('member_id')
+      .where('id', '=', userKeyId)
+      .where('customer_id', '=', customerId)
+      .executeTakeFirst();
+    return row?.member_id ?? undefined;
   }
 
   /** Prices a piece of work: catalog price plus the app's referral share, or an explicit amount. */
@@ -126,6 +142,8 @@ export class GateService {
     }
     const funding =
       (await this.providerKeys.fundingKey(customer.id, app, model.provider)) !== null ? 'byok' : 'credits';
+    const userKeyId = userKeyOf(principal, request);
+    const memberId = await this.memberOf(principal, customer.id, userKeyId);
     const result = await this.ledger.hold({
       customerId: customer.id,
       amountMicros: priced.totalMicros,
@@ -135,10 +153,11 @@ export class GateService {
       runId: request.run_id,
       maxRunMicros,
       funding,
-      userKeyId: userKeyOf(principal, request),
+      userKeyId,
+      memberId,
       metadata: {
-        ...(request.metadata ?? {}),
-        ...keyMetadata(userKeyOf(principal, request)),
+        ...clientMetadata(request.metadata),
+        ...spenderMetadata(userKeyId, memberId),
         provider_cost: priced.providerCostMicros.toString(),
         referral_share: priced.referralShareMicros.toString(),
         placed_by: principal.kind,
@@ -293,6 +312,8 @@ export class GateService {
     const model = this.resolveModel(request.model, app);
     const priced = this.price(model, request, app);
     const byok = (await this.providerKeys.fundingKey(customer.id, app, model.provider)) !== null;
+    const userKeyId = userKeyOf(principal, request);
+    const memberId = await this.memberOf(principal, customer.id, userKeyId);
     const idempotency = idempotencyKey
       ? {
           key: idempotencyKey,
@@ -316,7 +337,7 @@ export class GateService {
           runId: request.run_id,
           maxRunMicros,
           funding: 'byok',
-          metadata: { ...request.metadata, ...keyMetadata(userKeyOf(principal, request)) },
+          metadata: { ...clientMetadata(request.metadata), ...spenderMetadata(userKeyId, memberId) },
           idempotency,
         }),
       );
@@ -333,8 +354,9 @@ export class GateService {
         maxRunMicros,
         referralShareMicros: priced.referralShareMicros > 0n ? priced.referralShareMicros : undefined,
         referralAccount: app && priced.referralShareMicros > 0n ? referralAccountId(app.id) : undefined,
-        userKeyId: userKeyOf(principal, request),
-        metadata: { ...request.metadata, ...keyMetadata(userKeyOf(principal, request)) },
+        userKeyId,
+        memberId,
+        metadata: { ...clientMetadata(request.metadata), ...spenderMetadata(userKeyId, memberId) },
         idempotency,
       }),
     );

@@ -19,6 +19,7 @@ import { quote } from '../pricing/quote.ts';
 import { takeCustomerRequest } from '../ratelimit/rate-limiter.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { parseInput } from '../shared/validation.ts';
+import { spenderMetadata } from '../teams/spender.ts';
 import { countTextTokensUpTo, isRecord } from './formats/index.ts';
 import { forwardedHeaders } from './forward-headers.ts';
 import type { GatewayDeps } from './gateway-service.ts';
@@ -124,8 +125,9 @@ export class EmbeddingsService {
       provider: model.provider,
       funding,
       userKeyId: principal.keyId,
+      memberId: principal.memberId,
       timeoutSeconds: deps.holdTimeoutSeconds ?? 900,
-      metadata: { user_key_id: principal.keyId },
+      metadata: spenderMetadata(principal.keyId, principal.memberId),
     });
     if (!held.ok) {
       if (held.error.code === 'insufficient_credits')

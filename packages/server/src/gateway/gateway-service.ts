@@ -32,6 +32,7 @@ import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { microsToCredits } from '../shared/money.ts';
 import { scrubSecrets } from '../shared/scrub-secrets.ts';
+import { spenderMetadata } from '../teams/spender.ts';
 import {
   type Attempt,
   type AttemptFailure,
@@ -222,6 +223,7 @@ export class GatewayService {
     const metering = await this.hold({
       customerId: principal.customerId,
       userKeyId: principal.keyId,
+      memberId: principal.memberId,
       // Sized for the dearest provider that may answer, so that no fallback can overdraw.
       model: { ...model, price: plan.holdPrice, provider: plan.attempts[0]!.provider.name },
       inputTokens: inputBound,
@@ -298,6 +300,7 @@ export class GatewayService {
   private async hold(input: {
     customerId: string;
     userKeyId: string;
+    memberId: string | undefined;
     model: ModelConfig;
     inputTokens: number;
     maxTokens: number;
@@ -321,8 +324,9 @@ export class GatewayService {
         provider: input.model.provider,
         funding: input.funding,
         userKeyId: input.userKeyId,
+        memberId: input.memberId,
         timeoutSeconds: this.holdTimeoutSeconds(),
-        metadata: { user_key_id: input.userKeyId },
+        metadata: spenderMetadata(input.userKeyId, input.memberId),
       });
     let result = await place(input.maxTokens);
     if (!result.ok && result.error.code === 'insufficient_credits') {

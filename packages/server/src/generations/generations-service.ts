@@ -31,6 +31,7 @@ import { newId } from '../shared/ids.ts';
 import { decimalToScaled, microsToCredits } from '../shared/money.ts';
 import { scrubSecrets } from '../shared/scrub-secrets.ts';
 import type { Database } from '../store/database.ts';
+import { spenderMetadata } from '../teams/spender.ts';
 
 interface GenerationRow {
   id: string;
@@ -79,6 +80,8 @@ export class GenerationsService {
     appId: string | null;
     /** The user key the job is submitted with: its spend limit applies. */
     userKeyId?: string;
+    /** The organisation member the key belongs to: the member's limit applies too. */
+    memberId?: string;
     model: string;
     input: Record<string, unknown>;
     quantity?: unknown;
@@ -122,9 +125,10 @@ export class GenerationsService {
         provider: model.provider,
         funding: customerKey ? 'byok' : 'credits',
         userKeyId: input.userKeyId,
+        memberId: input.memberId,
         timeoutSeconds: this.options.holdTimeoutSeconds,
         metadata: {
-          ...(input.userKeyId ? { user_key_id: input.userKeyId } : {}),
+          ...spenderMetadata(input.userKeyId, input.memberId),
           provider_cost: priced.providerCostMicros.toString(),
           referral_share: priced.referralShareMicros.toString(),
           referral_rate_ppm: referralRatePpm.toString(),

@@ -186,7 +186,7 @@ export function completeOpenApiDocument(document: Record<string, any>): Record<s
           'text/csv': {
             schema: { type: 'string' },
             example:
-              'id,created_at,customer,model,type,endpoint,key_id,hold_id,input_tokens,output_tokens,cached_input_tokens,cost,provider_cost,referral_share\n',
+              'id,created_at,customer,model,type,endpoint,key_id,hold_id,input_tokens,output_tokens,cached_input_tokens,cost,provider_cost,referral_share,member_id\n',
           },
           'application/json': { schema: { type: 'array', items: { type: 'object' } } },
         },

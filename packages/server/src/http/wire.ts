@@ -31,6 +31,7 @@ export function customerWire(customer: CustomerRecord, balance: BalanceView, sub
     id: customer.id,
     object: 'customer',
     external_id: customer.externalId,
+    type: customer.type,
     email: customer.email,
     created_at: customer.createdAt.toISOString(),
     ...balanceWire(balance),
@@ -50,7 +51,7 @@ export function transactionWire(row: TransactionView) {
       delete metadata[field];
     }
   }
-  const { source, reason, ...rest } = metadata as { source?: string; reason?: string };
+  const { source, reason, ...rest } = metadata as { source?: string; reason?: string; member_id?: unknown };
   return {
     id: row.id,
     type: row.type,
@@ -61,6 +62,8 @@ export function transactionWire(row: TransactionView) {
     grant_id: row.grantId,
     source: source ?? null,
     description: reason ?? null,
+    // Which member of an organisation spent (teams/): the hold names it, its capture inherits it.
+    ...(typeof rest.member_id === 'string' ? { member: rest.member_id } : {}),
     ...amounts,
     metadata: rest,
     created_at: row.createdAt.toISOString(),

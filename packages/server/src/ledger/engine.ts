@@ -12,6 +12,7 @@ import { microsToCredits } from '../shared/money.ts';
 import {
   CUSTOMER_SCOPE,
   keyScope,
+  memberScope,
   periodEnd,
   periodStart,
   rollOver,
@@ -144,6 +145,8 @@ export type Operation = Keyed &
         maxRun?: bigint;
         /** The user key the work is done with: its spend limit applies besides the customer's. */
         userKey?: string;
+        /** The organisation member the key belongs to: the member's limit applies too. */
+        member?: string;
         metadata?: Record<string, unknown>;
       }
     | {
@@ -186,6 +189,7 @@ export type Operation = Keyed &
         runId?: string;
         maxRun?: bigint;
         userKey?: string;
+        member?: string;
         referralShare?: bigint;
         referralAccount?: string;
         metadata?: Record<string, unknown>;
@@ -474,14 +478,18 @@ export class LedgerBatch {
     }
   }
 
-  /** The customer's and the user key's limits a credit hold of `amount` counts against, or the refusal. */
+  /** The customer's, the member's and the user key's limits a credit hold of `amount` counts against, or the refusal. */
   private limitsFor(
     account: AccountState,
     userKey: string | undefined,
+    member: string | undefined,
     amount: bigint,
   ): { limits: [string, SpendLimitState][] } | { refused: RawResult } {
     const limits: [string, SpendLimitState][] = [];
-    for (const scope of userKey === undefined ? [CUSTOMER_SCOPE] : [CUSTOMER_SCOPE, keyScope(userKey)]) {
+    const scopes: [string, Record<string, string>][] = [[CUSTOMER_SCOPE, { scope: 'customer' }]];
+    if (member !== undefined) scopes.push([memberScope(member), { scope: 'member', member_id: member }]);
+    if (userKey !== undefined) scopes.push([keyScope(userKey), { scope: 'user_key', user_key_id: userKey }]);
+    for (const [scope, named] of scopes) {
       const limit = this.limitOf(account, scope);
       if (!limit) continue;
       if (limit.spent + amount > limit.amount) {
@@ -489,12 +497,9 @@ export class LedgerBatch {
         return {
           refused: refusal(
             'spend_limit_exceeded',
-            scope === CUSTOMER_SCOPE
-              ? "This would pass the customer's spend limit"
-              : "This would pass the user key's spend limit",
+            `This would pass the ${named.scope === 'user_key' ? 'user key' : named.scope}'s spend limit`,
             {
-              scope: scope === CUSTOMER_SCOPE ? 'customer' : 'user_key',
-              ...(userKey !== undefined && scope !== CUSTOMER_SCOPE ? { user_key_id: userKey } : {}),
+              ...named,
               limit: limit.amount.toString(),
               spent: limit.spent.toString(),
               required: amount.toString(),
@@ -717,7 +722,7 @@ export class LedgerBatch {
     if (operation.funding === 'credits') {
       const unaffordable = this.refuseUnaffordable(account, operation.amount);
       if (unaffordable) return unaffordable;
-      const limited = this.limitsFor(account, operation.userKey, operation.amount);
+      const limited = this.limitsFor(account, operation.userKey, operation.member, operation.amount);
       if ('refused' in limited) return limited.refused;
       limits = limited.limits;
     }

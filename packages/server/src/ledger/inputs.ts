@@ -77,6 +77,8 @@ export const holdInputSchema = z.object({
   maxRunMicros: nonNegativeMicros.optional(),
   /** The user key the work is done with: its spend limit applies besides the customer's. */
   userKeyId: identifier.optional(),
+  /** The organisation member the user key belongs to (teams/): the member's limit applies too. */
+  memberId: identifier.optional(),
   funding: z.enum(['credits', 'byok']).default('credits'),
   metadata,
   idempotency: idempotencySchema,
@@ -151,6 +153,8 @@ export const spendLimitInputSchema = z.object({
   customerId: identifier,
   /** The user key whose limit this is; omitted: the customer's own limit. */
   userKeyId: identifier.optional(),
+  /** Or the organisation member whose limit this is (over all of the member's keys). */
+  memberId: identifier.optional(),
   /** Null removes the limit. */
   amountMicros: nonNegativeMicros.nullable(),
   period: z.enum(SPEND_LIMIT_PERIODS).default('month'),

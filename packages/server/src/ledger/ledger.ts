@@ -57,6 +57,7 @@ import {
 import {
   CUSTOMER_SCOPE,
   keyScope,
+  memberScope,
   periodEnd,
   rollOver,
   type SpendLimitPeriod,
@@ -177,9 +178,10 @@ export interface LedgerOptions {
 }
 
 export interface SpendLimitView {
-  /** `customer`, or the user key's id. */
-  scope: 'customer' | 'user_key';
+  /** `customer`, a user key's (`userKeyId`) or an organisation member's (`memberId`). */
+  scope: 'customer' | 'user_key' | 'member';
   userKeyId: string | null;
+  memberId: string | null;
   amountMicros: bigint;
   period: SpendLimitPeriod;
   spentMicros: bigint;
@@ -503,12 +505,20 @@ export class Ledger {
     appId?: string | null;
     externalId?: string | null;
     email?: string | null;
+    /** An organisation's members spend its one balance (teams/); default individual. */
+    type?: 'individual' | 'organization';
   }): Promise<{ id: string; created: boolean }> {
     const id = input.id ?? newId('cus');
     if (!customerIdPattern.test(id)) throw new TollgateError('invalid_request', 'invalid customer id');
-    const insertCustomer = `insert into customers (id, app_id, external_id, email) values ($1, $2, $3, $4)
+    const insertCustomer = `insert into customers (id, app_id, external_id, email, type) values ($1, $2, $3, $4, $5)
                             on conflict do nothing returning id`;
-    const values = [id, input.appId ?? null, input.externalId ?? null, input.email ?? null];
+    const values = [
+      id,
+      input.appId ?? null,
+      input.externalId ?? null,
+      input.email ?? null,
+      input.type ?? 'individual',
+    ];
     if (input.externalId == null) {
       const inserted = await this.db.query<{ id: string }>(insertCustomer, values);
       if (inserted.length > 0) return { id, created: true };
@@ -563,6 +573,7 @@ export class Ledger {
         runId: parsed.runId,
         maxRun: parsed.maxRunMicros,
         userKey: parsed.userKeyId,
+        member: parsed.memberId,
         funding: parsed.funding,
         metadata: parsed.metadata,
       },
@@ -641,6 +652,7 @@ export class Ledger {
         runId: parsed.runId,
         maxRun: parsed.maxRunMicros,
         userKey: parsed.userKeyId,
+        member: parsed.memberId,
         referralShare: parsed.referralShareMicros,
         referralAccount: parsed.referralAccount,
         metadata: parsed.metadata,
@@ -658,7 +670,12 @@ export class Ledger {
    */
   async setSpendLimit(input: SpendLimitInput): Promise<LedgerResult<SpendLimitView | null>> {
     const parsed = parseInput(spendLimitInputSchema, input);
-    const scope = parsed.userKeyId === undefined ? CUSTOMER_SCOPE : keyScope(parsed.userKeyId);
+    const scope =
+      parsed.userKeyId !== undefined
+        ? keyScope(parsed.userKeyId)
+        : parsed.memberId !== undefined
+          ? memberScope(parsed.memberId)
+          : CUSTOMER_SCOPE;
     const result = await this.batcher.submit({
       op: 'set_spend_limit',
       customer: parsed.customerId,
@@ -942,8 +959,9 @@ function limitedRun(operation: Operation): [string, string] | null {
 
 function limitView(scope: string, limit: SpendLimitState): SpendLimitView {
   return {
-    scope: scope === CUSTOMER_SCOPE ? 'customer' : 'user_key',
-    userKeyId: scope === CUSTOMER_SCOPE ? null : scope.slice(keyScope('').length),
+    scope: scope === CUSTOMER_SCOPE ? 'customer' : scope.startsWith(memberScope('')) ? 'member' : 'user_key',
+    userKeyId: scope.startsWith(keyScope('')) ? scope.slice(keyScope('').length) : null,
+    memberId: scope.startsWith(memberScope('')) ? scope.slice(memberScope('').length) : null,
     amountMicros: limit.amount,
     period: limit.period,
     spentMicros: limit.spent,

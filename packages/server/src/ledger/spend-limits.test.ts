@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type AccountState, type HoldState, LedgerBatch, type Operation, type RawResult } from './engine.ts';
-import { CUSTOMER_SCOPE, keyScope, periodEnd, periodStart, type SpendLimitState } from './spend-limits.ts';
+import {
+  CUSTOMER_SCOPE,
+  keyScope,
+  memberScope,
+  periodEnd,
+  periodStart,
+  type SpendLimitState,
+} from './spend-limits.ts';
 
 const NOW = new Date('2026-03-04T10:00:00Z'); // a Wednesday
 
@@ -110,6 +117,46 @@ describe('LedgerBatch spend limits', () => {
     expect(ledger.reached).toEqual([
       expect.objectContaining({ scope: 'customer', limit: 100n, spent: 100n, period: 'day' }),
     ]);
+  });
+
+  it("an organisation member's limit counts over all of its keys, beside the customer's and the key's", () => {
+    const ledger = new Harness(
+      account(1_000n, [
+        [CUSTOMER_SCOPE, limit(500n)],
+        [memberScope('mem_1'), limit(100n)],
+        [keyScope('uk_1'), limit(80n)],
+      ]),
+    );
+    const memberHold = (amount: bigint, userKey: string, member?: string): Operation => ({
+      ...hold(amount, userKey),
+      ...(member ? { member } : {}),
+    });
+    expect(ledger.run(memberHold(70n, 'uk_1', 'mem_1'))).toMatchObject({ ok: true });
+    // The key's own limit is the nearer one here.
+    expect(ledger.run(memberHold(20n, 'uk_1', 'mem_1'))).toMatchObject({
+      scope: 'user_key',
+      user_key_id: 'uk_1',
+    });
+    expect(ledger.run(memberHold(30n, 'uk_2', 'mem_1'))).toMatchObject({ ok: true });
+    expect(ledger.run(memberHold(1n, 'uk_2', 'mem_1'))).toMatchObject({
+      ok: false,
+      code: 'spend_limit_exceeded',
+      scope: 'member',
+      member_id: 'mem_1',
+      limit: '100',
+      spent: '100',
+    });
+    // Another member's key is not limited by it; the customer's limit counted every hold.
+    expect(ledger.run(memberHold(50n, 'uk_3', 'mem_2'))).toMatchObject({ ok: true });
+    expect(ledger.limit(CUSTOMER_SCOPE)!.spent).toBe(150n);
+    // A void returns the hold to every limit it counted against.
+    const voided = ledger.run(memberHold(0n, 'uk_2', 'mem_1'));
+    ledger.run({ op: 'void', hold: String(voided.id) });
+    const first = [...ledger.holds.values()].find((each) => each.amount === 70n)!;
+    expect(first.spendLimits?.map(([scope]) => scope)).toEqual(['customer', 'member:mem_1', 'key:uk_1']);
+    ledger.run({ op: 'void', hold: first.id });
+    expect(ledger.limit(memberScope('mem_1'))!.spent).toBe(30n);
+    expect(ledger.limit(keyScope('uk_1'))!.spent).toBe(0n);
   });
 
   it('returns the released part of a hold and a void in full; an overrun counts', () => {

@@ -8,11 +8,16 @@
 export const SPEND_LIMIT_PERIODS = ['day', 'week', 'month', 'total'] as const;
 export type SpendLimitPeriod = (typeof SPEND_LIMIT_PERIODS)[number];
 
-/** The scope of a customer's own limit; a user key's is `key:<key id>`. */
+/** The scope of a customer's own limit; a user key's is `key:<key id>`, an organisation member's `member:<member id>`. */
 export const CUSTOMER_SCOPE = 'customer';
 
 export function keyScope(keyId: string): string {
   return `key:${keyId}`;
+}
+
+/** A member of an organisation (teams/): one limit over all of the member's user keys. */
+export function memberScope(memberId: string): string {
+  return `member:${memberId}`;
 }
 
 export interface SpendLimitState {

@@ -20,6 +20,7 @@ import * as spendLimits from './migrations/0014-spend-limits.ts';
 import * as entitlementsUsagePayouts from './migrations/0015-entitlements-usage-payouts.ts';
 import * as distributable from './migrations/0016-distributable.ts';
 import * as autoTopup from './migrations/0017-auto-topup.ts';
+import * as teams from './migrations/0019-teams.ts';
 
 /** Every migration by name, in order. */
 export const MIGRATIONS: Record<string, { up: string }> = {
@@ -40,6 +41,7 @@ export const MIGRATIONS: Record<string, { up: string }> = {
   '0015-entitlements-usage-payouts': entitlementsUsagePayouts,
   '0016-distributable': distributable,
   '0017-auto-topup': autoTopup,
+  '0019-teams': teams,
 };
 
 class InCodeProvider implements MigrationProvider {

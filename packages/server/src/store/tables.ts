@@ -16,6 +16,17 @@ export interface CustomersTable {
   revision: Generated<bigint>;
   metadata: Json | null;
   created_at: DefaultedTimestamp;
+  /** An organisation's members spend its balance (teams/). */
+  type: ColumnType<'individual' | 'organization', 'individual' | 'organization' | undefined, never>;
+}
+
+/** An organisation's members (teams/); a removed one keeps its row. */
+export interface MembersTable {
+  id: string;
+  customer_id: string;
+  external_id: string;
+  created_at: DefaultedTimestamp;
+  removed_at: Timestamp | null;
 }
 
 export interface GrantsTable {
@@ -107,6 +118,8 @@ export interface ApiKeysTable {
   /** User keys only: the customer's name for it ("Default" for the first). */
   name: ColumnType<string | null, string | null | undefined, string | null>;
   last_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** User keys of an organisation's member (teams/). */
+  member_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ProviderKeysTable {
@@ -126,7 +139,7 @@ export interface SettingsTable {
 /** Written only by the ledger (tg_ledger_write); read with the customer's account. */
 export interface SpendLimitsTable {
   customer_id: string;
-  /** `customer`, or `key:<user key id>`. */
+  /** `customer`, `key:<user key id>` or `member:<member id>`. */
   scope: string;
   amount_micros: bigint;
   period: 'day' | 'week' | 'month' | 'total';
@@ -172,6 +185,7 @@ export interface OAuthStatesTable {
 
 export interface Tables {
   customers: CustomersTable;
+  members: MembersTable;
   grants: GrantsTable;
   holds: HoldsTable;
   ledger_transactions: LedgerTransactionsTable;

@@ -23,7 +23,7 @@ export interface UsageFilters {
   type?: ModelType;
 }
 
-export const USAGE_GROUPS = ['day', 'model', 'key', 'customer'] as const;
+export const USAGE_GROUPS = ['day', 'model', 'key', 'customer', 'member'] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
 
 interface UsageRow {
@@ -54,6 +54,7 @@ const CSV_COLUMNS = [
   'cost',
   'provider_cost',
   'referral_share',
+  'member_id',
 ] as const;
 
 export class UsageService {
@@ -100,7 +101,7 @@ export class UsageService {
   }
 
   /**
-   * Sums per day (UTC), model, user key or customer — or per combination of them, in the order
+   * Sums per day (UTC), model, user key, customer or organisation member — or per combination of them, in the order
    * given (`['day', 'model']`): requests, credits, tokens.
    */
   async summary(scope: UsageScope, filters: UsageFilters, groupBy: readonly UsageGroup[]) {
@@ -110,6 +111,8 @@ export class UsageService {
       model: `coalesce(t.model, '')`,
       key: `coalesce(t.metadata->>'user_key_id', '')`,
       customer: 't.customer_id',
+      // The organisation member the hold was made for (teams/); null for an individual's rows.
+      member: `coalesce(t.metadata->>'member_id', '')`,
     };
     const groups = groupBy.map((name, index) => `${expressions[name]} as group_${index}`).join(', ');
     const positions = groupBy.map((_, index) => index + 1).join(', ');
@@ -189,6 +192,8 @@ export class UsageService {
       cost: microsToCredits(-BigInt(row.amount_micros)),
       provider_cost: credits('provider_cost'),
       referral_share: credits('referral_share'),
+      // The organisation member the hold was made for (teams/), like key_id.
+      member_id: typeof metadata.member_id === 'string' ? metadata.member_id : null,
     };
   }
 

@@ -8,13 +8,13 @@ import type { CliContext } from '../context.ts';
 import { credits, shortDate } from '../format.ts';
 
 const PERIODS: SpendLimitPeriod[] = ['day', 'week', 'month', 'total'];
-const customerFlag: [string, string] = ['--customer C', "cus_… or the app's external id"];
-const limitFlags: [string, string][] = [
+export const customerFlag: [string, string] = ['--customer C', "cus_… or the app's external id"];
+export const limitFlags: [string, string][] = [
   ['--limit CREDITS', 'most the key may spend per period'],
   ['--period P', `${PERIODS.join(', ')} (UTC calendar periods; default month)`],
 ];
 
-function limitOf(values: Record<string, string | boolean | undefined>, command: Command) {
+export function limitOf(values: Record<string, string | boolean | undefined>, command: Command) {
   const amount = decimalFlag(values, 'limit', command);
   const period = stringFlag(values, 'period') ?? 'month';
   if (!PERIODS.includes(period as SpendLimitPeriod)) {

@@ -45,13 +45,15 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       method: 'POST',
       url: '/v1/customers',
       summary:
-        'Create a customer (idempotent on external_id); a new customer gets the signup bonus and a user key',
+        'Create a customer (idempotent on external_id), individual or organization; a new customer gets the signup bonus and a user key',
       tag: 'Customers',
       auth: ['app', 'admin'],
       idempotent: 'replay',
       body: z.object({
         external_id: z.string().min(1).max(200),
         email: z.string().email().max(320).optional(),
+        /** `organization`: members with their own keys spend its balance (`/v1/customers/{id}/members`). */
+        type: z.enum(['individual', 'organization']).optional(),
       }),
       async handler({ body, principal, reply }) {
         const appId = principal.kind === 'app' ? principal.appId : null;
@@ -59,6 +61,7 @@ export function customerRoutes(deps: CustomerRouteDeps) {
           appId,
           externalId: body.external_id,
           email: body.email ?? null,
+          type: body.type,
         });
         reply.code(created ? 201 : 200);
         return { ...(await view(customer.id)), ...(userKey ? { user_key: userKey } : {}) };

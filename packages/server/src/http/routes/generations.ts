@@ -30,6 +30,7 @@ export function generationRoutes(generations: GenerationsService) {
           customerId: principal.customerId,
           appId: principal.appId,
           userKeyId: principal.keyId,
+          memberId: principal.memberId,
           model: body.model,
           input: body.input,
           quantity: body.quantity,

@@ -14,11 +14,11 @@ import { microsToCredits, parseCredits } from '../../shared/money.ts';
 import { defineRoute } from '../route.ts';
 import { creditAmount, customerParams, identifier } from './schemas.ts';
 
-const limitBody = z.object({ amount: creditAmount, period: z.enum(SPEND_LIMIT_PERIODS) });
-const keyName = z.string().trim().min(1).max(100);
+export const limitBody = z.object({ amount: creditAmount, period: z.enum(SPEND_LIMIT_PERIODS) });
+export const keyName = z.string().trim().min(1).max(100);
 const keyParams = z.object({ id: identifier, key_id: identifier });
 
-function limitSetting(limit: z.output<typeof limitBody>): SpendLimitSetting {
+export function limitSetting(limit: z.output<typeof limitBody>): SpendLimitSetting {
   const amountMicros = parseCredits(limit.amount, 'limit.amount');
   if (amountMicros < 0n) {
     throw new TollgateError('invalid_request', 'limit.amount must not be negative', {
@@ -53,11 +53,12 @@ export function userKeyWire(key: UserKeyView) {
     last_used_at: key.lastUsedAt?.toISOString() ?? null,
     revoked_at: key.revokedAt?.toISOString() ?? null,
     limit: spendLimitWire(key.limit),
+    member: key.memberId,
   };
 }
 
-/** A user key may manage keys only as a dashboard session. */
-function assertManages(principal: Principal): void {
+/** A user key may manage keys (and an organisation's members) only as a dashboard session. */
+export function assertManages(principal: Principal): void {
   if (principal.kind === 'user' && !principal.session) {
     throw new TollgateError(
       'forbidden',
