@@ -101,6 +101,8 @@ thead th{font-size:13px;color:var(--muted);font-weight:600;text-transform:upperc
 .tag.expired{background:var(--bad-bg);color:var(--bad);margin-left:8px}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:14px;word-break:break-all}
 .tag{display:inline-block;font-size:13px;padding:1px 8px;border-radius:999px;background:#f1f2f6;color:#374151;white-space:nowrap}
+.plain-list{list-style:none;padding:0;margin:0}
+.plain-list>li+li{border-top:1px solid var(--line);padding-top:12px}
 .pager{display:flex;justify-content:space-between;align-items:center;margin-top:12px;gap:8px}
 
 .chart-figure{margin:0}
