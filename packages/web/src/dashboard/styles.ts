@@ -61,7 +61,7 @@ button[aria-disabled="true"]{opacity:.6;cursor:progress}
 label{display:block;font-weight:600;margin-bottom:4px}
 .field{margin-bottom:14px}
 .hint{font-size:14px;color:var(--muted);margin-top:4px}
-input[type=text],input[type=password],input[type=number],input[type=search],input[type=date],select{font:inherit;width:100%;
+input:not([type]),input[type=text],input[type=url],input[type=password],input[type=number],input[type=search],input[type=date],select{font:inherit;width:100%;
   padding:9px 12px;border:1px solid #c5cad3;border-radius:9px;background:#fff;color:var(--text);min-height:42px}
 input[aria-invalid="true"]{border-color:var(--bad)}
 .field-error{color:var(--bad);font-size:14px;margin:6px 0 0}
