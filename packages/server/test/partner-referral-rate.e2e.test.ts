@@ -139,4 +139,12 @@ describe.each(testBackends())('partner referral rate on $name', (backend) => {
     );
     expect(statement.earned).toBeCloseTo(before.referral_share + after.referral_share, 5);
   });
+
+  it('is in the API reference', async () => {
+    const openapi = expectStatus(await server.call('GET', '/openapi.json'), 200);
+    const operations = openapi.paths['/v1/partner/referral-rate'];
+    expect(operations?.get).toBeTypeOf('object');
+    expect(operations?.put?.requestBody).toBeTypeOf('object');
+    expect(JSON.stringify(openapi.paths['/v1/apps'].post)).toContain('referral_rate_max');
+  });
 });

@@ -5,11 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Page } from 'playwright-core';
+import type { Frame, Page } from 'playwright-core';
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-export async function axeViolations(page: Page): Promise<string[]> {
+/** The violations in a page, or in one frame (the widget's iframe). */
+export async function axeViolations(page: Page | Frame): Promise<string[]> {
   // Evaluated through the DevTools protocol: the pages' CSP (script-src 'self') refuses inline scripts.
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
   return page.evaluate(async () => {
