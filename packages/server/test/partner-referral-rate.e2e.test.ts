@@ -79,6 +79,14 @@ describe.each(testBackends())('partner referral rate on $name', (backend) => {
   it('refuses what is not the app’s to change, and malformed or unbounded rates', async () => {
     const app = await server.createApp({ referral_rate: 0.1, referral_rate_max: 0.5 });
     expect(app).toMatchObject({ referral_rate: 0.1, referral_rate_max: 0.5 });
+    expectError(
+      await server.call('POST', '/v1/apps', {
+        key: ADMIN_KEY,
+        body: { name: 'over', referral_rate: 0.5, referral_rate_max: 0.3 },
+      }),
+      400,
+      'invalid_request',
+    );
     // The ceiling is the operator's.
     expectError(
       await server.call('PATCH', `/v1/apps/${app.id}`, {

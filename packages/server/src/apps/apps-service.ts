@@ -52,12 +52,18 @@ export interface ReferralRateChange {
 
 /**
  * The rate and ceiling after an operator's change: a rate set above the ceiling lifts the ceiling to
- * it, a ceiling set below the rate brings the rate down to it (the rate never exceeds the ceiling).
+ * it, a ceiling set below the rate brings the rate down to it (the rate never exceeds the ceiling);
+ * both given, the rate above the ceiling, is a mistake (400).
  */
 export function operatorRateChange(
   current: { ratePpm: bigint; maxPpm: bigint },
   change: { ratePpm?: bigint; maxPpm?: bigint },
 ): { ratePpm: bigint; maxPpm: bigint } {
+  if (change.ratePpm !== undefined && change.maxPpm !== undefined && change.ratePpm > change.maxPpm) {
+    throw new TollgateError('invalid_request', 'referral_rate cannot be above referral_rate_max', {
+      param: 'referral_rate',
+    });
+  }
   let ratePpm = change.ratePpm ?? current.ratePpm;
   let maxPpm = change.maxPpm ?? current.maxPpm;
   if (change.maxPpm === undefined && ratePpm > maxPpm) maxPpm = ratePpm;
@@ -85,9 +91,10 @@ export class AppsService {
     const id = newId('app', 12);
     const publishableKey = generateKey('publishable');
     const secretKey = generateKey('secret');
+    // The ceiling defaults to the rate (a rate above no ceiling lifts it).
     const rate = operatorRateChange(
-      { ratePpm: input.referralRatePpm, maxPpm: input.referralRatePpm },
-      { maxPpm: input.referralRateMaxPpm },
+      { ratePpm: 0n, maxPpm: 0n },
+      { ratePpm: input.referralRatePpm, maxPpm: input.referralRateMaxPpm },
     );
     await this.db.kysely.transaction().execute(async (transaction) => {
       await transaction
