@@ -23,6 +23,19 @@ const cases: Record<string, EndpointCase> = {
     auth: 'secret',
     body: '{"name":"Storyboard","referral_rate":0.1,"allowed_models":["openai/gpt-4o"]}',
   },
+  'apps.referralRate': {
+    call: (c) => c.apps.referralRate(),
+    method: 'GET',
+    path: '/v1/partner/referral-rate',
+    auth: 'secret',
+  },
+  'apps.setReferralRate': {
+    call: (c) => c.apps.setReferralRate(0.15),
+    method: 'PUT',
+    path: '/v1/partner/referral-rate',
+    auth: 'secret',
+    body: '{"referral_rate":0.15}',
+  },
   'customers.create': {
     call: (c) => c.customers.create({ external_id: 'user_42', email: 'ada@example.com' }),
     method: 'POST',

@@ -50,6 +50,7 @@ import type {
   ProviderKey,
   ProviderKeySetParams,
   Purchase,
+  ReferralRate,
   SubscriptionChangeParams,
   SubscriptionResult,
   SubscriptionStartParams,
@@ -97,6 +98,32 @@ export class Apps {
   async create(params: AppCreateParams, options?: RequestOptions): Promise<App> {
     return this.transport.request(
       { method: 'POST', path: '/v1/apps', body: params, auth: 'secret', retry: 'unsafe' },
+      options,
+    );
+  }
+
+  /** The app's referral rate, the ceiling the operator set and the history of changes (app secret key). */
+  async referralRate(options?: RequestOptions): Promise<ReferralRate> {
+    return this.transport.request(
+      { method: 'GET', path: '/v1/partner/referral-rate', auth: 'secret', retry: 'safe' },
+      options,
+    );
+  }
+
+  /**
+   * Sets the app's own referral rate (`0.15` = 15 %), at most the operator's ceiling (over it: 400
+   * `invalid_request` with `referral_rate_max`). Work priced from now on uses it. Setting a value is
+   * idempotent, so it is retried.
+   */
+  async setReferralRate(referralRate: number, options?: RequestOptions): Promise<ReferralRate> {
+    return this.transport.request(
+      {
+        method: 'PUT',
+        path: '/v1/partner/referral-rate',
+        body: { referral_rate: referralRate },
+        auth: 'secret',
+        retry: 'safe',
+      },
       options,
     );
   }

@@ -46,6 +46,8 @@ export interface AppCreateParams {
   name: string;
   /** Share of each charge paid to the app, e.g. `0.1` for 10 %. */
   referral_rate?: number;
+  /** The ceiling on the rate the app may set for itself (default: `referral_rate`). */
+  referral_rate_max?: number;
   /** Model ids the app's users may call; all when omitted. */
   allowed_models?: string[];
 }
@@ -58,6 +60,23 @@ export interface App {
   /** `tg_sk_…`, shown only now; keep it on the server. */
   secret_key: string;
   referral_rate: number;
+  /** The highest rate the app may set for itself (`apps.setReferralRate`). */
+  referral_rate_max: number;
+}
+
+/** An app's referral rate, the operator's ceiling, and every change, newest first. */
+export interface ReferralRate {
+  object: 'referral_rate';
+  app: string;
+  referral_rate: number;
+  referral_rate_max: number;
+  history: {
+    changed_by: 'operator' | 'app';
+    from: number | null;
+    to: number;
+    max: number;
+    created_at: Timestamp;
+  }[];
 }
 
 // ── Customers ───────────────────────────────────────────────────────────────

@@ -302,12 +302,22 @@ describe.each(testBackends())('tollgate CLI on $name', (backend) => {
   it('operator commands: apps create, gift create, grant; then the user redeems the gift', async () => {
     const operator = { TOLLGATE_URL: server.url, TOLLGATE_API_KEY: ADMIN_KEY };
     const created = await tollgate(
-      ['apps', 'create', '--name', 'From the CLI', '--referral-rate', '0.1', '--json'],
+      [
+        'apps',
+        'create',
+        '--name',
+        'From the CLI',
+        '--referral-rate',
+        '0.1',
+        '--referral-rate-max',
+        '0.3',
+        '--json',
+      ],
       operator,
     );
     expect(created.code).toBe(0);
     const newApp = JSON.parse(created.stdout);
-    expect(newApp).toMatchObject({ name: 'From the CLI', referral_rate: 0.1 });
+    expect(newApp).toMatchObject({ name: 'From the CLI', referral_rate: 0.1, referral_rate_max: 0.3 });
     expect(newApp.secret_key).toMatch(/^tg_sk_/);
 
     const appKey = { TOLLGATE_URL: server.url, TOLLGATE_API_KEY: newApp.secret_key };

@@ -63,6 +63,10 @@ export const PLACEMENTS: Record<string, { placement: Placement; why: string }> =
     why: "an app's few endpoints, read on every delivery",
   },
   partner_payouts: { placement: { kind: 'reference' }, why: 'payouts to apps: rare, written by an admin' },
+  app_referral_rate_changes: {
+    placement: { kind: 'reference' },
+    why: "the history of an app's referral rate: rare, beside its apps row",
+  },
   webhook_events: {
     placement: { kind: 'distributed', column: 'id', group: 'webhook_events' },
     why: "the payment provider's event ids, deduplicated before the customer is known",

@@ -101,6 +101,18 @@ export interface AppsTable {
   allowed_models: Json | null;
   byok_allowed: Generated<boolean>;
   return_origins: ColumnType<unknown, string | undefined, string>;
+  publishable_key: string | null;
+  referral_rate_max_ppm: bigint;
+  created_at: DefaultedTimestamp;
+}
+
+export interface AppReferralRateChangesTable {
+  id: string;
+  app_id: string;
+  changed_by: 'operator' | 'app';
+  from_rate_ppm: bigint | null;
+  to_rate_ppm: bigint;
+  max_rate_ppm: bigint;
   created_at: DefaultedTimestamp;
 }
 
@@ -192,6 +204,7 @@ export interface Tables {
   ledger_entries: LedgerEntriesTable;
   ledger_accounts: LedgerAccountsTable;
   apps: AppsTable;
+  app_referral_rate_changes: AppReferralRateChangesTable;
   api_keys: ApiKeysTable;
   provider_keys: ProviderKeysTable;
   settings: SettingsTable;

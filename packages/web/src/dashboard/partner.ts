@@ -2,7 +2,8 @@
  * The partner view at /partner/ for an app's operator, signed in with the app's secret key (or the
  * admin key), kept in sessionStorage only: revenue and referral earnings over time, customers with
  * balances, the latest usage, gift-code batches (and creating codes), the catalog with prices.
- * Hash routes: #/overview, #/customers, #/usage, #/gift-codes, #/models.
+ * Hash routes: #/overview, #/customers (#/customers/<id>: one customer), #/usage, #/gift-codes,
+ * #/models, #/setup (embed snippet, referral rate), #/webhooks.
  */
 import { type Api, ApiError, createApi, errorMessage } from './api.ts';
 import { lineChart } from './charts.ts';
@@ -21,17 +22,16 @@ import {
   storageSet,
   uid,
 } from './dom.ts';
+import { renderCustomer } from './partner-customer.ts';
+import { type Account, customerLabel, failure, formatRate, head } from './partner-parts.ts';
+import { renderSetup } from './partner-setup.ts';
+import { renderWebhooks } from './partner-webhooks.ts';
 import { STYLES } from './styles.ts';
 
 const KEY_NAME = 'tollgate.partner_key';
 const root = document.getElementById('app')!;
 injectStyles(STYLES);
 let stopPartner: (() => void) | null = null;
-
-interface Account {
-  kind: 'app' | 'admin';
-  app: { id: string; name: string; referral_rate: number } | null;
-}
 
 async function boot(message?: { kind: string; title: string }): Promise<void> {
   const key = storageGet(sessionStorage, KEY_NAME);
@@ -138,6 +138,8 @@ const PAGES = [
   { id: 'usage', label: 'Recent usage' },
   { id: 'gift-codes', label: 'Gift codes' },
   { id: 'models', label: 'Models' },
+  { id: 'setup', label: 'Setup' },
+  { id: 'webhooks', label: 'Webhooks' },
 ] as const;
 
 function startPartner(api: Api, account: Account): void {
@@ -209,7 +211,7 @@ function startPartner(api: Api, account: Account): void {
   );
   let first = true;
   const render = () => {
-    const id = location.hash.replace(/^#\/?/, '').split('/')[0] || 'overview';
+    const [id = 'overview', detail] = location.hash.replace(/^#\/?/, '').split('/');
     const page = PAGES.find((candidate) => candidate.id === id) ?? PAGES[0];
     for (const link of links) {
       if (link.dataset.page === page.id) link.setAttribute('aria-current', 'page');
@@ -217,21 +219,19 @@ function startPartner(api: Api, account: Account): void {
     }
     document.title = `${page.label} — Partner — Tollgate`;
     if (page.id === 'overview') renderOverview(main, api, account);
-    if (page.id === 'customers') renderCustomers(main, api, 0, '');
+    if (page.id === 'customers' && detail) renderCustomer(main, api, decodeURIComponent(detail));
+    else if (page.id === 'customers') renderCustomers(main, api, 0, '');
     if (page.id === 'usage') renderRecentUsage(main, api);
     if (page.id === 'gift-codes') renderGiftCodes(main, api, account);
     if (page.id === 'models') renderModels(main, api);
+    if (page.id === 'setup') renderSetup(main, api, account);
+    if (page.id === 'webhooks') renderWebhooks(main, api, account);
     if (!first) (main.querySelector('h1') as HTMLElement | null)?.focus();
     first = false;
   };
   window.addEventListener('hashchange', render, { signal: lifetime.signal });
   render();
 }
-
-const head = (title: string, description: string) =>
-  h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, title), h('p', { class: 'muted' }, description));
-
-const failure = (error: unknown) => h('div', { class: 'notice error', role: 'alert' }, errorMessage(error));
 
 interface PartnerStats {
   from: string;
@@ -320,6 +320,14 @@ function renderOverview(main: HTMLElement, api: Api, account: Account): void {
           'total-referral',
         ),
         stat('Provider cost', `${formatCredits(totals.provider_cost ?? 0)}`, 'credits'),
+        account.app
+          ? stat(
+              'Referral rate',
+              formatRate(account.app.referral_rate),
+              `of provider cost · at most ${formatRate(account.app.referral_rate_max ?? account.app.referral_rate)}`,
+              'referral-rate',
+            )
+          : null,
         earnings
           ? stat(
               'Owed to you',
@@ -452,7 +460,14 @@ function renderCustomers(main: HTMLElement, api: Api, page: number, search: stri
                     h(
                       'span',
                       { class: 'cell-stack' },
-                      h('span', null, customer.external_id ?? customer.id),
+                      h(
+                        'a',
+                        {
+                          href: `#/customers/${encodeURIComponent(customer.id)}`,
+                          'data-testid': 'customer-link',
+                        },
+                        customerLabel(customer),
+                      ),
                       h('code', { class: 'muted' }, customer.id),
                     ),
                   ),
@@ -543,7 +558,15 @@ function renderRecentUsage(main: HTMLElement, api: Api): void {
                 'tr',
                 null,
                 h('td', { 'data-label': 'Date' }, formatDate(row.created_at)),
-                h('td', { 'data-label': 'Customer' }, row.external_id ?? row.customer),
+                h(
+                  'td',
+                  { 'data-label': 'Customer' },
+                  h(
+                    'a',
+                    { href: `#/customers/${encodeURIComponent(row.customer)}` },
+                    customerLabel({ id: row.customer, external_id: row.external_id, email: row.email }),
+                  ),
+                ),
                 h(
                   'td',
                   { 'data-label': 'Model', title: row.model ?? undefined },

@@ -61,7 +61,7 @@ button[aria-disabled="true"]{opacity:.6;cursor:progress}
 label{display:block;font-weight:600;margin-bottom:4px}
 .field{margin-bottom:14px}
 .hint{font-size:14px;color:var(--muted);margin-top:4px}
-input[type=text],input[type=password],input[type=number],input[type=search],input[type=date],select{font:inherit;width:100%;
+input:not([type]),input[type=text],input[type=url],input[type=password],input[type=number],input[type=search],input[type=date],select{font:inherit;width:100%;
   padding:9px 12px;border:1px solid #c5cad3;border-radius:9px;background:#fff;color:var(--text);min-height:42px}
 input[aria-invalid="true"]{border-color:var(--bad)}
 .field-error{color:var(--bad);font-size:14px;margin:6px 0 0}
@@ -101,6 +101,8 @@ thead th{font-size:13px;color:var(--muted);font-weight:600;text-transform:upperc
 .tag.expired{background:var(--bad-bg);color:var(--bad);margin-left:8px}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:14px;word-break:break-all}
 .tag{display:inline-block;font-size:13px;padding:1px 8px;border-radius:999px;background:#f1f2f6;color:#374151;white-space:nowrap}
+.plain-list{list-style:none;padding:0;margin:0}
+.plain-list>li+li{border-top:1px solid var(--line);padding-top:12px}
 .pager{display:flex;justify-content:space-between;align-items:center;margin-top:12px;gap:8px}
 
 .chart-figure{margin:0}

@@ -33,7 +33,7 @@ function limitText(limit: SpendLimit | null): string {
   return `${formatCredits(limit.spent)} of ${formatCredits(limit.amount)} credits per ${limit.period}${resets}`;
 }
 
-export function userKeysSection(context: DashboardContext): HTMLElement {
+export function userKeysSection(context: Pick<DashboardContext, 'api' | 'customerId'>): HTMLElement {
   const path = `/v1/customers/${encodeURIComponent(context.customerId)}/user-keys`;
   const list = h('div', { 'data-testid': 'user-keys-list' }, h('p', { class: 'muted' }, 'Loading…'));
   const created = h('div', { 'aria-live': 'polite', 'data-testid': 'user-key-created' });
@@ -51,7 +51,7 @@ export function userKeysSection(context: DashboardContext): HTMLElement {
   });
   const periodSelect = h(
     'select',
-    { id: periodId, name: 'period' },
+    { id: periodId, name: 'period', 'aria-label': 'Limit period' },
     PERIODS.map((period) => h('option', { value: period, selected: period === 'day' }, `per ${period}`)),
   );
   const create = h('button', { type: 'submit', class: 'primary' }, 'Create key');

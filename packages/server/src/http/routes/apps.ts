@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { App, AppsService } from '../../apps/apps-service.ts';
+import type { App, AppsService, ReferralRateChange } from '../../apps/apps-service.ts';
 import { parseRate } from '../../pricing/price-inputs.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { microsToCredits } from '../../shared/money.ts';
@@ -32,6 +32,8 @@ const policyFields = {
 const appFields = {
   name: z.string().min(1).max(200),
   referral_rate: z.union([z.number(), z.string().max(20)]).optional(),
+  /** The ceiling on the rate the app may set for itself (operator only; default: its referral_rate). */
+  referral_rate_max: z.union([z.number(), z.string().max(20)]).optional(),
   allowed_models: z.array(z.string().min(1).max(300)).max(10_000).nullable().optional(),
   ...policyFields,
 };
@@ -42,6 +44,7 @@ function appWire(app: App) {
     object: 'app',
     name: app.name,
     referral_rate: rateWire(app.referralRatePpm),
+    referral_rate_max: rateWire(app.referralRateMaxPpm),
     allowed_models: app.allowedModels,
     allow_byok: app.byokAllowed,
     return_origins: app.returnOrigins,
@@ -63,6 +66,10 @@ export function appRoutes(apps: AppsService) {
         const app = await apps.create({
           name: body.name,
           referralRatePpm,
+          referralRateMaxPpm:
+            body.referral_rate_max === undefined
+              ? undefined
+              : parseRate(body.referral_rate_max, 'referral_rate_max'),
           allowedModels: body.allowed_models ?? null,
           byokAllowed: body.allow_byok,
           returnOrigins: body.return_origins,
@@ -108,9 +115,9 @@ export function appRoutes(apps: AppsService) {
         if (principal.kind === 'app') {
           if (principal.appId !== params.id)
             throw new TollgateError('not_found', `No such app: ${params.id}`);
-          const operatorOnly = (['name', 'referral_rate', 'allowed_models'] as const).filter(
-            (field) => body[field] !== undefined,
-          );
+          const operatorOnly = (
+            ['name', 'referral_rate', 'referral_rate_max', 'allowed_models'] as const
+          ).filter((field) => body[field] !== undefined);
           if (operatorOnly.length > 0) {
             throw new TollgateError('forbidden', `Only the operator can change ${operatorOnly.join(', ')}`, {
               param: operatorOnly[0],
@@ -120,6 +127,10 @@ export function appRoutes(apps: AppsService) {
         const app = await apps.update(params.id, {
           name: body.name,
           referralRatePpm: body.referral_rate === undefined ? undefined : parseRate(body.referral_rate),
+          referralRateMaxPpm:
+            body.referral_rate_max === undefined
+              ? undefined
+              : parseRate(body.referral_rate_max, 'referral_rate_max'),
           allowedModels: body.allowed_models,
           byokAllowed: body.allow_byok,
           returnOrigins: body.return_origins,
@@ -127,5 +138,49 @@ export function appRoutes(apps: AppsService) {
         return appWire(app);
       },
     }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/partner/referral-rate',
+      summary: "The app's referral rate, the ceiling the operator set, and the history of changes",
+      tag: 'Partner',
+      auth: ['app'],
+      async handler({ principal }) {
+        if (principal.kind !== 'app') throw new TollgateError('forbidden', 'This needs an app secret key');
+        return referralRateWire(
+          await apps.get(principal.appId),
+          await apps.referralRateHistory(principal.appId),
+        );
+      },
+    }),
+    defineRoute({
+      method: 'PUT',
+      url: '/v1/partner/referral-rate',
+      summary:
+        "Set the app's own referral rate, up to the operator's ceiling (applies to work priced from now on)",
+      tag: 'Partner',
+      auth: ['app'],
+      body: z.object({ referral_rate: appFields.referral_rate.unwrap() }).strict(),
+      async handler({ principal, body }) {
+        if (principal.kind !== 'app') throw new TollgateError('forbidden', 'This needs an app secret key');
+        const app = await apps.setOwnReferralRate(principal.appId, parseRate(body.referral_rate));
+        return referralRateWire(app, await apps.referralRateHistory(principal.appId));
+      },
+    }),
   ];
+}
+
+function referralRateWire(app: App, history: ReferralRateChange[]) {
+  return {
+    object: 'referral_rate',
+    app: app.id,
+    referral_rate: rateWire(app.referralRatePpm),
+    referral_rate_max: rateWire(app.referralRateMaxPpm),
+    history: history.map((change) => ({
+      changed_by: change.changedBy,
+      from: change.fromRatePpm === null ? null : rateWire(change.fromRatePpm),
+      to: rateWire(change.toRatePpm),
+      max: rateWire(change.maxRatePpm),
+      created_at: change.createdAt.toISOString(),
+    })),
+  };
 }

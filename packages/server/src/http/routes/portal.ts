@@ -139,7 +139,13 @@ export function portalRoutes(deps: PortalRouteDeps) {
         return {
           object: 'partner_account',
           kind: 'app',
-          app: { id: app.id, name: app.name, referral_rate: microsToCredits(app.referralRatePpm) },
+          app: {
+            id: app.id,
+            name: app.name,
+            referral_rate: microsToCredits(app.referralRatePpm),
+            referral_rate_max: microsToCredits(app.referralRateMaxPpm),
+            publishable_key: app.publishableKey,
+          },
         };
       },
     }),

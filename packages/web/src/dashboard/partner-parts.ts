@@ -1,0 +1,75 @@
+/** Pieces every page of the partner view shares: the page heading, a failed request, friendly customer names, copying. */
+import { errorMessage } from './api.ts';
+import { h } from './dom.ts';
+
+export const head = (title: string, description: string) =>
+  h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, title), h('p', { class: 'muted' }, description));
+
+export const failure = (error: unknown) =>
+  h('div', { class: 'notice error', role: 'alert' }, errorMessage(error));
+
+/** The external id prefixes the widget gives the customers it creates (server: customers/signup-bonus.ts). */
+const WIDGET_GUEST = 'widget:';
+const WIDGET_EMAIL = 'email:';
+
+export interface CustomerNames {
+  id: string;
+  external_id?: string | null;
+  email?: string | null;
+}
+
+/**
+ * What to call a customer: the app's own id, or for the customers the widget made (a guest's random
+ * `widget:…`, a signed-in buyer's `email:…`) "Widget buyer · <email or short id>".
+ */
+export function customerLabel(customer: CustomerNames): string {
+  const external = customer.external_id ?? null;
+  if (external?.startsWith(WIDGET_EMAIL))
+    return `Widget buyer · ${customer.email ?? external.slice(WIDGET_EMAIL.length)}`;
+  if (external?.startsWith(WIDGET_GUEST))
+    return `Widget buyer · ${customer.email ?? external.slice(WIDGET_GUEST.length, WIDGET_GUEST.length + 8)}`;
+  return external ?? customer.id;
+}
+
+/** A "Copy" button for `text`; says "Copied" (announced) once it worked. */
+export function copyButton(label: string, text: () => string, testId?: string): HTMLButtonElement {
+  const status = h('span', { class: 'sr-only', 'aria-live': 'polite' });
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary',
+      'data-testid': testId,
+      onclick: async () => {
+        try {
+          await navigator.clipboard.writeText(text());
+          button.firstChild!.textContent = 'Copied';
+          status.textContent = 'Copied to the clipboard';
+        } catch {
+          status.textContent = 'Could not copy: select the text and copy it yourself';
+        }
+      },
+    },
+    h('span', null, label),
+    status,
+  );
+  return button;
+}
+
+/** Who the partner view is signed in as (`GET /v1/partner/account`). */
+export interface Account {
+  kind: 'app' | 'admin';
+  app: {
+    id: string;
+    name: string;
+    referral_rate: number;
+    referral_rate_max?: number;
+    /** Null for apps created before the key was kept. */
+    publishable_key?: string | null;
+  } | null;
+}
+
+/** 0.125 → "12.5%" (rates are exact decimals with at most six places). */
+export function formatRate(rate: number): string {
+  return `${Number((rate * 100).toFixed(4))}%`;
+}
