@@ -50,10 +50,12 @@ import type {
   ProviderKey,
   ProviderKeySetParams,
   Purchase,
+  Receipt,
   SubscriptionChangeParams,
   SubscriptionResult,
   SubscriptionStartParams,
   Transaction,
+  TransactionListParams,
   UsageCall,
   UsageExportParams,
   UsageSummary,
@@ -213,7 +215,8 @@ export class Customers {
   }
 
   /**
-   * Lists the customer's ledger transactions, newest first.
+   * Lists the customer's ledger transactions (the statement), newest first, each with a `summary`
+   * in words; `include_pending` puts the holds still reserved first.
    *
    * @example
    * ```ts
@@ -223,14 +226,52 @@ export class Customers {
    */
   async transactions(
     customer: string,
-    params: ListParams = {},
+    params: TransactionListParams = {},
     options?: RequestOptions,
   ): Promise<Page<Transaction>> {
     return this.transport.request(
       {
         method: 'GET',
         path: `/v1/customers/${segment(customer)}/transactions`,
-        query: { limit: params.limit, offset: params.offset },
+        query: {
+          limit: params.limit,
+          offset: params.offset,
+          include_pending: params.include_pending === undefined ? undefined : String(params.include_pending),
+        },
+        auth: 'secret',
+        retry: 'safe',
+      },
+      options,
+    );
+  }
+
+  /**
+   * The whole statement as CSV (pending lines first, then every line newest first), streamed.
+   *
+   * @example
+   * ```ts
+   * for await (const chunk of await tollgate.customers.statementCsv('user_42')) file.write(chunk);
+   * ```
+   */
+  async statementCsv(customer: string, options?: RequestOptions): Promise<ReadableStream<Uint8Array>> {
+    return this.transport.stream(
+      {
+        method: 'GET',
+        path: `/v1/customers/${segment(customer)}/transactions`,
+        query: { format: 'csv' },
+        auth: 'secret',
+        retry: 'safe',
+      },
+      options,
+    );
+  }
+
+  /** A purchase's receipt, by the `receipt` id of its statement line. */
+  async receipt(customer: string, receipt: string, options?: RequestOptions): Promise<Receipt> {
+    return this.transport.request(
+      {
+        method: 'GET',
+        path: `/v1/customers/${segment(customer)}/receipts/${segment(receipt)}`,
         auth: 'secret',
         retry: 'safe',
       },

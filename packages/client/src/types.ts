@@ -115,12 +115,42 @@ export interface UserKey {
 
 export interface Transaction {
   id: string;
+  /** `usage`, `purchase`, `gift_code`, `allowance`, `refund`…; `pending` for a reserved hold. */
   type: string;
   amount: CreditAmount;
-  balance_after: CreditAmount;
+  /** Absent on a pending line (nothing is taken yet). */
+  balance_after?: CreditAmount;
   model?: string;
+  /** `posted`, or `pending` for what a running generation reserves. */
+  status?: 'posted' | 'pending';
+  /** The line in words: "Credit purchase · $12.50 paid", "openai/gpt-4o · 1,200 tokens in, 300 out". */
+  summary?: string;
+  /** On a purchase: the id of its receipt (`customers.receipt`). */
+  receipt?: string | null;
   created_at: Timestamp;
   [field: string]: unknown;
+}
+
+export interface TransactionListParams extends ListParams {
+  /** Lists the holds still reserved (status `pending`) before the first page's lines. */
+  include_pending?: boolean;
+}
+
+/** A purchase's receipt. */
+export interface Receipt {
+  id: string;
+  object: 'receipt';
+  customer: string;
+  app: { id: string; name: string } | null;
+  status: string;
+  amount_paid_cents: number;
+  refunded_cents: number;
+  currency: string;
+  credits: CreditAmount;
+  bonus_credits: CreditAmount;
+  pack: string | null;
+  paid_at: Timestamp | null;
+  created_at: Timestamp;
 }
 
 // ── Holds and charges ───────────────────────────────────────────────────────

@@ -1,0 +1,174 @@
+/**
+ * The customer's statement over real HTTP, on every backend: each line described in words (purchase
+ * with dollars paid, gift code, adjustment reason, model and tokens), reserved holds as pending
+ * lines, a purchase's receipt (the customer's own only), and the whole statement as a streamed CSV
+ * whose formula-like cells are defused.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testBackends } from './support/databases.ts';
+import { expectError, expectStatus } from './support/expectations.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+for (const backend of testBackends()) {
+  describe(`statement (${backend.name})`, () => {
+    let server: TestServer;
+    let app: { id: string; secret_key: string; publishable_key: string };
+
+    beforeAll(async () => {
+      server = await startTestServer(backend);
+      app = await server.createApp({ name: 'Statement app', return_origins: ['https://app.example'] });
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    const buy = async (customer: string, amountUsd: number) => {
+      const checkout = expectStatus(
+        await server.call('POST', '/v1/checkout/sessions', {
+          key: app.secret_key,
+          body: {
+            customer,
+            amount_usd: amountUsd,
+            success_url: 'https://app.example/done',
+            cancel_url: 'https://app.example/cancel',
+          },
+        }),
+        201,
+      );
+      const paid = await fetch(`${checkout.url}/pay`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: '',
+        redirect: 'manual',
+      });
+      expect(paid.status).toBe(303);
+      return checkout;
+    };
+
+    it('describes each line, lists pending holds, gives receipts and streams the CSV', async () => {
+      const customer = await server.createCustomer(app.secret_key, 'statement-buyer');
+      const other = await server.createCustomer(app.secret_key, 'statement-other');
+      await buy(customer.id, 12.5);
+      expectStatus(
+        await server.call('POST', `/v1/customers/${customer.id}/grants`, {
+          key: app.secret_key,
+          body: { amount: 5, source: 'adjustment', reason: '=HYPERLINK("x") goodwill' },
+        }),
+        201,
+      );
+      expectStatus(
+        await server.call('POST', '/v1/charges', {
+          key: app.secret_key,
+          body: { customer: customer.id, model: 'custom/render', amount: 3 },
+        }),
+        201,
+      );
+      const hold = expectStatus(
+        await server.call('POST', '/v1/holds', {
+          key: app.secret_key,
+          body: { customer: customer.id, model: 'custom/render', amount: 2 },
+        }),
+        201,
+      );
+
+      const page = expectStatus(
+        await server.call('GET', `/v1/customers/${customer.id}/transactions?include_pending=true`, {
+          key: customer.user_key,
+        }),
+        200,
+      );
+      const [pending, ...posted] = page.data;
+      expect(pending).toMatchObject({
+        id: hold.id,
+        status: 'pending',
+        type: 'pending',
+        amount: -2,
+        summary: 'Reserved for custom/render (pending)',
+      });
+      const byType = (type: string) => posted.find((row: any) => row.type === type);
+      expect(byType('usage')).toMatchObject({ status: 'posted', summary: 'custom/render', amount: -3 });
+      expect(byType('adjustment') ?? posted.find((row: any) => row.source === 'adjustment')).toMatchObject({
+        summary: '=HYPERLINK("x") goodwill',
+      });
+      const purchase = byType('purchase');
+      expect(purchase.summary).toBe('Credit purchase · $12.50 paid');
+      expect(purchase.receipt).toMatch(/^pur_/);
+      // Without include_pending (and on later pages) only posted lines.
+      const plain = expectStatus(
+        await server.call('GET', `/v1/customers/${customer.id}/transactions`, { key: app.secret_key }),
+        200,
+      );
+      expect(plain.data.every((row: any) => row.status === 'posted')).toBe(true);
+      expectError(
+        await server.call('GET', `/v1/customers/${customer.id}/transactions?include_pending=yes`, {
+          key: customer.user_key,
+        }),
+        400,
+        'invalid_request',
+      );
+
+      const receipt = expectStatus(
+        await server.call('GET', `/v1/customers/${customer.id}/receipts/${purchase.receipt}`, {
+          key: customer.user_key,
+        }),
+        200,
+      );
+      expect(receipt).toMatchObject({
+        id: purchase.receipt,
+        object: 'receipt',
+        customer: customer.id,
+        app: { id: app.id, name: 'Statement app' },
+        status: 'completed',
+        amount_paid_cents: 1250,
+        currency: 'usd',
+        credits: purchase.amount,
+      });
+      expect(receipt.paid_at).not.toBeNull();
+      // Someone else's receipt does not exist for this customer, nor for another user.
+      expectError(
+        await server.call('GET', `/v1/customers/${other.id}/receipts/${purchase.receipt}`, {
+          key: app.secret_key,
+        }),
+        404,
+        'not_found',
+      );
+      expectError(
+        await server.call('GET', `/v1/customers/${customer.id}/receipts/${purchase.receipt}`, {
+          key: other.user_key,
+        }),
+        404,
+        'not_found',
+      );
+      expectError(
+        await server.call('GET', `/v1/customers/${customer.id}/receipts/${'x'.repeat(101)}`, {
+          key: customer.user_key,
+        }),
+        400,
+        'invalid_request',
+      );
+
+      const csv = await fetch(`${server.url}/v1/customers/${customer.id}/transactions?format=csv`, {
+        headers: { authorization: `Bearer ${customer.user_key}` },
+      });
+      expect(csv.status).toBe(200);
+      expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+      expect(csv.headers.get('content-disposition')).toContain('statement.csv');
+      const lines = (await csv.text()).trimEnd().split('\n');
+      expect(lines[0]).toBe('id,created_at,status,type,description,model,amount,balance_after');
+      expect(lines).toHaveLength(1 + page.data.length);
+      expect(lines[1]).toMatch(
+        new RegExp(
+          `^${hold.id},[^,]+,pending,pending,Reserved for custom/render \\(pending\\),custom/render,-2,$`,
+        ),
+      );
+      // A cell a spreadsheet would run as a formula starts with an apostrophe (and is quoted for its quotes).
+      expect(lines.some((line) => line.includes(`"'=HYPERLINK(""x"") goodwill"`))).toBe(true);
+      expect(lines.some((line) => line.includes('Credit purchase · $12.50 paid'))).toBe(true);
+      // Another customer's statement is not this user's to read.
+      const forbidden = await fetch(`${server.url}/v1/customers/${other.id}/transactions?format=csv`, {
+        headers: { authorization: `Bearer ${customer.user_key}` },
+      });
+      expect(forbidden.status).toBeGreaterThanOrEqual(403);
+    });
+  });
+}
