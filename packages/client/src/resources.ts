@@ -45,6 +45,7 @@ import type {
   PartnerEarnings,
   Payout,
   PayoutCreateParams,
+  PriceList,
   PricingEstimate,
   PricingParams,
   ProviderKey,
@@ -786,6 +787,28 @@ export class UserCredits {
   async balance(options?: RequestOptions): Promise<Balance> {
     return this.transport.request(
       { method: 'GET', path: '/v1/credits/balance', auth: 'user', retry: 'safe' },
+      options,
+    );
+  }
+
+  /**
+   * What each of the app's models costs this user (the app's share included): credits per call,
+   * per unit, per 1M tokens, and `usd_per_credit` to show the ≈ $ beside them.
+   *
+   * @example
+   * ```ts
+   * const { data } = await user.credits.prices({ type: 'video' });
+   * ```
+   */
+  async prices(params: { type?: string } = {}, options?: RequestOptions): Promise<PriceList> {
+    return this.transport.request(
+      {
+        method: 'GET',
+        path: '/v1/credits/prices',
+        query: { type: params.type },
+        auth: 'user',
+        retry: 'safe',
+      },
       options,
     );
   }

@@ -136,6 +136,25 @@ export interface TransactionListParams extends ListParams {
   include_pending?: boolean;
 }
 
+/** `GET /v1/credits/prices`: the app's models as this user pays for them. */
+export interface PriceList {
+  object: 'list';
+  usd_per_credit: number;
+  data: {
+    id: string;
+    name: string;
+    type: string;
+    pricing: {
+      per_call?: CreditAmount;
+      per_unit?: CreditAmount;
+      unit?: string;
+      input_per_million?: CreditAmount;
+      output_per_million?: CreditAmount;
+      cached_input_per_million?: CreditAmount;
+    };
+  }[];
+}
+
 /** A purchase's receipt. */
 export interface Receipt {
   id: string;

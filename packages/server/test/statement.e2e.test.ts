@@ -170,5 +170,31 @@ for (const backend of testBackends()) {
       });
       expect(forbidden.status).toBeGreaterThanOrEqual(403);
     });
+
+    it("prices each model with the app's share, filtered by type, for a user key only", async () => {
+      const sharing = await server.createApp({ name: 'Sharing app', referral_rate: 0.1 });
+      const buyer = await server.createCustomer(sharing.secret_key, 'price-reader');
+      const catalog = expectStatus(await server.call('GET', '/v1/models'), 200).data;
+      const prices = expectStatus(
+        await server.call('GET', '/v1/credits/prices', { key: buyer.user_key }),
+        200,
+      );
+      expect(prices.usd_per_credit).toBeGreaterThan(0);
+      const media = catalog.find((model: any) => model.pricing.per_call !== undefined && !model.alias_of);
+      const priced = prices.data.find((model: any) => model.id === media.id);
+      expect(priced.pricing.per_call).toBeCloseTo(media.pricing.per_call * 1.1, 5);
+      const videos = expectStatus(
+        await server.call('GET', '/v1/credits/prices?type=video', { key: buyer.user_key }),
+        200,
+      ).data;
+      expect(videos.length).toBeGreaterThan(0);
+      expect(videos.every((model: any) => model.type === 'video')).toBe(true);
+      expectError(
+        await server.call('GET', '/v1/credits/prices?type=DROP%20TABLE', { key: buyer.user_key }),
+        400,
+        'invalid_request',
+      );
+      expect((await server.call('GET', '/v1/credits/prices', { key: sharing.secret_key })).status).toBe(403);
+    });
   });
 }
