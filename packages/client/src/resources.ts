@@ -7,6 +7,7 @@ import { optionalCredits, optionalDecimal } from './json.ts';
 import type { RequestOptions, Transport } from './transport.ts';
 import type {
   App,
+  AppBranding,
   AppCreateParams,
   AuditReport,
   Balance,
@@ -787,6 +788,14 @@ export class UserCredits {
   async balance(options?: RequestOptions): Promise<Balance> {
     return this.transport.request(
       { method: 'GET', path: '/v1/credits/balance', auth: 'user', retry: 'safe' },
+      options,
+    );
+  }
+
+  /** The user's app as its dashboard shows it: name, logo, accent colour, address to go back to. */
+  async app(options?: RequestOptions): Promise<AppBranding> {
+    return this.transport.request(
+      { method: 'GET', path: '/v1/credits/app', auth: 'user', retry: 'safe' },
       options,
     );
   }

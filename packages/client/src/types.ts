@@ -48,6 +48,10 @@ export interface AppCreateParams {
   referral_rate?: number;
   /** Model ids the app's users may call; all when omitted. */
   allowed_models?: string[];
+  /** Branding on the customers' dashboard: an https logo, a `#rrggbb` accent, the app's https address. */
+  logo_url?: string | null;
+  accent_color?: string | null;
+  website_url?: string | null;
 }
 
 export interface App {
@@ -58,6 +62,18 @@ export interface App {
   /** `tg_sk_…`, shown only now; keep it on the server. */
   secret_key: string;
   referral_rate: number;
+  logo_url?: string | null;
+  accent_color?: string | null;
+  website_url?: string | null;
+}
+
+/** `GET /v1/credits/app`: the user's app as the dashboard shows it. */
+export interface AppBranding {
+  object: 'app_branding';
+  name: string;
+  logo_url: string | null;
+  accent_color: string | null;
+  website_url: string | null;
 }
 
 // ── Customers ───────────────────────────────────────────────────────────────

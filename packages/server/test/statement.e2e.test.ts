@@ -196,5 +196,45 @@ for (const backend of testBackends()) {
       );
       expect((await server.call('GET', '/v1/credits/prices', { key: sharing.secret_key })).status).toBe(403);
     });
+
+    it("keeps an app's branding (https only, #rrggbb) and shows it to its users", async () => {
+      const branded = await server.createApp({
+        name: 'Branded app',
+        logo_url: 'https://cdn.app.example/logo.png',
+        accent_color: '#0F766E',
+      });
+      expect(branded).toMatchObject({
+        logo_url: 'https://cdn.app.example/logo.png',
+        accent_color: '#0f766e',
+      });
+      const patch = (body: unknown, key = branded.secret_key) =>
+        server.call('PATCH', `/v1/apps/${branded.id}`, { key, body });
+      expect(expectStatus(await patch({ website_url: 'https://app.example/studio' }), 200).website_url).toBe(
+        'https://app.example/studio',
+      );
+      for (const body of [
+        { logo_url: 'http://cdn.app.example/logo.png' },
+        { logo_url: 'javascript:alert(1)' },
+        { logo_url: 'https://user:pass@cdn.app.example/logo.png' },
+        { website_url: 'data:text/html,hi' },
+        { accent_color: 'red' },
+        { accent_color: '#12345' },
+        { accent_color: '#1234567' },
+      ]) {
+        expectError(await patch(body), 400, 'invalid_request');
+      }
+      // Another app's key changes nothing here.
+      expectError(await patch({ accent_color: '#000000' }, app.secret_key), 404, 'not_found');
+      const user = await server.createCustomer(branded.secret_key, 'branded-user');
+      expect(expectStatus(await server.call('GET', '/v1/credits/app', { key: user.user_key }), 200)).toEqual({
+        object: 'app_branding',
+        name: 'Branded app',
+        logo_url: 'https://cdn.app.example/logo.png',
+        accent_color: '#0f766e',
+        website_url: 'https://app.example/studio',
+      });
+      expect(expectStatus(await patch({ logo_url: null }), 200).logo_url).toBeNull();
+      expect((await server.call('GET', '/v1/credits/app', { key: branded.secret_key })).status).toBe(403);
+    });
   });
 }

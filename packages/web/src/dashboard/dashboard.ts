@@ -6,6 +6,7 @@
  */
 import { type Api, ApiError, createApi, errorMessage } from './api.ts';
 import { showBillingGate, showInsufficientCreditsToast } from './billing-gate.ts';
+import { applyAccent, backToApp, brandContent, loadBranding } from './branding.ts';
 import type { DashboardContext, Notice, PublicModel } from './context.ts';
 import {
   formatCredits,
@@ -301,7 +302,8 @@ async function startDashboard(api: Api, customerId: string, available: number): 
   const lifetime = new AbortController();
   stopDashboard = () => lifetime.abort();
   const notices = new Map<string, Notice>();
-  await takeReturnParameters(api, notices);
+  const [branding] = await Promise.all([loadBranding(api), takeReturnParameters(api, notices)]);
+  applyAccent(branding);
 
   const balancePill = h('a', { class: 'pill', href: '#/credits/balance', 'data-testid': 'balance-pill' });
   const setBalance = (value: number) => {
@@ -340,12 +342,7 @@ async function startDashboard(api: Api, customerId: string, available: number): 
       h(
         'div',
         { class: 'top-inner' },
-        h(
-          'a',
-          { class: 'brand', href: '#/credits/balance' },
-          h('span', { class: 'logo', 'aria-hidden': 'true' }),
-          'Credits',
-        ),
+        h('a', { class: 'brand', href: '#/credits/balance', 'data-testid': 'brand' }, brandContent(branding)),
         h(
           'nav',
           { class: 'main-nav', 'aria-label': 'Dashboard' },
@@ -358,6 +355,7 @@ async function startDashboard(api: Api, customerId: string, available: number): 
         h(
           'div',
           { class: 'who' },
+          backToApp(branding),
           balancePill,
           h(
             'button',

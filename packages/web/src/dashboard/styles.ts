@@ -128,6 +128,9 @@ progress{width:100%;height:10px;accent-color:var(--brand)}
 .codes{background:#f8fafc;border:1px dashed #c5cad3;border-radius:10px;padding:12px;max-height:240px;overflow:auto}
 
 /* Prices, the statement and receipts */
+img.logo{object-fit:contain;background:none}
+.back-to-app{font-size:14px;white-space:nowrap}
+.who{flex-wrap:wrap;justify-content:flex-end}
 .preview-cost{font-size:20px;font-weight:700;margin:8px 0 0}
 .row>.field{flex:1;min-width:140px}
 tr.pending td{color:var(--muted);font-style:italic}

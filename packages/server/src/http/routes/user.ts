@@ -124,6 +124,27 @@ export function userRoutes(deps: UserRouteDeps) {
     }),
     defineRoute({
       method: 'GET',
+      url: '/v1/credits/app',
+      summary:
+        'The app this user belongs to as its dashboard shows it: name, logo_url, accent_color, website_url (user key)',
+      tag: 'Credits',
+      auth: ['user'],
+      async handler({ principal }) {
+        if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
+        const customer = await customers.get(principal.customerId);
+        if (!customer.appId) throw new TollgateError('not_found', 'This customer belongs to no app');
+        const app = await apps.get(customer.appId);
+        return {
+          object: 'app_branding',
+          name: app.name,
+          logo_url: app.branding.logoUrl,
+          accent_color: app.branding.accentColor,
+          website_url: app.branding.websiteUrl,
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
       url: '/v1/credits/prices',
       summary:
         "What each of the app's models costs this user, the app's share included: credits per call, per unit, per 1M tokens; usd_per_credit for the ≈ $ (user key)",
