@@ -238,4 +238,40 @@ describe.skipIf(!hasChromium)('prices, statement and email sign-in in Chromium',
     await page.getByTestId('balance-pill').waitFor();
     await done(watched);
   });
+
+  it("shows the app's name, accent and a link back to it", async () => {
+    const branded = await server.createApp({
+      name: 'Teal Studio',
+      accent_color: '#0f766e',
+      website_url: 'https://studio.app.example/',
+    });
+    const member = await server.createCustomer(branded.secret_key, 'branded-member');
+    // With credits, no first-visit gate covers the page.
+    expectStatus(
+      await server.call('POST', `/v1/customers/${member.id}/grants`, {
+        key: branded.secret_key,
+        body: { amount: 5, source: 'promo' },
+      }),
+      201,
+    );
+    const watched = await watchedPage(browser);
+    const { page } = watched;
+    await page.goto(
+      expectStatus(
+        await server.call('POST', `/v1/customers/${member.id}/portal-links`, { key: branded.secret_key }),
+        201,
+      ).url,
+    );
+    await page.getByTestId('balance-pill').waitFor();
+    expect(await page.getByTestId('brand').textContent()).toBe('Teal Studio');
+    expect(await page.getByTestId('back-to-app').getAttribute('href')).toBe('https://studio.app.example/');
+    expect(
+      await page.evaluate(() =>
+        getComputedStyle(document.documentElement).getPropertyValue('--brand').trim(),
+      ),
+    ).toBe('#0f766e');
+    await expectAccessible(page);
+    await screenshotBoth(page, 'statement-branding');
+    await done(watched);
+  });
 });
