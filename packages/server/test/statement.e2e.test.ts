@@ -5,6 +5,7 @@
  * whose formula-like cells are defused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STATEMENT_PAGE_ROWS } from '../src/statement/statement-service.ts';
 import { testBackends } from './support/databases.ts';
 import { expectError, expectStatus } from './support/expectations.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
@@ -235,6 +236,27 @@ for (const backend of testBackends()) {
       });
       expect(expectStatus(await patch({ logo_url: null }), 200).logo_url).toBeNull();
       expect((await server.call('GET', '/v1/credits/app', { key: branded.secret_key })).status).toBe(403);
+    });
+
+    it('streams a statement longer than one page, every line once, newest first', async () => {
+      const long = await server.createCustomer(app.secret_key, 'long-history');
+      // Written straight into the history (read-only here): more lines than one page of the export.
+      const lines = STATEMENT_PAGE_ROWS + 37;
+      await server.database.db.query(
+        `insert into ledger_transactions (customer_id, type, amount_micros, balance_after_micros, model, metadata, created_at)
+         select $1, 'usage', -1000000, 0, 'custom/render', '{}'::jsonb, now() from generate_series(1, $2::int)`,
+        [long.id, lines],
+      );
+      const response = await fetch(`${server.url}/v1/customers/${long.id}/transactions?format=csv`, {
+        headers: { authorization: `Bearer ${app.secret_key}` },
+      });
+      expect(response.status).toBe(200);
+      const rows = (await response.text()).trimEnd().split('\n').slice(1);
+      const ids = rows.map((row) => Number(row.split(',')[0]!.replace('txn_', '')));
+      const usage = rows.filter((row) => row.includes(',posted,usage,custom/render,custom/render,-1,'));
+      expect(usage).toHaveLength(lines);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids).toEqual([...ids].sort((left, right) => right - left));
     });
   });
 }
