@@ -434,7 +434,7 @@ async function tryGenerationCard(context: DashboardContext): Promise<HTMLElement
                 { class: 'notice warning', 'data-testid': 'try-insufficient' },
                 h('strong', null, 'Not enough credits'),
                 required !== undefined && available !== undefined
-                  ? `This needs ${formatCredits(required)} credits; you have ${formatCredits(available)} available.`
+                  ? `This needs ${formatCredits(required)} credits${usdPerCredit === null ? '' : ` (${formatApproxUsd(required, usdPerCredit)})`}; you have ${formatCredits(available)} available.`
                   : 'Add credits or your own API key to run it.',
               ),
             );
