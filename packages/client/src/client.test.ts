@@ -160,6 +160,18 @@ const cases: Record<string, EndpointCase> = {
     path: '/v1/customers/cus_1/transactions?limit=10&offset=20',
     auth: 'secret',
   },
+  'customers.transactions with pending': {
+    call: (c) => c.customers.transactions('cus_1', { include_pending: true }),
+    method: 'GET',
+    path: '/v1/customers/cus_1/transactions?include_pending=true',
+    auth: 'secret',
+  },
+  'customers.receipt': {
+    call: (c) => c.customers.receipt('cus_1', 'pur_1'),
+    method: 'GET',
+    path: '/v1/customers/cus_1/receipts/pur_1',
+    auth: 'secret',
+  },
   'holds.create': {
     call: (c) =>
       c.holds.create({
@@ -307,6 +319,18 @@ const cases: Record<string, EndpointCase> = {
     call: (c) => c.credits.history({ limit: 5 }),
     method: 'GET',
     path: '/v1/credits/history?limit=5',
+    auth: 'user',
+  },
+  'credits.prices': {
+    call: (c) => c.credits.prices({ type: 'video' }),
+    method: 'GET',
+    path: '/v1/credits/prices?type=video',
+    auth: 'user',
+  },
+  'credits.app': {
+    call: (c) => c.credits.app(),
+    method: 'GET',
+    path: '/v1/credits/app',
     auth: 'user',
   },
   'credits.pricing': {

@@ -7,6 +7,7 @@ import { optionalCredits, optionalDecimal } from './json.ts';
 import type { RequestOptions, Transport } from './transport.ts';
 import type {
   App,
+  AppBranding,
   AppCreateParams,
   AuditReport,
   Balance,
@@ -45,16 +46,19 @@ import type {
   PartnerEarnings,
   Payout,
   PayoutCreateParams,
+  PriceList,
   PricingEstimate,
   PricingParams,
   ProviderKey,
   ProviderKeySetParams,
   Purchase,
   ReferralRate,
+  Receipt,
   SubscriptionChangeParams,
   SubscriptionResult,
   SubscriptionStartParams,
   Transaction,
+  TransactionListParams,
   UsageCall,
   UsageExportParams,
   UsageSummary,
@@ -240,7 +244,8 @@ export class Customers {
   }
 
   /**
-   * Lists the customer's ledger transactions, newest first.
+   * Lists the customer's ledger transactions (the statement), newest first, each with a `summary`
+   * in words; `include_pending` puts the holds still reserved first.
    *
    * @example
    * ```ts
@@ -250,14 +255,52 @@ export class Customers {
    */
   async transactions(
     customer: string,
-    params: ListParams = {},
+    params: TransactionListParams = {},
     options?: RequestOptions,
   ): Promise<Page<Transaction>> {
     return this.transport.request(
       {
         method: 'GET',
         path: `/v1/customers/${segment(customer)}/transactions`,
-        query: { limit: params.limit, offset: params.offset },
+        query: {
+          limit: params.limit,
+          offset: params.offset,
+          include_pending: params.include_pending === undefined ? undefined : String(params.include_pending),
+        },
+        auth: 'secret',
+        retry: 'safe',
+      },
+      options,
+    );
+  }
+
+  /**
+   * The whole statement as CSV (pending lines first, then every line newest first), streamed.
+   *
+   * @example
+   * ```ts
+   * for await (const chunk of await tollgate.customers.statementCsv('user_42')) file.write(chunk);
+   * ```
+   */
+  async statementCsv(customer: string, options?: RequestOptions): Promise<ReadableStream<Uint8Array>> {
+    return this.transport.stream(
+      {
+        method: 'GET',
+        path: `/v1/customers/${segment(customer)}/transactions`,
+        query: { format: 'csv' },
+        auth: 'secret',
+        retry: 'safe',
+      },
+      options,
+    );
+  }
+
+  /** A purchase's receipt, by the `receipt` id of its statement line. */
+  async receipt(customer: string, receipt: string, options?: RequestOptions): Promise<Receipt> {
+    return this.transport.request(
+      {
+        method: 'GET',
+        path: `/v1/customers/${segment(customer)}/receipts/${segment(receipt)}`,
         auth: 'secret',
         retry: 'safe',
       },
@@ -772,6 +815,36 @@ export class UserCredits {
   async balance(options?: RequestOptions): Promise<Balance> {
     return this.transport.request(
       { method: 'GET', path: '/v1/credits/balance', auth: 'user', retry: 'safe' },
+      options,
+    );
+  }
+
+  /** The user's app as its dashboard shows it: name, logo, accent colour, address to go back to. */
+  async app(options?: RequestOptions): Promise<AppBranding> {
+    return this.transport.request(
+      { method: 'GET', path: '/v1/credits/app', auth: 'user', retry: 'safe' },
+      options,
+    );
+  }
+
+  /**
+   * What each of the app's models costs this user (the app's share included): credits per call,
+   * per unit, per 1M tokens, and `usd_per_credit` to show the ≈ $ beside them.
+   *
+   * @example
+   * ```ts
+   * const { data } = await user.credits.prices({ type: 'video' });
+   * ```
+   */
+  async prices(params: { type?: string } = {}, options?: RequestOptions): Promise<PriceList> {
+    return this.transport.request(
+      {
+        method: 'GET',
+        path: '/v1/credits/prices',
+        query: { type: params.type },
+        auth: 'user',
+        retry: 'safe',
+      },
       options,
     );
   }

@@ -50,6 +50,10 @@ export interface AppCreateParams {
   referral_rate_max?: number;
   /** Model ids the app's users may call; all when omitted. */
   allowed_models?: string[];
+  /** Branding on the customers' dashboard: an https logo, a `#rrggbb` accent, the app's https address. */
+  logo_url?: string | null;
+  accent_color?: string | null;
+  website_url?: string | null;
 }
 
 export interface App {
@@ -62,6 +66,18 @@ export interface App {
   referral_rate: number;
   /** The highest rate the app may set for itself (`apps.setReferralRate`). */
   referral_rate_max: number;
+  logo_url?: string | null;
+  accent_color?: string | null;
+  website_url?: string | null;
+}
+
+/** `GET /v1/credits/app`: the user's app as the dashboard shows it. */
+export interface AppBranding {
+  object: 'app_branding';
+  name: string;
+  logo_url: string | null;
+  accent_color: string | null;
+  website_url: string | null;
 }
 
 /** An app's referral rate, the operator's ceiling, and every change, newest first. */
@@ -137,12 +153,61 @@ export interface UserKey {
 
 export interface Transaction {
   id: string;
+  /** `usage`, `purchase`, `gift_code`, `allowance`, `refund`…; `pending` for a reserved hold. */
   type: string;
   amount: CreditAmount;
-  balance_after: CreditAmount;
+  /** Absent on a pending line (nothing is taken yet). */
+  balance_after?: CreditAmount;
   model?: string;
+  /** `posted`, or `pending` for what a running generation reserves. */
+  status?: 'posted' | 'pending';
+  /** The line in words: "Credit purchase · $12.50 paid", "openai/gpt-4o · 1,200 tokens in, 300 out". */
+  summary?: string;
+  /** On a purchase: the id of its receipt (`customers.receipt`). */
+  receipt?: string | null;
   created_at: Timestamp;
   [field: string]: unknown;
+}
+
+export interface TransactionListParams extends ListParams {
+  /** Lists the holds still reserved (status `pending`) before the first page's lines. */
+  include_pending?: boolean;
+}
+
+/** `GET /v1/credits/prices`: the app's models as this user pays for them. */
+export interface PriceList {
+  object: 'list';
+  usd_per_credit: number;
+  data: {
+    id: string;
+    name: string;
+    type: string;
+    pricing: {
+      per_call?: CreditAmount;
+      per_unit?: CreditAmount;
+      unit?: string;
+      input_per_million?: CreditAmount;
+      output_per_million?: CreditAmount;
+      cached_input_per_million?: CreditAmount;
+    };
+  }[];
+}
+
+/** A purchase's receipt. */
+export interface Receipt {
+  id: string;
+  object: 'receipt';
+  customer: string;
+  app: { id: string; name: string } | null;
+  status: string;
+  amount_paid_cents: number;
+  refunded_cents: number;
+  currency: string;
+  credits: CreditAmount;
+  bonus_credits: CreditAmount;
+  pack: string | null;
+  paid_at: Timestamp | null;
+  created_at: Timestamp;
 }
 
 // ── Holds and charges ───────────────────────────────────────────────────────

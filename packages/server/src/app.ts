@@ -41,6 +41,7 @@ import { memberRoutes } from './http/routes/members.ts';
 import { partnerRoutes } from './http/routes/partners.ts';
 import { paymentRoutes, registerStripeWebhook } from './http/routes/payments.ts';
 import { portalRoutes } from './http/routes/portal.ts';
+import { statementRoutes } from './http/routes/statement.ts';
 import { registerTestCheckout } from './http/routes/test-checkout.ts';
 import { usageRoutes } from './http/routes/usage.ts';
 import { userRoutes } from './http/routes/user.ts';
@@ -64,6 +65,7 @@ import { ReportsService } from './portal/reports-service.ts';
 import { type Catalog, createCatalog } from './pricing/catalog.ts';
 import { RateLimits, redisTimeoutsFromEnv } from './ratelimit/rate-limiter.ts';
 import { type Clock, systemClock } from './shared/clock.ts';
+import { StatementService } from './statement/statement-service.ts';
 import { resolveDataFolder } from './store/data-folder.ts';
 import { type Database, databaseReachable, databaseTimeoutsFromEnv, openDatabase } from './store/database.ts';
 import { migrateToLatest } from './store/migrate.ts';
@@ -348,6 +350,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   });
   const dashboardAssets = new DashboardAssets();
   const usage = new UsageService(db, catalog);
+  const statement = new StatementService(db);
   // Private targets: decided from the switch now, or from where the server listens (listen()).
   let privateTargetsAllowed = privateTargetsFromEnv(env, null);
   const outboundWebhooks = new WebhooksService(
@@ -371,7 +374,9 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       gate,
       providerKeys,
       subscriptionOf: (id) => subscriptions.view(id),
+      statement,
     }),
+    ...statementRoutes({ customers, statement }),
     ...userKeyRoutes(customers),
     ...memberRoutes(customers, new MembersService(db, ledger, customers)),
     ...gateRoutes(gate, clock),

@@ -50,6 +50,30 @@ export function formatUsd(usd: number, cents = false): string {
   return `$${usd.toLocaleString('en-US', { minimumFractionDigits: cents || !Number.isInteger(usd) ? 2 : 0, maximumFractionDigits: 2 })}`;
 }
 
+/**
+ * The one rule for credits on every page (widget and dashboard): up to two decimals, thousands
+ * separated as the reader's locale writes them; an amount too small for two decimals says "<0.01"
+ * rather than a misleading 0.
+ */
 export function formatCredits(credits: number): string {
-  return credits.toLocaleString('en-US', { maximumFractionDigits: 2 });
+  const magnitude = Math.abs(credits);
+  if (magnitude > 0 && magnitude < 0.005) return `${credits < 0 ? '-' : ''}<${(0.01).toLocaleString()}`;
+  return credits.toLocaleString(undefined, { maximumFractionDigits: 2 });
+}
+
+/** "≈ $0.42" beside a credit amount wherever money is decided; "≈ <$0.01" for a sliver. */
+export function formatApproxUsd(credits: number, usdPerCredit: number): string {
+  const usd = Math.abs(credits) * usdPerCredit;
+  if (usd > 0 && usd < 0.005) return '≈ <$0.01';
+  return `≈ ${formatUsd(Math.round(usd * 100) / 100)}`;
+}
+
+/** Cents of a currency as paid: "$12.50" for dollars, "9.99 EUR" for the others. */
+export function formatPaid(cents: number, currency: string): string {
+  const code = currency.toUpperCase();
+  const amount = (cents / 100).toLocaleString(undefined, {
+    minimumFractionDigits: 2,
+    maximumFractionDigits: 2,
+  });
+  return code === 'USD' ? `$${amount}` : `${amount} ${code}`;
 }

@@ -680,6 +680,21 @@ function showSuccess(creditsAdded: number, balance: number): void {
       h('p', { class: 'big' }, `+${formatCredits(creditsAdded)} credits`),
       h('p', { role: 'status' }, `Your balance is now ${formatCredits(balance)} credits.`),
       done,
+      // The same account on the dashboard: its statement and receipts (signed in there by email).
+      h(
+        'p',
+        { class: 'hint' },
+        h(
+          'a',
+          {
+            href: `${location.origin}/dashboard/?app=${encodeURIComponent(boot.publishable_key)}#/credits/transactions`,
+            target: '_blank',
+            rel: 'noopener',
+            'data-testid': 'view-history',
+          },
+          'View history and receipts',
+        ),
+      ),
       !state.email && config.email_login
         ? h(
             'p',

@@ -241,6 +241,10 @@ describe.skipIf(!hasChromium)('checkout widget in Chromium', () => {
     expect(opened.data.user_key).toBe(purchased.data.user_key);
     await widget.getByRole('heading', { name: 'Payment complete' }).waitFor();
     await widget.getByText('+5,500 credits').waitFor();
+    // The same account's statement on the dashboard, where the app is named for email sign-in.
+    expect(await widget.getByTestId('view-history').getAttribute('href')).toMatch(
+      /\/dashboard\/\?app=tg_pk_[\w-]+#\/credits\/transactions$/,
+    );
     await shot(page, 'widget-success-desktop');
 
     // The key is the app's to use: the balance is real.

@@ -23,7 +23,15 @@ export interface App {
   byokAllowed: boolean;
   /** Origins (`https://app.example`) that checkout success and cancel URLs may point at. */
   returnOrigins: string[];
+  /** How the app looks on its customers' dashboard: https logo, `#rrggbb` accent, https address to go back to. */
+  branding: AppBranding;
   createdAt: Date;
+}
+
+export interface AppBranding {
+  logoUrl: string | null;
+  accentColor: string | null;
+  websiteUrl: string | null;
 }
 
 /** What an operator (or, for its policies, the app itself) may change. */
@@ -34,6 +42,7 @@ export interface AppChanges {
   allowedModels?: string[] | null;
   byokAllowed?: boolean;
   returnOrigins?: string[];
+  branding?: Partial<AppBranding>;
 }
 
 export interface CreatedApp extends App {
@@ -169,6 +178,11 @@ export class AppsService {
       allowedModels: (row.allowed_models as string[] | null) ?? null,
       byokAllowed: row.byok_allowed,
       returnOrigins: (row.return_origins as string[] | null) ?? [],
+      branding: {
+        logoUrl: row.logo_url ?? null,
+        accentColor: row.accent_color ?? null,
+        websiteUrl: row.website_url ?? null,
+      },
       createdAt: new Date(row.created_at),
     };
     this.cache.set(id, { app, expiresAt: now + 5_000 });
@@ -187,6 +201,9 @@ export class AppsService {
       values.allowed_models = changes.allowedModels ? JSON.stringify(changes.allowedModels) : null;
     if (changes.byokAllowed !== undefined) values.byok_allowed = changes.byokAllowed;
     if (changes.returnOrigins !== undefined) values.return_origins = JSON.stringify(changes.returnOrigins);
+    if (changes.branding?.logoUrl !== undefined) values.logo_url = changes.branding.logoUrl;
+    if (changes.branding?.accentColor !== undefined) values.accent_color = changes.branding.accentColor;
+    if (changes.branding?.websiteUrl !== undefined) values.website_url = changes.branding.websiteUrl;
     if (Object.keys(values).length > 0) {
       const result = await this.db.kysely
         .updateTable('apps')

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load-config.ts';
 import { createCatalog } from './catalog.ts';
-import { publicModel } from './public-model.ts';
+import { priceWithShare, publicModel } from './public-model.ts';
 
 const catalog = createCatalog(loadConfig(undefined, {}));
 
@@ -32,5 +32,27 @@ describe('publicModel', () => {
 
   it('serializes every catalog model to JSON', () => {
     for (const model of catalog.list()) expect(() => JSON.stringify(publicModel(model))).not.toThrow();
+  });
+});
+
+describe('priceWithShare', () => {
+  it("adds the app's share to every component, rounding up to the micro-credit", () => {
+    const price = {
+      perCallMicros: 1_000_000n,
+      perUnitMicros: 3n,
+      unit: 'second',
+      inputPerMillionMicros: 250_000_000n,
+      outputPerMillionMicros: null,
+      cachedInputPerMillionMicros: 0n,
+    };
+    expect(priceWithShare(price, 100_000n)).toEqual({
+      perCallMicros: 1_100_000n,
+      perUnitMicros: 4n,
+      unit: 'second',
+      inputPerMillionMicros: 275_000_000n,
+      outputPerMillionMicros: null,
+      cachedInputPerMillionMicros: 0n,
+    });
+    expect(priceWithShare(price, 0n)).toEqual(price);
   });
 });

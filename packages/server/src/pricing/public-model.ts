@@ -91,3 +91,20 @@ export function publicRoutes(routes: readonly RouteConfig[], models: readonly Mo
     }),
   }));
 }
+
+/**
+ * A price as an app's customers pay it: each component times (1 + the app's referral rate), rounded
+ * up to the micro-credit like a quote (`quote.ts`), so a price list never shows less than a charge.
+ */
+export function priceWithShare(price: Price, referralRatePpm: bigint): Price {
+  const scale = (micros: bigint | null) =>
+    micros === null ? null : (micros * (1_000_000n + referralRatePpm) + 999_999n) / 1_000_000n;
+  return {
+    perCallMicros: scale(price.perCallMicros),
+    perUnitMicros: scale(price.perUnitMicros),
+    unit: price.unit,
+    inputPerMillionMicros: scale(price.inputPerMillionMicros),
+    outputPerMillionMicros: scale(price.outputPerMillionMicros),
+    cachedInputPerMillionMicros: scale(price.cachedInputPerMillionMicros),
+  };
+}

@@ -101,6 +101,9 @@ export interface AppsTable {
   allowed_models: Json | null;
   byok_allowed: Generated<boolean>;
   return_origins: ColumnType<unknown, string | undefined, string>;
+  logo_url: Generated<string | null>;
+  accent_color: Generated<string | null>;
+  website_url: Generated<string | null>;
   publishable_key: string | null;
   referral_rate_max_ppm: bigint;
   created_at: DefaultedTimestamp;

@@ -22,6 +22,8 @@ export interface Api {
   put<T = any>(path: string, body?: unknown): Promise<T>;
   patch<T = any>(path: string, body?: unknown): Promise<T>;
   delete<T = any>(path: string): Promise<T>;
+  /** A file the server streams (a CSV statement), read whole, with the signed-in key. */
+  file(path: string): Promise<Blob>;
 }
 
 export function createApi(key: string | null, onUnauthorized?: (error: ApiError) => void): Api {
@@ -72,6 +74,14 @@ export function createApi(key: string | null, onUnauthorized?: (error: ApiError)
     put: (path, body) => request('PUT', path, body),
     patch: (path, body) => request('PATCH', path, body),
     delete: (path) => request('DELETE', path),
+    async file(path) {
+      const response = await fetch(path, { headers: key ? { authorization: `Bearer ${key}` } : {} }).catch(
+        () => null,
+      );
+      if (response?.ok) return response.blob();
+      // The error is JSON like any other: read it through the same path.
+      return request<never>('GET', path);
+    },
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import { type Api, ApiError, createApi, errorMessage } from './api.ts';
 import { showBillingGate, showInsufficientCreditsToast } from './billing-gate.ts';
+import { applyAccent, backToApp, brandContent, loadBranding } from './branding.ts';
 import type { DashboardContext, Notice, PublicModel } from './context.ts';
 import {
   formatCredits,
@@ -20,6 +21,8 @@ import {
 } from './dom.ts';
 import { CREDIT_TABS, noticeElement, renderCreditsPage } from './page-credits.ts';
 import { renderPlansPage } from './page-plans.ts';
+import { renderPricesPage } from './page-prices.ts';
+import { renderReceiptPage } from './page-receipt.ts';
 import { renderSettingsPage } from './page-settings.ts';
 import { renderUsagePage } from './page-usage.ts';
 import { STYLES } from './styles.ts';
@@ -165,16 +168,132 @@ function renderSignIn(notice: Notice | null): void {
             h('div', { class: 'actions' }, button),
           ),
         ),
+        emailSignIn(),
       ),
     ),
   );
   input.focus();
 }
 
+const APP_KEY_NAME = 'tollgate.publishable_key';
+
+/**
+ * The app a dashboard link names (`/dashboard/?app=tg_pk_…`), kept for this tab: with it, people
+ * sign in with their email, as in the app's checkout widget (the same emailed-code endpoints).
+ */
+function publishableKey(): string | null {
+  const fromLink = new URLSearchParams(location.search).get('app');
+  if (fromLink && /^tg_pk_[\w-]{1,190}$/.test(fromLink)) storageSet(sessionStorage, APP_KEY_NAME, fromLink);
+  return storageGet(sessionStorage, APP_KEY_NAME);
+}
+
+/** "Sign in with email": a 6-digit code sent by email, then a user key for this tab. */
+function emailSignIn(): HTMLElement | null {
+  const appKey = publishableKey();
+  if (!appKey) return null;
+  const emailId = uid('email');
+  const codeId = uid('code');
+  const errorId = uid('email-error');
+  const email = h('input', {
+    type: 'email',
+    id: emailId,
+    name: 'email',
+    autocomplete: 'email',
+    'aria-describedby': errorId,
+    'data-testid': 'sign-in-email',
+  });
+  const code = h('input', {
+    type: 'text',
+    id: codeId,
+    name: 'code',
+    inputmode: 'numeric',
+    autocomplete: 'one-time-code',
+    'aria-describedby': errorId,
+    'data-testid': 'sign-in-code',
+  });
+  const codeField = h(
+    'div',
+    { class: 'field', hidden: true },
+    h('label', { for: codeId }, 'Code from the email'),
+    code,
+  );
+  const hint = h('p', { class: 'hint', 'aria-live': 'polite', 'data-testid': 'sign-in-hint' });
+  const error = h('p', { class: 'field-error', id: errorId });
+  const button = h(
+    'button',
+    { type: 'submit', class: 'primary', 'data-testid': 'sign-in-email-submit' },
+    'Email me a code',
+  );
+  const fail = (message: string, input: HTMLInputElement) => {
+    error.setAttribute('role', 'alert');
+    error.textContent = message;
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
+  };
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'email-sign-in-heading' },
+    h('h2', { id: 'email-sign-in-heading' }, 'Sign in with email'),
+    h('p', { class: 'muted' }, 'Use the email you gave the app. We send you a code; no password needed.'),
+    h(
+      'form',
+      {
+        novalidate: true,
+        onsubmit: async (event: SubmitEvent) => {
+          event.preventDefault();
+          error.textContent = '';
+          email.removeAttribute('aria-invalid');
+          code.removeAttribute('aria-invalid');
+          const address = email.value.trim();
+          if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(address)) return fail('Enter a valid email address.', email);
+          if (isBusy(button)) return;
+          setBusy(button, true);
+          const api = createApi(null);
+          try {
+            if (codeField.hidden) {
+              const started = await api.post<{ test_mode_code?: string }>('/v1/widget/login/start', {
+                publishable_key: appKey,
+                email: address,
+              });
+              codeField.hidden = false;
+              button.textContent = 'Sign in';
+              hint.textContent = started.test_mode_code
+                ? `Test mode: your code is ${started.test_mode_code}.`
+                : `We sent a code to ${address}. It works for 10 minutes.`;
+              code.focus();
+            } else {
+              const typed = code.value.trim();
+              if (!/^\d{4,10}$/.test(typed)) return fail('Enter the code from the email.', code);
+              const signedIn = await api.post<{ user_key: string }>('/v1/widget/login/verify', {
+                publishable_key: appKey,
+                email: address,
+                code: typed,
+              });
+              forgetKey();
+              storeKey(signedIn.user_key, false);
+              await boot();
+            }
+          } catch (failure) {
+            fail(errorMessage(failure), codeField.hidden ? email : code);
+          } finally {
+            setBusy(button, false);
+          }
+        },
+      },
+      h('div', { class: 'field' }, h('label', { for: emailId }, 'Email'), email),
+      codeField,
+      hint,
+      error,
+      h('div', { class: 'actions' }, button),
+    ),
+  );
+}
+
 const PAGES = [
   { id: 'credits', label: 'Credits', route: 'credits/balance' },
   { id: 'usage', label: 'Usage', route: 'usage' },
   { id: 'plans', label: 'Plans', route: 'plans' },
+  { id: 'prices', label: 'Prices', route: 'prices' },
   { id: 'settings', label: 'Settings', route: 'settings/api-keys' },
 ] as const;
 
@@ -183,7 +302,8 @@ async function startDashboard(api: Api, customerId: string, available: number): 
   const lifetime = new AbortController();
   stopDashboard = () => lifetime.abort();
   const notices = new Map<string, Notice>();
-  await takeReturnParameters(api, notices);
+  const [branding] = await Promise.all([loadBranding(api), takeReturnParameters(api, notices)]);
+  applyAccent(branding);
 
   const balancePill = h('a', { class: 'pill', href: '#/credits/balance', 'data-testid': 'balance-pill' });
   const setBalance = (value: number) => {
@@ -222,12 +342,7 @@ async function startDashboard(api: Api, customerId: string, available: number): 
       h(
         'div',
         { class: 'top-inner' },
-        h(
-          'a',
-          { class: 'brand', href: '#/credits/balance' },
-          h('span', { class: 'logo', 'aria-hidden': 'true' }),
-          'Credits',
-        ),
+        h('a', { class: 'brand', href: '#/credits/balance', 'data-testid': 'brand' }, brandContent(branding)),
         h(
           'nav',
           { class: 'main-nav', 'aria-label': 'Dashboard' },
@@ -240,6 +355,7 @@ async function startDashboard(api: Api, customerId: string, available: number): 
         h(
           'div',
           { class: 'who' },
+          backToApp(branding),
           balancePill,
           h(
             'button',
@@ -316,6 +432,16 @@ async function startDashboard(api: Api, customerId: string, available: number): 
     // A portal link opened in this tab: boot() signs in with it (another account, maybe).
     if (location.hash.includes('portal=')) return;
     const [page = 'credits', sub] = location.hash.replace(/^#\/?/, '').split('/');
+    // A receipt (#/receipts/<id>) belongs to Credits in the nav; it is a page of its own.
+    if (page === 'receipts' && sub) {
+      creditTabs = null;
+      currentPage = 'receipts';
+      for (const link of navLinks) link.removeAttribute('aria-current');
+      await renderReceiptPage(main, context, decodeURIComponent(sub));
+      document.title = 'Receipt — Tollgate';
+      (main.querySelector('h1') as HTMLElement | null)?.focus();
+      return;
+    }
     const known = PAGES.find((candidate) => candidate.id === page) ?? PAGES[0];
     for (const link of navLinks) {
       if (link.dataset.page === known.id) link.setAttribute('aria-current', 'page');
@@ -332,6 +458,7 @@ async function startDashboard(api: Api, customerId: string, available: number): 
       if (samePage) return;
       if (known.id === 'usage') renderUsagePage(main, context);
       if (known.id === 'plans') renderPlansPage(main, context);
+      if (known.id === 'prices') await renderPricesPage(main, context);
       if (known.id === 'settings') await renderSettingsPage(main, context);
       document.title = `${known.label} — Tollgate`;
     }

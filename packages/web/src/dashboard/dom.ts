@@ -3,6 +3,11 @@
  * parsed as HTML), `svg()` the same in the SVG namespace, and a few formatters shared by the pages.
  */
 
+import { formatCredits } from '../amounts.ts';
+
+// One rule for credits everywhere (the widget's too): see amounts.ts.
+export { formatApproxUsd, formatCredits } from '../amounts.ts';
+
 export type Child = Node | string | number | null | undefined | false | Child[];
 type AttributeValue = string | number | boolean | null | undefined;
 export type Attributes = Record<string, AttributeValue | ((event: any) => void)>;
@@ -58,11 +63,6 @@ let uniqueCounter = 0;
 export function uid(prefix = 'tg'): string {
   uniqueCounter += 1;
   return `${prefix}-${uniqueCounter}`;
-}
-
-/** Credits for display: two decimals for ordinary amounts, up to six for fractions of a credit. */
-export function formatCredits(value: number): string {
-  return value.toLocaleString('en-US', { maximumFractionDigits: Math.abs(value) < 1 && value !== 0 ? 6 : 2 });
 }
 
 export function formatSignedCredits(value: number): string {

@@ -7,6 +7,7 @@ import { ApiError, errorMessage } from './api.ts';
 import { confirmDialog } from './confirm-dialog.ts';
 import { type BillingCatalog, type DashboardContext, type Notice, noticeRole } from './context.ts';
 import {
+  formatApproxUsd,
   formatCredits,
   formatDate,
   formatSignedCredits,
@@ -18,6 +19,7 @@ import {
   setBusy,
   uid,
 } from './dom.ts';
+import { creditsWithUsd, estimateCredits, loadPrices, quantityLabel } from './prices.ts';
 import { createTabs, type Tabs } from './tabs.ts';
 
 export const CREDIT_TABS = ['balance', 'transactions', 'gift-codes'] as const;
@@ -289,7 +291,14 @@ function buyCard(context: DashboardContext, catalog: BillingCatalog): HTMLElemen
 }
 
 async function tryGenerationCard(context: DashboardContext): Promise<HTMLElement> {
-  const models = (await context.models().catch(() => [])).filter((model) => model.type !== 'language');
+  // Priced as this user pays (the app's share included), for the estimate shown before the click;
+  // the catalog alone when the price list cannot be read (the hold still prices it exactly).
+  const priceList = await loadPrices(context.api).catch(() => null);
+  const usdPerCredit = priceList?.usd_per_credit ?? null;
+  const models = (priceList?.data ?? (await context.models().catch(() => []))).filter(
+    (model) => model.type !== 'language',
+  );
+  const estimate = h('p', { class: 'hint', 'aria-live': 'polite', 'data-testid': 'try-estimate' });
   const selectId = uid('model');
   const result = h('div', { 'aria-live': 'polite', 'data-testid': 'try-result' });
   const select = h(
@@ -334,12 +343,33 @@ async function tryGenerationCard(context: DashboardContext): Promise<HTMLElement
     const unit = model?.pricing.per_unit !== undefined ? (model.pricing.unit ?? 'unit') : null;
     durationField.hidden = unit === null;
     unitWords = unit === 'second' ? 'seconds' : `${unit}s`;
-    durationLabel.textContent = unit === 'second' ? 'Duration (seconds)' : `Quantity (${unitWords})`;
+    durationLabel.textContent = quantityLabel(model?.pricing.unit);
+    showEstimate();
+  };
+  const showEstimate = () => {
+    const model = models.find((candidate) => candidate.id === select.value);
+    const seconds = Number(duration.value);
+    const copies = Number(count.value);
+    if (
+      !model ||
+      !(copies >= 1 && copies <= 100) ||
+      (!durationField.hidden && !(seconds > 0 && seconds <= 600))
+    ) {
+      estimate.textContent = '';
+      return;
+    }
+    const credits = estimateCredits(model.pricing, {
+      quantity: durationField.hidden ? 1 : seconds,
+      count: Math.floor(copies),
+    });
+    estimate.textContent = `Estimated cost: ${creditsWithUsd(credits, usdPerCredit)}.`;
   };
   select.addEventListener('change', () => {
     syncInputs();
     mount(result);
   });
+  duration.addEventListener('input', showEstimate);
+  count.addEventListener('input', showEstimate);
   syncInputs();
   const form = h(
     'form',
@@ -389,7 +419,7 @@ async function tryGenerationCard(context: DashboardContext): Promise<HTMLElement
               h('strong', null, 'Ready to generate'),
               hold.funding === 'byok'
                 ? 'This would run on your own API key: no credits are used.'
-                : `${what}: ${copies > 1 ? `${formatCredits(each)} credits each, ` : ''}${formatCredits(total)} credits in all. Nothing was charged.`,
+                : `${what}: ${copies > 1 ? `${formatCredits(each)} credits each, ` : ''}${formatCredits(total)} credits in all${usdPerCredit === null ? '' : ` (${formatApproxUsd(total, usdPerCredit)})`}. Nothing was charged.`,
             ),
           );
         } catch (error) {
@@ -404,7 +434,7 @@ async function tryGenerationCard(context: DashboardContext): Promise<HTMLElement
                 { class: 'notice warning', 'data-testid': 'try-insufficient' },
                 h('strong', null, 'Not enough credits'),
                 required !== undefined && available !== undefined
-                  ? `This needs ${formatCredits(required)} credits; you have ${formatCredits(available)} available.`
+                  ? `This needs ${formatCredits(required)} credits${usdPerCredit === null ? '' : ` (${formatApproxUsd(required, usdPerCredit)})`}; you have ${formatCredits(available)} available.`
                   : 'Add credits or your own API key to run it.',
               ),
             );
@@ -424,6 +454,7 @@ async function tryGenerationCard(context: DashboardContext): Promise<HTMLElement
       durationField,
       h('div', { class: 'field' }, h('label', { for: countId }, 'How many'), count),
     ),
+    estimate,
     h('div', { class: 'row' }, button),
   );
   return h(
@@ -450,8 +481,9 @@ async function renderTransactions(
   mount(panel, h('p', { class: 'muted' }, 'Loading transactions…'));
   let result: { data: any[]; has_more: boolean };
   try {
+    // The first page starts with what running generations reserve (pending, not yet taken).
     result = await context.api.get(
-      `/v1/customers/${encodeURIComponent(context.customerId)}/transactions?limit=${PAGE_SIZE}&offset=${page * PAGE_SIZE}`,
+      `/v1/customers/${encodeURIComponent(context.customerId)}/transactions?limit=${PAGE_SIZE}&offset=${page * PAGE_SIZE}&include_pending=true`,
     );
   } catch (error) {
     mount(panel, h('div', { class: 'notice error', role: 'alert' }, errorMessage(error)));
@@ -468,6 +500,7 @@ async function renderTransactions(
   };
   mount(
     panel,
+    h('div', { class: 'statement-actions' }, downloadStatementButton(context)),
     h(
       'div',
       { class: 'card table-wrap' },
@@ -483,7 +516,7 @@ async function renderTransactions(
             null,
             h('th', { scope: 'col' }, 'Date'),
             h('th', { scope: 'col' }, 'Type'),
-            h('th', { scope: 'col' }, 'Model'),
+            h('th', { scope: 'col' }, 'Description'),
             h('th', { scope: 'col', class: 'num' }, 'Amount'),
             h('th', { scope: 'col', class: 'num' }, 'Balance after'),
           ),
@@ -491,13 +524,42 @@ async function renderTransactions(
         h(
           'tbody',
           null,
-          result.data.map((row) =>
-            h(
+          result.data.map((row) => {
+            const pending = row.status === 'pending';
+            // The model's display name in place of its id, where the summary starts with it.
+            const summary: string = row.summary ?? humanize(row.type);
+            const described =
+              row.model && names.has(row.model) && summary.startsWith(row.model)
+                ? `${names.get(row.model)}${summary.slice(row.model.length)}`
+                : summary;
+            return h(
               'tr',
-              { 'data-type': row.type },
+              { 'data-type': row.type, class: pending ? 'pending' : null },
               h('td', { 'data-label': 'Date' }, formatDate(row.created_at)),
-              h('td', { 'data-label': 'Type' }, h('span', { class: 'tag' }, humanize(row.type))),
-              h('td', { 'data-label': 'Model' }, row.model ? (names.get(row.model) ?? row.model) : '—'),
+              h(
+                'td',
+                { 'data-label': 'Type' },
+                h('span', { class: 'tag' }, pending ? 'Pending' : humanize(row.type)),
+              ),
+              h(
+                'td',
+                { 'data-label': 'Description' },
+                h(
+                  'span',
+                  { class: 'cell-stack' },
+                  h('span', null, described),
+                  row.receipt
+                    ? h(
+                        'a',
+                        {
+                          href: `#/receipts/${encodeURIComponent(row.receipt)}`,
+                          'data-testid': 'receipt-link',
+                        },
+                        'Receipt',
+                      )
+                    : null,
+                ),
+              ),
               h(
                 'td',
                 {
@@ -507,9 +569,13 @@ async function renderTransactions(
                 },
                 formatSignedCredits(row.amount),
               ),
-              h('td', { 'data-label': 'Balance after', class: 'num' }, formatCredits(row.balance_after)),
-            ),
-          ),
+              h(
+                'td',
+                { 'data-label': 'Balance after', class: 'num' },
+                pending ? 'Reserved' : formatCredits(row.balance_after),
+              ),
+            );
+          }),
         ),
       ),
     ),
@@ -529,6 +595,45 @@ async function renderTransactions(
       ),
     ),
   );
+}
+
+/** The whole statement as CSV, streamed by the server; saved under a dated name. */
+function downloadStatementButton(context: DashboardContext): HTMLElement {
+  const status = h('span', { class: 'field-error', role: 'alert' });
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary',
+      'data-testid': 'download-statement',
+      onclick: async () => {
+        if (isBusy(button)) return;
+        setBusy(button, true);
+        status.textContent = '';
+        try {
+          const file = await context.api.file(
+            `/v1/customers/${encodeURIComponent(context.customerId)}/transactions?format=csv`,
+          );
+          const url = URL.createObjectURL(file);
+          const link = h('a', {
+            href: url,
+            download: `statement-${new Date().toISOString().slice(0, 10)}.csv`,
+            hidden: true,
+          });
+          document.body.append(link);
+          link.click();
+          link.remove();
+          setTimeout(() => URL.revokeObjectURL(url), 60_000);
+        } catch (error) {
+          status.textContent = errorMessage(error);
+        } finally {
+          setBusy(button, false);
+        }
+      },
+    },
+    'Download CSV',
+  );
+  return h('span', null, button, status);
 }
 
 function renderGiftCodes(panel: HTMLElement, context: DashboardContext): void {

@@ -61,7 +61,7 @@ button[aria-disabled="true"]{opacity:.6;cursor:progress}
 label{display:block;font-weight:600;margin-bottom:4px}
 .field{margin-bottom:14px}
 .hint{font-size:14px;color:var(--muted);margin-top:4px}
-input:not([type]),input[type=text],input[type=url],input[type=password],input[type=number],input[type=search],input[type=date],select{font:inherit;width:100%;
+input:not([type]),input[type=text],input[type=email],input[type=url],input[type=password],input[type=number],input[type=search],input[type=date],select{font:inherit;width:100%;
   padding:9px 12px;border:1px solid #c5cad3;border-radius:9px;background:#fff;color:var(--text);min-height:42px}
 input[aria-invalid="true"]{border-color:var(--bad)}
 .field-error{color:var(--bad);font-size:14px;margin:6px 0 0}
@@ -128,6 +128,23 @@ dialog.confirm .actions{margin-top:20px}
 progress{width:100%;height:10px;accent-color:var(--brand)}
 .sign-in{max-width:440px;margin:8vh auto}
 .codes{background:#f8fafc;border:1px dashed #c5cad3;border-radius:10px;padding:12px;max-height:240px;overflow:auto}
+
+/* Prices, the statement and receipts */
+img.logo{object-fit:contain;background:none}
+.back-to-app{font-size:14px;white-space:nowrap}
+.who{flex-wrap:wrap;justify-content:flex-end}
+.preview-cost{font-size:20px;font-weight:700;margin:8px 0 0}
+.row>.field{flex:1;min-width:140px}
+tr.pending td{color:var(--muted);font-style:italic}
+.statement-actions{display:flex;justify-content:flex-end;gap:10px;margin-bottom:12px;flex-wrap:wrap}
+.receipt dl{display:grid;grid-template-columns:auto 1fr;gap:6px 16px;margin:16px 0}
+.receipt dt{color:var(--muted)}
+.receipt dd{margin:0;text-align:right;font-variant-numeric:tabular-nums}
+@media print{
+  header.top,.skip,.no-print{display:none !important}
+  main{padding:0}
+  .card{box-shadow:none;border:0}
+}
 
 @media (max-width:600px){
   h1{font-size:22px}

@@ -31,7 +31,7 @@ export const usage: Command = {
         entry.type,
         entry.model ?? '',
         signedCredits(entry.amount),
-        creditNumber(entry.balance_after),
+        entry.balance_after === undefined ? '' : creditNumber(entry.balance_after),
       ]),
       ['left', 'left', 'left', 'right', 'right'],
     );

@@ -24,9 +24,31 @@ const origin = z
     }
   }, 'must be an origin such as https://app.example (scheme, host and port; no path)');
 
+/** An https address a page may link to or load an image from (no credentials in it). */
+const httpsUrl = z
+  .string()
+  .max(2000)
+  .refine((text) => {
+    try {
+      const url = new URL(text);
+      return url.protocol === 'https:' && !url.username && !url.password && url.href === text;
+    } catch {
+      return false;
+    }
+  }, 'must be an https URL written in full, such as https://app.example/logo.png');
+
 const policyFields = {
   allow_byok: z.boolean().optional(),
   return_origins: z.array(origin).max(50).optional(),
+  // Branding on the customers' dashboard; null removes it.
+  logo_url: httpsUrl.nullable().optional(),
+  accent_color: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour written #rrggbb')
+    .transform((text) => text.toLowerCase())
+    .nullable()
+    .optional(),
+  website_url: httpsUrl.nullable().optional(),
 };
 
 const appFields = {
@@ -48,8 +70,27 @@ function appWire(app: App) {
     allowed_models: app.allowedModels,
     allow_byok: app.byokAllowed,
     return_origins: app.returnOrigins,
+    logo_url: app.branding.logoUrl,
+    accent_color: app.branding.accentColor,
+    website_url: app.branding.websiteUrl,
     created_at: app.createdAt.toISOString(),
   };
+}
+
+function brandingChanges(body: {
+  logo_url?: string | null;
+  accent_color?: string | null;
+  website_url?: string | null;
+}) {
+  return { logoUrl: body.logo_url, accentColor: body.accent_color, websiteUrl: body.website_url };
+}
+
+/** Branding given when the app is created, written right after it. */
+async function brand(apps: AppsService, id: string, body: Parameters<typeof brandingChanges>[0]) {
+  const changes = brandingChanges(body);
+  return Object.values(changes).some((value) => value !== undefined)
+    ? apps.update(id, { branding: changes })
+    : null;
 }
 
 export function appRoutes(apps: AppsService) {
@@ -74,8 +115,9 @@ export function appRoutes(apps: AppsService) {
           byokAllowed: body.allow_byok,
           returnOrigins: body.return_origins,
         });
+        const branded = await brand(apps, app.id, body);
         reply.code(201);
-        return { ...appWire(app), publishable_key: app.publishableKey, secret_key: app.secretKey };
+        return { ...appWire(branded ?? app), publishable_key: app.publishableKey, secret_key: app.secretKey };
       },
     }),
     defineRoute({
@@ -106,7 +148,7 @@ export function appRoutes(apps: AppsService) {
       method: 'PATCH',
       url: '/v1/apps/:id',
       summary:
-        "Change an app: the operator any field; the app's own secret key its policies (allow_byok, return_origins)",
+        "Change an app: the operator any field; the app's own secret key its policies (allow_byok, return_origins) and branding (logo_url, accent_color, website_url)",
       tag: 'Apps',
       auth: ['admin', 'app'],
       params: z.object({ id: identifier }),
@@ -134,6 +176,7 @@ export function appRoutes(apps: AppsService) {
           allowedModels: body.allowed_models,
           byokAllowed: body.allow_byok,
           returnOrigins: body.return_origins,
+          branding: brandingChanges(body),
         });
         return appWire(app);
       },

@@ -4,6 +4,7 @@ import type { CustomersService } from '../../customers/customers-service.ts';
 import type { GateService } from '../../gate/gate-service.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { TollgateError } from '../../shared/errors.ts';
+import type { StatementService } from '../../statement/statement-service.ts';
 import { defineRoute } from '../route.ts';
 import { balanceWire, customerWire, transactionWire } from '../wire.ts';
 import { creditAmount, customerParams, identifier, pagination } from './schemas.ts';
@@ -26,6 +27,8 @@ export interface CustomerRouteDeps {
   gate: GateService;
   providerKeys: ProviderKeysService;
   subscriptionOf?: (customerId: string) => Promise<unknown>;
+  /** Describes each line (`summary`), lists pending holds and streams the CSV statement. */
+  statement?: StatementService;
 }
 
 export function customerRoutes(deps: CustomerRouteDeps) {
@@ -102,19 +105,41 @@ export function customerRoutes(deps: CustomerRouteDeps) {
     defineRoute({
       method: 'GET',
       url: '/v1/customers/:id/transactions',
-      summary: 'Transaction history, newest first, with balance_after per row',
+      summary:
+        'Transaction history (the statement), newest first, with balance_after and a summary in words per row; include_pending=true adds reserved holds first; format=csv streams every row',
       tag: 'Customers',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
-      query: pagination,
-      async handler({ params, query, principal }) {
+      query: pagination.extend({
+        format: z.enum(['json', 'csv']).default('json'),
+        include_pending: z.enum(['true', 'false']).default('false'),
+      }),
+      async handler({ params, query, principal, reply, request }) {
         const customer = await customers.resolve(params.id, principal);
+        const statement = deps.statement;
+        if (query.format === 'csv' && statement) {
+          reply.hijack();
+          try {
+            await statement.exportCsv(customer.id, transactionWire, reply.raw);
+          } catch (error) {
+            // The status line is gone: cutting the connection is the only way to say the file is incomplete.
+            request.log.error({ err: error }, 'statement export failed');
+            reply.raw.destroy(error instanceof Error ? error : new Error(String(error)));
+          }
+          return reply;
+        }
         const page = await ledger.history({
           customerId: customer.id,
           limit: query.limit,
           offset: query.offset,
         });
-        return { object: 'list', data: page.data.map(transactionWire), has_more: page.hasMore };
+        const rows = page.data.map(transactionWire);
+        const data = statement ? await statement.describe(rows) : rows;
+        const pending =
+          statement && query.include_pending === 'true' && query.offset === 0
+            ? await statement.pending(customer.id)
+            : [];
+        return { object: 'list', data: [...pending, ...data], has_more: page.hasMore };
       },
     }),
     defineRoute({

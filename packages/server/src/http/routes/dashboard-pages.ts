@@ -12,7 +12,8 @@ const CONTENT_SECURITY_POLICY = [
   "script-src 'self'",
   // The components inject their stylesheet and the charts use inline SVG attributes.
   "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
+  // An app's logo (https only, set in its branding) is the one image from elsewhere.
+  "img-src 'self' data: https:",
   "connect-src 'self'",
   "base-uri 'none'",
   "form-action 'self'",

@@ -9,7 +9,13 @@ import type { Ledger } from '../../ledger/ledger.ts';
 import { centsToUsd } from '../../payments/compute.ts';
 import type { Catalog } from '../../pricing/catalog.ts';
 import { createModelRouter } from '../../pricing/model-routing.ts';
-import { publicAliases, publicModel, publicPricing, publicRoutes } from '../../pricing/public-model.ts';
+import {
+  priceWithShare,
+  publicAliases,
+  publicModel,
+  publicPricing,
+  publicRoutes,
+} from '../../pricing/public-model.ts';
 import { creditsPerRequest, DEFAULT_ESTIMATE_USAGE } from '../../pricing/quote.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { microsToCredits } from '../../shared/money.ts';
@@ -115,6 +121,63 @@ export function userRoutes(deps: UserRouteDeps) {
         routes: modelRoutes,
         default_price: publicPricing(catalog.defaultPrice),
       }),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/credits/app',
+      summary:
+        'The app this user belongs to as its dashboard shows it: name, logo_url, accent_color, website_url (user key)',
+      tag: 'Credits',
+      auth: ['user'],
+      async handler({ principal }) {
+        if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
+        const customer = await customers.get(principal.customerId);
+        if (!customer.appId) throw new TollgateError('not_found', 'This customer belongs to no app');
+        const app = await apps.get(customer.appId);
+        return {
+          object: 'app_branding',
+          name: app.name,
+          logo_url: app.branding.logoUrl,
+          accent_color: app.branding.accentColor,
+          website_url: app.branding.websiteUrl,
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/credits/prices',
+      summary:
+        "What each of the app's models costs this user, the app's share included: credits per call, per unit, per 1M tokens; usd_per_credit for the ≈ $ (user key)",
+      tag: 'Credits',
+      auth: ['user'],
+      query: z
+        .object({
+          type: z
+            .string()
+            .regex(/^[a-z_]{1,40}$/)
+            .optional(),
+        })
+        .strict(),
+      async handler({ principal, query }) {
+        if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
+        const customer = await customers.get(principal.customerId);
+        const app = customer.appId ? await apps.get(customer.appId) : null;
+        const rate = app?.referralRatePpm ?? 0n;
+        return {
+          object: 'list',
+          usd_per_credit: Number(config.credits.priceUsd),
+          data: catalog
+            .list()
+            .filter((model) => !app?.allowedModels || app.allowedModels.includes(model.id))
+            .filter((model) => !query.type || model.type === query.type)
+            .map((model) => ({
+              id: model.id,
+              name: model.name,
+              type: model.type,
+              pricing: publicPricing(priceWithShare(model.price, rate)),
+            })),
+        };
+      },
     }),
     defineRoute({
       method: 'GET',
