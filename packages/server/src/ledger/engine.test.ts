@@ -23,6 +23,8 @@ function grant(id: string, remaining: bigint, extra: Partial<GrantState> = {}): 
     reserved: 0n,
     expiresAt: null,
     createdAt: new Date('2026-01-01T00:00:00Z'),
+    scope: null,
+    voidedAt: null,
     ...extra,
   };
 }
@@ -68,7 +70,7 @@ describe('LedgerBatch', () => {
     // One customer row with the revision read, the grant's final figures, the hold inserted already
     // captured (never inserted then updated), one usage transaction with balanced legs.
     expect(document.c).toEqual([['cus_a', '7', '6', '0']]);
-    expect(document.gu).toEqual([['gr_1', '6', '0']]);
+    expect(document.gu).toEqual([['gr_1', '6', '0', null]]);
     expect(document.hi).toHaveLength(1);
     expect(document.hi![0]!.slice(0, 6)).toEqual(['hold_1', 'cus_a', 'captured', 'credits', '6', '4']);
     expect(document.hu).toBeUndefined();
@@ -110,6 +112,7 @@ describe('LedgerBatch', () => {
       captured: 5n,
       allocations: [],
       model: null,
+      modelType: null,
       runId: null,
       provider: null,
       expiresAt: LATER,
@@ -194,7 +197,7 @@ describe('LedgerBatch', () => {
       [1, 'cus_a', '-6'],
       [1, 'sys:expired', '6'],
     ]);
-    expect(document.gu).toEqual([['gr_promo', '4', '4']]);
+    expect(document.gu).toEqual([['gr_promo', '4', '4', null]]);
   });
 
   it('treats a broken invariant as an error, not a refusal', () => {

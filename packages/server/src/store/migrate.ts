@@ -19,6 +19,7 @@ import * as webhooks from './migrations/0013-webhooks.ts';
 import * as spendLimits from './migrations/0014-spend-limits.ts';
 import * as entitlementsUsagePayouts from './migrations/0015-entitlements-usage-payouts.ts';
 import * as distributable from './migrations/0016-distributable.ts';
+import * as grants from './migrations/0018-grants.ts';
 
 /** Every migration by name, in order. */
 export const MIGRATIONS: Record<string, { up: string }> = {
@@ -38,6 +39,7 @@ export const MIGRATIONS: Record<string, { up: string }> = {
   '0014-spend-limits': spendLimits,
   '0015-entitlements-usage-payouts': entitlementsUsagePayouts,
   '0016-distributable': distributable,
+  '0018-grants': grants,
 };
 
 class InCodeProvider implements MigrationProvider {
