@@ -119,6 +119,7 @@ export class GenerationsService {
         customerId: input.customerId,
         amountMicros: priced.totalMicros,
         model: model.id,
+        modelType: model.type,
         provider: model.provider,
         funding: customerKey ? 'byok' : 'credits',
         userKeyId: input.userKeyId,

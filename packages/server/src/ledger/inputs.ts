@@ -58,6 +58,8 @@ export const grantScopeSchema = z
   });
 
 export const grantInputSchema = z.object({
+  /** The id to give the grant (a scheduled grant keeps its id when credited); default a new one. */
+  grantId: identifier.optional(),
   customerId: identifier,
   amountMicros: positiveMicros,
   source: z.enum(GRANT_SOURCES),

@@ -1004,7 +1004,7 @@ function grantOperation(parsed: ParsedGrant): Operation {
   return {
     op: 'grant',
     customer: parsed.customerId,
-    grantId: newId('gr'),
+    grantId: parsed.grantId ?? newId('gr'),
     amount: parsed.amountMicros,
     source: parsed.source,
     priority: parsed.priority ?? DEFAULT_PRIORITY,

@@ -13,7 +13,7 @@
  *   - `tg_ledger_write` (restated from 0014 with 0016's legs patch) writes the grants' scope and voided
  *     time and the holds' model type; `tg_ledger_load` (restated from 0014) reads them.
  */
-export const up = String.raw`
+export const up = `
 alter table grants add column scope jsonb;
 alter table grants add column voided_at timestamptz;
 alter table holds add column model_type text;
