@@ -38,7 +38,7 @@ const seed = process.env.LEDGER_PROPERTY_SEED ? Number(process.env.LEDGER_PROPER
 // ------------------------------------------------------------------------------------------------ model
 
 /** The rule, restated: promo and gift before adjustments, adjustments before purchases. */
-const MODEL_PRIORITY: Record<GrantSource, number> = {
+const MODEL_SOURCE_RANK: Record<GrantSource, number> = {
   allowance: 0,
   promo: 1,
   gift: 1,
@@ -56,6 +56,37 @@ interface ModelGrant {
   remaining: bigint;
   reserved: bigint;
   writtenOff: bigint;
+  /** What the grant pays for (null: anything): model types and/or model ids. */
+  scope: ModelScope | null;
+}
+
+interface ModelScope {
+  types?: string[];
+  models?: string[];
+}
+
+/** The work a hold pays for; `{}` names no model (only unscoped grants pay for it). */
+interface ModelWork {
+  model?: string;
+  modelType?: string;
+}
+
+/** Holds pay for no named model, a chat model or an image model. */
+const WORKS: ModelWork[] = [
+  {},
+  { model: 'm-chat', modelType: 'chat' },
+  { model: 'm-image', modelType: 'image' },
+];
+/** Grants pay for anything, image models only, or the one chat model. */
+const SCOPES: (ModelScope | null)[] = [null, { types: ['image'] }, { models: ['m-chat'] }];
+
+/** The scope rule, restated: no scope pays for anything; else the work's model id or type is listed. */
+function modelPaysFor(scope: ModelScope | null, work: ModelWork | undefined): boolean {
+  if (work === undefined || scope === null) return true;
+  return (
+    (work.model !== undefined && (scope.models ?? []).includes(work.model)) ||
+    (work.modelType !== undefined && (scope.types ?? []).includes(work.modelType))
+  );
 }
 
 interface ModelHold {
@@ -68,6 +99,7 @@ interface ModelHold {
   status: 'held' | 'captured' | 'voided';
   paid: bigint;
   capture?: { amount: bigint; cost: bigint; shortfall: bigint };
+  work: ModelWork;
 }
 
 interface Totals {
@@ -81,14 +113,19 @@ type Expected<Value> =
   | { ok: true; value: Value }
   | { ok: false; code: string; details?: Record<string, unknown> };
 
-/** Spend order: allowance first, then soonest expiry (never last), then priority, then oldest, then id. */
+/**
+ * Spend order: allowance first, then the lowest explicit priority (50 when none was given), then
+ * soonest expiry (never last), then the source's rank, then oldest, then id.
+ */
 function modelOrder(left: ModelGrant, right: ModelGrant): number {
   const allowance = Number(right.source === 'allowance') - Number(left.source === 'allowance');
   if (allowance !== 0) return allowance;
+  if (left.priority !== right.priority) return left.priority - right.priority;
   const leftExpiry = left.expiresAt ?? Number.POSITIVE_INFINITY;
   const rightExpiry = right.expiresAt ?? Number.POSITIVE_INFINITY;
   if (leftExpiry !== rightExpiry) return leftExpiry < rightExpiry ? -1 : 1;
-  if (left.priority !== right.priority) return left.priority - right.priority;
+  const rank = MODEL_SOURCE_RANK[left.source] - MODEL_SOURCE_RANK[right.source];
+  if (rank !== 0) return rank;
   if (left.createdAt !== right.createdAt) return left.createdAt - right.createdAt;
   return left.id < right.id ? -1 : left.id > right.id ? 1 : 0;
 }
@@ -132,11 +169,16 @@ class Model {
     }
   }
 
-  private spendable(customer: number): ModelGrant[] {
+  /** Live grants with unreserved credits in spend order; with `work`, only those whose scope pays for it. */
+  private spendable(customer: number, work?: ModelWork): ModelGrant[] {
     this.settle();
     return this.grants
       .filter(
-        (grant) => grant.customer === customer && !this.isExpired(grant) && grant.remaining > grant.reserved,
+        (grant) =>
+          grant.customer === customer &&
+          !this.isExpired(grant) &&
+          grant.remaining > grant.reserved &&
+          modelPaysFor(grant.scope, work),
       )
       .sort(modelOrder);
   }
@@ -165,8 +207,8 @@ class Model {
     return { balance, pending, available: balance - pending, bySource, grants };
   }
 
-  available(customer: number): bigint {
-    return this.spendable(customer).reduce((sum, grant) => sum + grant.remaining - grant.reserved, 0n);
+  available(customer: number, work?: ModelWork): bigint {
+    return this.spendable(customer, work).reduce((sum, grant) => sum + grant.remaining - grant.reserved, 0n);
   }
 
   writtenOff(customer: number): bigint {
@@ -176,9 +218,9 @@ class Model {
   }
 
   /** Spends up to `amount` of the unreserved live credits in spend order; returns what it took. */
-  private consume(customer: number, amount: bigint): bigint {
+  private consume(customer: number, amount: bigint, work?: ModelWork): bigint {
     let left = amount;
-    for (const grant of this.spendable(customer)) {
+    for (const grant of this.spendable(customer, work)) {
       if (left === 0n) break;
       const take = min(left, grant.remaining - grant.reserved);
       grant.remaining -= take;
@@ -194,6 +236,7 @@ class Model {
     expiresAt: number | null,
     priority: number | undefined,
     id: string | undefined,
+    scope: ModelScope | null = null,
   ): Expected<Record<string, never>> {
     if (!this.known(customer)) return { ok: false, code: 'not_found' };
     if (expiresAt !== null && expiresAt <= this.now) return { ok: false, code: 'invalid_request' };
@@ -203,7 +246,8 @@ class Model {
       id,
       customer,
       source,
-      priority: priority ?? MODEL_PRIORITY[source],
+      priority: priority ?? 50,
+      scope,
       expiresAt,
       createdAt: this.now,
       remaining: amount,
@@ -220,11 +264,13 @@ class Model {
     timeoutSeconds: number,
     funding: 'credits' | 'byok',
     id: string | undefined,
+    work: ModelWork = {},
   ): Expected<{ amount: bigint; expiresAt: number; available: bigint | null }> {
     if (!this.known(customer)) return { ok: false, code: 'not_found' };
     const allocations: [ModelGrant, bigint][] = [];
     if (funding === 'credits') {
-      const available = this.available(customer);
+      // What may pay for this work; the hold then reports the customer's whole available balance.
+      const available = this.available(customer, work);
       if (amount > available) {
         return {
           ok: false,
@@ -233,7 +279,7 @@ class Model {
         };
       }
       let left = amount;
-      for (const grant of this.spendable(customer)) {
+      for (const grant of this.spendable(customer, work)) {
         if (left === 0n) break;
         const take = min(left, grant.remaining - grant.reserved);
         grant.reserved += take;
@@ -243,7 +289,17 @@ class Model {
     }
     if (id === undefined) throw new Error('the database refused a hold the model accepts');
     const expiresAt = this.now + timeoutSeconds * 1000;
-    this.holds.push({ id, customer, funding, amount, allocations, expiresAt, status: 'held', paid: 0n });
+    this.holds.push({
+      id,
+      customer,
+      funding,
+      amount,
+      allocations,
+      expiresAt,
+      status: 'held',
+      paid: 0n,
+      work,
+    });
     return {
       ok: true,
       value: { amount, expiresAt, available: funding === 'credits' ? this.available(customer) : null },
@@ -280,7 +336,7 @@ class Model {
       left -= take;
     }
     const extra = cost - fromHold;
-    const covered = extra > 0n ? this.consume(hold.customer, extra) : 0n;
+    const covered = extra > 0n ? this.consume(hold.customer, extra, hold.work) : 0n;
     const paid = fromHold + covered;
     hold.paid = paid;
     hold.capture = { amount: paid, cost, shortfall: extra - covered };
@@ -315,8 +371,9 @@ class Model {
     customer: number,
     amount: bigint,
     id: string | undefined,
+    work: ModelWork = {},
   ): Expected<{ amount: bigint; cost: bigint; shortfall: bigint }> {
-    const held = this.hold(customer, amount, 3600, 'credits', id);
+    const held = this.hold(customer, amount, 3600, 'credits', id, work);
     if (!held.ok) return held;
     return this.capture(this.holds.at(-1), amount, 'clamp');
   }
@@ -368,9 +425,20 @@ type SimpleStep =
       source: GrantSource;
       expiry: number | null;
       priority: number | undefined;
+      /** Index into SCOPES (none: no scope). */
+      scope?: number;
       keyed: boolean;
     }
-  | { kind: 'hold'; customer: number; amount: bigint; timeout: number; byok: boolean; keyed: boolean }
+  | {
+      kind: 'hold';
+      customer: number;
+      amount: bigint;
+      timeout: number;
+      byok: boolean;
+      keyed: boolean;
+      /** Index into WORKS (none: no model). */
+      work?: number;
+    }
   | {
       kind: 'capture';
       hold: HoldPick;
@@ -380,7 +448,7 @@ type SimpleStep =
     }
   | { kind: 'void'; hold: HoldPick; keyed: boolean }
   | { kind: 'extend'; hold: HoldPick; timeout: number }
-  | { kind: 'charge'; customer: number; amount: bigint; keyed: boolean }
+  | { kind: 'charge'; customer: number; amount: bigint; keyed: boolean; work?: number }
   | { kind: 'debit'; customer: number; amount: bigint; keyed: boolean }
   | { kind: 'clawback'; grant: number | null; amount: bigint; keyed: boolean }
   | { kind: 'expireGrants'; customer: number };
@@ -423,7 +491,9 @@ const grantArb = (customer: fc.Arbitrary<number>, amount: fc.Arbitrary<bigint>) 
     source: fc.constantFrom(...GRANT_SOURCES),
     // seconds after the sequence started (ties on purpose); null = never expires
     expiry: fc.option(fc.constantFrom(20, 60, 120, 300), { freq: 2 }),
-    priority: fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, fc.integer({ min: 0, max: 3 })),
+    // Around the default (50), so that explicit priorities go before, after and tie with the rest.
+    priority: fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, fc.constantFrom(40, 50, 60)),
+    scope: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, fc.constantFrom(1, 2)),
     keyed: rarely(3),
   });
 
@@ -437,6 +507,7 @@ const simpleStepArb: fc.Arbitrary<SimpleStep> = fc.oneof(
       amount: amountArb(0, 20, 1),
       timeout: timeoutArb,
       byok: rarely(10),
+      work: fc.nat({ max: WORKS.length - 1 }),
       keyed: rarely(3),
     }),
   },
@@ -469,6 +540,7 @@ const simpleStepArb: fc.Arbitrary<SimpleStep> = fc.oneof(
       customer: customerArb,
       amount: amountArb(0, 12),
       keyed: rarely(3),
+      work: fc.nat({ max: WORKS.length - 1 }),
     }),
   },
   {
@@ -683,6 +755,7 @@ class Sequence {
           source: step.source,
           expiresAt: expiresAt === null ? undefined : new Date(expiresAt),
           priority: step.priority,
+          scope: SCOPES[step.scope ?? 0] ?? undefined,
           idempotency: this.idempotency(step.keyed),
         };
         return {
@@ -697,6 +770,7 @@ class Sequence {
               expiresAt,
               step.priority,
               actual.ok ? actual.value.grantId : undefined,
+              SCOPES[step.scope ?? 0] ?? null,
             );
             compareOutcome(actual, expected, where);
             if (actual.ok) {
@@ -722,6 +796,7 @@ class Sequence {
           amountMicros: step.amount,
           timeoutSeconds: step.timeout,
           funding,
+          ...WORKS[step.work ?? 0],
           idempotency: this.idempotency(step.keyed),
         };
         return {
@@ -735,6 +810,7 @@ class Sequence {
               step.timeout,
               funding,
               actual.ok ? actual.value.id : undefined,
+              WORKS[step.work ?? 0],
             );
             compareOutcome(actual, expected, where);
             if (actual.ok && expected.ok) {
@@ -843,6 +919,7 @@ class Sequence {
         const input = {
           customerId: this.customerId(step.customer),
           amountMicros: step.amount,
+          ...WORKS[step.work ?? 0],
           idempotency: this.idempotency(step.keyed),
         };
         return {
@@ -854,6 +931,7 @@ class Sequence {
               step.customer,
               step.amount,
               actual.ok ? actual.value.id : undefined,
+              WORKS[step.work ?? 0],
             );
             compareOutcome(actual, expected, where);
             if (actual.ok && expected.ok) {
@@ -1131,6 +1209,7 @@ it('the model orders grants exactly as compareSpendOrder does', () => {
         remaining: 0n,
         reserved: 0n,
         writtenOff: 0n,
+        scope: null,
       });
       const asKey = (key: typeof left) => ({
         ...key,
