@@ -6,6 +6,7 @@
  * hold releases it), and the list shows remaining and reserved. The books audit clean afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load-config.ts';
 import { auditLedger } from '../src/ledger/audit.ts';
 import { testBackends } from './support/databases.ts';
 import { expectError, expectStatus } from './support/expectations.ts';
@@ -289,6 +290,98 @@ for (const backend of testBackends()) {
     it('audits clean', async () => {
       const audit = await auditLedger(server.tollgate.db, server.clock);
       expect(audit.problems).toEqual([]);
+    });
+  });
+}
+
+for (const backend of testBackends()) {
+  describe(`allowance rollover (${backend.name})`, () => {
+    let server: TestServer;
+    let app: { id: string; secret_key: string };
+
+    beforeAll(async () => {
+      const base = loadConfig(undefined, {});
+      server = await startTestServer(backend, {
+        config: {
+          ...base,
+          plans: base.plans.map((plan) =>
+            plan.code === 'microbudget' ? { ...plan, rolloverMaxMicros: 300_000_000n } : plan,
+          ),
+        },
+      });
+      server.clock.set('2031-01-15T00:00:00.000Z');
+      app = await server.createApp({ name: 'Rollover app' });
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    it('carries unspent allowance into the next period up to the plan cap, spent before the new allowance', async () => {
+      const customer = await server.createCustomer(app.secret_key, 'rolling');
+      const started = expectStatus(
+        await server.call('POST', `/v1/customers/${customer.id}/subscription`, {
+          key: app.secret_key,
+          body: { plan: 'microbudget' },
+        }),
+        201,
+      );
+      const paid = await fetch(`${started.checkout.url}/pay`, {
+        method: 'POST',
+        headers: { accept: 'application/json' },
+      });
+      expect(paid.status).toBe(200);
+      expectStatus(
+        await server.call('POST', '/v1/charges', {
+          key: app.secret_key,
+          body: { customer: customer.id, model: 'custom/work', amount: 200 },
+        }),
+        201,
+      );
+      const allowances = async () =>
+        (
+          expectStatus(
+            await server.call('GET', `/v1/customers/${customer.id}/grants`, { key: app.secret_key }),
+            200,
+          ).data as { source: string; remaining: number; priority: number; expires_at: string }[]
+        )
+          .filter((grant) => grant.source === 'allowance')
+          .map((grant) => [grant.remaining, grant.priority, grant.expires_at]);
+      expect(await allowances()).toEqual([[800, 50, '2031-02-15T00:00:00.000Z']]);
+
+      // Renewal: 800 unspent, 300 carried (the cap), spent before the fresh 1,000.
+      server.clock.set('2031-02-15T01:00:00.000Z');
+      await server.tollgate.sweep();
+      expect(await server.tollgate.services.subscriptions.renewDue()).toBe(1);
+      expect(await allowances()).toEqual([
+        [300, 49, '2031-03-15T00:00:00.000Z'],
+        [1000, 50, '2031-03-15T00:00:00.000Z'],
+      ]);
+      expectStatus(
+        await server.call('POST', '/v1/charges', {
+          key: app.secret_key,
+          body: { customer: customer.id, model: 'custom/work', amount: 100 },
+        }),
+        201,
+      );
+      expect(await allowances()).toEqual([
+        [200, 49, '2031-03-15T00:00:00.000Z'],
+        [1000, 50, '2031-03-15T00:00:00.000Z'],
+      ]);
+      // The next renewal carries the cap again, never the sum of what rolled before.
+      server.clock.set('2031-03-15T01:00:00.000Z');
+      expect(await server.tollgate.services.subscriptions.renewDue()).toBe(1);
+      expect(await allowances()).toEqual([
+        [300, 49, '2031-04-15T00:00:00.000Z'],
+        [1000, 50, '2031-04-15T00:00:00.000Z'],
+      ]);
+      const history = expectStatus(
+        await server.call('GET', `/v1/customers/${customer.id}/transactions?limit=50`, {
+          key: app.secret_key,
+        }),
+        200,
+      ).data as { type: string; amount: number }[];
+      expect(history.filter((row) => row.type === 'rollover').map((row) => row.amount)).toEqual([300, 300]);
+      expect((await auditLedger(server.tollgate.db, server.clock)).problems).toEqual([]);
     });
   });
 }
