@@ -203,34 +203,19 @@ for (const backend of testBackends()) {
         await call('POST', '/v1/holds', { customer: customer.id, model: IMAGE_MODEL, amount: 1 }),
         201,
       );
-      const voided = expectStatus(
-        await call(
-          'POST',
-          `/v1/grants/${promo.id}/void`,
-          { reason: 'campaign ended' },
-          { 'Idempotency-Key': 'v1' },
-        ),
-        200,
-      );
+      const voidPromo = async (key: string, body?: unknown) =>
+        expectStatus(
+          await call('POST', `/v1/grants/${promo.id}/void`, body, { 'Idempotency-Key': key }),
+          200,
+        );
+      const voided = await voidPromo('v1', { reason: 'campaign ended' });
       expect(voided).toMatchObject({ status: 'voided', voided: 2, reserved: 3, remaining: 3, balance: 4 });
       // Again: nothing more to write off (and the same key replays the first answer).
-      expect(
-        expectStatus(
-          await call('POST', `/v1/grants/${promo.id}/void`, undefined, { 'Idempotency-Key': 'v2' }),
-          200,
-        ),
-      ).toMatchObject({ voided: 0 });
-      expect(
-        expectStatus(
-          await call(
-            'POST',
-            `/v1/grants/${promo.id}/void`,
-            { reason: 'campaign ended' },
-            { 'Idempotency-Key': 'v1' },
-          ),
-          200,
-        ),
-      ).toMatchObject({ voided: 2, replayed: true });
+      expect(await voidPromo('v2')).toMatchObject({ voided: 0 });
+      expect(await voidPromo('v1', { reason: 'campaign ended' })).toMatchObject({
+        voided: 2,
+        replayed: true,
+      });
 
       let grants = await list(customer.id);
       expect(find(grants, promo.id)).toMatchObject({
@@ -285,6 +270,24 @@ for (const backend of testBackends()) {
         400,
         'invalid_request',
       );
+    });
+
+    it('describes the grant endpoints in the OpenAPI document', async () => {
+      const openapi = expectStatus(await server.call('GET', '/openapi.json'), 200);
+      const create = openapi.paths['/v1/customers/{id}/grants'].post;
+      expect(Object.keys(create.requestBody.content['application/json'].schema.properties)).toEqual(
+        expect.arrayContaining([
+          'amount',
+          'source',
+          'category',
+          'priority',
+          'effective_at',
+          'expires_at',
+          'scope',
+        ]),
+      );
+      expect(openapi.paths['/v1/customers/{id}/grants'].get).toBeTypeOf('object');
+      expect(openapi.paths['/v1/grants/{id}/void'].post).toBeTypeOf('object');
     });
 
     it('audits clean', async () => {
