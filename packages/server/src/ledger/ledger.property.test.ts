@@ -58,6 +58,9 @@ interface ModelGrant {
   writtenOff: bigint;
   /** What the grant pays for (null: anything): model types and/or model ids. */
   scope: ModelScope | null;
+  /** Voided: spends nothing more; its unreserved credits go (not counted as expiry). */
+  voided?: boolean;
+  voidedOff?: bigint;
 }
 
 interface ModelScope {
@@ -159,14 +162,34 @@ class Model {
     return hold.status === 'held' && hold.expiresAt <= this.now;
   }
 
-  /** Expiry writes off only the unreserved remainder. */
+  /** Expiry (and a void) writes off only the unreserved remainder. */
   settle(): void {
     for (const grant of this.grants) {
-      if (this.isExpired(grant) && grant.remaining > grant.reserved) {
+      if (grant.voided && grant.remaining > grant.reserved) {
+        grant.voidedOff = (grant.voidedOff ?? 0n) + grant.remaining - grant.reserved;
+        grant.remaining = grant.reserved;
+      } else if (this.isExpired(grant) && grant.remaining > grant.reserved) {
         grant.writtenOff += grant.remaining - grant.reserved;
         grant.remaining = grant.reserved;
       }
     }
+  }
+
+  /** Voids a grant: the unreserved remainder now, what holds release later; once. */
+  voidGrant(grant: ModelGrant | undefined): Expected<{ voided: bigint; reserved: bigint }> {
+    if (!grant) return { ok: false, code: 'not_found' };
+    this.settle();
+    if (grant.voided) return { ok: true, value: { voided: 0n, reserved: grant.reserved } };
+    const before = grant.voidedOff ?? 0n;
+    grant.voided = true;
+    this.settle();
+    return { ok: true, value: { voided: (grant.voidedOff ?? 0n) - before, reserved: grant.reserved } };
+  }
+
+  voidedOff(customer: number): bigint {
+    return this.grants
+      .filter((grant) => grant.customer === customer)
+      .reduce((sum, grant) => sum + (grant.voidedOff ?? 0n), 0n);
   }
 
   /** Live grants with unreserved credits in spend order; with `work`, only those whose scope pays for it. */
@@ -177,6 +200,7 @@ class Model {
         (grant) =>
           grant.customer === customer &&
           !this.isExpired(grant) &&
+          !grant.voided &&
           grant.remaining > grant.reserved &&
           modelPaysFor(grant.scope, work),
       )
@@ -451,7 +475,8 @@ type SimpleStep =
   | { kind: 'charge'; customer: number; amount: bigint; keyed: boolean; work?: number }
   | { kind: 'debit'; customer: number; amount: bigint; keyed: boolean }
   | { kind: 'clawback'; grant: number | null; amount: bigint; keyed: boolean }
-  | { kind: 'expireGrants'; customer: number };
+  | { kind: 'expireGrants'; customer: number }
+  | { kind: 'voidGrant'; grant: number | null; keyed: boolean };
 
 type Step =
   | SimpleStep
@@ -562,6 +587,14 @@ const simpleStepArb: fc.Arbitrary<SimpleStep> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('expireGrants' as const), customer: customerArb }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('voidGrant' as const),
+      grant: fc.option(fc.nat(), { freq: 20 }),
+      keyed: rarely(3),
+    }),
+  },
 );
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -1008,6 +1041,38 @@ class Sequence {
           },
         };
       }
+      case 'voidGrant': {
+        const mine = model.grants;
+        const grant = step.grant === null || mine.length === 0 ? undefined : mine[step.grant % mine.length];
+        const input = {
+          grantId: grant?.id ?? `gr_missing_${this.tag}`,
+          idempotency: this.idempotency(step.keyed && grant !== undefined),
+        };
+        return {
+          owner: this.owner(grant?.customer),
+          execute: () => ledger.voidGrant(input),
+          check: (result) => {
+            const actual = result as AnyResult;
+            const expected = model.voidGrant(grant);
+            compareOutcome(actual, expected, where);
+            if (actual.ok && expected.ok) {
+              expect(
+                { voided: actual.value.voidedMicros, reserved: actual.value.reservedMicros },
+                where,
+              ).toEqual(expected.value);
+            }
+            if (input.idempotency) {
+              this.remember(
+                where,
+                (conflict) =>
+                  ledger.voidGrant(conflict ? { ...input, reason: 'a different request' } : input),
+                actual,
+                (value) => [value.grantId, value.transactionId],
+              );
+            }
+          },
+        };
+      }
       case 'expireGrants': {
         return {
           owner: this.owner(step.customer),
@@ -1139,6 +1204,7 @@ class Sequence {
         adjustment: -totals.debited,
         refund: -totals.clawedBack,
       });
+      expect(-(byType.grant_void ?? 0n), `${label}: voided grants`).toBe(this.model.voidedOff(customer));
       const expired = -(byType.expire ?? 0n);
       const writtenOff = this.model.writtenOff(customer);
       if (this.settledNow.has(customer)) {
