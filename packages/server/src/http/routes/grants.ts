@@ -21,18 +21,16 @@ export function grantRoutes(grants: GrantsService) {
       auth: ['app', 'admin'],
       idempotent: 'ledger',
       params: customerParams,
-      body: z
-        .object({
-          amount: creditAmount,
-          source: z.enum(GRANT_SOURCES).optional(),
-          category: z.enum(['paid', 'promotional']).optional(),
-          priority: z.number().int().min(0).max(MAX_PRIORITY).optional(),
-          effective_at: z.string().datetime({ offset: true }).optional(),
-          expires_at: z.string().datetime({ offset: true }).optional(),
-          scope: grantScopeSchema.optional(),
-          reason: z.string().max(500).optional(),
-        })
-        .strict(),
+      body: z.object({
+        amount: creditAmount,
+        source: z.enum(GRANT_SOURCES).optional(),
+        category: z.enum(['paid', 'promotional']).optional(),
+        priority: z.number().int().min(0).max(MAX_PRIORITY).optional(),
+        effective_at: z.string().datetime({ offset: true }).optional(),
+        expires_at: z.string().datetime({ offset: true }).optional(),
+        scope: grantScopeSchema.optional(),
+        reason: z.string().max(500).optional(),
+      }),
       async handler({ params, body, principal, idempotencyKey, reply }) {
         const result = await grants.create(principal, params.id, body, idempotencyKey);
         reply.code(201);
