@@ -767,6 +767,12 @@ class Sequence {
     return candidates[pick.index % candidates.length];
   }
 
+  /** A grant of the model by index (any customer's), or none: the call names an unknown grant. */
+  private pickGrant(index: number | null): ModelGrant | undefined {
+    const grants = this.model.grants;
+    return index === null || grants.length === 0 ? undefined : grants[index % grants.length];
+  }
+
   private remember(
     label: string,
     call: KeyedCall['call'],
@@ -1008,8 +1014,7 @@ class Sequence {
         };
       }
       case 'clawback': {
-        const mine = model.grants;
-        const grant = step.grant === null || mine.length === 0 ? undefined : mine[step.grant % mine.length];
+        const grant = this.pickGrant(step.grant);
         // A clawback of an unknown grant is refused before the key is claimed, so only known grants are keyed.
         const input = {
           grantId: grant?.id ?? `gr_missing_${this.tag}`,
@@ -1042,8 +1047,7 @@ class Sequence {
         };
       }
       case 'voidGrant': {
-        const mine = model.grants;
-        const grant = step.grant === null || mine.length === 0 ? undefined : mine[step.grant % mine.length];
+        const grant = this.pickGrant(step.grant);
         const input = {
           grantId: grant?.id ?? `gr_missing_${this.tag}`,
           idempotency: this.idempotency(step.keyed && grant !== undefined),
