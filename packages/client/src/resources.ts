@@ -33,6 +33,8 @@ import type {
   GiftCodeRedemption,
   Grant,
   GrantCreateParams,
+  GrantList,
+  GrantVoided,
   Hold,
   HoldCapture,
   HoldCaptureParams,
@@ -216,6 +218,47 @@ export class Customers {
         method: 'POST',
         path: `/v1/customers/${segment(customer)}/grants`,
         body: { ...params, amount: optionalCredits(params.amount) },
+        auth: 'secret',
+        retry: 'idempotency-key',
+      },
+      options,
+    );
+  }
+
+  /**
+   * The customer's live grants in spend order (remaining, reserved, available), then scheduled ones.
+   *
+   * @example
+   * ```ts
+   * const { data } = await tollgate.customers.listGrants('user_42');
+   * ```
+   */
+  async listGrants(customer: string, options?: RequestOptions): Promise<GrantList> {
+    return this.transport.request(
+      { method: 'GET', path: `/v1/customers/${segment(customer)}/grants`, auth: 'secret', retry: 'safe' },
+      options,
+    );
+  }
+
+  /**
+   * Voids a grant: its unreserved remainder is written off, what open holds reserve stays theirs (a
+   * scheduled grant is cancelled). Idempotent.
+   *
+   * @example
+   * ```ts
+   * await tollgate.customers.voidGrant('gr_…', { reason: 'campaign ended' });
+   * ```
+   */
+  async voidGrant(
+    grant: string,
+    params: { reason?: string } = {},
+    options?: RequestOptions,
+  ): Promise<GrantVoided> {
+    return this.transport.request(
+      {
+        method: 'POST',
+        path: `/v1/grants/${segment(grant)}/void`,
+        body: params,
         auth: 'secret',
         retry: 'idempotency-key',
       },

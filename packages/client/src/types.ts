@@ -120,6 +120,51 @@ export interface Grant {
   remaining: CreditAmount;
   expires_at: Timestamp | null;
   created_at?: Timestamp;
+  /** Reserved by open holds (part of `remaining`). */
+  reserved?: CreditAmount;
+  /** `remaining − reserved` while active; 0 when voided or scheduled. */
+  available?: CreditAmount;
+  /** `active`, `scheduled` (a future `effective_at`) or `voided`. */
+  status?: 'active' | 'scheduled' | 'voided';
+  /** `paid` (purchases, plan allowances) or `promotional`. */
+  category?: 'paid' | 'promotional';
+  /** Lower is spent first (default 50). */
+  priority?: number;
+  scope?: GrantScope | null;
+  effective_at?: Timestamp | null;
+  voided_at?: Timestamp | null;
+}
+
+/** What a grant may pay for: model types (`chat`, `image`, …) and/or model ids. */
+export interface GrantScope {
+  types?: string[];
+  models?: string[];
+}
+
+export interface GrantList {
+  object: 'list';
+  customer: string;
+  balance: CreditAmount;
+  pending: CreditAmount;
+  available: CreditAmount;
+  /** Credits of grants not in force yet. */
+  scheduled: CreditAmount;
+  /** Live grants in spend order, then scheduled ones. */
+  data: Grant[];
+  has_more: boolean;
+}
+
+export interface GrantVoided {
+  id: string;
+  object: 'grant';
+  customer: string;
+  status: 'voided';
+  /** What this void wrote off now. */
+  voided: CreditAmount;
+  /** Still reserved by open holds (written off as they release it). */
+  reserved: CreditAmount;
+  balance: CreditAmount | null;
+  transaction_id: string | null;
 }
 
 export interface Customer {
@@ -141,8 +186,16 @@ export interface Customer {
 export interface GrantCreateParams {
   amount: AmountInput;
   /** Where the credits come from, e.g. `promo`, `purchase`, `manual`. */
-  source: string;
+  source?: string;
+  /** Instead of a source: `paid` (→ purchase) or `promotional` (→ promo). */
+  category?: 'paid' | 'promotional';
+  /** 0–100, lower spent first (default 50; a plan allowance always goes first). */
+  priority?: number;
+  /** Not spendable (nor in the balance) before then: credited by the server's sweep once due. */
+  effective_at?: Timestamp | Date;
   expires_at?: Timestamp | Date;
+  /** Pays only for these model types and/or model ids. */
+  scope?: GrantScope;
   reason?: string;
 }
 

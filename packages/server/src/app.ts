@@ -24,6 +24,7 @@ import { InFlightHolds } from './gateway/hold-keeper.ts';
 import { Upstreams } from './gateway/upstreams.ts';
 import { GenerationsService } from './generations/generations-service.ts';
 import { GiftCodesService } from './gifts/gift-codes-service.ts';
+import { GrantsService } from './grants/grants-service.ts';
 import { HttpIdempotency } from './http/idempotency.ts';
 import { Metrics } from './http/metrics.ts';
 import { completeOpenApiDocument } from './http/openapi.ts';
@@ -38,6 +39,7 @@ import { entitlementRoutes } from './http/routes/entitlements.ts';
 import { gateRoutes } from './http/routes/gate.ts';
 import { generationRoutes } from './http/routes/generations.ts';
 import { memberRoutes } from './http/routes/members.ts';
+import { grantRoutes } from './http/routes/grants.ts';
 import { partnerRoutes } from './http/routes/partners.ts';
 import { paymentRoutes, registerStripeWebhook } from './http/routes/payments.ts';
 import { portalRoutes } from './http/routes/portal.ts';
@@ -203,6 +205,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
   const customers = new CustomersService(db, ledger, keys, signupBonus);
   const providerKeys = new ProviderKeysService(db, secretBox, { providers: config.providers });
   const gate = new GateService(db, ledger, catalog, apps, customers, providerKeys, metrics);
+  const grants = new GrantsService(db, ledger, gate, customers, clock);
 
   let listeningUrl = `http://127.0.0.1:${env.PORT ?? 8787}`;
   const publicUrl = () => (env.TOLLGATE_PUBLIC_URL ?? listeningUrl).replace(/\/+$/, '');
@@ -377,6 +380,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       statement,
     }),
     ...statementRoutes({ customers, statement }),
+    ...grantRoutes(grants),
     ...userKeyRoutes(customers),
     ...memberRoutes(customers, new MembersService(db, ledger, customers)),
     ...gateRoutes(gate, clock),
@@ -460,7 +464,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     clock,
     options.sweepIntervalMilliseconds ?? DEFAULT_SWEEP_INTERVAL_MILLISECONDS,
     (error) => http.log.error({ err: error }, 'sweeper failed'),
-    { inFlight: inFlightHolds },
+    { inFlight: inFlightHolds, scheduledGrants: grants },
   );
   // Test-mode subscriptions renew on our clock (Stripe renews its own and tells us by webhook).
   // The media job worker settles generations nobody polls.

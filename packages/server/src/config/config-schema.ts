@@ -384,6 +384,11 @@ const planSchema = z.strictObject({
   interval: z.enum(PLAN_INTERVALS).default('month'),
   /** Credits per period; defaults to what `price_usd` buys at `usd_per_credit`. */
   allowance: creditAmount.optional(),
+  /**
+   * Unspent allowance carried into the next period at renewal, up to `max` credits (an `allowance`
+   * grant that expires with the next period). Absent: use it or lose it.
+   */
+  rollover: z.strictObject({ max: creditAmount }).optional(),
   features: featuresSchema,
 });
 
@@ -510,6 +515,7 @@ export function createConfigSchema(env: Record<string, string | undefined>, sour
         priceCents: plan.price_usd,
         interval: plan.interval,
         allowanceMicros: plan.allowance ?? creditsMicrosForCents(plan.price_usd, priceMicroUsd),
+        rolloverMaxMicros: plan.rollover?.max ?? 0n,
         features: plan.features,
       })),
       holds: { timeoutSeconds: raw.holds.timeout_seconds },

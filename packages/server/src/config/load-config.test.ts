@@ -154,12 +154,28 @@ describe('loadConfig from a file', () => {
         priceCents: 2_500n,
         interval: 'month',
         allowanceMicros: 2_500_000_000n,
+        rolloverMaxMicros: 0n,
         features: {},
       },
     ]);
     expect(config.providers.openai).toMatchObject({ baseUrl: 'http://127.0.0.1:4010/v1', configured: true });
     // Providers the file does not name keep their defaults.
     expect(config.providers.openrouter.configured).toBe(false);
+  });
+
+  it('reads a plan rollover cap in credits, exactly, and refuses a negative one', () => {
+    const rolling = CONTRACT_EXAMPLE.replace(
+      'allowance: 2500 }',
+      'allowance: 2500, rollover: { max: 300.5 } }',
+    );
+    expect(loadConfig(writeConfig('rollover.yaml', rolling), {}).plans[0]!.rolloverMaxMicros).toBe(
+      300_500_000n,
+    );
+    const negative = CONTRACT_EXAMPLE.replace(
+      'allowance: 2500 }',
+      'allowance: 2500, rollover: { max: -1 } }',
+    );
+    expect(() => loadConfig(writeConfig('rollover-negative.yaml', negative), {})).toThrow();
   });
 
   it('prefers a base URL written in the file over the environment', () => {

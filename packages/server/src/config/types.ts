@@ -180,6 +180,8 @@ export interface Plan {
   interval: PlanInterval;
   /** Usage allowance granted each period, spent before credits. */
   allowanceMicros: bigint;
+  /** The most unspent allowance that carries into the next period at renewal (0: none). */
+  rolloverMaxMicros: bigint;
   /** What the plan unlocks while it is live; see `Feature`. */
   features: Record<string, Feature>;
 }

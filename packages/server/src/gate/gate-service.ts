@@ -12,6 +12,7 @@ import type { ModelConfig } from '../config/types.ts';
 import type { CustomerRecord, CustomersService } from '../customers/customers-service.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { type CaptureResult, type HoldResult, type Ledger, unwrap } from '../ledger/ledger.ts';
+import type { GrantScope } from '../ledger/spend-order.ts';
 import type { Catalog } from '../pricing/catalog.ts';
 import type { UsageInput } from '../pricing/price-inputs.ts';
 import { type Quote, quote } from '../pricing/quote.ts';
@@ -149,6 +150,7 @@ export class GateService {
       amountMicros: priced.totalMicros,
       timeoutSeconds: request.timeout_seconds,
       model: model.id,
+      modelType: model.type,
       provider: model.provider,
       runId: request.run_id,
       maxRunMicros,
@@ -333,6 +335,7 @@ export class GateService {
           customerId: customer.id,
           amountMicros: priced.totalMicros,
           model: model.id,
+          modelType: model.type,
           provider: model.provider,
           runId: request.run_id,
           maxRunMicros,
@@ -349,6 +352,7 @@ export class GateService {
         customerId: customer.id,
         amountMicros: priced.totalMicros,
         model: model.id,
+        modelType: model.type,
         provider: model.provider,
         runId: request.run_id,
         maxRunMicros,
@@ -373,6 +377,8 @@ export class GateService {
       source: 'purchase' | 'promo' | 'gift' | 'allowance' | 'adjustment';
       expires_at?: string;
       reason?: string;
+      priority?: number;
+      scope?: GrantScope;
     },
     idempotencyKey?: string,
   ) {
@@ -414,6 +420,8 @@ export class GateService {
         amountMicros,
         source: request.source,
         expiresAt: request.expires_at ? new Date(request.expires_at) : undefined,
+        priority: request.priority,
+        scope: request.scope,
         reason: request.reason,
         idempotency,
       }),

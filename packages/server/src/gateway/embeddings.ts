@@ -122,6 +122,7 @@ export class EmbeddingsService {
       amountMicros: quote(model, { usage: { input_tokens: inputBound, output_tokens: 0 } }, ratePpm)
         .totalMicros,
       model: model.id,
+      modelType: model.type,
       provider: model.provider,
       funding,
       userKeyId: principal.keyId,

@@ -321,6 +321,7 @@ export class GatewayService {
           input.ratePpm,
         ).totalMicros,
         model: input.model.id,
+        modelType: input.model.type,
         provider: input.model.provider,
         funding: input.funding,
         userKeyId: input.userKeyId,

@@ -122,6 +122,7 @@ export class GenerationsService {
         customerId: input.customerId,
         amountMicros: priced.totalMicros,
         model: model.id,
+        modelType: model.type,
         provider: model.provider,
         funding: customerKey ? 'byok' : 'credits',
         userKeyId: input.userKeyId,

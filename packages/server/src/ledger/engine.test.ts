@@ -23,6 +23,8 @@ function grant(id: string, remaining: bigint, extra: Partial<GrantState> = {}): 
     reserved: 0n,
     expiresAt: null,
     createdAt: new Date('2026-01-01T00:00:00Z'),
+    scope: null,
+    voidedAt: null,
     ...extra,
   };
 }
@@ -68,7 +70,7 @@ describe('LedgerBatch', () => {
     // One customer row with the revision read, the grant's final figures, the hold inserted already
     // captured (never inserted then updated), one usage transaction with balanced legs.
     expect(document.c).toEqual([['cus_a', '7', '6', '0']]);
-    expect(document.gu).toEqual([['gr_1', '6', '0']]);
+    expect(document.gu).toEqual([['gr_1', '6', '0', null]]);
     expect(document.hi).toHaveLength(1);
     expect(document.hi![0]!.slice(0, 6)).toEqual(['hold_1', 'cus_a', 'captured', 'credits', '6', '4']);
     expect(document.hu).toBeUndefined();
@@ -110,6 +112,7 @@ describe('LedgerBatch', () => {
       captured: 5n,
       allocations: [],
       model: null,
+      modelType: null,
       runId: null,
       provider: null,
       expiresAt: LATER,
@@ -194,7 +197,7 @@ describe('LedgerBatch', () => {
       [1, 'cus_a', '-6'],
       [1, 'sys:expired', '6'],
     ]);
-    expect(document.gu).toEqual([['gr_promo', '4', '4']]);
+    expect(document.gu).toEqual([['gr_promo', '4', '4', null]]);
   });
 
   it('treats a broken invariant as an error, not a refusal', () => {
@@ -519,5 +522,75 @@ describe('LedgerBatch balance alerts', () => {
     const plain = batchOver([account('cus_w', [grant('gr_w', 2n * MICROS)])]);
     debit(plain, 2n);
     expect(plain.document()!.o).toBeUndefined();
+  });
+});
+
+describe('grant selection', () => {
+  const hold = (batch: LedgerBatch, id: string, amount: bigint, model?: string, modelType?: string) =>
+    batch.apply({
+      op: 'hold',
+      customer: 'cus_a',
+      holdId: id,
+      amount,
+      expiresAt: LATER,
+      funding: 'credits',
+      model,
+      modelType,
+    });
+
+  it('reserves only grants whose scope pays for the work, and refuses with what may pay for it', () => {
+    const batch = batchOver([
+      account('cus_a', [
+        grant('gr_images', 5n, { source: 'promo', priority: 50, scope: { types: ['image'] } }),
+        grant('gr_gpt', 2n, { source: 'promo', priority: 50, scope: { models: ['gpt'] } }),
+        grant('gr_any', 1n, { priority: 50 }),
+      ]),
+    ]);
+    expect(hold(batch, 'hold_chat', 4n, 'claude', 'chat')).toMatchObject({
+      ok: false,
+      code: 'insufficient_credits',
+      available: '1',
+    });
+    expect(hold(batch, 'hold_gpt', 3n, 'gpt', 'chat')).toMatchObject({ ok: true });
+    expect(hold(batch, 'hold_image', 5n, 'flux', 'image')).toMatchObject({ ok: true });
+    // Work naming no model is paid by unscoped grants only.
+    expect(hold(batch, 'hold_plain', 1n)).toMatchObject({ ok: false, available: '0' });
+    const allocations = batch.document()!.hi!.map((row) => [row[0], row[6]]);
+    expect(allocations).toEqual([
+      [
+        'hold_gpt',
+        [
+          ['gr_gpt', '2'],
+          ['gr_any', '1'],
+        ],
+      ],
+      ['hold_image', [['gr_images', '5']]],
+    ]);
+  });
+
+  it('voids the unreserved remainder once; what a hold reserved is written off when released', () => {
+    const batch = batchOver([account('cus_a', [grant('gr_promo', 10n, { source: 'promo', priority: 50 })])]);
+    hold(batch, 'hold_1', 4n);
+    expect(batch.apply({ op: 'void_grant', customer: 'cus_a', grant: 'gr_promo' })).toMatchObject({
+      ok: true,
+      voided: '6',
+      reserved: '4',
+      balance: '4',
+    });
+    expect(batch.apply({ op: 'void_grant', customer: 'cus_a', grant: 'gr_promo' })).toMatchObject({
+      voided: '0',
+    });
+    expect(hold(batch, 'hold_2', 1n)).toMatchObject({ ok: false, code: 'insufficient_credits' });
+    batch.apply({ op: 'void', hold: 'hold_1' });
+    const document = batch.document()!;
+    expect(document.t!.map((row) => [row[1], row[2]])).toEqual([
+      ['grant_void', '-6'],
+      ['grant_void', '-4'],
+    ]);
+    expect(document.e!.filter(([, account]) => account === 'sys:promotions')).toEqual([
+      [1, 'sys:promotions', '6'],
+      [2, 'sys:promotions', '4'],
+    ]);
+    expect(document.c).toEqual([['cus_a', '7', '0', '0']]);
   });
 });

@@ -19,8 +19,8 @@ import {
   type SpendLimitPeriod,
   type SpendLimitState,
 } from './spend-limits.ts';
-import type { GrantSource } from './spend-order.ts';
-import { compareSpendOrder } from './spend-order.ts';
+import type { GrantScope, GrantSource, GrantUse } from './spend-order.ts';
+import { compareSpendOrder, FUNDING_ACCOUNT, grantPaysFor } from './spend-order.ts';
 
 export interface GrantState {
   id: string;
@@ -31,6 +31,10 @@ export interface GrantState {
   reserved: bigint;
   expiresAt: Date | null;
   createdAt: Date;
+  /** What the grant may pay for (null: anything): spend-order.ts. */
+  scope: GrantScope | null;
+  /** Set by `void_grant`: nothing more is spent from it, and what holds release is written off. */
+  voidedAt: Date | null;
 }
 
 export interface RunTotal {
@@ -87,6 +91,8 @@ export interface HoldState {
   /** Reservations in spend order: [grant id, amount]. */
   allocations: [string, bigint][];
   model: string | null;
+  /** The model's type (`chat`, `image`, …), which scoped grants match on. */
+  modelType: string | null;
   runId: string | null;
   provider: string | null;
   expiresAt: Date;
@@ -128,6 +134,7 @@ export type Operation = Keyed &
         priority: number;
         fundingAccount: string;
         expiresAt?: Date;
+        scope?: GrantScope;
         reason?: string;
         metadata?: Record<string, unknown>;
         type?: string;
@@ -140,6 +147,7 @@ export type Operation = Keyed &
         expiresAt: Date;
         funding: 'credits' | 'byok';
         model?: string;
+        modelType?: string;
         provider?: string;
         runId?: string;
         maxRun?: bigint;
@@ -185,6 +193,7 @@ export type Operation = Keyed &
         amount: bigint;
         expiresAt: Date;
         model?: string;
+        modelType?: string;
         provider?: string;
         runId?: string;
         maxRun?: bigint;
@@ -223,6 +232,7 @@ export type Operation = Keyed &
         metadata?: Record<string, unknown>;
       }
     | { op: 'expire_grants'; customer: string }
+    | { op: 'void_grant'; customer: string; grant: string; reason?: string }
   );
 
 /** What a batch writes, as the JSON document `tg_ledger_write` reads (see store/migrations/0010). */
@@ -232,7 +242,8 @@ export interface WriteDocument {
   /** Customers read but unchanged (a refusal): [id, revision read]. */
   k?: [string, string][];
   gi?: unknown[][];
-  gu?: [string, string, string][];
+  /** Changed grants: [id, remaining, reserved, voided at or null]. */
+  gu?: [string, string, string, string | null][];
   hi?: unknown[][];
   hu?: unknown[][];
   r?: [string, string, string, string][];
@@ -520,26 +531,38 @@ export class LedgerBatch {
     return this.transactions.length;
   }
 
-  private spendable(account: AccountState): GrantState[] {
+  /** A grant nothing more may be spent from: past its expiry, or voided. */
+  private isClosed(grant: GrantState): boolean {
+    return grant.voidedAt !== null || (grant.expiresAt !== null && grant.expiresAt <= this.now);
+  }
+
+  /**
+   * The live grants with unreserved credits, in spend order; with `use`, only those whose scope pays
+   * for that work (without: every grant, as an adjustment debits the whole balance).
+   */
+  private spendable(account: AccountState, use?: GrantUse): GrantState[] {
     return account.grants.filter(
-      (grant) => grant.remaining > grant.reserved && (grant.expiresAt === null || grant.expiresAt > this.now),
+      (grant) =>
+        grant.remaining > grant.reserved &&
+        !this.isClosed(grant) &&
+        (use === undefined || grantPaysFor(grant.scope, use)),
     );
   }
 
   /** Writes off the unreserved remainder of every grant past its expiry (a hold may still use what it reserved). */
   private settle(account: AccountState): bigint {
     let total = 0n;
+    const closedAt = (grant: GrantState) => (grant.voidedAt ?? grant.expiresAt)!.getTime();
     const due = account.grants
-      .filter(
-        (grant) =>
-          grant.expiresAt !== null && grant.expiresAt <= this.now && grant.remaining > grant.reserved,
-      )
-      .sort(
-        (left, right) =>
-          left.expiresAt!.getTime() - right.expiresAt!.getTime() || (left.id < right.id ? -1 : 1),
-      );
+      .filter((grant) => this.isClosed(grant) && grant.remaining > grant.reserved)
+      .sort((left, right) => closedAt(left) - closedAt(right) || (left.id < right.id ? -1 : 1));
     for (const grant of due) {
       const amount = grant.remaining - grant.reserved;
+      total += amount;
+      if (grant.voidedAt !== null) {
+        this.writeOffVoided(account, grant, amount, null);
+        continue;
+      }
       grant.remaining -= amount;
       account.balance -= amount;
       this.touchGrant(grant);
@@ -562,15 +585,69 @@ export class LedgerBatch {
         'grant.expired',
         { grant: grant.id, amount: microsToCredits(amount), balance: microsToCredits(account.balance) },
       ]);
-      total += amount;
     }
     return total;
   }
 
-  /** After writing off what has expired: a refusal if `amount` is more than the customer has available. */
-  private refuseUnaffordable(account: AccountState, amount: bigint): RawResult | null {
+  /** A voided grant's unreserved credits go back to the account that funded it (a new transaction). */
+  private writeOffVoided(account: AccountState, grant: GrantState, amount: bigint, reason: string | null) {
+    grant.remaining -= amount;
+    account.balance -= amount;
+    this.touchGrant(grant);
+    return this.record({
+      customer: account.id,
+      type: 'grant_void',
+      amount: -amount,
+      balanceAfter: account.balance,
+      holdId: null,
+      grantId: grant.id,
+      model: null,
+      metadata: reason === null ? null : { reason },
+      legs: [
+        [account.id, -amount],
+        [FUNDING_ACCOUNT[grant.source], amount],
+      ],
+    });
+  }
+
+  /**
+   * Voids a grant: its unreserved remainder is written off now, and what its holds still reserve is
+   * written off as they release it (a capture spends it as usual). Once: voiding again writes off
+   * nothing more.
+   */
+  private voidGrant(operation: Extract<Operation, { op: 'void_grant' }>): RawResult {
+    const account = this.account(operation.customer);
+    if (!account) return refusal('not_found', `No such grant: ${operation.grant}`);
     this.settle(account);
-    const available = account.balance - account.held;
+    const grant = account.grants.find((candidate) => candidate.id === operation.grant);
+    let transaction: number | null = null;
+    let amount = 0n;
+    if (grant && grant.voidedAt === null) {
+      grant.voidedAt = this.now;
+      amount = grant.remaining - grant.reserved;
+      this.touchGrant(grant);
+      this.dirty.add(account.id);
+      if (amount > 0n) transaction = this.writeOffVoided(account, grant, amount, operation.reason ?? null);
+    }
+    return {
+      ok: true,
+      grant_id: operation.grant,
+      customer: account.id,
+      voided: amount.toString(),
+      reserved: (grant?.reserved ?? 0n).toString(),
+      balance: account.balance.toString(),
+      transaction_id: transaction === null ? null : `${TRANSACTION_PLACEHOLDER}${transaction}`,
+    };
+  }
+
+  /** After writing off what has expired: a refusal if `amount` is more than the customer has available. */
+  private refuseUnaffordable(account: AccountState, amount: bigint, use?: GrantUse): RawResult | null {
+    this.settle(account);
+    // Without scoped grants this is balance − held; with them, only what may pay for this work.
+    const available =
+      use === undefined
+        ? account.balance - account.held
+        : this.spendable(account, use).reduce((sum, grant) => sum + grant.remaining - grant.reserved, 0n);
     if (amount <= available) return null;
     return refusal('insufficient_credits', 'Insufficient credits', {
       required: amount.toString(),
@@ -587,9 +664,9 @@ export class LedgerBatch {
   }
 
   /** Spends up to `amount` of the unreserved live credits in spend order; returns what it took. */
-  private consume(account: AccountState, amount: bigint): bigint {
+  private consume(account: AccountState, amount: bigint, use?: GrantUse): bigint {
     let left = amount;
-    for (const grant of this.spendable(account)) {
+    for (const grant of this.spendable(account, use)) {
       if (left === 0n) break;
       const take = min(left, grant.remaining - grant.reserved);
       grant.remaining -= take;
@@ -652,6 +729,8 @@ export class LedgerBatch {
         if (!account) return refusal('not_found', `No such customer: ${operation.customer}`);
         return { ok: true, expired: this.settle(account).toString() };
       }
+      case 'void_grant':
+        return this.voidGrant(operation);
     }
   }
 
@@ -682,6 +761,8 @@ export class LedgerBatch {
       reserved: 0n,
       expiresAt: operation.expiresAt ?? null,
       createdAt: this.now,
+      scope: operation.scope ?? null,
+      voidedAt: null,
     };
     const position = account.grants.findIndex((other) => compareSpendOrder(grant, other) < 0);
     account.grants.splice(position === -1 ? account.grants.length : position, 0, grant);
@@ -719,8 +800,9 @@ export class LedgerBatch {
     if (!account) return refusal('not_found', `No such customer: ${operation.customer}`);
     if (this.hold(operation.holdId)) throw new LedgerInvariantError(`hold id ${operation.holdId} reused`);
     let limits: [string, SpendLimitState][] = [];
+    const use: GrantUse = { model: operation.model, modelType: operation.modelType };
     if (operation.funding === 'credits') {
-      const unaffordable = this.refuseUnaffordable(account, operation.amount);
+      const unaffordable = this.refuseUnaffordable(account, operation.amount, use);
       if (unaffordable) return unaffordable;
       const limited = this.limitsFor(account, operation.userKey, operation.member, operation.amount);
       if ('refused' in limited) return limited.refused;
@@ -745,7 +827,7 @@ export class LedgerBatch {
     const allocations: [string, bigint][] = [];
     if (operation.funding === 'credits' && operation.amount > 0n) {
       let left = operation.amount;
-      for (const grant of this.spendable(account)) {
+      for (const grant of this.spendable(account, use)) {
         if (left === 0n) break;
         const take = min(left, grant.remaining - grant.reserved);
         grant.reserved += take;
@@ -767,6 +849,7 @@ export class LedgerBatch {
       captured: null,
       allocations,
       model: operation.model ?? null,
+      modelType: operation.modelType ?? null,
       runId: operation.runId ?? null,
       provider: operation.provider ?? null,
       expiresAt: operation.expiresAt,
@@ -830,7 +913,7 @@ export class LedgerBatch {
       grant.remaining -= take;
       grant.reserved -= reserved;
       this.touchGrant(grant);
-      releasedExpired ||= grant.expiresAt !== null && grant.expiresAt <= this.now;
+      releasedExpired ||= this.isClosed(grant);
       left -= take;
     }
     account.held -= hold.amount;
@@ -838,7 +921,7 @@ export class LedgerBatch {
     const extra = capture - fromHold;
     // Usage above the hold (a provider counted more than we estimated): taken from what is available;
     // only what the balance cannot cover becomes a recorded loss. Expired grants are never spent here.
-    const covered = extra > 0n ? this.consume(account, extra) : 0n;
+    const covered = extra > 0n ? this.consume(account, extra, holdUse(hold)) : 0n;
     const usage = this.recordUsage(account, hold, operation, capture, share, fromHold + covered);
     // What the hold reserved is spent; what it paid beyond or short of that changes the limits too.
     this.spendOnHoldLimits(account, hold, usage.paid - hold.amount);
@@ -880,7 +963,7 @@ export class LedgerBatch {
     }
     // What has expired is gone first, so the usage row's balance_after follows from the row before it.
     this.settle(account);
-    const paid = this.consume(account, capture);
+    const paid = this.consume(account, capture, holdUse(hold));
     const usage = this.recordUsage(account, hold, operation, capture, share, paid, { hold_voided: true });
     // The void returned the hold's reservation to its limits; what the work cost counts again.
     this.spendOnHoldLimits(account, hold, usage.paid);
@@ -1177,6 +1260,7 @@ export class LedgerBatch {
         reason,
         metadata,
         grant.createdAt.toISOString(),
+        grant.scope,
       ]);
     }
     if (this.changedGrants.size > 0) {
@@ -1184,6 +1268,7 @@ export class LedgerBatch {
         grant.id,
         grant.remaining.toString(),
         grant.reserved.toString(),
+        grant.voidedAt?.toISOString() ?? null,
       ]);
     }
     if (this.transactions.length > 0) {
@@ -1225,6 +1310,7 @@ export class LedgerBatch {
           storedForm(hold.result),
           hold.metadata,
           hold.spendLimits,
+          hold.modelType,
         ];
       });
     }
@@ -1413,6 +1499,11 @@ export function spendLimitView(limit: SpendLimitState): Record<string, unknown> 
     period_start: limit.periodStart.toISOString(),
     resets_at: periodEnd(limit.period, limit.periodStart)?.toISOString() ?? null,
   };
+}
+
+/** The work a hold pays for, which decides the grants it (and an overrun of it) may draw on. */
+function holdUse(hold: HoldState): GrantUse {
+  return { model: hold.model, modelType: hold.modelType };
 }
 
 /** Run totals are per customer and run id. */

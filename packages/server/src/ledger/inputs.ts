@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { MAX_MICROS } from '../shared/money.ts';
 import { SPEND_LIMIT_PERIODS } from './spend-limits.ts';
-import { GRANT_SOURCES } from './spend-order.ts';
+import { GRANT_SOURCES, MAX_PRIORITY } from './spend-order.ts';
 
 const positiveMicros = z
   .bigint({ error: 'amount must be an integer number of micro-credits (bigint)' })
@@ -48,12 +48,26 @@ export const idempotencySchema = z
   })
   .optional();
 
+/** Bounded: a scope is loaded with its grant on every read of the account. */
+const scopeNames = z.array(z.string().min(1).max(300)).min(1).max(50);
+export const grantScopeSchema = z
+  .object({ types: scopeNames.optional(), models: scopeNames.optional() })
+  .strict()
+  .refine((scope) => scope.types !== undefined || scope.models !== undefined, {
+    error: 'scope must name types or models',
+  });
+
 export const grantInputSchema = z.object({
+  /** The id to give the grant (a scheduled grant keeps its id when credited); default a new one. */
+  grantId: identifier.optional(),
   customerId: identifier,
   amountMicros: positiveMicros,
   source: z.enum(GRANT_SOURCES),
   expiresAt: z.date().optional(),
-  priority: z.number().int().min(0).max(100).optional(),
+  /** Lower is spent first (spend-order.ts); none: `DEFAULT_PRIORITY`. */
+  priority: z.number().int().min(0).max(MAX_PRIORITY).optional(),
+  /** What the grant may pay for; none: anything. */
+  scope: grantScopeSchema.optional(),
   reason: z.string().max(500).optional(),
   metadata,
   /** Transaction type shown in history (e.g. `purchase`, `signup_bonus`); defaults to `grant`. */
@@ -72,6 +86,8 @@ export const holdInputSchema = z.object({
     .max(31 * 24 * 3600)
     .optional(),
   model: z.string().max(300).optional(),
+  /** The model's type (`chat`, `image`, …): grants scoped to types pay only for their types. */
+  modelType: z.string().max(50).optional(),
   provider: z.string().max(100).optional(),
   runId: z.string().min(1).max(200).optional(),
   maxRunMicros: nonNegativeMicros.optional(),
@@ -160,6 +176,13 @@ export const spendLimitInputSchema = z.object({
   period: z.enum(SPEND_LIMIT_PERIODS).default('month'),
 });
 export type SpendLimitInput = z.input<typeof spendLimitInputSchema>;
+
+export const voidGrantInputSchema = z.object({
+  grantId: identifier,
+  reason: z.string().max(500).optional(),
+  idempotency: idempotencySchema,
+});
+export type VoidGrantInput = z.input<typeof voidGrantInputSchema>;
 
 export const historyInputSchema = z.object({
   customerId: identifier,

@@ -15,7 +15,7 @@ import {
   type WriteDocument,
 } from './engine.ts';
 import type { SpendLimitPeriod } from './spend-limits.ts';
-import { compareSpendOrder, type GrantSource } from './spend-order.ts';
+import { compareSpendOrder, type GrantScope, type GrantSource } from './spend-order.ts';
 
 /** Runs one statement and returns its rows: the pool's `query`, or a transaction's. */
 export type Execute = <Row>(sql: string, parameters: unknown[], prepare?: string) => Promise<Row[]>;
@@ -48,7 +48,19 @@ export function isConflict(error: unknown): boolean {
 }
 
 type CustomerRow = [string, string, string, string];
-type GrantRow = [string, string, GrantSource, number, string, string, string, string | null, string];
+type GrantRow = [
+  string,
+  string,
+  GrantSource,
+  number,
+  string,
+  string,
+  string,
+  string | null,
+  string,
+  GrantScope | null,
+  string | null,
+];
 type HoldRow = [
   string,
   string,
@@ -68,6 +80,7 @@ type HoldRow = [
   RawResult | null,
   Record<string, unknown> | null,
   HoldLimit[] | null,
+  string | null,
 ];
 type LimitRow = [string, string, string, SpendLimitPeriod, string, string, string];
 
@@ -113,6 +126,8 @@ export async function loadState(
     reserved,
     expiresAt,
     createdAt,
+    scope,
+    voidedAt,
   ] of state.grants) {
     const grant: GrantState = {
       id,
@@ -123,6 +138,8 @@ export async function loadState(
       reserved: BigInt(reserved),
       expiresAt: expiresAt === null ? null : new Date(expiresAt),
       createdAt: new Date(createdAt),
+      scope: scope ?? null,
+      voidedAt: voidedAt === null || voidedAt === undefined ? null : new Date(voidedAt),
     };
     accounts.get(customer)?.grants.push(grant);
   }
@@ -157,6 +174,7 @@ export async function loadState(
       captured: row[5] === null ? null : BigInt(row[5]),
       allocations: row[6].map(([grant, amount]) => [grant, BigInt(amount)]),
       model: row[7],
+      modelType: row[18] ?? null,
       runId: row[8],
       provider: row[9],
       expiresAt: new Date(row[10]),

@@ -38,7 +38,7 @@ const seed = process.env.LEDGER_PROPERTY_SEED ? Number(process.env.LEDGER_PROPER
 // ------------------------------------------------------------------------------------------------ model
 
 /** The rule, restated: promo and gift before adjustments, adjustments before purchases. */
-const MODEL_PRIORITY: Record<GrantSource, number> = {
+const MODEL_SOURCE_RANK: Record<GrantSource, number> = {
   allowance: 0,
   promo: 1,
   gift: 1,
@@ -56,6 +56,40 @@ interface ModelGrant {
   remaining: bigint;
   reserved: bigint;
   writtenOff: bigint;
+  /** What the grant pays for (null: anything): model types and/or model ids. */
+  scope: ModelScope | null;
+  /** Voided: spends nothing more; its unreserved credits go (not counted as expiry). */
+  voided?: boolean;
+  voidedOff?: bigint;
+}
+
+interface ModelScope {
+  types?: string[];
+  models?: string[];
+}
+
+/** The work a hold pays for; `{}` names no model (only unscoped grants pay for it). */
+interface ModelWork {
+  model?: string;
+  modelType?: string;
+}
+
+/** Holds pay for no named model, a chat model or an image model. */
+const WORKS: ModelWork[] = [
+  {},
+  { model: 'm-chat', modelType: 'chat' },
+  { model: 'm-image', modelType: 'image' },
+];
+/** Grants pay for anything, image models only, or the one chat model. */
+const SCOPES: (ModelScope | null)[] = [null, { types: ['image'] }, { models: ['m-chat'] }];
+
+/** The scope rule, restated: no scope pays for anything; else the work's model id or type is listed. */
+function modelPaysFor(scope: ModelScope | null, work: ModelWork | undefined): boolean {
+  if (work === undefined || scope === null) return true;
+  return (
+    (work.model !== undefined && (scope.models ?? []).includes(work.model)) ||
+    (work.modelType !== undefined && (scope.types ?? []).includes(work.modelType))
+  );
 }
 
 interface ModelHold {
@@ -68,6 +102,7 @@ interface ModelHold {
   status: 'held' | 'captured' | 'voided';
   paid: bigint;
   capture?: { amount: bigint; cost: bigint; shortfall: bigint };
+  work: ModelWork;
 }
 
 interface Totals {
@@ -81,14 +116,19 @@ type Expected<Value> =
   | { ok: true; value: Value }
   | { ok: false; code: string; details?: Record<string, unknown> };
 
-/** Spend order: allowance first, then soonest expiry (never last), then priority, then oldest, then id. */
+/**
+ * Spend order: allowance first, then the lowest explicit priority (50 when none was given), then
+ * soonest expiry (never last), then the source's rank, then oldest, then id.
+ */
 function modelOrder(left: ModelGrant, right: ModelGrant): number {
   const allowance = Number(right.source === 'allowance') - Number(left.source === 'allowance');
   if (allowance !== 0) return allowance;
+  if (left.priority !== right.priority) return left.priority - right.priority;
   const leftExpiry = left.expiresAt ?? Number.POSITIVE_INFINITY;
   const rightExpiry = right.expiresAt ?? Number.POSITIVE_INFINITY;
   if (leftExpiry !== rightExpiry) return leftExpiry < rightExpiry ? -1 : 1;
-  if (left.priority !== right.priority) return left.priority - right.priority;
+  const rank = MODEL_SOURCE_RANK[left.source] - MODEL_SOURCE_RANK[right.source];
+  if (rank !== 0) return rank;
   if (left.createdAt !== right.createdAt) return left.createdAt - right.createdAt;
   return left.id < right.id ? -1 : left.id > right.id ? 1 : 0;
 }
@@ -122,21 +162,47 @@ class Model {
     return hold.status === 'held' && hold.expiresAt <= this.now;
   }
 
-  /** Expiry writes off only the unreserved remainder. */
+  /** Expiry (and a void) writes off only the unreserved remainder. */
   settle(): void {
     for (const grant of this.grants) {
-      if (this.isExpired(grant) && grant.remaining > grant.reserved) {
+      if (grant.voided && grant.remaining > grant.reserved) {
+        grant.voidedOff = (grant.voidedOff ?? 0n) + grant.remaining - grant.reserved;
+        grant.remaining = grant.reserved;
+      } else if (this.isExpired(grant) && grant.remaining > grant.reserved) {
         grant.writtenOff += grant.remaining - grant.reserved;
         grant.remaining = grant.reserved;
       }
     }
   }
 
-  private spendable(customer: number): ModelGrant[] {
+  /** Voids a grant: the unreserved remainder now, what holds release later; once. */
+  voidGrant(grant: ModelGrant | undefined): Expected<{ voided: bigint; reserved: bigint }> {
+    if (!grant) return { ok: false, code: 'not_found' };
+    this.settle();
+    if (grant.voided) return { ok: true, value: { voided: 0n, reserved: grant.reserved } };
+    const before = grant.voidedOff ?? 0n;
+    grant.voided = true;
+    this.settle();
+    return { ok: true, value: { voided: (grant.voidedOff ?? 0n) - before, reserved: grant.reserved } };
+  }
+
+  voidedOff(customer: number): bigint {
+    return this.grants
+      .filter((grant) => grant.customer === customer)
+      .reduce((sum, grant) => sum + (grant.voidedOff ?? 0n), 0n);
+  }
+
+  /** Live grants with unreserved credits in spend order; with `work`, only those whose scope pays for it. */
+  private spendable(customer: number, work?: ModelWork): ModelGrant[] {
     this.settle();
     return this.grants
       .filter(
-        (grant) => grant.customer === customer && !this.isExpired(grant) && grant.remaining > grant.reserved,
+        (grant) =>
+          grant.customer === customer &&
+          !this.isExpired(grant) &&
+          !grant.voided &&
+          grant.remaining > grant.reserved &&
+          modelPaysFor(grant.scope, work),
       )
       .sort(modelOrder);
   }
@@ -165,8 +231,8 @@ class Model {
     return { balance, pending, available: balance - pending, bySource, grants };
   }
 
-  available(customer: number): bigint {
-    return this.spendable(customer).reduce((sum, grant) => sum + grant.remaining - grant.reserved, 0n);
+  available(customer: number, work?: ModelWork): bigint {
+    return this.spendable(customer, work).reduce((sum, grant) => sum + grant.remaining - grant.reserved, 0n);
   }
 
   writtenOff(customer: number): bigint {
@@ -176,9 +242,9 @@ class Model {
   }
 
   /** Spends up to `amount` of the unreserved live credits in spend order; returns what it took. */
-  private consume(customer: number, amount: bigint): bigint {
+  private consume(customer: number, amount: bigint, work?: ModelWork): bigint {
     let left = amount;
-    for (const grant of this.spendable(customer)) {
+    for (const grant of this.spendable(customer, work)) {
       if (left === 0n) break;
       const take = min(left, grant.remaining - grant.reserved);
       grant.remaining -= take;
@@ -194,6 +260,7 @@ class Model {
     expiresAt: number | null,
     priority: number | undefined,
     id: string | undefined,
+    scope: ModelScope | null = null,
   ): Expected<Record<string, never>> {
     if (!this.known(customer)) return { ok: false, code: 'not_found' };
     if (expiresAt !== null && expiresAt <= this.now) return { ok: false, code: 'invalid_request' };
@@ -203,7 +270,8 @@ class Model {
       id,
       customer,
       source,
-      priority: priority ?? MODEL_PRIORITY[source],
+      priority: priority ?? 50,
+      scope,
       expiresAt,
       createdAt: this.now,
       remaining: amount,
@@ -220,11 +288,13 @@ class Model {
     timeoutSeconds: number,
     funding: 'credits' | 'byok',
     id: string | undefined,
+    work: ModelWork = {},
   ): Expected<{ amount: bigint; expiresAt: number; available: bigint | null }> {
     if (!this.known(customer)) return { ok: false, code: 'not_found' };
     const allocations: [ModelGrant, bigint][] = [];
     if (funding === 'credits') {
-      const available = this.available(customer);
+      // What may pay for this work; the hold then reports the customer's whole available balance.
+      const available = this.available(customer, work);
       if (amount > available) {
         return {
           ok: false,
@@ -233,7 +303,7 @@ class Model {
         };
       }
       let left = amount;
-      for (const grant of this.spendable(customer)) {
+      for (const grant of this.spendable(customer, work)) {
         if (left === 0n) break;
         const take = min(left, grant.remaining - grant.reserved);
         grant.reserved += take;
@@ -243,7 +313,17 @@ class Model {
     }
     if (id === undefined) throw new Error('the database refused a hold the model accepts');
     const expiresAt = this.now + timeoutSeconds * 1000;
-    this.holds.push({ id, customer, funding, amount, allocations, expiresAt, status: 'held', paid: 0n });
+    this.holds.push({
+      id,
+      customer,
+      funding,
+      amount,
+      allocations,
+      expiresAt,
+      status: 'held',
+      paid: 0n,
+      work,
+    });
     return {
       ok: true,
       value: { amount, expiresAt, available: funding === 'credits' ? this.available(customer) : null },
@@ -280,7 +360,7 @@ class Model {
       left -= take;
     }
     const extra = cost - fromHold;
-    const covered = extra > 0n ? this.consume(hold.customer, extra) : 0n;
+    const covered = extra > 0n ? this.consume(hold.customer, extra, hold.work) : 0n;
     const paid = fromHold + covered;
     hold.paid = paid;
     hold.capture = { amount: paid, cost, shortfall: extra - covered };
@@ -315,8 +395,9 @@ class Model {
     customer: number,
     amount: bigint,
     id: string | undefined,
+    work: ModelWork = {},
   ): Expected<{ amount: bigint; cost: bigint; shortfall: bigint }> {
-    const held = this.hold(customer, amount, 3600, 'credits', id);
+    const held = this.hold(customer, amount, 3600, 'credits', id, work);
     if (!held.ok) return held;
     return this.capture(this.holds.at(-1), amount, 'clamp');
   }
@@ -368,9 +449,20 @@ type SimpleStep =
       source: GrantSource;
       expiry: number | null;
       priority: number | undefined;
+      /** Index into SCOPES (none: no scope). */
+      scope?: number;
       keyed: boolean;
     }
-  | { kind: 'hold'; customer: number; amount: bigint; timeout: number; byok: boolean; keyed: boolean }
+  | {
+      kind: 'hold';
+      customer: number;
+      amount: bigint;
+      timeout: number;
+      byok: boolean;
+      keyed: boolean;
+      /** Index into WORKS (none: no model). */
+      work?: number;
+    }
   | {
       kind: 'capture';
       hold: HoldPick;
@@ -380,10 +472,11 @@ type SimpleStep =
     }
   | { kind: 'void'; hold: HoldPick; keyed: boolean }
   | { kind: 'extend'; hold: HoldPick; timeout: number }
-  | { kind: 'charge'; customer: number; amount: bigint; keyed: boolean }
+  | { kind: 'charge'; customer: number; amount: bigint; keyed: boolean; work?: number }
   | { kind: 'debit'; customer: number; amount: bigint; keyed: boolean }
   | { kind: 'clawback'; grant: number | null; amount: bigint; keyed: boolean }
-  | { kind: 'expireGrants'; customer: number };
+  | { kind: 'expireGrants'; customer: number }
+  | { kind: 'voidGrant'; grant: number | null; keyed: boolean };
 
 type Step =
   | SimpleStep
@@ -423,7 +516,9 @@ const grantArb = (customer: fc.Arbitrary<number>, amount: fc.Arbitrary<bigint>) 
     source: fc.constantFrom(...GRANT_SOURCES),
     // seconds after the sequence started (ties on purpose); null = never expires
     expiry: fc.option(fc.constantFrom(20, 60, 120, 300), { freq: 2 }),
-    priority: fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, fc.integer({ min: 0, max: 3 })),
+    // Around the default (50), so that explicit priorities go before, after and tie with the rest.
+    priority: fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, fc.constantFrom(40, 50, 60)),
+    scope: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, fc.constantFrom(1, 2)),
     keyed: rarely(3),
   });
 
@@ -437,6 +532,7 @@ const simpleStepArb: fc.Arbitrary<SimpleStep> = fc.oneof(
       amount: amountArb(0, 20, 1),
       timeout: timeoutArb,
       byok: rarely(10),
+      work: fc.nat({ max: WORKS.length - 1 }),
       keyed: rarely(3),
     }),
   },
@@ -469,6 +565,7 @@ const simpleStepArb: fc.Arbitrary<SimpleStep> = fc.oneof(
       customer: customerArb,
       amount: amountArb(0, 12),
       keyed: rarely(3),
+      work: fc.nat({ max: WORKS.length - 1 }),
     }),
   },
   {
@@ -490,6 +587,14 @@ const simpleStepArb: fc.Arbitrary<SimpleStep> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('expireGrants' as const), customer: customerArb }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('voidGrant' as const),
+      grant: fc.option(fc.nat(), { freq: 20 }),
+      keyed: rarely(3),
+    }),
+  },
 );
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -662,6 +767,12 @@ class Sequence {
     return candidates[pick.index % candidates.length];
   }
 
+  /** A grant of the model by index (any customer's), or none: the call names an unknown grant. */
+  private pickGrant(index: number | null): ModelGrant | undefined {
+    const grants = this.model.grants;
+    return index === null || grants.length === 0 ? undefined : grants[index % grants.length];
+  }
+
   private remember(
     label: string,
     call: KeyedCall['call'],
@@ -683,6 +794,7 @@ class Sequence {
           source: step.source,
           expiresAt: expiresAt === null ? undefined : new Date(expiresAt),
           priority: step.priority,
+          scope: SCOPES[step.scope ?? 0] ?? undefined,
           idempotency: this.idempotency(step.keyed),
         };
         return {
@@ -697,6 +809,7 @@ class Sequence {
               expiresAt,
               step.priority,
               actual.ok ? actual.value.grantId : undefined,
+              SCOPES[step.scope ?? 0] ?? null,
             );
             compareOutcome(actual, expected, where);
             if (actual.ok) {
@@ -722,6 +835,7 @@ class Sequence {
           amountMicros: step.amount,
           timeoutSeconds: step.timeout,
           funding,
+          ...WORKS[step.work ?? 0],
           idempotency: this.idempotency(step.keyed),
         };
         return {
@@ -735,6 +849,7 @@ class Sequence {
               step.timeout,
               funding,
               actual.ok ? actual.value.id : undefined,
+              WORKS[step.work ?? 0],
             );
             compareOutcome(actual, expected, where);
             if (actual.ok && expected.ok) {
@@ -843,6 +958,7 @@ class Sequence {
         const input = {
           customerId: this.customerId(step.customer),
           amountMicros: step.amount,
+          ...WORKS[step.work ?? 0],
           idempotency: this.idempotency(step.keyed),
         };
         return {
@@ -854,6 +970,7 @@ class Sequence {
               step.customer,
               step.amount,
               actual.ok ? actual.value.id : undefined,
+              WORKS[step.work ?? 0],
             );
             compareOutcome(actual, expected, where);
             if (actual.ok && expected.ok) {
@@ -897,8 +1014,7 @@ class Sequence {
         };
       }
       case 'clawback': {
-        const mine = model.grants;
-        const grant = step.grant === null || mine.length === 0 ? undefined : mine[step.grant % mine.length];
+        const grant = this.pickGrant(step.grant);
         // A clawback of an unknown grant is refused before the key is claimed, so only known grants are keyed.
         const input = {
           grantId: grant?.id ?? `gr_missing_${this.tag}`,
@@ -923,6 +1039,37 @@ class Sequence {
                 where,
                 (conflict) =>
                   ledger.clawback(conflict ? { ...input, amountMicros: step.amount + 1n } : input),
+                actual,
+                (value) => [value.grantId, value.transactionId],
+              );
+            }
+          },
+        };
+      }
+      case 'voidGrant': {
+        const grant = this.pickGrant(step.grant);
+        const input = {
+          grantId: grant?.id ?? `gr_missing_${this.tag}`,
+          idempotency: this.idempotency(step.keyed && grant !== undefined),
+        };
+        return {
+          owner: this.owner(grant?.customer),
+          execute: () => ledger.voidGrant(input),
+          check: (result) => {
+            const actual = result as AnyResult;
+            const expected = model.voidGrant(grant);
+            compareOutcome(actual, expected, where);
+            if (actual.ok && expected.ok) {
+              expect(
+                { voided: actual.value.voidedMicros, reserved: actual.value.reservedMicros },
+                where,
+              ).toEqual(expected.value);
+            }
+            if (input.idempotency) {
+              this.remember(
+                where,
+                (conflict) =>
+                  ledger.voidGrant(conflict ? { ...input, reason: 'a different request' } : input),
                 actual,
                 (value) => [value.grantId, value.transactionId],
               );
@@ -1061,6 +1208,7 @@ class Sequence {
         adjustment: -totals.debited,
         refund: -totals.clawedBack,
       });
+      expect(-(byType.grant_void ?? 0n), `${label}: voided grants`).toBe(this.model.voidedOff(customer));
       const expired = -(byType.expire ?? 0n);
       const writtenOff = this.model.writtenOff(customer);
       if (this.settledNow.has(customer)) {
@@ -1131,6 +1279,7 @@ it('the model orders grants exactly as compareSpendOrder does', () => {
         remaining: 0n,
         reserved: 0n,
         writtenOff: 0n,
+        scope: null,
       });
       const asKey = (key: typeof left) => ({
         ...key,

@@ -7,7 +7,6 @@
  * and a write. Reads (balance, history) are plain queries.
  */
 import { createHash } from 'node:crypto';
-import { sql } from 'kysely';
 import type { Clock } from '../shared/clock.ts';
 import { type ErrorCode, TollgateError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
@@ -43,7 +42,9 @@ import {
   holdInputSchema,
   type SpendLimitInput,
   spendLimitInputSchema,
+  type VoidGrantInput,
   type VoidInput,
+  voidGrantInputSchema,
   voidInputSchema,
 } from './inputs.ts';
 import {
@@ -63,7 +64,13 @@ import {
   type SpendLimitPeriod,
   type SpendLimitState,
 } from './spend-limits.ts';
-import { FUNDING_ACCOUNT, type GrantSource, SOURCE_PRIORITY } from './spend-order.ts';
+import {
+  compareSpendOrder,
+  DEFAULT_PRIORITY,
+  FUNDING_ACCOUNT,
+  type GrantScope,
+  type GrantSource,
+} from './spend-order.ts';
 
 /** Expected refusals are values; callers branch on them (HTTP maps them to typed errors). */
 export type LedgerResult<Value> = { ok: true; value: Value } | { ok: false; error: TollgateError };
@@ -116,6 +123,18 @@ export interface GrantResult {
   replayed: boolean;
 }
 
+export interface VoidGrantResult {
+  grantId: string;
+  customerId: string;
+  /** What the void wrote off now (zero when voided before). */
+  voidedMicros: bigint;
+  /** What open holds still reserve on the grant (written off as they release it). */
+  reservedMicros: bigint;
+  balanceMicros: bigint;
+  transactionId: string | null;
+  replayed: boolean;
+}
+
 export interface ClawbackResult {
   grantId: string;
   customerId: string;
@@ -128,11 +147,15 @@ export interface ClawbackResult {
 export interface GrantView {
   id: string;
   source: GrantSource;
+  priority: number;
   amountMicros: bigint;
   remainingMicros: bigint;
   reservedMicros: bigint;
   expiresAt: Date | null;
   createdAt: Date;
+  scope: GrantScope | null;
+  /** Voided: only what open holds still reserve is left. */
+  voidedAt: Date | null;
 }
 
 export interface BalanceView {
@@ -569,6 +592,7 @@ export class Ledger {
         amount: parsed.amountMicros,
         expiresAt: new Date(now.getTime() + (parsed.timeoutSeconds ?? this.holdTimeoutSeconds) * 1000),
         model: parsed.model,
+        modelType: parsed.modelType,
         provider: parsed.provider,
         runId: parsed.runId,
         maxRun: parsed.maxRunMicros,
@@ -648,6 +672,7 @@ export class Ledger {
         amount: parsed.amountMicros,
         expiresAt: new Date(this.clock.now().getTime() + this.holdTimeoutSeconds * 1000),
         model: parsed.model,
+        modelType: parsed.modelType,
         provider: parsed.provider,
         runId: parsed.runId,
         maxRun: parsed.maxRunMicros,
@@ -755,6 +780,32 @@ export class Ledger {
     return toResult(result, toClawbackResult);
   }
 
+  /**
+   * Voids a grant: its unreserved remainder is written off now (a `grant_void` transaction back to the
+   * account that funded it), what open holds reserve on it stays theirs and is written off as they
+   * release it. Voiding a voided (or spent) grant writes off nothing.
+   */
+  async voidGrant(input: VoidGrantInput): Promise<LedgerResult<VoidGrantResult>> {
+    const parsed = parseInput(voidGrantInputSchema, input);
+    const grant = await grantOwner(this.execute, parsed.grantId);
+    if (!grant)
+      return { ok: false, error: new TollgateError('not_found', `No such grant: ${parsed.grantId}`) };
+    const result = await this.submit(
+      { op: 'void_grant', customer: grant.customer, grant: parsed.grantId, reason: parsed.reason },
+      parsed.idempotency,
+      { ...input, idempotency: undefined },
+    );
+    return toResult(result, (raw) => ({
+      grantId: String(raw.grant_id),
+      customerId: String(raw.customer),
+      voidedMicros: BigInt(raw.voided as string),
+      reservedMicros: BigInt(raw.reserved as string),
+      balanceMicros: BigInt(raw.balance as string),
+      transactionId: raw.transaction_id ? `txn_${raw.transaction_id}` : null,
+      replayed: raw.replayed === true,
+    }));
+  }
+
   /** Writes off the unreserved remainder of a customer's expired grants. */
   async expireGrants(customerId: string): Promise<bigint> {
     const result = await this.batcher.submit({ op: 'expire_grants', customer: customerId });
@@ -811,16 +862,14 @@ export class Ledger {
         'amount_micros',
         'remaining_micros',
         'reserved_micros',
+        'priority',
         'expires_at',
         'created_at',
+        'scope',
+        'voided_at',
       ])
       .where('customer_id', '=', customerId)
       .where('remaining_micros', '>', 0n)
-      .orderBy(sql`(source = 'allowance')`, 'desc')
-      .orderBy(sql`expires_at asc nulls last`)
-      .orderBy('priority')
-      .orderBy('created_at')
-      .orderBy('id')
       .execute();
     const bySource: Record<GrantSource, bigint> = {
       purchase: 0n,
@@ -831,12 +880,21 @@ export class Ledger {
     };
     const grants: GrantView[] = [];
     let expiredUnreservedMicros = 0n;
-    for (const row of rows) {
-      const expiresAt = row.expires_at ? new Date(row.expires_at) : null;
+    const ordered = rows
+      .map((row) => ({
+        ...row,
+        source: row.source as GrantSource,
+        expiresAt: row.expires_at ? new Date(row.expires_at) : null,
+        createdAt: new Date(row.created_at),
+      }))
+      .sort(compareSpendOrder);
+    for (const row of ordered) {
+      const expiresAt = row.expiresAt;
       const remaining = BigInt(row.remaining_micros);
       const reserved = BigInt(row.reserved_micros);
-      // A grant past its expiry that the sweeper has not reached yet is already gone for the customer.
-      const expired = expiresAt !== null && expiresAt <= now;
+      const voidedAt = row.voided_at ? new Date(row.voided_at) : null;
+      // A grant past its expiry (or voided) that the sweeper has not reached yet is already gone for the customer.
+      const expired = voidedAt !== null || (expiresAt !== null && expiresAt <= now);
       const live = expired ? reserved : remaining;
       if (expired) expiredUnreservedMicros += remaining - reserved;
       if (live === 0n) continue;
@@ -847,8 +905,11 @@ export class Ledger {
         amountMicros: BigInt(row.amount_micros),
         remainingMicros: live,
         reservedMicros: reserved,
+        priority: row.priority,
         expiresAt,
-        createdAt: new Date(row.created_at),
+        createdAt: row.createdAt,
+        scope: (row.scope as GrantScope | null) ?? null,
+        voidedAt,
       });
     }
     const balanceMicros = BigInt(customer.balance_micros) - expiredUnreservedMicros;
@@ -977,11 +1038,12 @@ function grantOperation(parsed: ParsedGrant): Operation {
   return {
     op: 'grant',
     customer: parsed.customerId,
-    grantId: newId('gr'),
+    grantId: parsed.grantId ?? newId('gr'),
     amount: parsed.amountMicros,
     source: parsed.source,
-    priority: parsed.priority ?? SOURCE_PRIORITY[parsed.source],
+    priority: parsed.priority ?? DEFAULT_PRIORITY,
     expiresAt: parsed.expiresAt,
+    scope: parsed.scope,
     reason: parsed.reason,
     metadata: parsed.metadata,
     type: parsed.type,

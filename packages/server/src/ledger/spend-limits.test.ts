@@ -28,6 +28,8 @@ function account(balance: bigint, limits: [string, SpendLimitState][] = []): Acc
         reserved: 0n,
         expiresAt: null,
         createdAt: new Date('2026-01-01T00:00:00Z'),
+        scope: null,
+        voidedAt: null,
       },
     ],
     runs: new Map(),

@@ -18,6 +18,8 @@ export const DEFAULT_AUDIT_GRACE_SECONDS = (2 * DEFAULT_SWEEP_INTERVAL_MILLISECO
 export interface SweepResult {
   holdsVoided: number;
   customersExpired: number;
+  /** Scheduled grants credited because their `effective_at` came (grants/). */
+  grantsActivated?: number;
 }
 
 export interface SweepOptions {
@@ -27,6 +29,8 @@ export interface SweepOptions {
    * instead of voided. Only this process's own calls: another server's are voided at their timeout.
    */
   inFlight?: { keepAlive(holdId: string): Promise<boolean> };
+  /** Grants scheduled for a future `effective_at`: credited by the sweep once due. */
+  scheduledGrants?: { activateDue(): Promise<number> };
 }
 
 export async function sweepOnce(
@@ -36,6 +40,7 @@ export async function sweepOnce(
   options: SweepOptions = {},
 ): Promise<SweepResult> {
   const batchSize = options.batchSize ?? 500;
+  const grantsActivated = options.scheduledGrants ? await options.scheduledGrants.activateDue() : undefined;
   const now = clock.now().toISOString();
   const dueHolds = await db.query<{ id: string }>(
     `select id from holds where status = 'held' and expires_at <= $1::timestamptz order by expires_at limit $2`,
@@ -53,7 +58,11 @@ export async function sweepOnce(
     [now, batchSize],
   );
   await Promise.all(dueGrants.map((grant) => ledger.expireGrants(grant.customer_id)));
-  return { holdsVoided: voided.filter(Boolean).length, customersExpired: dueGrants.length };
+  return {
+    holdsVoided: voided.filter(Boolean).length,
+    customersExpired: dueGrants.length,
+    ...(grantsActivated === undefined ? {} : { grantsActivated }),
+  };
 }
 
 export class Sweeper {

@@ -20,6 +20,7 @@ import * as spendLimits from './migrations/0014-spend-limits.ts';
 import * as entitlementsUsagePayouts from './migrations/0015-entitlements-usage-payouts.ts';
 import * as distributable from './migrations/0016-distributable.ts';
 import * as autoTopup from './migrations/0017-auto-topup.ts';
+import * as grants from './migrations/0018-grants.ts';
 import * as teams from './migrations/0019-teams.ts';
 import * as appBranding from './migrations/0020-app-branding.ts';
 import * as partnerSettings from './migrations/0021-partner-settings.ts';
@@ -43,6 +44,7 @@ export const MIGRATIONS: Record<string, { up: string }> = {
   '0015-entitlements-usage-payouts': entitlementsUsagePayouts,
   '0016-distributable': distributable,
   '0017-auto-topup': autoTopup,
+  '0018-grants': grants,
   '0019-teams': teams,
   '0020-app-branding': appBranding,
   '0021-partner-settings': partnerSettings,

@@ -41,6 +41,8 @@ export interface GrantsTable {
   reason: string | null;
   metadata: Json | null;
   created_at: Timestamp;
+  scope: Json | null;
+  voided_at: Timestamp | null;
 }
 
 export interface HoldsTable {
@@ -52,6 +54,7 @@ export interface HoldsTable {
   captured_micros: bigint | null;
   allocations: Json;
   model: string | null;
+  model_type: string | null;
   run_id: string | null;
   provider: string | null;
   expires_at: Timestamp;

@@ -15,6 +15,7 @@ import type Stripe from 'stripe';
 import type { Plan, TollgateConfig } from '../config/types.ts';
 import type { CustomerRecord } from '../customers/customers-service.ts';
 import { type Ledger, type LedgerTransaction, unwrap } from '../ledger/ledger.ts';
+import { DEFAULT_PRIORITY } from '../ledger/spend-order.ts';
 import type { CheckoutProvider } from '../payments/checkout-provider.ts';
 import { addIntervals, centsToUsd, proratedAllowance, proratedChargeCents } from '../payments/compute.ts';
 import type { ReturnUrls } from '../payments/return-urls.ts';
@@ -681,6 +682,7 @@ export class SubscriptionsService {
     // Write off the ended period's allowance first, so that the history shows it expiring before the new
     // grant and the new grant's balance_after does not count credits that are already gone.
     await this.ledger.expireGrants(row.customer_id);
+    await this.rollOver(row, plan, periodStart, periodEnd);
     await this.grantAllowance(
       row.id,
       row.customer_id,
@@ -688,6 +690,43 @@ export class SubscriptionsService {
       periodStart,
       periodEnd,
       `period:${periodStart.toISOString()}`,
+    );
+  }
+
+  /**
+   * A plan with `rollover: {max}` carries the ended period's unspent allowance (what its expiry wrote
+   * off, whether the sweeper or this renewal got there first) into the new period, up to `max`: an
+   * `allowance` grant that expires with the new period and is spent before the new allowance (priority
+   * one below the default). Once per period, by its idempotency key.
+   */
+  private async rollOver(row: SubscriptionRow, plan: Plan, periodStart: Date, periodEnd: Date) {
+    if (plan.rolloverMaxMicros <= 0n || periodEnd <= this.clock.now()) return;
+    const [unspent] = await this.db.query<{ micros: string | null }>(
+      `select (-sum(t.amount_micros))::text as micros from ledger_transactions t
+         join grants g on g.id = t.grant_id and g.customer_id = t.customer_id
+       where t.customer_id = $1 and t.type = 'expire' and g.source = 'allowance' and g.expires_at = $2::timestamptz`,
+      [row.customer_id, periodStart.toISOString()],
+    );
+    const carried = BigInt(unspent?.micros ?? '0');
+    const amountMicros = carried < plan.rolloverMaxMicros ? carried : plan.rolloverMaxMicros;
+    if (amountMicros <= 0n) return;
+    unwrap(
+      await this.ledger.grant({
+        customerId: row.customer_id,
+        amountMicros,
+        source: 'allowance',
+        priority: DEFAULT_PRIORITY - 1,
+        expiresAt: periodEnd,
+        type: 'rollover',
+        reason: `Unspent allowance carried over (at most ${microsToCredits(plan.rolloverMaxMicros)} credits)`,
+        metadata: { subscription_id: row.id, unspent: microsToCredits(carried) },
+        idempotency: {
+          key: `${row.id}:rollover:${periodStart.toISOString()}`,
+          scope: 'subscriptions',
+          // A second renewal of the same period replays the first carry-over, whatever was written off since.
+          fingerprint: 'rollover',
+        },
+      }),
     );
   }
 

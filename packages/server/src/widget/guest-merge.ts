@@ -25,7 +25,7 @@
 import { ANONYMOUS_PREFIX } from '../customers/signup-bonus.ts';
 import type { LedgerTransaction } from '../ledger/ledger.ts';
 import { type Ledger, unwrap } from '../ledger/ledger.ts';
-import type { GrantSource } from '../ledger/spend-order.ts';
+import type { GrantScope, GrantSource } from '../ledger/spend-order.ts';
 import type { Clock } from '../shared/clock.ts';
 import { TollgateError } from '../shared/errors.ts';
 import type { Database } from '../store/database.ts';
@@ -48,6 +48,7 @@ interface GuestGrant {
   remaining_micros: bigint;
   reserved_micros: bigint;
   expires_at: Date | string | null;
+  scope: GrantScope | null;
 }
 
 type Query = (text: string, parameters: unknown[]) => Promise<Record<string, unknown>[]>;
@@ -115,8 +116,9 @@ export class GuestMerge {
   private async moveGrants(transaction: LedgerTransaction, input: { guestId: string; accountId: string }) {
     const now = this.clock.now();
     const grants = await transaction.query<GuestGrant>(
-      `select id, source, priority, remaining_micros, reserved_micros, expires_at from grants
+      `select id, source, priority, remaining_micros, reserved_micros, expires_at, scope from grants
        where customer_id = $1 and remaining_micros > reserved_micros and (expires_at is null or expires_at > $2::timestamptz)
+         and voided_at is null
        order by created_at, id`,
       [input.guestId, now.toISOString()],
     );
@@ -159,6 +161,7 @@ export class GuestMerge {
           source: grant.source,
           priority: Number(grant.priority),
           ...(grant.expires_at ? { expiresAt: new Date(grant.expires_at) } : {}),
+          ...(grant.scope ? { scope: grant.scope } : {}),
           type: 'merge_in',
           reason: 'Credits from a guest session',
           metadata: { merged_from: input.guestId, from_grant: grant.id },

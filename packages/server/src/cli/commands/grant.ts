@@ -10,13 +10,17 @@ export const grant: Command = {
   group: 'operator',
   summary: 'grant credits to a customer (a negative amount with --source adjustment takes them back)',
   usage:
-    '--customer C --amount CREDITS [--source promo] [--reason TEXT] [--expires-at DATE] [--idempotency-key K]',
+    '--customer C --amount CREDITS [--source promo] [--reason TEXT] [--expires-at DATE] [--effective-at DATE] [--priority N] [--types T,…] [--models M,…] [--idempotency-key K]',
   flags: [
     ['--customer C', "cus_… or the app's external id"],
     ['--amount CREDITS', 'credits to grant'],
     ['--source S', `${SOURCES.join(', ')} (default promo; adjustment for a negative amount)`],
     ['--reason TEXT', 'shown in the customer history'],
     ['--expires-at DATE', 'when unspent credits of this grant expire'],
+    ['--effective-at DATE', 'not spendable before then (credited by the sweep once due)'],
+    ['--priority N', '0–100, lower spent first (default 50)'],
+    ['--types T,…', 'pays only for these model types (chat, image, …)'],
+    ['--models M,…', 'pays only for these model ids'],
     ['--idempotency-key K', 'makes a rerun of the same grant a no-op'],
   ],
   options: {
@@ -25,6 +29,10 @@ export const grant: Command = {
     source: { type: 'string' },
     reason: { type: 'string' },
     'expires-at': { type: 'string' },
+    'effective-at': { type: 'string' },
+    priority: { type: 'string' },
+    types: { type: 'string' },
+    models: { type: 'string' },
     'idempotency-key': { type: 'string' },
   },
   async run({ values, context }) {
@@ -34,6 +42,17 @@ export const grant: Command = {
     const source = stringFlag(values, 'source') ?? (amount.startsWith('-') ? 'adjustment' : 'promo');
     if (!SOURCES.includes(source))
       throw new UsageError(`--source must be one of ${SOURCES.join(', ')}`, grant);
+    const priorityText = stringFlag(values, 'priority');
+    const priority = priorityText === undefined ? undefined : Number(priorityText);
+    if (priority !== undefined && !(Number.isInteger(priority) && priority >= 0 && priority <= 100))
+      throw new UsageError('--priority must be a whole number from 0 to 100', grant);
+    const list = (name: string) =>
+      stringFlag(values, name)
+        ?.split(',')
+        .map((item) => item.trim())
+        .filter(Boolean);
+    const types = list('types');
+    const models = list('models');
     const result = await context.operatorClient().customers.grant(
       customer,
       {
@@ -41,6 +60,9 @@ export const grant: Command = {
         source,
         reason: stringFlag(values, 'reason'),
         expires_at: parseDate(stringFlag(values, 'expires-at'), grant),
+        effective_at: parseDate(stringFlag(values, 'effective-at'), grant),
+        priority,
+        scope: types || models ? { ...(types ? { types } : {}), ...(models ? { models } : {}) } : undefined,
       },
       { idempotencyKey: stringFlag(values, 'idempotency-key') },
     );

@@ -7,7 +7,7 @@ import { TollgateError } from '../../shared/errors.ts';
 import type { StatementService } from '../../statement/statement-service.ts';
 import { defineRoute } from '../route.ts';
 import { balanceWire, customerWire, transactionWire } from '../wire.ts';
-import { creditAmount, customerParams, identifier, pagination } from './schemas.ts';
+import { customerParams, identifier, pagination } from './schemas.ts';
 
 const PROVIDER_NAME = z
   .string()
@@ -80,26 +80,6 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         return view(customer.id);
-      },
-    }),
-    defineRoute({
-      method: 'POST',
-      url: '/v1/customers/:id/grants',
-      summary: 'Grant credits (or adjust with a negative amount and source "adjustment")',
-      tag: 'Customers',
-      auth: ['app', 'admin'],
-      idempotent: 'ledger',
-      params: customerParams,
-      body: z.object({
-        amount: creditAmount,
-        source: z.enum(['purchase', 'promo', 'gift', 'allowance', 'adjustment']).default('adjustment'),
-        expires_at: z.string().datetime({ offset: true }).optional(),
-        reason: z.string().max(500).optional(),
-      }),
-      async handler({ params, body, principal, idempotencyKey, reply }) {
-        const result = await gate.grant(principal, params.id, body, idempotencyKey);
-        reply.code(201);
-        return result;
       },
     }),
     defineRoute({
