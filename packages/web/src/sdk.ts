@@ -30,7 +30,7 @@ export interface TollgateInitOptions {
   publishableKey: string;
   /** The Tollgate server. Default: the origin this script was loaded from. */
   baseUrl?: string;
-  /** Display currency; the server's configured currency (USD) is what is charged. */
+  /** The currency the widget sells in (`'eur'`), one the server's config prices; default USD. */
   currency?: string;
   /** `embedded` (default): pay inside the modal; `new_tab`: pay in a new tab while the modal waits; `manual`: you open the checkout URL. */
   checkoutMode?: CheckoutMode;
@@ -159,6 +159,9 @@ function open(options: TollgateOpenOptions = {}): void {
   source.searchParams.set('pk', settings.publishableKey);
   source.searchParams.set('origin', location.origin);
   source.searchParams.set('mode', settings.checkoutMode ?? 'embedded');
+  if (typeof settings.currency === 'string' && settings.currency) {
+    source.searchParams.set('currency', settings.currency.toLowerCase());
+  }
   if (typeof options.amount === 'number' && Number.isFinite(options.amount) && options.amount > 0) {
     source.searchParams.set('amount', String(Math.round(options.amount * 100) / 100));
   }

@@ -6,12 +6,15 @@
  * user key lives in the host page's localStorage and arrives in the `init` message.
  */
 import {
+  type CurrencyRules,
+  currencySymbol,
   formatCredits,
-  formatUsd,
-  LARGE_PURCHASE_USD,
-  type PurchaseRules,
-  parseUsdInput,
-  quoteCredits,
+  formatMoney,
+  LARGE_PURCHASE_MAJOR_UNITS,
+  minorDigits,
+  parseAmountInput,
+  quoteCreditsIn,
+  toMinorUnits,
 } from './amounts.ts';
 import {
   type CheckoutMode,
@@ -31,7 +34,8 @@ interface Boot {
   status: 'success' | 'cancelled' | null;
   /** Why the checkout cannot open (a bad publishable key); `config` is null then. */
   problem?: ErrorInfo;
-  config: PurchaseRules & {
+  /** Amounts are in `config.currency` (the SDK's `currency` option, USD by default). */
+  config: CurrencyRules & {
     app: { name: string };
     signup_bonus: number;
     test_mode: boolean;
@@ -68,6 +72,19 @@ class ApiError extends Error {
 const boot = JSON.parse(document.getElementById('tollgate-boot')!.textContent!) as Boot;
 // Null only with `problem`, which ends the boot below before anything reads it.
 const config = boot.config ?? ({ app: { name: '' }, test_mode: false } as Boot['config']);
+/** Minor units (cents) in one major unit of the widget's currency. */
+const MINOR_PER_MAJOR = 10 ** minorDigits(config.currency ?? 'usd');
+const minor = (amount: number) => toMinorUnits(amount, config.currency);
+const money = (amount: number, minorShown = false) => formatMoney(amount, config.currency, minorShown);
+/** "dollars", "euros", … as a buyer would type the amount. */
+function currencyName(): string {
+  try {
+    const name = new Intl.DisplayNames(['en'], { type: 'currency' }).of(config.currency.toUpperCase()) ?? '';
+    return name.split(' ').at(-1)!.toLowerCase() + (name.endsWith('s') ? '' : 's');
+  } catch {
+    return config.currency.toUpperCase();
+  }
+}
 const root = document.getElementById('tollgate-widget')!;
 
 const state = {
@@ -301,13 +318,12 @@ function accountBar(): HTMLElement {
 function showAmounts(
   options: { notice?: string; noticeKind?: 'success' | 'warning'; preset?: number | null } = {},
 ): void {
-  const presetCents = options.preset ? Math.round(options.preset * 100) : null;
-  const presetMatches = config.amounts.some((amount) => Math.round(amount.amount_usd * 100) === presetCents);
+  const presetCents = options.preset ? minor(options.preset) : null;
+  const presetMatches = config.amounts.some((amount) => minor(amount.amount) === presetCents);
   // The first amount is chosen when nothing else is: the tile that looks selected is the one paid.
-  const chosenCents =
-    presetCents === null ? Math.round((config.amounts[0]?.amount_usd ?? 0) * 100) : presetCents;
+  const chosenCents = presetCents === null ? minor(config.amounts[0]?.amount ?? 0) : presetCents;
   const tiles = config.amounts.map((amount) => {
-    const cents = Math.round(amount.amount_usd * 100);
+    const cents = minor(amount.amount);
     const id = `amount-${cents}`;
     const input = h('input', { type: 'radio', name: 'amount', id, value: String(cents) });
     if ((presetMatches || presetCents === null) && cents === chosenCents) input.checked = true;
@@ -318,7 +334,7 @@ function showAmounts(
       h(
         'label',
         { for: id },
-        h('span', { class: 'price' }, formatUsd(amount.amount_usd)),
+        h('span', { class: 'price' }, money(amount.amount)),
         h('span', { class: 'credits' }, `${formatCredits(amount.credits)} credits`),
         amount.bonus_credits > 0
           ? h('span', { class: 'bonus' }, `+${formatCredits(amount.bonus_credits)} bonus`)
@@ -333,7 +349,7 @@ function showAmounts(
     autocomplete: 'off',
     'aria-describedby': 'custom-hint',
   });
-  if (presetCents !== null && !presetMatches) custom.value = String(presetCents / 100);
+  if (presetCents !== null && !presetMatches) custom.value = String(presetCents / MINOR_PER_MAJOR);
   const summary = h('p', { class: 'summary', 'aria-live': 'polite', id: 'summary' });
   const alert = alertLine();
   const pay = button('Continue to payment', () => void submit());
@@ -341,26 +357,27 @@ function showAmounts(
   const confirmation = h('div', { class: 'confirm-large', hidden: true, 'data-testid': 'confirm-large' });
   let confirmedCents: number | null = null;
 
-  const selectedUsd = (): number | null => {
-    if (custom.value.trim()) return parseUsdInput(custom.value);
+  const selectedAmount = (): number | null => {
+    if (custom.value.trim()) return parseAmountInput(custom.value, minorDigits(config.currency));
     const checked = root.querySelector<HTMLInputElement>('input[name="amount"]:checked');
-    return checked ? Number(checked.value) / 100 : null;
+    return checked ? Number(checked.value) / MINOR_PER_MAJOR : null;
   };
+  const typingHint = `Enter an amount in ${currencyName()}, like 20${MINOR_PER_MAJOR > 1 ? ' or 12.50' : ''}.`;
   const refresh = () => {
     alert.textContent = '';
     confirmation.hidden = true;
     confirmation.replaceChildren();
     confirmedCents = null;
     custom.removeAttribute('aria-invalid');
-    const usd = selectedUsd();
-    if (usd === null) {
-      summary.textContent = custom.value.trim() ? 'Enter an amount in dollars, like 20 or 12.50.' : '';
+    const amount = selectedAmount();
+    if (amount === null) {
+      summary.textContent = custom.value.trim() ? typingHint : '';
       pay.textContent = 'Continue to payment';
       return;
     }
-    const quote = quoteCredits(config, usd);
-    summary.textContent = `${formatUsd(usd)} → ${formatCredits(quote.credits)} credits${quote.bonus > 0 ? ` (+${formatCredits(quote.bonus)} bonus)` : ''}`;
-    pay.textContent = `Pay ${formatUsd(usd)}`;
+    const quote = quoteCreditsIn(config, amount);
+    summary.textContent = `${money(amount)} → ${formatCredits(quote.credits)} credits${quote.bonus > 0 ? ` (+${formatCredits(quote.bonus)} bonus)` : ''}`;
+    pay.textContent = `Pay ${money(amount)}`;
   };
   for (const tile of tiles) {
     tile.querySelector('input')!.addEventListener('change', () => {
@@ -379,28 +396,26 @@ function showAmounts(
   });
 
   async function submit(): Promise<void> {
-    const usd = selectedUsd();
-    if (usd === null) {
-      alert.textContent = custom.value.trim()
-        ? 'Enter an amount in dollars, like 20 or 12.50.'
-        : 'Choose an amount first.';
+    const amount = selectedAmount();
+    if (amount === null) {
+      alert.textContent = custom.value.trim() ? typingHint : 'Choose an amount first.';
       (custom.value.trim() ? custom : root.querySelector<HTMLInputElement>('input[name="amount"]'))?.focus();
       return;
     }
-    if (usd < config.minimum_usd) {
-      alert.textContent = `The minimum purchase is ${formatUsd(config.minimum_usd)}.`;
+    if (amount < config.minimum) {
+      alert.textContent = `The minimum purchase is ${money(config.minimum)}.`;
       custom.setAttribute('aria-invalid', 'true');
       custom.focus();
       return;
     }
-    if (usd > config.maximum_usd) {
-      alert.textContent = `The most you can buy at once is ${formatUsd(config.maximum_usd)}.`;
+    if (amount > config.maximum) {
+      alert.textContent = `The most you can buy at once is ${money(config.maximum)}.`;
       custom.focus();
       return;
     }
-    const cents = Math.round(usd * 100);
-    if (usd >= LARGE_PURCHASE_USD && confirmedCents !== cents) {
-      const yes = button(`Yes, pay ${formatUsd(usd)}`, () => {
+    const cents = minor(amount);
+    if (amount >= LARGE_PURCHASE_MAJOR_UNITS && confirmedCents !== cents) {
+      const yes = button(`Yes, pay ${money(amount)}`, () => {
         confirmedCents = cents;
         void submit();
       });
@@ -408,7 +423,7 @@ function showAmounts(
         h(
           'p',
           { id: 'confirm-large-text' },
-          `You are about to pay ${formatUsd(usd, true)}. That is a large amount — is it right?`,
+          `You are about to pay ${money(amount, true)}. That is a large amount — is it right?`,
         ),
         h(
           'div',
@@ -428,7 +443,7 @@ function showAmounts(
       yes.focus();
       return;
     }
-    await startCheckout(usd, pay, alert);
+    await startCheckout(amount, pay, alert);
   }
 
   const bonusTier = config.bonus[0];
@@ -450,11 +465,16 @@ function showAmounts(
       'div',
       { class: 'field' },
       h('label', { for: 'custom-amount' }, 'Or enter an amount'),
-      h('div', { class: 'money' }, h('span', { 'aria-hidden': 'true' }, '$'), custom),
+      h(
+        'div',
+        { class: 'money' },
+        h('span', { 'aria-hidden': 'true' }, currencySymbol(config.currency)),
+        custom,
+      ),
       h(
         'p',
         { class: 'hint', id: 'custom-hint' },
-        `Minimum ${formatUsd(config.minimum_usd)}.${bonusTier ? ` +${bonusTier.percent}% bonus credits from ${formatUsd(bonusTier.from_usd)}.` : ''}`,
+        `Minimum ${money(config.minimum)}.${bonusTier ? ` +${bonusTier.percent}% bonus credits from ${money(bonusTier.from)}.` : ''}`,
       ),
     ),
     summary,
@@ -784,12 +804,17 @@ function effectiveMode(): CheckoutMode {
 }
 
 function widgetUrl(extra: string): string {
-  const params = new URLSearchParams({ pk: boot.publishable_key, origin: boot.host_origin, mode: boot.mode });
+  const params = new URLSearchParams({
+    pk: boot.publishable_key,
+    origin: boot.host_origin,
+    mode: boot.mode,
+    currency: config.currency,
+  });
   // {CHECKOUT_SESSION_ID} stays literal: the payment provider fills it in.
   return `${location.origin}/widget/checkout?${params.toString()}&${extra}`;
 }
 
-async function startCheckout(usd: number, control: HTMLButtonElement, alert: HTMLElement): Promise<void> {
+async function startCheckout(amount: number, control: HTMLButtonElement, alert: HTMLElement): Promise<void> {
   const mode = effectiveMode();
   // A tab opened now, inside the click, is not blocked as a popup; it is pointed at the checkout below.
   const tab = mode === 'new_tab' ? window.open('', '_blank') : null;
@@ -821,7 +846,8 @@ async function startCheckout(usd: number, control: HTMLButtonElement, alert: HTM
       'POST',
       '/v1/checkout/sessions',
       {
-        amount_usd: usd.toFixed(2),
+        amount: amount.toFixed(minorDigits(config.currency)),
+        currency: config.currency,
         success_url: returnTo('success'),
         cancel_url: returnTo('cancelled'),
         ...(useStripeJs ? { ui_mode: 'embedded' } : {}),

@@ -17,7 +17,8 @@ import {
   type Page,
 } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../server/test/support/server.ts';
+import { parseConfigSource } from '../../server/src/config/load-config.ts';
+import { ADMIN_KEY, startTestServer, type TestServer } from '../../server/test/support/server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = join(import.meta.dirname, '../../../test-artifacts/screenshots');
@@ -64,6 +65,7 @@ const record = (name) => (data) => window.events.push({ name, data: data === und
 Tollgate.init({
   publishableKey: ${JSON.stringify(query.get('pk') ?? publishableKey)},
   checkoutMode: ${JSON.stringify(mode)},
+  ${query.get('currency') ? `currency: ${JSON.stringify(query.get('currency'))},` : ''}
   onPurchaseCompleted: record('purchase_completed'),
   onLoginCompleted: record('login_completed'),
   onCheckoutOpened: record('checkout_opened'),
@@ -110,7 +112,18 @@ describe.skipIf(!hasChromium)('checkout widget in Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    tollgate = await startTestServer({ name: 'pglite' });
+    // Euros besides dollars (seed 004's `currency: 'eur'`): €0.0095 a credit, from €4.50, +12.5% from €40.
+    const env = { TOLLGATE_ADMIN_KEY: ADMIN_KEY, TOLLGATE_SECRET: 'test-secret-0123456789abcdef' };
+    tollgate = await startTestServer(
+      { name: 'pglite' },
+      {
+        env,
+        config: parseConfigSource(
+          'currencies:\n  eur: { per_credit: 0.0095, minimum: 4.5, bonus: [{ from: 40, percent: 12.5 }] }',
+          { env },
+        ),
+      },
+    );
     const app = await tollgate.createApp({ name: 'Acme Image Studio' });
     publishableKey = app.publishable_key;
     secretKey = app.secret_key;
@@ -556,6 +569,41 @@ describe.skipIf(!hasChromium)('checkout widget in Chromium', () => {
     expect(await widget.getByRole('main').count()).toBe(1);
     await context.close();
   }, 120_000);
+
+  it("sells in the host's currency: euro amounts, bonus and minimum, a euro checkout that credits at the euro price", async () => {
+    const { context, page } = await newPage(DESKTOP, '?currency=EUR');
+    const widget = await openWidget(page);
+    await poll(() => widget.locator('label[for="amount-500"] .price').textContent()).toBe('€5');
+    expect(await widget.locator('label[for="amount-500"] .credits').textContent()).toBe('526.32 credits');
+    expect(await widget.locator('#custom-hint').textContent()).toBe(
+      'Minimum €4.50. +12.5% bonus credits from €40.',
+    );
+    const custom = widget.locator('#custom-amount');
+    await custom.fill('12,50');
+    await poll(() => widget.locator('#summary').textContent()).toBe('€12.50 → 1,315.79 credits');
+    await custom.fill('4');
+    await widget.getByRole('button', { name: 'Pay €4' }).click();
+    await poll(() => widget.getByRole('alert').first().textContent()).toBe('The minimum purchase is €4.50.');
+    await custom.fill('12.50');
+    await widget.getByRole('button', { name: 'Pay €12.50' }).click();
+    // The test checkout page charges euros, and the credits are the server's, at the euro price.
+    await widget.getByRole('button', { name: /Pay €12\.50|Pay 12\.50 EUR/ }).click();
+    const purchased = await waitForEvent(page, 'purchase_completed');
+    expect(purchased.data.credits_added).toBe(1315.789473);
+    const purchases = await tollgate.call('GET', '/v1/credits/purchases', { key: purchased.data.user_key });
+    expect(purchases.body.data[0]).toMatchObject({ currency: 'eur', amount: 12.5, amount_usd: null });
+    await context.close();
+  }, 120_000);
+
+  it('refuses a currency the server does not sell in, saying so', async () => {
+    const { context, page } = await newPage(DESKTOP, '?currency=GBP');
+    await page.click('#buy');
+    await page
+      .frameLocator(WIDGET)
+      .getByRole('heading', { name: 'Checkout unavailable' })
+      .waitFor({ timeout: 30_000 });
+    await context.close();
+  }, 60_000);
 
   it('a bad publishable key says so, styled, and reaches onError', async () => {
     const { context, page } = await newPage(DESKTOP, '?pk=tg_pk_not_a_real_key_000000');

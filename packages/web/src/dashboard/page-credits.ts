@@ -2,7 +2,7 @@
  * Credits (seed 000): Balance (breakdown, buying credits, the result of a checkout, trying a
  * generation), Transactions (paginated history), Gift Codes (redeem, errors inline).
  */
-import { LARGE_PURCHASE_USD, parseUsdInput } from '../amounts.ts';
+import { LARGE_PURCHASE_MAJOR_UNITS, parseUsdInput } from '../amounts.ts';
 import { ApiError, errorMessage } from './api.ts';
 import { confirmDialog } from './confirm-dialog.ts';
 import { type BillingCatalog, type DashboardContext, type Notice, noticeRole } from './context.ts';
@@ -239,7 +239,7 @@ function buyCard(context: DashboardContext, catalog: BillingCatalog): HTMLElemen
         if (isBusy(submit)) return;
         const paying = pack ? pack.price_usd : amount;
         if (
-          paying >= LARGE_PURCHASE_USD &&
+          paying >= LARGE_PURCHASE_MAJOR_UNITS &&
           !(await confirmDialog({
             title: `Pay ${formatUsd(paying)}?`,
             message: `You are about to pay ${formatUsd(paying)}. That is a large amount — check it before going on.`,

@@ -82,6 +82,10 @@ const widgetPageQuery = z.object({
     .optional(),
   session_id: sessionId.optional(),
   status: z.enum(['success', 'cancelled']).optional(),
+  currency: z
+    .string()
+    .regex(/^[a-z]{3}$/)
+    .optional(),
 });
 
 /**
@@ -267,8 +271,12 @@ function registerWidgetPages(
     const query = parsed.data;
     let config: Awaited<ReturnType<WidgetService['config']>>;
     try {
-      config = await widget.config(query.pk);
+      config = await widget.config(query.pk, query.currency);
     } catch (error) {
+      if (error instanceof TollgateError && error.code === 'invalid_request') {
+        // A currency the server does not sell in: the site's settings, not the buyer, must change.
+        return reply.code(400).send(simplePage('Checkout unavailable', error.message));
+      }
       if (!(error instanceof TollgateError && error.code === 'invalid_api_key')) throw error;
       // The widget's own page (its stylesheet, and its script to tell the host page through onError).
       const built = await assets.get();
