@@ -5,7 +5,18 @@ import type { GateService } from '../../gate/gate-service.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { defineRoute } from '../route.ts';
-import { balanceWire, customerWire, transactionWire } from '../wire.ts';
+import {
+  balanceSchema,
+  balanceWire,
+  creditsSchema,
+  customerExample,
+  customerSchema,
+  customerWire,
+  listSchema,
+  timestampSchema,
+  transactionSchema,
+  transactionWire,
+} from '../wire.ts';
 import { creditAmount, customerParams, identifier, pagination } from './schemas.ts';
 
 const PROVIDER_NAME = z
@@ -19,6 +30,13 @@ const PROVIDER_KEY = z
   .min(8)
   .max(4096)
   .regex(/^[\x21-\x7E]+$/, 'key must be the key as the provider shows it: printable characters, no spaces');
+
+const providerKeySchema = z.object({
+  provider: z.string(),
+  masked_key: z.string(),
+  created_at: timestampSchema,
+  updated_at: timestampSchema,
+});
 
 export interface CustomerRouteDeps {
   customers: CustomersService;
@@ -53,6 +71,13 @@ export function customerRoutes(deps: CustomerRouteDeps) {
         external_id: z.string().min(1).max(200),
         email: z.string().email().max(320).optional(),
       }),
+      response: {
+        status: 201,
+        otherStatuses: [200],
+        description: 'Created (201, with its user key, shown once) or already there (200)',
+        schema: customerSchema.extend({ user_key: z.string().optional().describe('tg_uk_…: shown once') }),
+        example: { ...customerExample, user_key: 'tg_uk_…' },
+      },
       async handler({ body, principal, reply }) {
         const appId = principal.kind === 'app' ? principal.appId : null;
         const { customer, created, userKey } = await customers.create({
@@ -71,6 +96,7 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       tag: 'Customers',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
+      response: { schema: customerSchema, example: customerExample },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         return view(customer.id);
@@ -90,6 +116,24 @@ export function customerRoutes(deps: CustomerRouteDeps) {
         expires_at: z.string().datetime({ offset: true }).optional(),
         reason: z.string().max(500).optional(),
       }),
+      response: {
+        status: 201,
+        description:
+          'The grant; a negative adjustment (a debit) answers only customer, transaction_id, balance',
+        schema: z.union([
+          z.object({
+            id: z.string(),
+            object: z.literal('grant'),
+            customer: z.string(),
+            source: z.string(),
+            amount: creditsSchema,
+            expires_at: timestampSchema.nullable(),
+            transaction_id: z.string(),
+            balance: creditsSchema.describe('The balance after the grant'),
+          }),
+          z.object({ customer: z.string(), transaction_id: z.string(), balance: creditsSchema }),
+        ]),
+      },
       async handler({ params, body, principal, idempotencyKey, reply }) {
         const result = await gate.grant(principal, params.id, body, idempotencyKey);
         reply.code(201);
@@ -104,6 +148,7 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       auth: ['app', 'admin', 'user'],
       params: customerParams,
       query: pagination,
+      response: { schema: listSchema(transactionSchema) },
       async handler({ params, query, principal }) {
         const customer = await customers.resolve(params.id, principal);
         const page = await ledger.history({
@@ -121,6 +166,7 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       tag: 'Customers',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
+      response: { schema: balanceSchema.extend({ customer: z.string() }) },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         const balance = (await ledger.balance(customer.id))!;
@@ -138,6 +184,7 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       auth: ['app', 'admin', 'user'],
       params: z.object({ id: identifier, provider: PROVIDER_NAME }),
       body: z.object({ key: PROVIDER_KEY }),
+      response: { schema: providerKeySchema },
       async handler({ params, body, principal }) {
         const customer = await customers.resolve(params.id, principal);
         return providerKeys.store(customer.id, await gate.appOf(customer), params.provider, body.key);
@@ -150,6 +197,7 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       tag: 'Bring your own keys',
       auth: ['app', 'admin', 'user'],
       params: z.object({ id: identifier, provider: PROVIDER_NAME }),
+      response: { schema: providerKeySchema },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         const key = await providerKeys.get(customer.id, params.provider);
@@ -164,6 +212,7 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       tag: 'Bring your own keys',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
+      response: { schema: z.object({ data: z.array(providerKeySchema) }) },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         return { data: await providerKeys.list(customer.id) };
@@ -176,6 +225,7 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       tag: 'Bring your own keys',
       auth: ['app', 'admin', 'user'],
       params: z.object({ id: identifier, provider: PROVIDER_NAME }),
+      response: { schema: z.object({ provider: z.string(), deleted: z.literal(true) }) },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         const removed = await providerKeys.remove(customer.id, params.provider);
