@@ -7,12 +7,12 @@
  * (`x-tollgate-hold`) or generation id.
  */
 import type { ServerResponse } from 'node:http';
+import { z } from 'zod';
 import type { ModelType } from '../config/types.ts';
 import type { Catalog } from '../pricing/catalog.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { microsToCredits } from '../shared/money.ts';
 import type { Database } from '../store/database.ts';
-import { z } from 'zod';
 
 /** Whose usage: one customer, every customer of an app, or everyone (admin). */
 export type UsageScope = { customerId: string } | { appId: string | null } | { all: true };

@@ -31,7 +31,7 @@ const PROVIDER_KEY = z
   .max(4096)
   .regex(/^[\x21-\x7E]+$/, 'key must be the key as the provider shows it: printable characters, no spaces');
 
-const providerKeySchema = z.object({
+export const providerKeySchema = z.object({
   provider: z.string(),
   masked_key: z.string(),
   created_at: timestampSchema,

@@ -157,7 +157,9 @@ export function usageRoutes(deps: { customers: CustomersService; usage: UsageSer
         description: 'Every usage row, streamed: a JSON array (format=json) or CSV (format=csv, the default)',
         schema: z.array(usageRecordSchema),
         streamed: true,
-        alternatives: [{ contentType: 'text/csv', description: 'One line per usage row, with a header line' }],
+        alternatives: [
+          { contentType: 'text/csv', description: 'One line per usage row, with a header line' },
+        ],
       },
       async handler({ query, principal, reply, request }) {
         return streamExport(await scopeOf(principal, query.customer), query, reply, request);
