@@ -72,7 +72,7 @@ export const userKeySchema = z.object({
   id: z.string(),
   object: z.literal('user_key'),
   customer: z.string(),
-  name: z.string().nullable(),
+  name: z.string(),
   hint: z.string().describe('The key masked: its prefix and last characters'),
   created_at: timestampSchema,
   last_used_at: timestampSchema.nullable(),
