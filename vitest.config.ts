@@ -19,6 +19,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'node',
+          // Servers the tests start (in process or as a child process) check their answers against the reference.
+          env: { TOLLGATE_CHECK_RESPONSES: '1' },
           include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],
           exclude: [browserTests, '**/node_modules/**'],
         },

@@ -416,7 +416,11 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
       merges: new GuestMerge(db, ledger, clock),
     }),
   ];
-  registerRoutes(http, keys, routes, { idempotency: new HttpIdempotency(db), customerLimiter });
+  registerRoutes(http, keys, routes, {
+    idempotency: new HttpIdempotency(db),
+    customerLimiter,
+    checkResponses: env.TOLLGATE_CHECK_RESPONSES === '1',
+  });
   registerStripeWebhook(http, webhooks);
   // Gateway calls in progress: a shutdown waits for them to settle their holds, even once their connection is cut.
   const gatewayCalls = new Set<Promise<unknown>>();

@@ -5,6 +5,7 @@
  * `ProviderKeysService.fundingKey` decides).
  */
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { type App, type AppsService, referralAccountId } from '../apps/apps-service.ts';
 import type { Principal } from '../auth/principals.ts';
 import type { ProviderKeysService } from '../byok/provider-keys.ts';
@@ -472,3 +473,90 @@ export function captureWire(result: CaptureResult) {
     transaction_id: result.transactionId,
   };
 }
+
+const fundingSchema = z
+  .enum(['credits', 'byok'])
+  .describe('byok: the customer pays the provider with their own key');
+
+/** holdWire: a hold just placed (201). */
+export const holdSchema = z.object({
+  id: z.string(),
+  object: z.literal('hold'),
+  customer: z.string(),
+  model: z.string(),
+  status: z.literal('held'),
+  amount: z.number().describe('Credits reserved'),
+  expires_at: z.string().datetime({ offset: true }),
+  funding: fundingSchema,
+  provider_cost: z.number().optional(),
+  referral_share: z.number().optional(),
+});
+
+export const holdExample = {
+  id: 'hold_7QnXr2',
+  object: 'hold',
+  customer: 'cus_8f3k2m9x1q7z',
+  model: 'gpt-4o-mini',
+  status: 'held',
+  amount: 0.25,
+  expires_at: '2026-01-01T00:10:00.000Z',
+  funding: 'credits',
+  provider_cost: 0.2,
+  referral_share: 0.05,
+};
+
+/** getHold: a hold as it stands. */
+export const holdStateSchema = z.object({
+  id: z.string(),
+  object: z.literal('hold'),
+  customer: z.string(),
+  model: z.string().nullable(),
+  status: z.enum(['held', 'captured', 'voided']),
+  funding: fundingSchema,
+  amount: z.number(),
+  expires_at: z.string().datetime({ offset: true }),
+  run_id: z.string().nullable(),
+});
+
+/** captureWire: what a capture or a charge took. */
+export const captureSchema = z.object({
+  id: z.string(),
+  object: z.literal('hold'),
+  customer: z.string(),
+  status: z.literal('captured'),
+  amount: z.number().describe('Credits the customer paid'),
+  cost: z.number().describe('The cost asked for (more than amount by the shortfall)'),
+  referral_share: z.number(),
+  shortfall: z.number(),
+  funding: fundingSchema,
+  transaction_id: z.string().nullable(),
+});
+
+export const captureExample = {
+  id: 'hold_7QnXr2',
+  object: 'hold',
+  customer: 'cus_8f3k2m9x1q7z',
+  status: 'captured',
+  amount: 0.18,
+  cost: 0.18,
+  referral_share: 0.03,
+  shortfall: 0,
+  funding: 'credits',
+  transaction_id: 'txn_1',
+};
+
+export const voidSchema = z.object({
+  id: z.string(),
+  object: z.literal('hold'),
+  status: z.literal('voided'),
+  reason: z.string().nullable(),
+});
+
+export const extendSchema = z.object({
+  id: z.string(),
+  object: z.literal('hold'),
+  status: z.literal('held'),
+  amount: z.number(),
+  expires_at: z.string().datetime({ offset: true }),
+  funding: fundingSchema,
+});

@@ -43,9 +43,25 @@ export interface RouteDefinition<Body = unknown, Query = unknown, Params = unkno
   idempotent?: 'ledger' | 'replay';
   /** Largest body this route reads; default NATIVE_BODY_LIMIT_BYTES. A larger one is 413 `payload_too_large`. */
   bodyLimitBytes?: number;
-  /** What a success answers, for the reference (`/openapi.json`); without it, "a JSON object". */
-  response?: { status?: number; schema: z.ZodType; example?: unknown };
+  /**
+   * What a success answers, for the reference (`/openapi.json`) and, with `checkResponses`, checked
+   * against every real answer. `status`: the usual one (default 200); `otherStatuses`: other successes
+   * with the same body (e.g. 200 when a create found the record already there). `alternatives`: the
+   * same operation answering another media type (a CSV export); `streamed`: the body is written
+   * straight to the socket, so it can only be documented, not checked. Without it, "a JSON object".
+   */
+  response?: RouteResponse;
   handler(context: RouteContext<Body, Query, Params>): Promise<unknown> | unknown;
+}
+
+export interface RouteResponse {
+  status?: number;
+  otherStatuses?: number[];
+  schema: z.ZodType;
+  example?: unknown;
+  description?: string;
+  alternatives?: { contentType: string; description: string }[];
+  streamed?: boolean;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a heterogenous list of routes
@@ -136,6 +152,40 @@ export interface RegisterRoutesOptions {
    * are not limited here.
    */
   customerLimiter?: RateLimiter;
+  /**
+   * Parse every JSON answer of a route that declares `response` with its schema; a mismatch becomes a
+   * 500 `internal_error` naming the route and the issue (and a console error). For the tests
+   * (`TOLLGATE_CHECK_RESPONSES=1`), so the whole e2e suite compares real answers with the reference;
+   * off in production, where it costs nothing.
+   */
+  checkResponses?: boolean;
+}
+
+/** The mismatch between a route's real answer and its documented one, or null when it matches. */
+export function responseMismatch(route: AnyRoute, status: number, body: unknown): string | null {
+  const response = route.response;
+  if (!response || status < 200 || status >= 300) return null;
+  const statuses = [response.status ?? 200, ...(response.otherStatuses ?? [])];
+  if (!statuses.includes(status)) return `answered ${status}, documented ${statuses.join(' or ')}`;
+  // What the client receives: the JSON text, not the objects (dates become strings, undefined vanishes).
+  const sent = body === undefined ? undefined : JSON.parse(JSON.stringify(body));
+  const result = response.schema.safeParse(sent);
+  if (result.success) return null;
+  return result.error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
+    .join('; ');
+}
+
+function checkedAnswer(route: AnyRoute, reply: FastifyReply, body: unknown): unknown {
+  // Streamed or hijacked answers, and non-JSON ones (a CSV), are not JSON values to check.
+  if (reply.sent || route.response?.streamed || typeof body === 'string' || Buffer.isBuffer(body))
+    return body;
+  const mismatch = responseMismatch(route, reply.statusCode, body);
+  if (mismatch === null) return body;
+  const message = `The answer of ${route.method} ${route.url} does not match its documented schema: ${mismatch}`;
+  console.error(message, JSON.stringify(body)?.slice(0, 2000));
+  throw new TollgateError('internal_error', message);
 }
 
 export function registerRoutes(
@@ -144,7 +194,7 @@ export function registerRoutes(
   routes: AnyRoute[],
   options: RegisterRoutesOptions = {},
 ): void {
-  const { idempotency, customerLimiter } = options;
+  const { idempotency, customerLimiter, checkResponses = false } = options;
   for (const route of routes) {
     app.route({
       method: route.method,
@@ -181,14 +231,17 @@ export function registerRoutes(
           throw new TollgateError('invalid_request', 'Idempotency-Key must be 1-255 printable characters');
         }
         const context = { request, reply, principal, body, query, params, idempotencyKey };
-        if (route.idempotent !== 'replay' || !idempotencyKey || !idempotency) return route.handler(context);
+        const handle = checkResponses
+          ? async () => checkedAnswer(route, reply, await route.handler(context))
+          : () => route.handler(context);
+        if (route.idempotent !== 'replay' || !idempotencyKey || !idempotency) return handle();
         const scope = `${principalKey(principal)}|${route.method} ${route.url}`;
         const answer = await idempotency.run(scope, idempotencyKey, { params, body }, async () => {
-          const result = await route.handler(context);
+          const result = await handle();
           return { status: reply.statusCode, body: result };
         });
         reply.code(answer.status);
-        return answer.body;
+        return checkResponses ? checkedAnswer(route, reply, answer.body) : answer.body;
       },
     });
   }
@@ -232,17 +285,7 @@ export function openApiDocument(routes: AnyRoute[], version: string): unknown {
         : {}),
       responses: {
         ...(route.response
-          ? {
-              [String(route.response.status ?? 200)]: {
-                description: 'Success',
-                content: {
-                  'application/json': {
-                    schema: jsonSchema(route.response.schema, 'output'),
-                    ...(route.response.example === undefined ? {} : { example: route.response.example }),
-                  },
-                },
-              },
-            }
+          ? successResponses(route.response)
           : {
               '2XX': {
                 description: 'Success: a JSON object',
@@ -266,6 +309,22 @@ export function openApiDocument(routes: AnyRoute[], version: string): unknown {
     },
     paths,
   };
+}
+
+function successResponses(response: RouteResponse): Record<string, unknown> {
+  const content: Record<string, unknown> = {
+    'application/json': {
+      schema: jsonSchema(response.schema, 'output'),
+      ...(response.example === undefined ? {} : { example: response.example }),
+    },
+  };
+  for (const alternative of response.alternatives ?? []) {
+    content[alternative.contentType] = { schema: { type: 'string', description: alternative.description } };
+  }
+  const success = { description: response.description ?? 'Success', content };
+  return Object.fromEntries(
+    [response.status ?? 200, ...(response.otherStatuses ?? [])].map((status) => [String(status), success]),
+  );
 }
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): unknown {

@@ -1,5 +1,6 @@
 /** Shapes on the wire: snake_case, credits as JSON numbers built from exact decimal text. */
 
+import { z } from 'zod';
 import type { CustomerRecord } from '../customers/customers-service.ts';
 import type { BalanceView, TransactionView } from '../ledger/ledger.ts';
 import { microsToCredits } from '../shared/money.ts';
@@ -69,3 +70,110 @@ export function transactionWire(row: TransactionView) {
     created_at: row.createdAt.toISOString(),
   };
 }
+
+// --- The same shapes as zod schemas: `response:` of the routes, `/openapi.json`, and the answer check. ---
+
+/** Credits: a JSON number (exact decimal text, at most 6 decimals). */
+export const creditsSchema = z.number();
+/** An instant as ISO 8601 text (UTC, `Z`). */
+export const timestampSchema = z.string().datetime({ offset: true });
+
+/** `{object: 'list', data, has_more}`: a page of items (has_more only where the list pages). */
+export function listSchema<Item extends z.ZodType>(item: Item) {
+  return z.object({ object: z.literal('list'), data: z.array(item), has_more: z.boolean() });
+}
+/** A whole list: `{object: 'list', data}`. */
+export function fullListSchema<Item extends z.ZodType>(item: Item) {
+  return z.object({ object: z.literal('list'), data: z.array(item) });
+}
+
+export const balanceSchema = z.object({
+  balance: creditsSchema.describe('Live grants, including what open holds reserve'),
+  pending: creditsSchema.describe('Reserved by open holds'),
+  available: creditsSchema.describe('balance − pending: what a new hold may take'),
+  breakdown: z.record(z.string(), creditsSchema).describe('Balance by grant source'),
+  grants: z.array(
+    z.object({
+      id: z.string(),
+      source: z.string(),
+      amount: creditsSchema,
+      remaining: creditsSchema,
+      reserved: creditsSchema,
+      expires_at: timestampSchema.nullable(),
+      created_at: timestampSchema,
+    }),
+  ),
+});
+
+/** SubscriptionsService.view: the customer's live plan. */
+export const subscriptionSchema = z.object({
+  id: z.string(),
+  object: z.literal('subscription'),
+  plan: z.string(),
+  plan_name: z.string(),
+  status: z.string(),
+  price_usd: z.number().nullable(),
+  allowance: creditsSchema.nullable(),
+  allowance_remaining: creditsSchema,
+  current_period_start: timestampSchema.nullable(),
+  current_period_end: timestampSchema.nullable(),
+  cancel_at_period_end: z.boolean(),
+  pending_plan: z.string().nullable(),
+  provider: z.string(),
+});
+
+export const customerSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('customer'),
+    external_id: z.string().nullable(),
+    email: z.string().nullable(),
+    created_at: timestampSchema,
+    subscription: subscriptionSchema.nullable(),
+  })
+  .extend(balanceSchema.shape);
+
+export const customerExample = {
+  id: 'cus_8f3k2m9x1q7z',
+  object: 'customer',
+  external_id: 'user_42',
+  email: 'ada@example.com',
+  created_at: '2026-01-01T00:00:00.000Z',
+  balance: 12.5,
+  pending: 0.2,
+  available: 12.3,
+  breakdown: { purchase: 10, promo: 2.5 },
+  grants: [
+    {
+      id: 'grt_1',
+      source: 'purchase',
+      amount: 10,
+      remaining: 10,
+      reserved: 0.2,
+      expires_at: null,
+      created_at: '2026-01-01T00:00:00.000Z',
+    },
+  ],
+  subscription: null,
+};
+
+export const transactionSchema = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    amount: creditsSchema,
+    balance_after: creditsSchema,
+    model: z.string().nullable(),
+    hold_id: z.string().nullable(),
+    grant_id: z.string().nullable(),
+    source: z.string().nullable(),
+    description: z.string().nullable(),
+    provider_cost: creditsSchema.optional(),
+    referral_share: creditsSchema.optional(),
+    total: creditsSchema.optional(),
+    shortfall: creditsSchema.optional(),
+    requested: creditsSchema.optional(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: timestampSchema,
+  })
+  .describe('One ledger movement of the customer, with the balance after it');

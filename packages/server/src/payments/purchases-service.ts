@@ -4,6 +4,8 @@
  * Stripe webhooks or the test-mode page, and the money-moving steps run as ledger transactions so the
  * purchase state and the grant commit together, exactly once.
  */
+
+import { z } from 'zod';
 import type { Principal } from '../auth/principals.ts';
 import { formatMoney, minorUnitDigits } from '../config/credit-rate.ts';
 import type { CreditPack, PaymentCurrency, TollgateConfig } from '../config/types.ts';
@@ -506,3 +508,46 @@ export class PurchasesService {
     };
   }
 }
+
+/** purchaseWire as a schema: `response:` of the purchase routes and `/openapi.json`. */
+export const purchaseSchema = z.object({
+  id: z.string(),
+  object: z.literal('purchase'),
+  customer: z.string(),
+  status: z.string().describe('pending, completed, refunded, …'),
+  kind: z.enum(['credits', 'pack']),
+  pack: z.string().nullable(),
+  amount: z.number().describe('Paid, in currency'),
+  amount_usd: z.number().nullable().describe('The same for a USD purchase; null in another currency'),
+  currency: z.string(),
+  credits: z.number(),
+  bonus_credits: z.number(),
+  refunded_amount: z.number(),
+  refunded_usd: z.number().nullable(),
+  refund_shortfall: z.number(),
+  provider: z.enum(['stripe', 'test']),
+  session_id: z.string().nullable(),
+  created_at: z.string().datetime({ offset: true }),
+  completed_at: z.string().datetime({ offset: true }).nullable(),
+});
+
+export const purchaseExample = {
+  id: 'pur_4m2k9s',
+  object: 'purchase',
+  customer: 'cus_8f3k2m9x1q7z',
+  status: 'completed',
+  kind: 'credits',
+  pack: null,
+  amount: 20,
+  amount_usd: 20,
+  currency: 'usd',
+  credits: 2000,
+  bonus_credits: 100,
+  refunded_amount: 0,
+  refunded_usd: 0,
+  refund_shortfall: 0,
+  provider: 'stripe',
+  session_id: 'cs_test_…',
+  created_at: '2026-01-01T00:00:00.000Z',
+  completed_at: '2026-01-01T00:01:00.000Z',
+};

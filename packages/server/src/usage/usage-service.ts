@@ -7,6 +7,7 @@
  * (`x-tollgate-hold`) or generation id.
  */
 import type { ServerResponse } from 'node:http';
+import { z } from 'zod';
 import type { ModelType } from '../config/types.ts';
 import type { Catalog } from '../pricing/catalog.ts';
 import { TollgateError } from '../shared/errors.ts';
@@ -330,3 +331,65 @@ export function summaryCsv(
   const columns = [...groupBy, 'requests', 'cost', 'input_tokens', 'output_tokens', 'cached_input_tokens'];
   return `${[columns.join(','), ...rows.map((row) => columns.map((column) => csvField(row[column] ?? null)).join(','))].join('\n')}\n`;
 }
+
+/** One usage row of an export (`record`), as a schema for `/openapi.json`. */
+export const usageRecordSchema = z.object({
+  id: z.string(),
+  created_at: z.string().datetime({ offset: true }),
+  customer: z.string(),
+  model: z.string().nullable(),
+  type: z.string().nullable(),
+  endpoint: z.string().nullable(),
+  key_id: z.string().nullable(),
+  hold_id: z.string().nullable(),
+  input_tokens: z.number().nullable(),
+  output_tokens: z.number().nullable(),
+  cached_input_tokens: z.number().nullable(),
+  cost: z.number(),
+  provider_cost: z.number().nullable(),
+  referral_share: z.number().nullable(),
+});
+
+/** `summary` rows: the group columns asked for (null where a row has none), then the sums. */
+export const usageSummarySchema = z.object({
+  object: z.literal('list'),
+  group_by: z.array(z.enum(USAGE_GROUPS)),
+  data: z.array(
+    z
+      .object({
+        day: z.string().nullable().optional().describe('YYYY-MM-DD (UTC)'),
+        model: z.string().nullable().optional(),
+        key: z.string().nullable().optional(),
+        customer: z.string().nullable().optional(),
+        requests: z.number().int(),
+        cost: z.number(),
+        input_tokens: z.number(),
+        output_tokens: z.number(),
+        cached_input_tokens: z.number(),
+      })
+      .strict(),
+  ),
+});
+
+/** `call`: one call's cost and tokens. */
+export const usageCallSchema = z.object({
+  id: z.string(),
+  object: z.literal('call'),
+  hold_id: z.string(),
+  customer: z.string(),
+  status: z.string(),
+  funding: z.string(),
+  model: z.string().nullable(),
+  provider: z.string().nullable(),
+  held: z.number(),
+  cost: z.number(),
+  input_tokens: z.number().nullable(),
+  output_tokens: z.number().nullable(),
+  cached_input_tokens: z.number().nullable(),
+  endpoint: z.string().nullable(),
+  key_id: z.string().nullable(),
+  provider_cost: z.number().nullable(),
+  referral_share: z.number().nullable(),
+  created_at: z.string().datetime({ offset: true }),
+  resolved_at: z.string().datetime({ offset: true }).nullable(),
+});

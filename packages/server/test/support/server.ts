@@ -51,6 +51,8 @@ export async function startTestServer(
   const env = {
     TOLLGATE_ADMIN_KEY: ADMIN_KEY,
     TOLLGATE_SECRET: 'test-secret-0123456789abcdef',
+    // Every JSON answer of a documented route is checked against its schema in /openapi.json.
+    TOLLGATE_CHECK_RESPONSES: '1',
     ...(options.env ?? {}),
   };
   const tollgate = await createTollgate({

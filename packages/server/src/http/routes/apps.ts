@@ -60,6 +60,28 @@ const appFields = {
   ...policyFields,
 };
 
+const appSchema = z.object({
+  id: z.string(),
+  object: z.literal('app'),
+  name: z.string(),
+  referral_rate: z.number().describe('Share of each charge paid to the app, 0.1 = 10%'),
+  allowed_models: z.array(z.string()).nullable(),
+  allow_byok: z.boolean(),
+  return_origins: z.array(z.string()),
+  created_at: z.string().datetime({ offset: true }),
+});
+
+const appExample = {
+  id: 'app_3kd9',
+  object: 'app',
+  name: 'Acme Studio',
+  referral_rate: 0.1,
+  allowed_models: null,
+  allow_byok: true,
+  return_origins: ['https://acme.example'],
+  created_at: '2026-01-01T00:00:00.000Z',
+};
+
 function appWire(app: App) {
   return {
     id: app.id,
@@ -102,6 +124,14 @@ export function appRoutes(apps: AppsService) {
       tag: 'Apps',
       auth: ['admin'],
       body: z.object(appFields).strict(),
+      response: {
+        status: 201,
+        schema: appSchema.extend({
+          publishable_key: z.string().describe('tg_pk_…'),
+          secret_key: z.string().describe('tg_sk_…: shown once'),
+        }),
+        example: { ...appExample, publishable_key: 'tg_pk_…', secret_key: 'tg_sk_…' },
+      },
       async handler({ body, reply }) {
         const referralRatePpm = body.referral_rate === undefined ? 0n : parseRate(body.referral_rate);
         const app = await apps.create({
@@ -126,6 +156,7 @@ export function appRoutes(apps: AppsService) {
       summary: 'List apps',
       tag: 'Apps',
       auth: ['admin'],
+      response: { schema: z.object({ data: z.array(appSchema) }) },
       async handler() {
         return { data: (await apps.list()).map(appWire) };
       },
@@ -137,6 +168,7 @@ export function appRoutes(apps: AppsService) {
       tag: 'Apps',
       auth: ['admin', 'app'],
       params: z.object({ id: identifier }),
+      response: { schema: appSchema, example: appExample },
       async handler({ params, principal }) {
         if (principal.kind === 'app' && principal.appId !== params.id) {
           throw new TollgateError('not_found', `No such app: ${params.id}`);
@@ -153,6 +185,7 @@ export function appRoutes(apps: AppsService) {
       auth: ['admin', 'app'],
       params: z.object({ id: identifier }),
       body: z.object({ ...appFields, name: appFields.name.optional() }).strict(),
+      response: { schema: appSchema },
       async handler({ params, body, principal }) {
         if (principal.kind === 'app') {
           if (principal.appId !== params.id)

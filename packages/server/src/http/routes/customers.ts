@@ -6,7 +6,18 @@ import type { Ledger } from '../../ledger/ledger.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import type { StatementService } from '../../statement/statement-service.ts';
 import { defineRoute } from '../route.ts';
-import { balanceWire, customerWire, transactionWire } from '../wire.ts';
+import {
+  balanceSchema,
+  balanceWire,
+  creditsSchema,
+  customerExample,
+  customerSchema,
+  customerWire,
+  listSchema,
+  timestampSchema,
+  transactionSchema,
+  transactionWire,
+} from '../wire.ts';
 import { customerParams, identifier, pagination } from './schemas.ts';
 
 const PROVIDER_NAME = z
@@ -20,6 +31,13 @@ const PROVIDER_KEY = z
   .min(8)
   .max(4096)
   .regex(/^[\x21-\x7E]+$/, 'key must be the key as the provider shows it: printable characters, no spaces');
+
+export const providerKeySchema = z.object({
+  provider: z.string(),
+  masked_key: z.string(),
+  created_at: timestampSchema,
+  updated_at: timestampSchema,
+});
 
 export interface CustomerRouteDeps {
   customers: CustomersService;
@@ -58,6 +76,13 @@ export function customerRoutes(deps: CustomerRouteDeps) {
         /** `organization`: members with their own keys spend its balance (`/v1/customers/{id}/members`). */
         type: z.enum(['individual', 'organization']).optional(),
       }),
+      response: {
+        status: 201,
+        otherStatuses: [200],
+        description: 'Created (201, with its user key, shown once) or already there (200)',
+        schema: customerSchema.extend({ user_key: z.string().optional().describe('tg_uk_…: shown once') }),
+        example: { ...customerExample, user_key: 'tg_uk_…' },
+      },
       async handler({ body, principal, reply }) {
         const appId = principal.kind === 'app' ? principal.appId : null;
         const { customer, created, userKey } = await customers.create({
@@ -77,6 +102,7 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       tag: 'Customers',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
+      response: { schema: customerSchema, example: customerExample },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         return view(customer.id);
@@ -94,6 +120,7 @@ export function customerRoutes(deps: CustomerRouteDeps) {
         format: z.enum(['json', 'csv']).default('json'),
         include_pending: z.enum(['true', 'false']).default('false'),
       }),
+      response: { schema: listSchema(transactionSchema) },
       async handler({ params, query, principal, reply, request }) {
         const customer = await customers.resolve(params.id, principal);
         const statement = deps.statement;
@@ -129,6 +156,7 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       tag: 'Customers',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
+      response: { schema: balanceSchema.extend({ customer: z.string() }) },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         const balance = (await ledger.balance(customer.id))!;
@@ -146,6 +174,7 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       auth: ['app', 'admin', 'user'],
       params: z.object({ id: identifier, provider: PROVIDER_NAME }),
       body: z.object({ key: PROVIDER_KEY }),
+      response: { schema: providerKeySchema },
       async handler({ params, body, principal }) {
         const customer = await customers.resolve(params.id, principal);
         return providerKeys.store(customer.id, await gate.appOf(customer), params.provider, body.key);
@@ -158,6 +187,7 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       tag: 'Bring your own keys',
       auth: ['app', 'admin', 'user'],
       params: z.object({ id: identifier, provider: PROVIDER_NAME }),
+      response: { schema: providerKeySchema },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         const key = await providerKeys.get(customer.id, params.provider);
@@ -172,6 +202,7 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       tag: 'Bring your own keys',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
+      response: { schema: z.object({ data: z.array(providerKeySchema) }) },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         return { data: await providerKeys.list(customer.id) };
@@ -184,6 +215,7 @@ export function customerRoutes(deps: CustomerRouteDeps) {
       tag: 'Bring your own keys',
       auth: ['app', 'admin', 'user'],
       params: z.object({ id: identifier, provider: PROVIDER_NAME }),
+      response: { schema: z.object({ provider: z.string(), deleted: z.literal(true) }) },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         const removed = await providerKeys.remove(customer.id, params.provider);

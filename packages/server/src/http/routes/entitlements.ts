@@ -8,6 +8,18 @@ import { customerParams, identifier } from './schemas.ts';
 const featureName = z.string().min(1).max(64);
 const quantity = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
+const entitlementSchema = z.object({
+  feature: z.string(),
+  kind: z.string().describe('switch, limit or metered'),
+  enabled: z.boolean(),
+  limit: z.number().nullable(),
+  allowance: z.number().nullable(),
+  used: z.number().nullable(),
+  remaining: z.number().nullable(),
+  resets_at: z.string().nullable(),
+  sources: z.array(z.string()).describe('plan:<code>, pack:<code>'),
+});
+
 function entitlementWire(entitlement: Entitlement) {
   return {
     feature: entitlement.feature,
@@ -33,6 +45,16 @@ export function entitlementRoutes(deps: { customers: CustomersService; entitleme
       tag: 'Entitlements',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
+      response: {
+        schema: z.object({
+          object: z.literal('entitlements'),
+          customer: z.string(),
+          plan: z.string().nullable(),
+          period_start: z.string().nullable(),
+          period_end: z.string().nullable(),
+          features: z.array(entitlementSchema),
+        }),
+      },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         const view = await entitlements.entitlements(customer.id);
@@ -62,7 +84,7 @@ export function entitlementRoutes(deps: { customers: CustomersService; entitleme
           allowed: z.boolean(),
           remaining: z.number().int().nullable(),
           reason: z.enum(['not_included', 'limit_exceeded', 'allowance_exhausted']).nullable(),
-          entitlement: z.record(z.string(), z.unknown()),
+          entitlement: entitlementSchema,
         }),
         example: {
           object: 'check',
@@ -71,7 +93,17 @@ export function entitlementRoutes(deps: { customers: CustomersService; entitleme
           allowed: true,
           remaining: 87,
           reason: null,
-          entitlement: { feature: 'video_exports', kind: 'metered', allowance: 100, used: 13 },
+          entitlement: {
+            feature: 'video_exports',
+            kind: 'metered',
+            enabled: true,
+            limit: null,
+            allowance: 100,
+            used: 13,
+            remaining: 87,
+            resets_at: '2026-02-01T00:00:00.000Z',
+            sources: ['plan:pro'],
+          },
         },
       },
       async handler({ body, principal }) {
@@ -97,6 +129,21 @@ export function entitlementRoutes(deps: { customers: CustomersService; entitleme
       auth: ['app', 'admin'],
       idempotent: 'ledger',
       body: z.object({ customer: identifier, feature: featureName, quantity: quantity.default(1) }).strict(),
+      response: {
+        status: 201,
+        schema: z.object({
+          id: z.string(),
+          object: z.literal('track'),
+          customer: z.string(),
+          feature: z.string(),
+          quantity: z.number().int(),
+          used: z.number(),
+          remaining: z.number(),
+          allowance: z.number(),
+          period_start: z.string(),
+          resets_at: z.string().nullable(),
+        }),
+      },
       async handler({ body, principal, idempotencyKey, reply }) {
         const customer = await customers.resolve(body.customer, principal);
         const tracked = await entitlements.track(customer.id, body.feature, body.quantity, idempotencyKey);

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import type { GateService } from '../../gate/gate-service.ts';
+import {
+  captureExample,
+  captureSchema,
+  extendSchema,
+  type GateService,
+  holdExample,
+  holdSchema,
+  holdStateSchema,
+  voidSchema,
+} from '../../gate/gate-service.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { defineRoute } from '../route.ts';
 import { creditAmount, identifier, metadata, usage } from './schemas.ts';
@@ -41,6 +50,7 @@ export function gateRoutes(gate: GateService, clock: Clock) {
       auth: ['app', 'admin', 'user'],
       idempotent: 'ledger',
       body: holdBody,
+      response: { status: 201, schema: holdSchema, example: holdExample },
       async handler({ body, principal, idempotencyKey, reply }) {
         const hold = await gate.hold(principal, body, idempotencyKey);
         reply.code(201);
@@ -54,6 +64,7 @@ export function gateRoutes(gate: GateService, clock: Clock) {
       tag: 'Gate',
       auth: ['app', 'admin', 'user'],
       params: holdParams,
+      response: { schema: holdStateSchema },
       handler: ({ params, principal }) => gate.getHold(principal, params.id),
     }),
     defineRoute({
@@ -65,6 +76,7 @@ export function gateRoutes(gate: GateService, clock: Clock) {
       idempotent: 'ledger',
       params: holdParams,
       body: captureBody,
+      response: { schema: captureSchema, example: captureExample },
       handler: ({ params, body, principal, idempotencyKey }) =>
         gate.capture(principal, params.id, body ?? {}, idempotencyKey),
     }),
@@ -76,6 +88,7 @@ export function gateRoutes(gate: GateService, clock: Clock) {
       auth: ['app', 'admin', 'user'],
       idempotent: 'ledger',
       params: holdParams,
+      response: { schema: voidSchema },
       async handler({ params, principal, idempotencyKey, request }) {
         const reason = (request.body as { reason?: unknown } | undefined)?.reason;
         return gate.void(
@@ -100,6 +113,7 @@ export function gateRoutes(gate: GateService, clock: Clock) {
           .positive()
           .max(31 * 24 * 3600),
       }),
+      response: { schema: extendSchema },
       handler: ({ params, body, principal }) => gate.extend(principal, params.id, body.timeout_seconds),
     }),
     defineRoute({
@@ -109,6 +123,9 @@ export function gateRoutes(gate: GateService, clock: Clock) {
       tag: 'Gate',
       auth: ['app', 'admin'],
       params: holdParams,
+      response: {
+        schema: z.object({ hold: z.string(), provider: z.string(), key: z.string() }),
+      },
       handler: ({ params, principal }) => gate.revealProviderKey(principal, params.id, clock.now()),
     }),
     defineRoute({
@@ -119,6 +136,7 @@ export function gateRoutes(gate: GateService, clock: Clock) {
       auth: ['app', 'admin', 'user'],
       idempotent: 'ledger',
       body: holdBody.omit({ timeout_seconds: true }),
+      response: { status: 201, schema: captureSchema, example: captureExample },
       async handler({ body, principal, idempotencyKey, reply }) {
         const charge = await gate.charge(principal, body, idempotencyKey);
         reply.code(201);

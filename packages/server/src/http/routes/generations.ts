@@ -4,6 +4,21 @@ import { TollgateError } from '../../shared/errors.ts';
 import { defineRoute } from '../route.ts';
 import { identifier } from './schemas.ts';
 
+const generationSchema = z.object({
+  id: z.string(),
+  object: z.literal('generation'),
+  model: z.string(),
+  status: z.enum(['queued', 'in_progress', 'completed', 'failed']),
+  funding: z.enum(['credits', 'byok']),
+  hold_id: z.string(),
+  held: z.number().optional().describe('Credits held: on submission only'),
+  cost: z.number().nullable().describe('Credits charged once completed'),
+  result: z.unknown().describe("The provider's output, once completed"),
+  error: z.string().nullable(),
+  created_at: z.string().datetime({ offset: true }),
+  completed_at: z.string().datetime({ offset: true }).nullable(),
+});
+
 export function generationRoutes(generations: GenerationsService) {
   return [
     defineRoute({
@@ -23,6 +38,7 @@ export function generationRoutes(generations: GenerationsService) {
           .optional()
           .describe('Not accepted (400): the amount of work is read from input, as the catalog defines it'),
       }),
+      response: { status: 201, schema: generationSchema },
       async handler({ body, principal, reply }) {
         if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
         reply.code(201);
@@ -44,6 +60,7 @@ export function generationRoutes(generations: GenerationsService) {
       tag: 'Generations',
       auth: ['user'],
       params: z.object({ id: identifier }),
+      response: { schema: generationSchema },
       async handler({ params, principal }) {
         if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
         return generations.get(params.id, principal.customerId);

@@ -4,7 +4,52 @@ import type { PartnerEarnings } from '../../partners/partner-earnings.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { parsePositiveCredits } from '../../shared/money.ts';
 import { defineRoute } from '../route.ts';
+import { creditsSchema, timestampSchema } from '../wire.ts';
 import { creditAmount, identifier } from './schemas.ts';
+
+const payoutSchema = z.object({
+  id: z.string(),
+  object: z.literal('payout'),
+  app: z.string(),
+  amount: creditsSchema,
+  reference: z.string().nullable(),
+  note: z.string().nullable(),
+  created_at: timestampSchema,
+});
+
+const statementSchema = z.object({
+  object: z.literal('partner_earnings'),
+  app: z.string(),
+  account: z.string().describe('The ledger account of the earnings: ref:<app>'),
+  earned: creditsSchema,
+  paid: creditsSchema,
+  owed: creditsSchema,
+  periods: z.array(
+    z.object({ period: z.string().describe('YYYY-MM (UTC)'), earned: creditsSchema, paid: creditsSchema }),
+  ),
+  payouts: z.array(payoutSchema),
+});
+
+const statementExample = {
+  object: 'partner_earnings',
+  app: 'app_3kd9',
+  account: 'ref:app_3kd9',
+  earned: 120.5,
+  paid: 100,
+  owed: 20.5,
+  periods: [{ period: '2026-01', earned: 120.5, paid: 100 }],
+  payouts: [
+    {
+      id: 'pay_1',
+      object: 'payout',
+      app: 'app_3kd9',
+      amount: 100,
+      reference: 'INV-2026-001',
+      note: null,
+      created_at: '2026-01-31T00:00:00.000Z',
+    },
+  ],
+};
 
 export function partnerRoutes(earnings: PartnerEarnings) {
   return [
@@ -16,6 +61,7 @@ export function partnerRoutes(earnings: PartnerEarnings) {
       tag: 'Apps',
       auth: ['admin', 'app'],
       params: z.object({ id: identifier }),
+      response: { schema: statementSchema, example: statementExample },
       async handler({ params, principal }) {
         if (principal.kind === 'app' && principal.appId !== params.id) {
           throw new TollgateError('not_found', `No such app: ${params.id}`);
@@ -31,6 +77,7 @@ export function partnerRoutes(earnings: PartnerEarnings) {
       tag: 'Partner',
       auth: ['admin', 'app'],
       query: z.object({ app: identifier.optional() }).strict(),
+      response: { schema: statementSchema, example: statementExample },
       async handler({ query, principal }) {
         const appId = principal.kind === 'app' ? principal.appId : query.app;
         if (principal.kind === 'app' && query.app !== undefined && query.app !== principal.appId) {
@@ -59,6 +106,7 @@ export function partnerRoutes(earnings: PartnerEarnings) {
           note: z.string().max(500).optional(),
         })
         .strict(),
+      response: { status: 201, schema: payoutSchema.extend({ owed_after: creditsSchema }) },
       async handler({ params, body, reply }) {
         const payout = await earnings.recordPayout(params.id, {
           amountMicros: parsePositiveCredits(body.amount),

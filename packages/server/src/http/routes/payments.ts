@@ -4,13 +4,19 @@ import { z } from 'zod';
 import type { Principal } from '../../auth/principals.ts';
 import type { CustomersService } from '../../customers/customers-service.ts';
 import type { GiftCodesService } from '../../gifts/gift-codes-service.ts';
-import { type PurchasesService, purchaseWire } from '../../payments/purchases-service.ts';
+import {
+  type PurchasesService,
+  purchaseExample,
+  purchaseSchema,
+  purchaseWire,
+} from '../../payments/purchases-service.ts';
 import type { StripeWebhooks } from '../../payments/webhooks.ts';
 import type { RateLimiter } from '../../ratelimit/rate-limiter.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { parsePositiveCredits } from '../../shared/money.ts';
 import type { SubscriptionsService } from '../../subscriptions/subscriptions-service.ts';
 import { defineRoute } from '../route.ts';
+import { creditsSchema, fullListSchema, listSchema, subscriptionSchema, timestampSchema } from '../wire.ts';
 import { creditAmount, customerParams, identifier, pagination } from './schemas.ts';
 
 export interface PaymentRouteDeps {
@@ -23,6 +29,24 @@ export interface PaymentRouteDeps {
 }
 
 const urlField = z.string().url().max(2000);
+
+const checkoutSchema = z.object({
+  id: z.string(),
+  url: z.string().nullable().describe('Where to send the buyer (hosted); null for an embedded checkout'),
+  client_secret: z.string().nullable().describe('For an embedded Stripe Checkout'),
+});
+
+const giftBatchSchema = z.object({
+  id: z.string(),
+  object: z.literal('gift_code_batch'),
+  amount: creditsSchema,
+  count: z.number().int(),
+  max_redemptions: z.number().int(),
+  expires_at: timestampSchema.nullable(),
+});
+
+/** Every answer of the subscription routes carries the subscription as it now stands (null: none). */
+const subscriptionAnswer = z.object({ subscription: subscriptionSchema.nullable() });
 
 export function paymentRoutes(deps: PaymentRouteDeps) {
   const { customers, purchases, gifts, subscriptions } = deps;
@@ -53,6 +77,22 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
         cancel_url: urlField.optional(),
         ui_mode: z.enum(['hosted', 'embedded']).optional(),
       }),
+      response: {
+        status: 201,
+        schema: checkoutSchema.extend({
+          object: z.literal('checkout.session'),
+          mode: z.enum(['test', 'live']),
+          purchase: purchaseSchema,
+        }),
+        example: {
+          id: 'cs_test_…',
+          object: 'checkout.session',
+          url: 'https://checkout.stripe.com/c/pay/cs_test_…',
+          client_secret: null,
+          mode: 'live',
+          purchase: { ...purchaseExample, status: 'pending', completed_at: null },
+        },
+      },
       async handler({ body, principal, reply }) {
         const customer = await customerFor(principal, body.customer);
         reply.code(201);
@@ -66,6 +106,14 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
       tag: 'Payments',
       auth: ['app', 'admin', 'user'],
       params: z.object({ id: identifier }),
+      response: {
+        schema: z.object({
+          id: z.string(),
+          object: z.literal('checkout.session'),
+          status: z.string(),
+          purchase: purchaseSchema,
+        }),
+      },
       handler: ({ params, principal }) =>
         purchases.sessionStatus(params.id, principal, (customerId) =>
           customers.resolve(customerId, principal),
@@ -79,6 +127,10 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
       auth: ['app', 'admin', 'user'],
       params: customerParams,
       query: pagination,
+      response: {
+        schema: listSchema(purchaseSchema),
+        example: { object: 'list', data: [purchaseExample], has_more: false },
+      },
       async handler({ params, query, principal }) {
         const customer = await customers.resolve(params.id, principal);
         const page = await purchases.list(customer.id, query.limit, query.offset);
@@ -92,6 +144,7 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
       tag: 'Credits',
       auth: ['user'],
       query: pagination,
+      response: { schema: listSchema(purchaseSchema) },
       async handler({ principal, query }) {
         const customer = await customerFor(principal, undefined);
         const page = await purchases.list(customer.id, query.limit, query.offset);
@@ -111,6 +164,10 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
         max_redemptions: z.number().int().min(1).max(1_000_000).default(1),
         expires_at: z.string().datetime({ offset: true }).optional(),
       }),
+      response: {
+        status: 201,
+        schema: giftBatchSchema.extend({ codes: z.array(z.string()).describe('Shown once; stored hashed') }),
+      },
       async handler({ body, principal, reply }) {
         const batch = await gifts.createBatch({
           appId: appIdOf(principal),
@@ -129,6 +186,11 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
       summary: "The app's gift-code batches with redemption counts",
       tag: 'Gift codes',
       auth: ['app', 'admin'],
+      response: {
+        schema: fullListSchema(
+          giftBatchSchema.extend({ redemptions: z.number().int(), created_at: timestampSchema }),
+        ),
+      },
       handler: async ({ principal }) => ({
         object: 'list',
         data: await gifts.listBatches(appIdOf(principal)),
@@ -142,6 +204,14 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
       auth: ['user'],
       idempotent: 'replay',
       body: z.object({ code: z.string().min(4).max(64) }),
+      response: {
+        schema: z.object({
+          object: z.literal('gift_code_redemption'),
+          amount: creditsSchema,
+          grant_id: z.string(),
+          balance: creditsSchema,
+        }),
+      },
       async handler({ body, principal }) {
         if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
         // Limits guessing: a handful of attempts per minute per customer, whatever the outcome.
@@ -161,6 +231,7 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
       tag: 'Subscriptions',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
+      response: { schema: subscriptionAnswer },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         return { subscription: await subscriptions.view(customer.id) };
@@ -180,6 +251,11 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
         success_url: urlField.optional(),
         cancel_url: urlField.optional(),
       }),
+      response: {
+        status: 201,
+        description: 'The checkout to pay; the plan starts once paid (subscription is null until then)',
+        schema: z.object({ subscription: z.null(), checkout: checkoutSchema }),
+      },
       async handler({ params, body, principal, reply }) {
         const customer = await customers.resolve(params.id, principal);
         reply.code(201);
@@ -199,6 +275,18 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
         success_url: urlField.optional(),
         cancel_url: urlField.optional(),
       }),
+      response: {
+        description:
+          'change: none, upgrade (now; in test mode awaiting_payment with a checkout until its prorated charge is paid) or downgrade (effective_at the period end)',
+        schema: subscriptionAnswer.extend({
+          change: z.enum(['none', 'upgrade', 'downgrade']),
+          status: z.literal('awaiting_payment').optional(),
+          prorated_allowance: creditsSchema.optional(),
+          prorated_charge_usd: z.number().nullable().optional(),
+          checkout: checkoutSchema.optional(),
+          effective_at: timestampSchema.optional(),
+        }),
+      },
       async handler({ params, body, principal }) {
         const customer = await customers.resolve(params.id, principal);
         return subscriptions.change(customer, body.plan, body);
@@ -211,6 +299,7 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
       tag: 'Subscriptions',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
+      response: { schema: subscriptionAnswer },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         return subscriptions.cancel(customer);
@@ -223,6 +312,7 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
       tag: 'Subscriptions',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
+      response: { schema: subscriptionAnswer },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         return subscriptions.resume(customer);
@@ -236,6 +326,25 @@ export function paymentRoutes(deps: PaymentRouteDeps) {
       auth: ['app', 'admin', 'user'],
       params: customerParams,
       query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }),
+      response: {
+        schema: fullListSchema(
+          z.object({
+            id: z.string(),
+            object: z.literal('subscription_charge'),
+            kind: z.string().describe('start, upgrade or renewal'),
+            plan: z.string(),
+            plan_name: z.string(),
+            from_plan: z.string().nullable(),
+            amount_usd: z.number(),
+            allowance: creditsSchema,
+            status: z.string(),
+            period_start: timestampSchema.nullable(),
+            period_end: timestampSchema.nullable(),
+            created_at: timestampSchema,
+            paid_at: timestampSchema.nullable(),
+          }),
+        ),
+      },
       async handler({ params, principal, query }) {
         const customer = await customers.resolve(params.id, principal);
         return subscriptions.charges(customer.id, query.limit);

@@ -13,6 +13,8 @@ import type { AppScope, ReportsService } from '../../portal/reports-service.ts';
 import { microsToCredits } from '../../shared/money.ts';
 import { parseInput } from '../../shared/validation.ts';
 import { defineRoute } from '../route.ts';
+import { creditsSchema, fullListSchema, listSchema, timestampSchema } from '../wire.ts';
+import { providerKeySchema } from './customers.ts';
 import { customerParams, identifier } from './schemas.ts';
 
 export interface PortalRouteDeps {
@@ -33,6 +35,17 @@ const httpUrl = z
 const portalLinkBody = z.object({ expires_in_seconds: z.number().int().min(60).max(3600).optional() });
 const authorizeBody = z.object({ callback_url: httpUrl.optional() });
 
+const partnerTotalsSchema = z.object({
+  usage_charged: creditsSchema,
+  provider_cost: creditsSchema,
+  referral_share: creditsSchema,
+  usage_count: z.number().int(),
+  purchases_usd: z.number(),
+  purchases_count: z.number().int(),
+  subscriptions_usd: z.number(),
+  subscriptions_count: z.number().int(),
+});
+
 /** The operator sees every customer, or one app's with `?app=`; an app sees its own. */
 function scopeOf(principal: Principal, app: string | undefined): AppScope {
   if (principal.kind === 'app') return { kind: 'app', appId: principal.appId };
@@ -50,6 +63,16 @@ export function portalRoutes(deps: PortalRouteDeps) {
       tag: 'Dashboard',
       auth: ['app', 'admin'],
       params: customerParams,
+      response: {
+        status: 201,
+        schema: z.object({
+          id: z.string(),
+          object: z.literal('portal_link'),
+          customer: z.string(),
+          url: z.string().describe('The single-use sign-in link to the dashboard'),
+          expires_at: timestampSchema,
+        }),
+      },
       async handler({ params, principal, request, reply }) {
         const body = parseInput(portalLinkBody, request.body ?? {});
         const customer = await customers.resolve(params.id, principal);
@@ -65,6 +88,14 @@ export function portalRoutes(deps: PortalRouteDeps) {
       tag: 'Dashboard',
       auth: 'public',
       body: z.object({ token: z.string().min(10).max(200) }),
+      response: {
+        schema: z.object({
+          object: z.literal('portal_session'),
+          customer: z.string(),
+          user_key: z.string().describe('tg_uk_…: valid until expires_at'),
+          expires_at: timestampSchema,
+        }),
+      },
       handler: ({ body }) => portal.exchange(body.token),
     }),
     defineRoute({
@@ -74,6 +105,16 @@ export function portalRoutes(deps: PortalRouteDeps) {
       tag: 'Bring your own keys',
       auth: ['user', 'app', 'admin'],
       params: customerParams,
+      response: {
+        status: 201,
+        schema: z.object({
+          object: z.literal('oauth_authorization'),
+          provider: z.string(),
+          url: z.string().describe('Where to send the browser'),
+          state: z.string(),
+          expires_at: timestampSchema,
+        }),
+      },
       async handler({ params, principal, request, reply }) {
         const body = parseInput(authorizeBody, request.body ?? {});
         const customer = await customers.resolve(params.id, principal);
@@ -90,6 +131,7 @@ export function portalRoutes(deps: PortalRouteDeps) {
       auth: ['user', 'app', 'admin'],
       params: customerParams,
       body: z.object({ state: z.string().min(10).max(200), code: z.string().min(1).max(2000) }),
+      response: { schema: providerKeySchema },
       async handler({ params, principal, body }) {
         const customer = await customers.resolve(params.id, principal);
         return openRouter.complete(customer, body.state, body.code);
@@ -103,6 +145,29 @@ export function portalRoutes(deps: PortalRouteDeps) {
       auth: ['user', 'app', 'admin'],
       params: customerParams,
       query: z.object({ days }),
+      response: {
+        schema: z.object({
+          object: z.literal('usage_report'),
+          customer: z.string(),
+          currency: z.literal('credits'),
+          days: z.number().int(),
+          from: z.string().describe('YYYY-MM-DD (UTC)'),
+          to: z.string(),
+          types: z.array(z.string()),
+          total: creditsSchema,
+          totals_by_type: z.record(z.string(), creditsSchema),
+          data: z.array(
+            z.object({
+              date: z.string(),
+              total: creditsSchema,
+              by_type: z.record(z.string(), creditsSchema),
+            }),
+          ),
+          by_model: z.array(
+            z.object({ model: z.string(), type: z.string(), amount: creditsSchema, count: z.number().int() }),
+          ),
+        }),
+      },
       async handler({ params, principal, query }) {
         const customer = await customers.resolve(params.id, principal);
         return reports.customerUsage(customer.id, query.days);
@@ -120,6 +185,22 @@ export function portalRoutes(deps: PortalRouteDeps) {
         q: z.string().min(1).max(200).optional(),
         app: identifier.optional(),
       }),
+      response: {
+        schema: listSchema(
+          z.object({
+            id: z.string(),
+            object: z.literal('customer'),
+            app_id: z.string().nullable(),
+            external_id: z.string().nullable(),
+            email: z.string().nullable(),
+            balance: creditsSchema,
+            pending: creditsSchema,
+            available: creditsSchema,
+            created_at: timestampSchema,
+            last_activity_at: timestampSchema.nullable(),
+          }),
+        ),
+      },
       handler: ({ principal, query }) =>
         reports.listCustomers(scopeOf(principal, query.app), {
           limit: query.limit,
@@ -133,6 +214,13 @@ export function portalRoutes(deps: PortalRouteDeps) {
       summary: 'Who the partner view is signed in as: the app (name, referral rate) or the operator',
       tag: 'Partner',
       auth: ['app', 'admin'],
+      response: {
+        schema: z.object({
+          object: z.literal('partner_account'),
+          kind: z.enum(['admin', 'app']),
+          app: z.object({ id: z.string(), name: z.string(), referral_rate: z.number() }).nullable(),
+        }),
+      },
       async handler({ principal }) {
         if (principal.kind !== 'app') return { object: 'partner_account', kind: 'admin', app: null };
         const app = await deps.apps.get(principal.appId);
@@ -156,6 +244,21 @@ export function portalRoutes(deps: PortalRouteDeps) {
       tag: 'Partner',
       auth: ['app', 'admin'],
       query: z.object({ days, app: identifier.optional() }),
+      response: {
+        schema: z.object({
+          object: z.literal('partner_stats'),
+          app: z.string().nullable(),
+          currency: z.literal('credits'),
+          purchases_in_other_currencies: z.array(
+            z.object({ currency: z.string(), amount: z.number(), count: z.number().int() }),
+          ),
+          days: z.number().int(),
+          from: z.string(),
+          to: z.string(),
+          totals: partnerTotalsSchema,
+          data: z.array(partnerTotalsSchema.extend({ date: z.string() })),
+        }),
+      },
       handler: ({ principal, query }) => reports.partnerStats(scopeOf(principal, query.app), query.days),
     }),
     defineRoute({
@@ -168,6 +271,22 @@ export function portalRoutes(deps: PortalRouteDeps) {
         limit: z.coerce.number().int().min(1).max(200).default(25),
         app: identifier.optional(),
       }),
+      response: {
+        schema: fullListSchema(
+          z.object({
+            id: z.string(),
+            object: z.literal('usage'),
+            customer: z.string(),
+            external_id: z.string().nullable(),
+            model: z.string().nullable(),
+            type: z.string(),
+            amount: creditsSchema,
+            provider_cost: creditsSchema.nullable(),
+            referral_share: creditsSchema.nullable(),
+            created_at: timestampSchema,
+          }),
+        ),
+      },
       handler: ({ principal, query }) => reports.recentUsage(scopeOf(principal, query.app), query.limit),
     }),
   ];

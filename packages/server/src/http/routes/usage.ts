@@ -11,6 +11,9 @@ import {
   type UsageGroup,
   type UsageScope,
   type UsageService,
+  usageCallSchema,
+  usageRecordSchema,
+  usageSummarySchema,
 } from '../../usage/usage-service.ts';
 import { defineRoute } from '../route.ts';
 import { identifier } from './schemas.ts';
@@ -88,6 +91,23 @@ export function usageRoutes(deps: { customers: CustomersService; usage: UsageSer
       tag: 'Usage',
       auth: ['app', 'admin', 'user'],
       query: filters.extend({ group_by: groupList.default(['day']) }).strict(),
+      response: {
+        schema: usageSummarySchema,
+        example: {
+          object: 'list',
+          group_by: ['day'],
+          data: [
+            {
+              day: '2026-01-01',
+              requests: 42,
+              cost: 3.75,
+              input_tokens: 120000,
+              output_tokens: 8000,
+              cached_input_tokens: 0,
+            },
+          ],
+        },
+      },
       async handler({ query, principal }) {
         const scope = await scopeOf(principal, query.customer);
         return {
@@ -109,6 +129,12 @@ export function usageRoutes(deps: { customers: CustomersService; usage: UsageSer
         .omit({ customer: true })
         .extend({ group_by: groupList.optional(), format: z.enum(['csv', 'json']).default('json') })
         .strict(),
+      response: {
+        description:
+          'With group_by: the sums (format=csv: the same as CSV). Without: every usage row, streamed as a JSON array (format=csv: CSV)',
+        schema: z.union([usageSummarySchema, z.array(usageRecordSchema)]),
+        alternatives: [{ contentType: 'text/csv', description: 'format=csv: the sums, or every usage row' }],
+      },
       async handler({ params, query, principal, reply, request }) {
         const scope = { customerId: (await customers.resolve(params.id, principal)).id };
         if (query.group_by === undefined) return streamExport(scope, query, reply, request);
@@ -127,6 +153,14 @@ export function usageRoutes(deps: { customers: CustomersService; usage: UsageSer
       tag: 'Usage',
       auth: ['app', 'admin', 'user'],
       query: filters.extend({ format: z.enum(['csv', 'json']).default('csv') }).strict(),
+      response: {
+        description: 'Every usage row, streamed: a JSON array (format=json) or CSV (format=csv, the default)',
+        schema: z.array(usageRecordSchema),
+        streamed: true,
+        alternatives: [
+          { contentType: 'text/csv', description: 'One line per usage row, with a header line' },
+        ],
+      },
       async handler({ query, principal, reply, request }) {
         return streamExport(await scopeOf(principal, query.customer), query, reply, request);
       },
@@ -139,6 +173,7 @@ export function usageRoutes(deps: { customers: CustomersService; usage: UsageSer
       tag: 'Usage',
       auth: ['app', 'admin', 'user'],
       params: z.object({ id: identifier }),
+      response: { schema: usageCallSchema },
       async handler({ params, principal }) {
         return usage.call(await scopeOf(principal, undefined), params.id);
       },

@@ -12,6 +12,7 @@ import { SPEND_LIMIT_PERIODS } from '../../ledger/spend-limits.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { microsToCredits, parseCredits } from '../../shared/money.ts';
 import { defineRoute } from '../route.ts';
+import { creditsSchema, fullListSchema, timestampSchema } from '../wire.ts';
 import { creditAmount, customerParams, identifier } from './schemas.ts';
 
 export const limitBody = z.object({ amount: creditAmount, period: z.enum(SPEND_LIMIT_PERIODS) });
@@ -57,6 +58,50 @@ export function userKeyWire(key: UserKeyView) {
   };
 }
 
+export const spendLimitSchema = z
+  .object({
+    amount: creditsSchema,
+    period: z.enum(SPEND_LIMIT_PERIODS),
+    spent: creditsSchema.describe('Spent in the current period'),
+    remaining: creditsSchema,
+    period_start: timestampSchema,
+    resets_at: timestampSchema.nullable().describe('null for a total limit'),
+  })
+  .nullable();
+
+export const userKeySchema = z.object({
+  id: z.string(),
+  object: z.literal('user_key'),
+  customer: z.string(),
+  name: z.string(),
+  hint: z.string().describe('The key masked: its prefix and last characters'),
+  created_at: timestampSchema,
+  last_used_at: timestampSchema.nullable(),
+  revoked_at: timestampSchema.nullable(),
+  limit: spendLimitSchema,
+});
+
+const userKeyExample = {
+  id: 'uk_5hT2',
+  object: 'user_key',
+  customer: 'cus_8f3k2m9x1q7z',
+  name: 'CI runner',
+  hint: 'tg_uk_…x9Qa',
+  created_at: '2026-01-01T00:00:00.000Z',
+  last_used_at: null,
+  revoked_at: null,
+  limit: {
+    amount: 20,
+    period: 'month',
+    spent: 3.5,
+    remaining: 16.5,
+    period_start: '2026-01-01T00:00:00.000Z',
+    resets_at: '2026-02-01T00:00:00.000Z',
+  },
+};
+
+const customerLimitSchema = z.object({ customer: z.string(), limit: spendLimitSchema });
+
 /** A user key may manage keys (and an organisation's members) only as a dashboard session. */
 export function assertManages(principal: Principal): void {
   if (principal.kind === 'user' && !principal.session) {
@@ -77,6 +122,11 @@ export function userKeyRoutes(customers: CustomersService) {
       auth: ['app', 'admin', 'user'],
       params: customerParams,
       body: z.object({ name: keyName.optional(), limit: limitBody.optional() }).optional(),
+      response: {
+        status: 201,
+        schema: userKeySchema.extend({ user_key: z.string().describe('tg_uk_…: shown once') }),
+        example: { ...userKeyExample, user_key: 'tg_uk_…' },
+      },
       async handler({ params, body, principal, reply }) {
         assertManages(principal);
         const customer = await customers.resolve(params.id, principal);
@@ -96,6 +146,7 @@ export function userKeyRoutes(customers: CustomersService) {
       tag: 'User keys',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
+      response: { schema: fullListSchema(userKeySchema) },
       async handler({ params, principal }) {
         assertManages(principal);
         const customer = await customers.resolve(params.id, principal);
@@ -110,6 +161,7 @@ export function userKeyRoutes(customers: CustomersService) {
       auth: ['app', 'admin', 'user'],
       params: keyParams,
       body: z.object({ name: keyName.optional(), limit: limitBody.nullable().optional() }),
+      response: { schema: userKeySchema, example: userKeyExample },
       async handler({ params, body, principal }) {
         assertManages(principal);
         const customer = await customers.resolve(params.id, principal);
@@ -127,6 +179,9 @@ export function userKeyRoutes(customers: CustomersService) {
       tag: 'User keys',
       auth: ['app', 'admin', 'user'],
       params: keyParams,
+      response: {
+        schema: z.object({ id: z.string(), object: z.literal('user_key'), revoked: z.literal(true) }),
+      },
       async handler({ params, principal }) {
         assertManages(principal);
         const customer = await customers.resolve(params.id, principal);
@@ -141,6 +196,7 @@ export function userKeyRoutes(customers: CustomersService) {
       tag: 'User keys',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
+      response: { schema: customerLimitSchema },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         return { customer: customer.id, limit: spendLimitWire(await customers.customerLimit(customer.id)) };
@@ -154,6 +210,7 @@ export function userKeyRoutes(customers: CustomersService) {
       auth: ['app', 'admin', 'user'],
       params: customerParams,
       body: limitBody,
+      response: { schema: customerLimitSchema },
       async handler({ params, body, principal }) {
         assertManages(principal);
         const customer = await customers.resolve(params.id, principal);
@@ -168,6 +225,7 @@ export function userKeyRoutes(customers: CustomersService) {
       tag: 'User keys',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
+      response: { schema: z.object({ customer: z.string(), limit: z.null() }) },
       async handler({ params, principal }) {
         assertManages(principal);
         const customer = await customers.resolve(params.id, principal);

@@ -20,7 +20,15 @@ import { creditsPerRequest, DEFAULT_ESTIMATE_USAGE } from '../../pricing/quote.t
 import { TollgateError } from '../../shared/errors.ts';
 import { microsToCredits } from '../../shared/money.ts';
 import { defineRoute } from '../route.ts';
-import { balanceWire, transactionWire } from '../wire.ts';
+import {
+  balanceSchema,
+  balanceWire,
+  creditsSchema,
+  listSchema,
+  subscriptionSchema,
+  transactionSchema,
+  transactionWire,
+} from '../wire.ts';
 import { modelListSchema, userBalanceSchema } from './responses.ts';
 import { pagination } from './schemas.ts';
 
@@ -51,6 +59,50 @@ const tokenCountText = z
 const pricingQuery = pricingInput.extend({
   input_tokens: tokenCountText.optional(),
   output_tokens: tokenCountText.optional(),
+});
+
+const pricingSchema = z.object({
+  token_assumption: z
+    .object({ input: z.number().int(), output: z.number().int() })
+    .describe('The tokens a language-model request is priced at'),
+  models: z.array(
+    z.object({ id: z.string(), name: z.string(), type: z.string(), credits_per_request: creditsSchema }),
+  ),
+});
+
+/** A plan's or pack's features as the config writes them: `true`, `10`, `{monthly: 100}`. */
+const featuresSchema = z.record(
+  z.string(),
+  z.union([z.boolean(), z.number(), z.object({ monthly: z.number() })]),
+);
+
+const catalogSchema = z.object({
+  subscription: subscriptionSchema.nullable(),
+  wallet: balanceSchema.extend({ currency: z.literal('credits') }).nullable(),
+  plans: z.array(
+    z.object({
+      code: z.string(),
+      name: z.string(),
+      price_usd: z.number(),
+      interval: z.string(),
+      allowance: creditsSchema,
+      features: featuresSchema,
+    }),
+  ),
+  credit_packs: z.array(
+    z.object({
+      code: z.string(),
+      name: z.string(),
+      credits: creditsSchema,
+      price_usd: z.number(),
+      features: featuresSchema,
+    }),
+  ),
+  purchase: z.object({
+    minimum_usd: z.number(),
+    usd_per_credit: z.number(),
+    bonus: z.array(z.object({ from_usd: z.number(), percent: z.number() })),
+  }),
 });
 
 export function userRoutes(deps: UserRouteDeps) {
@@ -205,6 +257,7 @@ export function userRoutes(deps: UserRouteDeps) {
       tag: 'Credits',
       auth: ['user'],
       query: pagination,
+      response: { schema: listSchema(transactionSchema) },
       async handler({ principal, query }) {
         if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
         const page = await ledger.history({
@@ -222,6 +275,7 @@ export function userRoutes(deps: UserRouteDeps) {
       tag: 'Credits',
       auth: 'public',
       body: pricingInput,
+      response: { schema: pricingSchema },
       handler: ({ body }) => pricing(body),
     }),
     defineRoute({
@@ -231,6 +285,7 @@ export function userRoutes(deps: UserRouteDeps) {
       tag: 'Credits',
       auth: 'public',
       query: pricingQuery,
+      response: { schema: pricingSchema },
       handler: ({ query }) => pricing(query),
     }),
     defineRoute({
@@ -240,6 +295,7 @@ export function userRoutes(deps: UserRouteDeps) {
       tag: 'Billing',
       auth: ['app', 'admin', 'user'],
       query: z.object({ customer: z.string().min(1).max(200).optional() }),
+      response: { schema: catalogSchema },
       async handler({ principal, query }) {
         let customerId: string | null = null;
         if (principal.kind === 'user') customerId = principal.customerId;

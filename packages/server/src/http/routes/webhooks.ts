@@ -13,6 +13,7 @@ import type {
   WebhooksService,
 } from '../../webhooks/webhooks-service.ts';
 import { defineRoute } from '../route.ts';
+import { creditsSchema, fullListSchema, listSchema, timestampSchema } from '../wire.ts';
 import { creditAmount, identifier } from './schemas.ts';
 
 const eventType = z.enum([...EVENT_TYPES, ALL_EVENTS] as [string, ...string[]]);
@@ -88,6 +89,82 @@ function deliveryWire(row: DeliveryRow & { attempts_made: AttemptRow[] }) {
   };
 }
 
+export const webhookEndpointSchema = z.object({
+  id: z.string(),
+  object: z.literal('webhook_endpoint'),
+  app: z.string(),
+  url: z.string(),
+  description: z.string().nullable(),
+  events: z.array(z.string()),
+  enabled: z.boolean(),
+  secret: z.string().optional().describe('The signing secret: only when created or rotated'),
+  previous_secret_expires_at: timestampSchema.nullable(),
+  created_at: timestampSchema,
+  updated_at: timestampSchema,
+});
+
+const endpointExample = {
+  id: 'we_1',
+  object: 'webhook_endpoint',
+  app: 'app_1',
+  url: 'https://app.example/hooks/tollgate',
+  description: null,
+  events: ['balance.low', 'purchase.completed'],
+  enabled: true,
+  secret: 'whsec_…',
+  previous_secret_expires_at: null,
+  created_at: '2026-01-01T00:00:00.000Z',
+  updated_at: '2026-01-01T00:00:00.000Z',
+};
+
+export const eventSchema = z.object({
+  id: z.string(),
+  object: z.literal('event'),
+  type: z.string(),
+  app: z.string(),
+  customer: z.string(),
+  created: z.number().int().describe('Unix seconds'),
+  created_at: timestampSchema,
+  data: z.record(z.string(), z.unknown()),
+});
+
+export const webhookDeliverySchema = z.object({
+  id: z.string(),
+  object: z.literal('webhook_delivery'),
+  event: z.string(),
+  endpoint: z.string().nullable(),
+  channel: z.enum(['webhook', 'email']),
+  status: z.enum(['pending', 'succeeded', 'dead']),
+  attempt_count: z.number().int(),
+  next_attempt_at: timestampSchema.nullable(),
+  last_status_code: z.number().int().nullable(),
+  last_error: z.string().nullable(),
+  created_at: timestampSchema,
+  completed_at: timestampSchema.nullable(),
+  attempts: z.array(
+    z.object({
+      attempt: z.number().int(),
+      started_at: timestampSchema,
+      latency_ms: z.number().nullable(),
+      status_code: z.number().int().nullable(),
+      error: z.string().nullable(),
+    }),
+  ),
+});
+
+const appAlertsSchema = z.object({
+  object: z.literal('alerts'),
+  app: z.string(),
+  low_balance: creditsSchema.nullable(),
+});
+const customerAlertsSchema = z.object({
+  object: z.literal('alerts'),
+  customer: z.string(),
+  low_balance: creditsSchema.nullable().describe("The customer's own threshold (null: the app's)"),
+  effective_low_balance: creditsSchema.nullable(),
+  level: z.enum(BALANCE_LEVELS),
+});
+
 function scopeOf(principal: Principal): Scope {
   return { appId: principal.kind === 'app' ? principal.appId : null };
 }
@@ -141,6 +218,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       tag,
       auth,
       body: z.object({ ...endpointFields, app: identifier.optional() }).strict(),
+      response: { status: 201, schema: webhookEndpointSchema, example: endpointExample },
       async handler({ body, principal, reply }) {
         const row = await webhooks.createEndpoint(appOf(principal, body.app), {
           url: body.url,
@@ -159,6 +237,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       tag,
       auth,
       query: z.object({ app: identifier.optional() }),
+      response: { schema: fullListSchema(webhookEndpointSchema) },
       async handler({ query, principal }) {
         const appId = principal.kind === 'app' ? appOf(principal, query.app) : (query.app ?? null);
         return {
@@ -174,6 +253,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       tag,
       auth,
       params: z.object({ id: identifier }),
+      response: { schema: webhookEndpointSchema },
       async handler({ params, principal }) {
         return endpointWire(await webhooks.endpoint(scopeOf(principal), params.id));
       },
@@ -193,6 +273,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
           enabled: z.boolean().optional(),
         })
         .strict(),
+      response: { schema: webhookEndpointSchema },
       async handler({ params, body, principal }) {
         const row = await webhooks.updateEndpoint(scopeOf(principal), params.id, {
           url: body.url,
@@ -210,6 +291,9 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       tag,
       auth,
       params: z.object({ id: identifier }),
+      response: {
+        schema: z.object({ id: z.string(), object: z.literal('webhook_endpoint'), deleted: z.literal(true) }),
+      },
       async handler({ params, principal }) {
         await webhooks.deleteEndpoint(scopeOf(principal), params.id);
         return { id: params.id, object: 'webhook_endpoint', deleted: true };
@@ -234,6 +318,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
         })
         .strict()
         .optional(),
+      response: { schema: webhookEndpointSchema },
       async handler({ params, body, principal }) {
         const row = await webhooks.rotateSecret(
           scopeOf(principal),
@@ -255,6 +340,25 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
         starting_after: identifier.optional(),
         limit: listLimit,
       }),
+      response: {
+        schema: listSchema(eventSchema),
+        example: {
+          object: 'list',
+          data: [
+            {
+              id: 'evt_1',
+              object: 'event',
+              type: 'balance.low',
+              app: 'app_1',
+              customer: 'cus_8f3k2m9x1q7z',
+              created: 1767225600,
+              created_at: '2026-01-01T00:00:00.000Z',
+              data: { balance: 0.8, threshold: 1 },
+            },
+          ],
+          has_more: false,
+        },
+      },
       async handler({ query, principal }) {
         const page = await webhooks.listEvents(scopeOf(principal), {
           type: query.type,
@@ -272,6 +376,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       tag,
       auth,
       params: z.object({ id: identifier }),
+      response: { schema: eventSchema },
       async handler({ params, principal }) {
         return eventWire(await webhooks.event(scopeOf(principal), params.id));
       },
@@ -285,6 +390,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       auth,
       params: z.object({ id: identifier }),
       body: z.object({ endpoint: identifier.optional() }).strict().optional(),
+      response: { status: 202, schema: fullListSchema(webhookDeliverySchema) },
       async handler({ params, body, principal, reply }) {
         const rows = await webhooks.replayEvent(scopeOf(principal), params.id, body?.endpoint);
         reply.code(202);
@@ -306,6 +412,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
         status: z.enum(['pending', 'succeeded', 'dead']).optional(),
         limit: listLimit,
       }),
+      response: { schema: listSchema(webhookDeliverySchema) },
       async handler({ query, principal }) {
         const page = await webhooks.listDeliveries(scopeOf(principal), {
           eventId: query.event,
@@ -323,6 +430,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       tag,
       auth,
       params: z.object({ id: identifier }),
+      response: { schema: webhookDeliverySchema },
       async handler({ params, principal }) {
         return deliveryWire(await webhooks.delivery(scopeOf(principal), params.id));
       },
@@ -334,6 +442,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       tag,
       auth,
       params: z.object({ id: identifier }),
+      response: { status: 202, schema: webhookDeliverySchema },
       async handler({ params, principal, reply }) {
         const row = await webhooks.replayDelivery(scopeOf(principal), params.id);
         reply.code(202);
@@ -347,6 +456,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       tag,
       auth,
       params: z.object({ id: identifier }),
+      response: { schema: appAlertsSchema },
       async handler({ params, principal }) {
         const appId = appOf(principal, params.id);
         return {
@@ -364,6 +474,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       auth,
       params: z.object({ id: identifier }),
       body: threshold,
+      response: { schema: appAlertsSchema },
       async handler({ params, body, principal }) {
         const appId = appOf(principal, params.id);
         const micros = parseThreshold(body.low_balance);
@@ -378,6 +489,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       tag,
       auth: ['app', 'admin', 'user'],
       params: z.object({ id: identifier }),
+      response: { schema: customerAlertsSchema },
       async handler({ params, principal }) {
         const customer = await customers.resolve(params.id, principal);
         return customerAlerts(customer.id);
@@ -391,6 +503,7 @@ export function webhookRoutes(webhooks: WebhooksService, customers: CustomersSer
       auth,
       params: z.object({ id: identifier }),
       body: threshold,
+      response: { schema: customerAlertsSchema },
       async handler({ params, body, principal }) {
         const customer = await customers.resolve(params.id, principal);
         await webhooks.setCustomerThreshold(customer.id, parseThreshold(body.low_balance));

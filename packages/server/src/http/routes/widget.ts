@@ -28,6 +28,7 @@ import {
 } from '../../widget/pages.ts';
 import { type WidgetLimiters, WidgetService } from '../../widget/widget-service.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
+import { creditsSchema, timestampSchema } from '../wire.ts';
 
 export interface WidgetRouteDeps {
   db: Database;
@@ -88,6 +89,44 @@ const widgetPageQuery = z.object({
     .optional(),
 });
 
+const amountOptionSchema = z.object({
+  amount: z.number(),
+  amount_usd: z.number().nullable(),
+  credits: creditsSchema,
+  bonus_credits: creditsSchema,
+});
+
+const widgetConfigSchema = z.object({
+  app: z.object({ name: z.string() }),
+  currency: z.string(),
+  currencies: z.array(z.string()),
+  per_credit: z.number(),
+  minimum: z.number(),
+  maximum: z.number(),
+  usd_per_credit: z.number().nullable(),
+  minimum_usd: z.number().nullable(),
+  maximum_usd: z.number().nullable(),
+  bonus: z.array(z.object({ from: z.number(), from_usd: z.number().nullable(), percent: z.number() })),
+  amounts: z.array(amountOptionSchema),
+  signup_bonus: creditsSchema,
+  test_mode: z.boolean(),
+  payments_enabled: z.boolean(),
+  checkout_provider: z.enum(['stripe', 'test']),
+  stripe_publishable_key: z.string().nullable(),
+  email_login: z.boolean(),
+});
+
+/** WidgetService's SignedIn: a new user key and the balance it sees. */
+const signedInSchema = z.object({
+  user_key: z.string(),
+  balance: creditsSchema,
+  email: z.string().nullable(),
+  merged: z
+    .object({ credits: creditsSchema, forfeited_bonus: creditsSchema })
+    .optional()
+    .describe("When a guest's credits moved into the account signed in to"),
+});
+
 /**
  * Registers the pages and assets on `http` and returns the JSON routes for the route table. The
  * limiters close with the server.
@@ -142,6 +181,7 @@ export function widgetRoutes(http: FastifyInstance, deps: WidgetRouteDeps): AnyR
       tag: 'Widget',
       auth: 'public',
       query: z.object({ publishable_key: publishableKey, currency: z.string().min(3).max(3).optional() }),
+      response: { schema: widgetConfigSchema },
       handler: ({ query }) => widget.config(query.publishable_key, query.currency),
     }),
     defineRoute({
@@ -152,6 +192,7 @@ export function widgetRoutes(http: FastifyInstance, deps: WidgetRouteDeps): AnyR
       tag: 'Widget',
       auth: 'public',
       body: z.object({ publishable_key: publishableKey, email: email.optional() }),
+      response: { status: 201, schema: signedInSchema },
       async handler({ body, request, reply }) {
         reply.code(201);
         return widget.startSession({
@@ -169,6 +210,16 @@ export function widgetRoutes(http: FastifyInstance, deps: WidgetRouteDeps): AnyR
       tag: 'Widget',
       auth: 'public',
       body: z.object({ publishable_key: publishableKey, email }),
+      response: {
+        schema: z.object({
+          sent: z.literal(true),
+          email: z.string(),
+          expires_at: timestampSchema,
+          expires_in_seconds: z.number().int(),
+          delivery: z.enum(['email', 'test_mode']),
+          test_mode_code: z.string().optional().describe('Test mode only: the code itself'),
+        }),
+      },
       handler: ({ body, request }) =>
         widget.startLogin({ publishableKey: body.publishable_key, email: body.email, client: request.ip }),
     }),
@@ -185,6 +236,7 @@ export function widgetRoutes(http: FastifyInstance, deps: WidgetRouteDeps): AnyR
         code: z.string().min(1).max(20),
         user_key: z.string().min(1).max(200).optional(),
       }),
+      response: { schema: signedInSchema },
       handler: ({ body, request }) =>
         widget.verifyLogin({
           publishableKey: body.publishable_key,
@@ -200,6 +252,13 @@ export function widgetRoutes(http: FastifyInstance, deps: WidgetRouteDeps): AnyR
       summary: "The signed-in visitor's balance and email (user key)",
       tag: 'Widget',
       auth: ['user'],
+      response: {
+        schema: z.object({
+          balance: creditsSchema,
+          currency: z.literal('credits'),
+          email: z.string().nullable(),
+        }),
+      },
       handler({ principal }) {
         if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
         return widget.me(principal.customerId);
