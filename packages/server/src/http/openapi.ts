@@ -194,25 +194,6 @@ export function completeOpenApiDocument(document: Record<string, any>): Record<s
     };
     delete usageExport.responses['2XX'];
   }
-  // The statement is JSON, or with format=csv a streamed file.
-  const statement = paths['/v1/customers/{id}/transactions']?.get;
-  if (statement) {
-    statement.responses = {
-      ...statement.responses,
-      '200': {
-        description:
-          'A page of statement lines (JSON), or with `format=csv` every line streamed as CSV with a header line',
-        content: {
-          ...json({ type: 'object' }),
-          'text/csv': {
-            schema: { type: 'string' },
-            example: 'id,created_at,status,type,description,model,amount,balance_after\n',
-          },
-        },
-      },
-    };
-    delete statement.responses['2XX'];
-  }
   paths['/v1/webhooks/stripe'] = {
     post: {
       summary:

@@ -2,7 +2,10 @@
  * A customer's statement: the ledger's history with each line described, the holds still reserved
  * as pending lines, receipts for purchases, and the whole statement as a streamed CSV. Reads only.
  */
+
 import type { ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { creditsSchema, timestampSchema, transactionSchema } from '../http/wire.ts';
 import type { TransactionView } from '../ledger/ledger.ts';
 import { TollgateError } from '../shared/errors.ts';
 import { microsToCredits } from '../shared/money.ts';
@@ -37,6 +40,46 @@ interface LedgerRow {
   metadata: Record<string, unknown> | null;
   created_at: Date | string;
 }
+
+/** A held hold on the statement: credits reserved by running work, nothing taken yet. */
+export const pendingLineSchema = z
+  .object({
+    id: z.string(),
+    type: z.literal('pending'),
+    status: z.literal('pending'),
+    amount: creditsSchema.describe('Negative: what the hold reserves'),
+    model: z.string().nullable(),
+    hold_id: z.string(),
+    summary: z.string(),
+    created_at: timestampSchema,
+    expires_at: timestampSchema.nullable(),
+  })
+  .describe('A reserved hold (include_pending=true), listed before the posted lines');
+
+/** A posted line: the ledger movement, said in words, with the receipt of a purchase. */
+export const postedLineSchema = transactionSchema.extend({
+  status: z.literal('posted'),
+  summary: z.string().describe('The line in words: what was bought, granted or used'),
+  receipt: z.string().nullable().describe('A purchase’s receipt id (GET …/receipts/{receipt})'),
+});
+
+export const statementLineSchema = z.union([postedLineSchema, pendingLineSchema]);
+
+export const receiptSchema = z.object({
+  id: z.string(),
+  object: z.literal('receipt'),
+  customer: z.string(),
+  app: z.object({ id: z.string(), name: z.string() }).nullable(),
+  status: z.string(),
+  amount_paid_cents: z.number().int().describe('In the minor units of `currency`'),
+  refunded_cents: z.number().int(),
+  currency: z.string(),
+  credits: creditsSchema.describe('Credits bought, the bonus included'),
+  bonus_credits: creditsSchema,
+  pack: z.string().nullable(),
+  paid_at: timestampSchema.nullable(),
+  created_at: timestampSchema,
+});
 
 export interface PendingLine {
   id: string;

@@ -4,6 +4,7 @@ import { parseRate } from '../../pricing/price-inputs.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import { microsToCredits } from '../../shared/money.ts';
 import { defineRoute } from '../route.ts';
+import { timestampSchema } from '../wire.ts';
 import { identifier } from './schemas.ts';
 
 /** Parts per million use the same scale as micro-credits, so the exact decimal printer serves both. */
@@ -59,6 +60,22 @@ const appFields = {
   allowed_models: z.array(z.string().min(1).max(300)).max(10_000).nullable().optional(),
   ...policyFields,
 };
+
+const referralRateSchema = z.object({
+  object: z.literal('referral_rate'),
+  app: z.string(),
+  referral_rate: z.number(),
+  referral_rate_max: z.number().describe('The ceiling the operator set'),
+  history: z.array(
+    z.object({
+      changed_by: z.enum(['operator', 'app']),
+      from: z.number().nullable(),
+      to: z.number(),
+      max: z.number(),
+      created_at: timestampSchema,
+    }),
+  ),
+});
 
 const appSchema = z.object({
   id: z.string(),
@@ -220,6 +237,7 @@ export function appRoutes(apps: AppsService) {
       summary: "The app's referral rate, the ceiling the operator set, and the history of changes",
       tag: 'Partner',
       auth: ['app'],
+      response: { schema: referralRateSchema },
       async handler({ principal }) {
         if (principal.kind !== 'app') throw new TollgateError('forbidden', 'This needs an app secret key');
         return referralRateWire(
@@ -236,6 +254,7 @@ export function appRoutes(apps: AppsService) {
       tag: 'Partner',
       auth: ['app'],
       body: z.object({ referral_rate: appFields.referral_rate.unwrap() }).strict(),
+      response: { schema: referralRateSchema },
       async handler({ principal, body }) {
         if (principal.kind !== 'app') throw new TollgateError('forbidden', 'This needs an app secret key');
         const app = await apps.setOwnReferralRate(principal.appId, parseRate(body.referral_rate));

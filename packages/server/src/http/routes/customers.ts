@@ -5,6 +5,7 @@ import type { GateService } from '../../gate/gate-service.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { TollgateError } from '../../shared/errors.ts';
 import type { StatementService } from '../../statement/statement-service.ts';
+import { STATEMENT_CSV_COLUMNS, statementLineSchema } from '../../statement/statement-service.ts';
 import { defineRoute } from '../route.ts';
 import {
   balanceSchema,
@@ -120,7 +121,15 @@ export function customerRoutes(deps: CustomerRouteDeps) {
         format: z.enum(['json', 'csv']).default('json'),
         include_pending: z.enum(['true', 'false']).default('false'),
       }),
-      response: { schema: listSchema(transactionSchema) },
+      response: {
+        schema: listSchema(statementLineSchema),
+        alternatives: [
+          {
+            contentType: 'text/csv',
+            description: `format=csv: every line, streamed (${STATEMENT_CSV_COLUMNS.join(', ')})`,
+          },
+        ],
+      },
       async handler({ params, query, principal, reply, request }) {
         const customer = await customers.resolve(params.id, principal);
         const statement = deps.statement;

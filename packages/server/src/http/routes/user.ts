@@ -29,7 +29,7 @@ import {
   transactionSchema,
   transactionWire,
 } from '../wire.ts';
-import { modelListSchema, userBalanceSchema } from './responses.ts';
+import { modelListSchema, pricingSchema as modelPricingSchema, userBalanceSchema } from './responses.ts';
 import { pagination } from './schemas.ts';
 
 export interface UserRouteDeps {
@@ -181,6 +181,15 @@ export function userRoutes(deps: UserRouteDeps) {
         'The app this user belongs to as its dashboard shows it: name, logo_url, accent_color, website_url (user key)',
       tag: 'Credits',
       auth: ['user'],
+      response: {
+        schema: z.object({
+          object: z.literal('app_branding'),
+          name: z.string(),
+          logo_url: z.string().nullable(),
+          accent_color: z.string().nullable().describe('#rrggbb'),
+          website_url: z.string().nullable(),
+        }),
+      },
       async handler({ principal }) {
         if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
         const customer = await customers.get(principal.customerId);
@@ -210,6 +219,15 @@ export function userRoutes(deps: UserRouteDeps) {
             .optional(),
         })
         .strict(),
+      response: {
+        schema: z.object({
+          object: z.literal('list'),
+          usd_per_credit: z.number(),
+          data: z.array(
+            z.object({ id: z.string(), name: z.string(), type: z.string(), pricing: modelPricingSchema }),
+          ),
+        }),
+      },
       async handler({ principal, query }) {
         if (principal.kind !== 'user') throw new TollgateError('forbidden', 'user key required');
         const customer = await customers.get(principal.customerId);
