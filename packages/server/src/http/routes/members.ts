@@ -8,10 +8,68 @@ import type { CustomersService } from '../../customers/customers-service.ts';
 import { microsToCredits } from '../../shared/money.ts';
 import type { MembersService, MemberView } from '../../teams/members-service.ts';
 import { defineRoute } from '../route.ts';
+import { creditsSchema, fullListSchema, timestampSchema } from '../wire.ts';
 import { customerParams, identifier } from './schemas.ts';
-import { assertManages, keyName, limitBody, limitSetting, spendLimitWire, userKeyWire } from './user-keys.ts';
+import {
+  assertManages,
+  keyName,
+  limitBody,
+  limitSetting,
+  spendLimitSchema,
+  spendLimitWire,
+  userKeySchema,
+  userKeyWire,
+} from './user-keys.ts';
 
 const memberParams = z.object({ id: identifier, member: identifier });
+
+/** A member's user key: userKeyWire, which names the member. */
+const memberKeySchema = userKeySchema.extend({
+  member: z.string().nullable().describe('The member the key belongs to'),
+});
+
+/** memberWire: a member of an organisation with its keys (masked), its limit and what it spent. */
+const memberSchema = z.object({
+  id: z.string(),
+  object: z.literal('member'),
+  customer: z.string().describe('The organisation'),
+  external_id: z.string(),
+  created_at: timestampSchema,
+  limit: spendLimitSchema.describe("The member's limit over all of its keys; null: none"),
+  spent: creditsSchema.describe("What the member's work cost, in total"),
+  user_keys: z.array(memberKeySchema).describe('Its user keys not revoked, newest first'),
+});
+
+const memberKeyExample = {
+  id: 'uk_4mW8r2Kp9xQz',
+  object: 'user_key',
+  customer: 'cus_8f3k2m9x1q7z',
+  name: 'Laptop',
+  hint: 'tg_uk_…x9Qa',
+  created_at: '2026-01-01T00:00:00.000Z',
+  last_used_at: null,
+  revoked_at: null,
+  limit: null,
+  member: 'mem_7tY3q9Lx2bNc',
+};
+
+const memberExample = {
+  id: 'mem_7tY3q9Lx2bNc',
+  object: 'member',
+  customer: 'cus_8f3k2m9x1q7z',
+  external_id: 'user_ada',
+  created_at: '2026-01-01T00:00:00.000Z',
+  limit: {
+    amount: 50,
+    period: 'month',
+    spent: 12.25,
+    remaining: 37.75,
+    period_start: '2026-01-01T00:00:00.000Z',
+    resets_at: '2026-02-01T00:00:00.000Z',
+  },
+  spent: 80.5,
+  user_keys: [memberKeyExample],
+};
 
 export function memberWire(member: MemberView) {
   return {
@@ -42,6 +100,14 @@ export function memberRoutes(customers: CustomersService, members: MembersServic
         limit: limitBody.optional(),
         key_name: keyName.optional(),
       }),
+      response: {
+        status: 201,
+        schema: memberSchema.extend({
+          user_key: z.string().describe("tg_uk_…: the member's first user key, shown once"),
+          user_key_id: z.string(),
+        }),
+        example: { ...memberExample, user_key: 'tg_uk_…', user_key_id: memberKeyExample.id },
+      },
       async handler({ params, body, principal, reply }) {
         assertManages(principal);
         const customer = await customers.resolve(params.id, principal);
@@ -61,6 +127,7 @@ export function memberRoutes(customers: CustomersService, members: MembersServic
       tag: 'Teams',
       auth: ['app', 'admin', 'user'],
       params: customerParams,
+      response: { schema: fullListSchema(memberSchema), example: { object: 'list', data: [memberExample] } },
       async handler({ params, principal }) {
         assertManages(principal);
         const customer = await customers.resolve(params.id, principal);
@@ -74,6 +141,7 @@ export function memberRoutes(customers: CustomersService, members: MembersServic
       tag: 'Teams',
       auth: ['app', 'admin', 'user'],
       params: memberParams,
+      response: { schema: memberSchema, example: memberExample },
       async handler({ params, principal }) {
         assertManages(principal);
         const customer = await customers.resolve(params.id, principal);
@@ -88,6 +156,7 @@ export function memberRoutes(customers: CustomersService, members: MembersServic
       auth: ['app', 'admin', 'user'],
       params: memberParams,
       body: z.object({ limit: limitBody.nullable() }),
+      response: { schema: memberSchema, example: memberExample },
       async handler({ params, body, principal }) {
         assertManages(principal);
         const customer = await customers.resolve(params.id, principal);
@@ -102,6 +171,14 @@ export function memberRoutes(customers: CustomersService, members: MembersServic
       tag: 'Teams',
       auth: ['app', 'admin', 'user'],
       params: memberParams,
+      response: {
+        schema: z.object({
+          id: z.string(),
+          object: z.literal('member'),
+          removed: z.literal(true),
+          revoked_keys: z.number().int().describe('How many user keys were revoked with it'),
+        }),
+      },
       async handler({ params, principal }) {
         assertManages(principal);
         const customer = await customers.resolve(params.id, principal);
@@ -118,6 +195,11 @@ export function memberRoutes(customers: CustomersService, members: MembersServic
       idempotent: 'replay',
       params: memberParams,
       body: z.object({ name: keyName.optional(), limit: limitBody.optional() }).optional(),
+      response: {
+        status: 201,
+        schema: memberKeySchema.extend({ user_key: z.string().describe('tg_uk_…: shown once') }),
+        example: { ...memberKeyExample, user_key: 'tg_uk_…' },
+      },
       async handler({ params, body, principal, reply }) {
         assertManages(principal);
         const customer = await customers.resolve(params.id, principal);
