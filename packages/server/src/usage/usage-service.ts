@@ -361,6 +361,7 @@ export const usageSummarySchema = z.object({
         model: z.string().nullable().optional(),
         key: z.string().nullable().optional(),
         customer: z.string().nullable().optional(),
+        member: z.string().nullable().optional().describe('The organisation member (`mem_…`) who spent'),
         requests: z.number().int(),
         cost: z.number(),
         input_tokens: z.number(),

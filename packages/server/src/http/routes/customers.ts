@@ -10,13 +10,11 @@ import { defineRoute } from '../route.ts';
 import {
   balanceSchema,
   balanceWire,
-  creditsSchema,
   customerExample,
   customerSchema,
   customerWire,
   listSchema,
   timestampSchema,
-  transactionSchema,
   transactionWire,
 } from '../wire.ts';
 import { customerParams, identifier, pagination } from './schemas.ts';

@@ -23,11 +23,6 @@ import {
 
 const memberParams = z.object({ id: identifier, member: identifier });
 
-/** A member's user key: userKeyWire, which names the member. */
-const memberKeySchema = userKeySchema.extend({
-  member: z.string().nullable().describe('The member the key belongs to'),
-});
-
 /** memberWire: a member of an organisation with its keys (masked), its limit and what it spent. */
 const memberSchema = z.object({
   id: z.string(),
@@ -37,7 +32,7 @@ const memberSchema = z.object({
   created_at: timestampSchema,
   limit: spendLimitSchema.describe("The member's limit over all of its keys; null: none"),
   spent: creditsSchema.describe("What the member's work cost, in total"),
-  user_keys: z.array(memberKeySchema).describe('Its user keys not revoked, newest first'),
+  user_keys: z.array(userKeySchema).describe('Its user keys not revoked, newest first'),
 });
 
 const memberKeyExample = {
@@ -197,7 +192,7 @@ export function memberRoutes(customers: CustomersService, members: MembersServic
       body: z.object({ name: keyName.optional(), limit: limitBody.optional() }).optional(),
       response: {
         status: 201,
-        schema: memberKeySchema.extend({ user_key: z.string().describe('tg_uk_…: shown once') }),
+        schema: userKeySchema.extend({ user_key: z.string().describe('tg_uk_…: shown once') }),
         example: { ...memberKeyExample, user_key: 'tg_uk_…' },
       },
       async handler({ params, body, principal, reply }) {

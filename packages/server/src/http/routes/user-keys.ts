@@ -79,6 +79,7 @@ export const userKeySchema = z.object({
   last_used_at: timestampSchema.nullable(),
   revoked_at: timestampSchema.nullable(),
   limit: spendLimitSchema,
+  member: z.string().nullable().describe("An organisation member's key: the member (`mem_…`)"),
 });
 
 const userKeyExample = {
