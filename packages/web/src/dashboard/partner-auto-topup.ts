@@ -42,7 +42,7 @@ export function autoTopupSection(api: Api, customerPath: string): HTMLElement {
   const summary = h('div', { 'data-testid': 'auto-topup-setting' }, h('p', { class: 'muted' }, 'Loading…'));
   const attempts = h('div', { 'data-testid': 'auto-topup-attempts' });
   const status = h('div', { 'aria-live': 'polite' });
-  const cardActions = h('div', { class: 'row' });
+  const cardActions = h('div', { class: 'row', style: 'margin:12px 0' });
   const errorId = uid('topup-error');
   const ids = { threshold: uid('topup-threshold'), amount: uid('topup-amount'), cap: uid('topup-cap') };
   const input = (id: string) =>
@@ -213,6 +213,7 @@ export function autoTopupSection(api: Api, customerPath: string): HTMLElement {
     'form',
     {
       novalidate: true,
+      style: 'margin-top:16px',
       'data-testid': 'auto-topup-form',
       onsubmit: async (event: SubmitEvent) => {
         event.preventDefault();
