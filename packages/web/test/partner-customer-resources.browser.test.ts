@@ -9,15 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/src/config/load-config.ts';
 import { expectStatus } from '../../server/test/support/expectations.ts';
 import { ADMIN_KEY, startTestServer, type TestServer } from '../../server/test/support/server.ts';
-import { axeViolations } from './support/axe.ts';
+import { expectAccessibleAtBothWidths } from './support/axe.ts';
 import {
-  DESKTOP,
-  fitsWidth,
   hasChromium,
   launchChromium,
   NO_AUTO_TOPUP,
-  PHONE,
-  screenshotBoth,
   unexpectedErrors,
   type WatchedPage,
   watchedPage,
@@ -71,13 +67,7 @@ describe.skipIf(!hasChromium)("the partner view's customer resources in Chromium
       .getByText(/^Loading/)
       .first()
       .waitFor({ state: 'detached' });
-    await page.setViewportSize(DESKTOP);
-    expect(await axeViolations(page)).toEqual([]);
-    await page.setViewportSize(PHONE);
-    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve(null))));
-    expect(await axeViolations(page)).toEqual([]);
-    expect(await fitsWidth(page)).toBe(true);
-    await screenshotBoth(page, name);
+    await expectAccessibleAtBothWidths(page, name);
   }
 
   /** No console error (but Chromium's line for "no auto top-up set", a 404 by contract). */

@@ -12,15 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/src/config/load-config.ts';
 import { expectStatus } from '../../server/test/support/expectations.ts';
 import { ADMIN_KEY, startTestServer, type TestServer } from '../../server/test/support/server.ts';
-import { axeViolations } from './support/axe.ts';
+import { axeViolations, expectAccessibleAtBothWidths } from './support/axe.ts';
 import {
-  DESKTOP,
-  fitsWidth,
   hasChromium,
   launchChromium,
   NO_AUTO_TOPUP,
-  PHONE,
-  screenshotBoth,
   unexpectedErrors,
   type WatchedPage,
   watchedPage,
@@ -70,13 +66,7 @@ describe.skipIf(!hasChromium)('the partner view in Chromium', () => {
 
   /** axe finds nothing at desktop and at phone width, and nothing is wider than the phone. */
   async function accessible(page: Page, name: string): Promise<void> {
-    await page.setViewportSize(DESKTOP);
-    expect(await axeViolations(page)).toEqual([]);
-    await page.setViewportSize(PHONE);
-    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve(null))));
-    expect(await axeViolations(page)).toEqual([]);
-    expect(await fitsWidth(page)).toBe(true);
-    await screenshotBoth(page, name);
+    await expectAccessibleAtBothWidths(page, name);
   }
 
   async function done(watched: WatchedPage): Promise<void> {
