@@ -1,6 +1,6 @@
 /**
  * The partner view's customer page over a real Tollgate in test mode (PGlite), in Chromium: the grants
- * list and voiding a grant's remainder, auto top-up (set, save a test card, turn off) and an
+ * list (refreshed by the grant form), voiding a grant's remainder and cancelling a scheduled one, auto top-up (set, save a test card, turn off) and an
  * organisation's members (add — key shown once —, remove). The page passes axe (WCAG 2.1 A/AA) at
  * 1280×800 and 390×844 with no console error.
  */
@@ -117,6 +117,30 @@ describe.skipIf(!hasChromium)("the partner view's customer resources in Chromium
     expect(await grants.locator('tbody tr').textContent()).toContain('Gift');
     await page.getByTestId('customer-available').filter({ hasText: /^12$/ }).waitFor();
     expect(expectStatus(await call('GET', `/v1/customers/${customer.id}`), 200).available).toBe(12);
+
+    // A scheduled grant is listed after the live ones and can be cancelled before it is credited.
+    const effectiveAt = new Date(server.clock.now().getTime() + 7 * 24 * 3600 * 1000).toISOString();
+    const scheduled = expectStatus(
+      await call('POST', `/v1/customers/${customer.id}/grants`, {
+        amount: 8,
+        source: 'promo',
+        effective_at: effectiveAt,
+      }),
+      201,
+    );
+    await page.getByLabel('Credits', { exact: true }).fill('1');
+    await page.getByLabel('Reason').fill('Goodwill');
+    await page.getByRole('button', { name: 'Grant credits' }).click();
+    await expect.poll(() => grants.locator('tbody tr').count(), { timeout: 30_000 }).toBe(3);
+    await grants.getByText(/^Scheduled for /).waitFor();
+    await page.getByRole('button', { name: `Cancel grant: grant ${scheduled.id}` }).click();
+    await page
+      .getByRole('dialog', { name: 'Cancel this scheduled grant?' })
+      .getByRole('button', { name: 'Cancel grant' })
+      .click();
+    await page.getByTestId('grant-voided').filter({ hasText: 'Grant cancelled.' }).waitFor();
+    await expect.poll(() => grants.locator('tbody tr').count(), { timeout: 30_000 }).toBe(2);
+    await page.getByTestId('customer-available').filter({ hasText: /^13$/ }).waitFor();
 
     // A setting refused in the browser says why and moves focus to the field.
     await page.getByLabel('Threshold (credits)').fill('5');
