@@ -1,8 +1,8 @@
 /**
  * The partner view's customer page over a real Tollgate in test mode (PGlite), in Chromium: the grants
- * list (refreshed by the grant form), voiding a grant's remainder and cancelling a scheduled one, auto top-up (set, save a test card, turn off) and an
- * organisation's members (add — key shown once —, remove). The page passes axe (WCAG 2.1 A/AA) at
- * 1280×800 and 390×844 with no console error.
+ * list (refreshed by the grant form), voiding a grant's remainder and cancelling a scheduled one, auto
+ * top-up (set, save a test card, turn off) and an organisation's members (add — key shown once —,
+ * remove). The page passes axe (WCAG 2.1 A/AA) at 1280×800 and 390×844 with no console error.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
