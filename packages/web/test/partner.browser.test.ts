@@ -12,14 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/src/config/load-config.ts';
 import { expectStatus } from '../../server/test/support/expectations.ts';
 import { ADMIN_KEY, startTestServer, type TestServer } from '../../server/test/support/server.ts';
-import { axeViolations } from './support/axe.ts';
+import { axeViolations, expectAccessibleAtBothWidths } from './support/axe.ts';
 import {
-  DESKTOP,
-  fitsWidth,
   hasChromium,
   launchChromium,
-  PHONE,
-  screenshotBoth,
+  NO_AUTO_TOPUP,
+  unexpectedErrors,
   type WatchedPage,
   watchedPage,
 } from './support/chromium.ts';
@@ -68,17 +66,11 @@ describe.skipIf(!hasChromium)('the partner view in Chromium', () => {
 
   /** axe finds nothing at desktop and at phone width, and nothing is wider than the phone. */
   async function accessible(page: Page, name: string): Promise<void> {
-    await page.setViewportSize(DESKTOP);
-    expect(await axeViolations(page)).toEqual([]);
-    await page.setViewportSize(PHONE);
-    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve(null))));
-    expect(await axeViolations(page)).toEqual([]);
-    expect(await fitsWidth(page)).toBe(true);
-    await screenshotBoth(page, name);
+    await expectAccessibleAtBothWidths(page, name);
   }
 
   async function done(watched: WatchedPage): Promise<void> {
-    expect(watched.errors).toEqual([]);
+    expect(unexpectedErrors(watched, NO_AUTO_TOPUP)).toEqual([]);
     await watched.context.close();
   }
 

@@ -1,7 +1,7 @@
 /**
  * Partner view → one customer (`#/customers/<id>`): balances, credits granted with a reason, a
- * dashboard sign-in link to hand them, their user keys (list, create, limit, revoke) and their
- * transactions.
+ * dashboard sign-in link to hand them, their grants (void a remainder), auto top-up, an
+ * organisation's members, their user keys (list, create, limit, revoke) and their transactions.
  */
 import { type Api, errorMessage } from './api.ts';
 import {
@@ -15,12 +15,16 @@ import {
   setBusy,
   uid,
 } from './dom.ts';
+import { autoTopupSection } from './partner-auto-topup.ts';
+import { grantsSection } from './partner-grants.ts';
+import { membersSection } from './partner-members.ts';
 import { copyButton, customerLabel, failure, head } from './partner-parts.ts';
 import { userKeysSection } from './user-keys-section.ts';
 
 interface Customer {
   id: string;
   external_id: string | null;
+  type?: 'individual' | 'organization';
   email: string | null;
   created_at: string;
   balance: number;
@@ -68,8 +72,9 @@ export function renderCustomer(main: HTMLElement, api: Api, customerId: string):
     drawBalances(customer);
     const refresh = async () => {
       drawBalances(await api.get<Customer>(path));
-      await loadTransactions();
+      await Promise.all([loadTransactions(), grants.reload()]);
     };
+    const grants = grantsSection(api, path, refresh);
     mount(
       main,
       backLink(),
@@ -79,6 +84,9 @@ export function renderCustomer(main: HTMLElement, api: Api, customerId: string):
       ),
       balances,
       h('div', { class: 'grid' }, grantCard(api, path, refresh), portalCard(api, path)),
+      grants.element,
+      autoTopupSection(api, path),
+      customer.type === 'organization' ? membersSection(api, path) : null,
       userKeysSection({ api, customerId: customer.id }),
       h(
         'section',

@@ -1,6 +1,6 @@
 /** Pieces every page of the partner view shares: the page heading, a failed request, friendly customer names, copying. */
 import { errorMessage } from './api.ts';
-import { h } from './dom.ts';
+import { type Child, h } from './dom.ts';
 
 export const head = (title: string, description: string) =>
   h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, title), h('p', { class: 'muted' }, description));
@@ -72,4 +72,54 @@ export interface Account {
 /** 0.125 → "12.5%" (rates are exact decimals with at most six places). */
 export function formatRate(rate: number): string {
   return `${Number((rate * 100).toFixed(4))}%`;
+}
+
+/**
+ * A table that turns into labelled rows on a phone (`table.responsive`): one header per column, each
+ * cell labelled with its column's name. `numeric` columns align right.
+ */
+export function dataTable(options: {
+  caption: string;
+  columns: { label: string; numeric?: boolean }[];
+  rows: Child[][];
+  testId?: string;
+}): HTMLElement {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'responsive', 'data-testid': options.testId },
+      h('caption', { class: 'sr-only' }, options.caption),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          options.columns.map((column) =>
+            h('th', { scope: 'col', class: column.numeric ? 'num' : null }, column.label),
+          ),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        options.rows.map((cells) =>
+          h(
+            'tr',
+            null,
+            cells.map((cell, index) => {
+              const column = options.columns[index];
+              return h(
+                'td',
+                { 'data-label': column?.label ?? '', class: column?.numeric ? 'num' : null },
+                cell,
+              );
+            }),
+          ),
+        ),
+      ),
+    ),
+  );
 }

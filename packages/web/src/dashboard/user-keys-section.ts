@@ -8,14 +8,14 @@ import { confirmDialog } from './confirm-dialog.ts';
 import type { DashboardContext } from './context.ts';
 import { formatCredits, formatDate, h, isBusy, mount, setBusy, uid } from './dom.ts';
 
-interface SpendLimit {
+export interface SpendLimit {
   amount: number;
   period: 'day' | 'week' | 'month' | 'total';
   spent: number;
   resets_at: string | null;
 }
 
-interface UserKey {
+export interface UserKey {
   id: string;
   name: string;
   hint: string;
@@ -25,9 +25,9 @@ interface UserKey {
   limit: SpendLimit | null;
 }
 
-const PERIODS = ['day', 'week', 'month', 'total'] as const;
+export const PERIODS = ['day', 'week', 'month', 'total'] as const;
 
-function limitText(limit: SpendLimit | null): string {
+export function limitText(limit: SpendLimit | null): string {
   if (!limit) return 'No limit';
   const resets = limit.resets_at ? ` · resets ${formatDate(limit.resets_at)}` : '';
   return `${formatCredits(limit.spent)} of ${formatCredits(limit.amount)} credits per ${limit.period}${resets}`;

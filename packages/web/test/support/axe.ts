@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Frame, Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { DESKTOP, fitsWidth, PHONE, screenshotBoth } from './chromium.ts';
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -23,4 +25,18 @@ export async function axeViolations(page: Page | Frame): Promise<string[]> {
         `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`,
     );
   });
+}
+
+/**
+ * The page passes axe at desktop and at phone width, nothing is wider than the phone, and both widths
+ * are screenshotted under `name` (the page is left at desktop width).
+ */
+export async function expectAccessibleAtBothWidths(page: Page, name: string): Promise<void> {
+  await page.setViewportSize(DESKTOP);
+  expect(await axeViolations(page)).toEqual([]);
+  await page.setViewportSize(PHONE);
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve(null))));
+  expect(await axeViolations(page)).toEqual([]);
+  expect(await fitsWidth(page)).toBe(true);
+  await screenshotBoth(page, name);
 }

@@ -32,6 +32,8 @@ export interface WatchedPage {
   page: Page;
   /** Console errors and uncaught exceptions so far (each test asserts there are none). */
   errors: string[];
+  /** The URL paths that answered 404 (Chromium logs each as a console error). */
+  notFound: string[];
 }
 
 export async function watchedPage(browser: Browser, viewport = DESKTOP): Promise<WatchedPage> {
@@ -42,8 +44,35 @@ export async function watchedPage(browser: Browser, viewport = DESKTOP): Promise
     if (message.type() === 'error') errors.push(message.text());
   });
   page.on('pageerror', (error) => errors.push(String(error)));
-  return { context, page, errors };
+  const notFound: string[] = [];
+  page.on('response', (response) => {
+    if (response.status() === 404) notFound.push(new URL(response.url()).pathname);
+  });
+  return { context, page, errors, notFound };
 }
+
+const NOT_FOUND_LOG = /^Failed to load resource: the server responded with a status of 404/;
+
+/**
+ * The console errors but Chromium's own line for each 404 the page expected: requests whose path
+ * matches `expected` may answer 404 by contract (a customer without auto top-up); any other 404 stays
+ * an error.
+ */
+export function unexpectedErrors(watched: WatchedPage, expected: RegExp): string[] {
+  const unexpected = watched.notFound.filter((path) => !expected.test(path));
+  let allowed = watched.notFound.length - unexpected.length;
+  const errors = watched.errors.filter((error) => {
+    if (allowed > 0 && NOT_FOUND_LOG.test(error)) {
+      allowed -= 1;
+      return false;
+    }
+    return true;
+  });
+  return [...errors, ...unexpected.map((path) => `404 from ${path}`)];
+}
+
+/** The one 404 the partner view's customer page expects: no auto top-up set. */
+export const NO_AUTO_TOPUP = /^\/v1\/customers\/[^/]+\/auto-topup$/;
 
 /** The page at desktop and phone width (then back to desktop). */
 export async function screenshotBoth(page: Page, name: string): Promise<void> {
