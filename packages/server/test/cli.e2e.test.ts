@@ -389,6 +389,27 @@ describe.each(testBackends())('tollgate CLI on $name', (backend) => {
     expect(JSON.parse((await tollgate(['billing', '--json'], env)).stdout).balance).toBe(495);
   });
 
+  it("grant void writes off a grant's remainder once; a rerun writes off nothing", async () => {
+    const { id, env } = await user();
+    const operator = { TOLLGATE_URL: server.url, TOLLGATE_API_KEY: ADMIN_KEY };
+    const granted = await tollgate(
+      ['grant', '--customer', id, '--amount', '12', '--reason', 'campaign', '--json'],
+      operator,
+    );
+    expect(granted.code).toBe(0);
+    const grantId = JSON.parse(granted.stdout).id;
+    expect(grantId).toEqual(expect.any(String));
+    const voided = await tollgate(['grant', 'void', grantId, '--reason', 'campaign ended'], operator);
+    expect(voided.stderr).toBe('');
+    expect(voided.code).toBe(0);
+    expect(voided.stdout).toContain(`Voided 12 credits of ${grantId}.`);
+    expect(JSON.parse((await tollgate(['billing', '--json'], env)).stdout).balance).toBe(500);
+    const again = JSON.parse((await tollgate(['grant', 'void', grantId, '--json'], operator)).stdout);
+    expect(again).toMatchObject({ id: grantId, status: 'voided', voided: 0 });
+    expect(JSON.parse((await tollgate(['billing', '--json'], env)).stdout).balance).toBe(500);
+    expect((await tollgate(['grant', 'void'], operator)).code).toBe(2);
+  });
+
   it('gift codes created with the admin key are redeemable by a user of any app', async () => {
     const operator = { TOLLGATE_URL: server.url, TOLLGATE_API_KEY: ADMIN_KEY };
     const created = await tollgate(

@@ -20,7 +20,7 @@ import { billing, billingBuy } from './commands/billing.ts';
 import { charge } from './commands/charge.ts';
 import { check, entitlements, track } from './commands/entitlements.ts';
 import { giftCreate, giftRedeem } from './commands/gift.ts';
-import { grant } from './commands/grant.ts';
+import { grant, grantVoid } from './commands/grant.ts';
 import { keysList, keysRemove, keysSet } from './commands/keys.ts';
 import { membersAdd, membersList, membersRemove } from './commands/members.ts';
 import { models } from './commands/models.ts';
@@ -57,6 +57,7 @@ export const COMMANDS: Command[] = [
   appsCreate,
   giftCreate,
   grant,
+  grantVoid,
   track,
   webhooksCreate,
   webhooksList,

@@ -76,3 +76,31 @@ export const grant: Command = {
     return 0;
   },
 };
+
+export const grantVoid: Command = {
+  path: ['grant', 'void'],
+  group: 'operator',
+  summary: "write off a grant's unspent remainder (credits open holds reserved stay with them)",
+  usage: 'GRANT_ID [--reason TEXT] [--idempotency-key K]',
+  positionals: ['grant'],
+  flags: [
+    ['--reason TEXT', 'why, kept with the write-off'],
+    ['--idempotency-key K', 'makes a rerun of the same void a no-op'],
+  ],
+  options: { reason: { type: 'string' }, 'idempotency-key': { type: 'string' } },
+  async run({ positionals, values, context }) {
+    const grantId = positionals[0]!.trim();
+    const reason = stringFlag(values, 'reason');
+    const result = await context.operatorClient().customers.voidGrant(grantId, reason ? { reason } : {}, {
+      idempotencyKey: stringFlag(values, 'idempotency-key'),
+    });
+    const output = context.output;
+    output.data(result);
+    output.line(
+      `${output.green('Voided')} ${credits(result.voided)} of ${grantId}.` +
+        (result.reserved > 0 ? ` ${credits(result.reserved)} stay reserved by open holds.` : '') +
+        (result.balance !== null ? ` Balance: ${credits(result.balance)}` : ''),
+    );
+    return 0;
+  },
+};
