@@ -399,6 +399,39 @@ for (const backend of testBackends()) {
       expect(row!.metadata).toMatchObject({ note: 'kept', user_key_id: ownKey.id });
       expect(row!.metadata.member_id).toBeUndefined();
 
+      // Nor can it name a key of another customer, or put a key in the metadata by hand.
+      const stranger = expectStatus(
+        await call('POST', '/v1/customers', app.secret_key, { external_id: 'stranger-of-the-org' }),
+        201,
+      );
+      const [strangerKey] = await server.tollgate.db.query<{ id: string }>(
+        `select id from api_keys where customer_id = $1 and kind = 'user'`,
+        [stranger.id],
+      );
+      const foreign = await call('POST', '/v1/charges', app.secret_key, {
+        customer: org.id,
+        model: MODEL,
+        amount: 1,
+        user_key_id: strangerKey!.id,
+      });
+      expect(foreign.status).toBe(400);
+      expect(foreign.body.error).toMatchObject({ code: 'invalid_request', param: 'user_key_id' });
+      const unnamed = expectStatus(
+        await call('POST', '/v1/charges', app.secret_key, {
+          customer: org.id,
+          model: MODEL,
+          amount: 1,
+          metadata: { user_key_id: ownKey.id, note: 'by hand' },
+        }),
+        201,
+      );
+      const [unnamedRow] = await server.tollgate.db.query<{ metadata: Record<string, unknown> }>(
+        `select metadata from ledger_transactions where customer_id = $1 and hold_id = $2 and type = 'usage'`,
+        [org.id, unnamed.id],
+      );
+      expect(unnamedRow!.metadata).toMatchObject({ note: 'by hand' });
+      expect(unnamedRow!.metadata.user_key_id).toBeUndefined();
+
       // A member's own key cannot add members, raise its limit or remove others.
       expectError(
         await call('POST', `/v1/customers/${org.id}/members`, member.user_key, { external_id: 'sneaky' }),

@@ -92,7 +92,9 @@ export class GateService {
 
   /**
    * The organisation member a hold is for: a user key's own, read with the key; for the app's call naming
-   * one of the customer's keys (`user_key_id`), that key's member (one read, off the gateway's path).
+   * one of the customer's keys (`user_key_id`), that key's member (one read, off the gateway's path). A
+   * `user_key_id` that is not one of this customer's keys is refused: history and limits by key would
+   * otherwise name a key that never spent.
    */
   private async memberOf(
     principal: Principal,
@@ -106,8 +108,14 @@ export class GateService {
       .select('member_id')
       .where('id', '=', userKeyId)
       .where('customer_id', '=', customerId)
+      .where('kind', '=', 'user')
       .executeTakeFirst();
-    return row?.member_id ?? undefined;
+    if (!row) {
+      throw new TollgateError('invalid_request', "user_key_id is not one of this customer's user keys", {
+        param: 'user_key_id',
+      });
+    }
+    return row.member_id ?? undefined;
   }
 
   /** Prices a piece of work: catalog price plus the app's referral share, or an explicit amount. */

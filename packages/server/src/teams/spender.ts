@@ -14,13 +14,13 @@ export function spenderMetadata(
 }
 
 /**
- * A client's own hold metadata without `member_id`: only the server says which member spent, so a key
- * without a member (an organisation's own) cannot put its spending on a member's name.
+ * A client's own hold metadata without the spender fields (`user_key_id`, `member_id`): only the server
+ * says which key and member spent, so a caller cannot put its spending on another key's or member's name.
  */
 export function clientMetadata(
   metadata: Record<string, unknown> | undefined,
 ): Record<string, unknown> | undefined {
-  if (metadata === undefined || !('member_id' in metadata)) return metadata;
-  const { member_id: _claimed, ...rest } = metadata;
+  if (metadata === undefined || !('member_id' in metadata || 'user_key_id' in metadata)) return metadata;
+  const { member_id: _member, user_key_id: _key, ...rest } = metadata;
   return rest;
 }
