@@ -10,6 +10,8 @@
  *   BENCH_WORKERS=N (PostgreSQL): the server is the real `tollgate serve --workers N` (the built
  *   dist/, `npm run build`) on a database of its own, set up here first; PID_FILE then names this
  *   process, whose CPU figure (load.mjs) adds up its children: the supervisor and every worker.
+ *   BENCH_NODE_ARGS: node flags for those served processes (`--cpu-prof --cpu-prof-dir=DIR` profiles
+ *   the built server, whose bundle keeps readable line numbers).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -104,7 +106,18 @@ async function serveWorkers(count: number): Promise<{ child: ChildProcess; addre
   const bin = fileURLToPath(new URL('../../packages/server/bin/tollgate.mjs', import.meta.url));
   const child = spawn(
     process.execPath,
-    [bin, 'serve', '--workers', String(count), '--port', String(port), '--config', configFile],
+    [
+      // BENCH_NODE_ARGS: flags for the served processes' node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
+      ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      bin,
+      'serve',
+      '--workers',
+      String(count),
+      '--port',
+      String(port),
+      '--config',
+      configFile,
+    ],
     {
       env: { ...process.env, ...env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -41,6 +41,7 @@ import {
   planAttempts,
   retryableStatus,
 } from './attempts.ts';
+import { CallAbort } from './call-abort.ts';
 import { ClientWriter } from './client-writer.ts';
 import { EMBEDDING_CATEGORY } from './embeddings.ts';
 import {
@@ -452,7 +453,7 @@ export class GatewayService {
   private async openUpstream(
     context: CallContext,
     bodyFor: (attempt: Attempt) => string | Buffer,
-    signal: AbortSignal,
+    signal: CallAbort,
   ): Promise<
     | { ok: true; response: Awaited<ReturnType<GatewayService['upstreamRequest']>> }
     | { ok: false; failure: AttemptFailure }
@@ -532,7 +533,7 @@ export class GatewayService {
       'format' | 'provider' | 'apiKey' | 'stream' | 'upstreamDialect' | 'clientHeaders'
     >,
     body: string | Buffer,
-    signal: AbortSignal,
+    signal: CallAbort,
   ) {
     const { provider } = context;
     const endpoint =
@@ -565,7 +566,7 @@ export class GatewayService {
     bodyFor: (attempt: Attempt) => string | Buffer,
     reply: FastifyReply,
   ) {
-    const controller = new AbortController();
+    const controller = new CallAbort();
     // The request's own 'close' fires once its body has been read (Node 20); the response's, before it
     // is finished, is the client leaving.
     const onClose = () => {
@@ -574,18 +575,15 @@ export class GatewayService {
     reply.raw.once('close', onClose);
     let text: string;
     try {
-      const opened = await this.openUpstream(context, bodyFor, controller.signal);
+      const opened = await this.openUpstream(context, bodyFor, controller);
       if (!opened.ok) {
-        await this.failed(context, opened.failure, controller.signal.aborted);
+        await this.failed(context, opened.failure, controller.aborted);
         throw opened.failure.error;
       }
       try {
         text = await opened.response.body.text();
       } catch (error) {
-        await this.void(
-          context.metering,
-          controller.signal.aborted ? 'client_closed' : 'upstream_unreachable',
-        );
+        await this.void(context.metering, controller.aborted ? 'client_closed' : 'upstream_unreachable');
         throw upstreamUnreachable(error, context.secrets);
       }
     } finally {
@@ -625,7 +623,7 @@ export class GatewayService {
     bodyFor: (attempt: Attempt) => string | Buffer,
     reply: FastifyReply,
   ) {
-    const controller = new AbortController();
+    const controller = new CallAbort();
     const raw = reply.raw;
     let clientGone = false;
     const onClose = () => {
@@ -636,7 +634,7 @@ export class GatewayService {
     };
     raw.once('close', onClose);
     // Fallbacks happen here, before the first byte is written: past `writeHead`, never.
-    const opened = await this.openUpstream(context, bodyFor, controller.signal);
+    const opened = await this.openUpstream(context, bodyFor, controller);
     if (!opened.ok) {
       raw.off('close', onClose);
       await this.failed(context, opened.failure, clientGone);

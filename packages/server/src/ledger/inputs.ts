@@ -28,12 +28,28 @@ const jsonBytes = (value: unknown) =>
   Buffer.byteLength(
     JSON.stringify(value, (_key, item) => (typeof item === 'bigint' ? item.toString() : item)),
   );
+/**
+ * Every hold and capture passes here: metadata of strings, numbers and booleans only (what the services
+ * write) is bounded without serialising it — JSON escapes a UTF-16 unit into at most 6 bytes, and a
+ * number or boolean into at most 25 — and anything else is measured exactly.
+ */
+const withinJsonBytes = (value: Record<string, unknown>, limit: number) => {
+  let bound = 2;
+  for (const key in value) {
+    const item = value[key];
+    if (typeof item === 'string') bound += item.length * 6 + 2;
+    else if (typeof item === 'number' || typeof item === 'boolean') bound += 25;
+    else if (item !== undefined) return jsonBytes(value) <= limit;
+    bound += key.length * 6 + 4;
+  }
+  return bound <= limit || jsonBytes(value) <= limit;
+};
 const metadata = z
   .record(z.string().max(100), z.unknown())
   .refine((value) => Object.keys(value).length <= METADATA_MAX_KEYS, {
     error: `metadata may have at most ${METADATA_MAX_KEYS} keys`,
   })
-  .refine((value) => jsonBytes(value) <= METADATA_MAX_JSON_BYTES, {
+  .refine((value) => withinJsonBytes(value, METADATA_MAX_JSON_BYTES), {
     error: `metadata may be at most ${METADATA_MAX_JSON_BYTES} bytes as JSON`,
   })
   .optional();

@@ -509,7 +509,8 @@ export class Ledger {
     }
   }
 
-  private async submit(operation: Operation, idempotency: Idempotency | undefined, input: unknown) {
+  /** `input` is what the caller sent; without an explicit fingerprint its hash (less the key) is one. */
+  private async submit(operation: Operation, idempotency: Idempotency | undefined, input: object) {
     if (idempotency) {
       operation.key = {
         scope: idempotency.scope,
@@ -574,10 +575,7 @@ export class Ledger {
 
   async grant(input: GrantInput): Promise<LedgerResult<GrantResult>> {
     const parsed = parseInput(grantInputSchema, input);
-    const result = await this.submit(grantOperation(parsed), parsed.idempotency, {
-      ...input,
-      idempotency: undefined,
-    });
+    const result = await this.submit(grantOperation(parsed), parsed.idempotency, input);
     return toResult(result, toGrantResult);
   }
 
@@ -602,7 +600,7 @@ export class Ledger {
         metadata: parsed.metadata,
       },
       parsed.idempotency,
-      { ...input, idempotency: undefined },
+      input,
     );
     return toResult(result, toHoldResult);
   }
@@ -634,7 +632,7 @@ export class Ledger {
         metadata: parsed.metadata,
       },
       parsed.idempotency,
-      { ...input, idempotency: undefined },
+      input,
     );
     return toResult(result, toCaptureResult);
   }
@@ -644,7 +642,7 @@ export class Ledger {
     const result = await this.submit(
       { op: 'void', hold: parsed.holdId, reason: parsed.reason },
       parsed.idempotency,
-      { ...input, idempotency: undefined },
+      input,
     );
     return toResult(result, toVoidResult);
   }
@@ -683,7 +681,7 @@ export class Ledger {
         metadata: parsed.metadata,
       },
       parsed.idempotency,
-      { ...input, idempotency: undefined },
+      input,
     );
     return toResult(result, toCaptureResult);
   }
@@ -758,7 +756,7 @@ export class Ledger {
         metadata: parsed.metadata,
       },
       parsed.idempotency,
-      { ...input, idempotency: undefined },
+      input,
     );
     return toResult(result, (raw) => ({
       transactionId: `txn_${raw.transaction_id}`,
@@ -773,10 +771,7 @@ export class Ledger {
     const grant = await grantOwner(this.execute, parsed.grantId);
     if (!grant)
       return { ok: false, error: new TollgateError('not_found', `No such grant: ${parsed.grantId}`) };
-    const result = await this.submit(clawbackOperation(parsed, grant), parsed.idempotency, {
-      ...input,
-      idempotency: undefined,
-    });
+    const result = await this.submit(clawbackOperation(parsed, grant), parsed.idempotency, input);
     return toResult(result, toClawbackResult);
   }
 
@@ -793,7 +788,7 @@ export class Ledger {
     const result = await this.submit(
       { op: 'void_grant', customer: grant.customer, grant: parsed.grantId, reason: parsed.reason },
       parsed.idempotency,
-      { ...input, idempotency: undefined },
+      input,
     );
     return toResult(result, (raw) => ({
       grantId: String(raw.grant_id),

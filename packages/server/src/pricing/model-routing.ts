@@ -144,7 +144,16 @@ export function createModelRouter(config: RouterConfig): ModelRouter {
     return familyDefaults.get(provider) ?? null;
   };
 
-  const catalogModel = (model: ModelConfig): CatalogModel => ({ ...model, isDefault: false });
+  // One answer per catalog model, made once (every gateway call resolves a model); frozen, since it is shared.
+  const catalogModels = new Map<ModelConfig, CatalogModel>();
+  const catalogModel = (model: ModelConfig): CatalogModel => {
+    let answer = catalogModels.get(model);
+    if (!answer) {
+      answer = Object.freeze({ ...model, isDefault: false });
+      catalogModels.set(model, answer);
+    }
+    return answer;
+  };
 
   function byRoute(id: string): CatalogModel | null {
     const slash = id.indexOf('/');
