@@ -82,6 +82,13 @@ for (const [size, body] of Object.entries(bodies)) {
       body: { model: 'gpt-4o-mini', ...body, ...usage },
     },
     {
+      name: 'fastify-floor',
+      url: 'http://127.0.0.1:18082/v1/chat/completions',
+      headers: { authorization: 'Bearer sk-mock' },
+      pidFile: '${RUN_DIR}/fastify-floor.pid',
+      body: { model: 'openai/gpt-4o-mini', ...body, ...usage },
+    },
+    {
       name: 'tollgate',
       url: 'http://127.0.0.1:18090/v1/chat/completions',
       headers: { authorization: 'Bearer ${TOLLGATE_KEY}' },
@@ -91,5 +98,5 @@ for (const [size, body] of Object.entries(bodies)) {
   ];
   const file = join(out, `targets-${size}.json`);
   writeFileSync(file, JSON.stringify(targets));
-  console.log(`${file}: ${Buffer.byteLength(JSON.stringify(targets[2].body))} bytes of JSON`);
+  console.log(`${file}: ${Buffer.byteLength(JSON.stringify(targets[3].body))} bytes of JSON`);
 }

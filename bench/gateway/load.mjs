@@ -3,8 +3,10 @@
  * The gateway benchmark's driver: for each mode (non-stream, stream), each repetition and each target
  * in turn, `--connections` concurrent clients send requests for `--duration` seconds over keep-alive
  * connections (undici), each waiting for the whole answer (for a stream, its last byte). Reports
- * req/s, p50/p99 latency, failures, and the CPU the target's process used per request (from /proc,
- * through its pid file), with medians over the repetitions; writes results.json and summary.md.
+ * req/s, p50/p99 latency, failures, the CPU the target's process used per request (from /proc,
+ * through its pid file), how busy the whole machine was (every core, /proc/stat: 100 % means the
+ * machine, not the target, set the pace) and the driver's own CPU per request, with medians over the
+ * repetitions; writes results.json and summary.md.
  *
  *   node bench/gateway/load.mjs --targets bench/gateway/targets.json [--connections 50] [--duration 15]
  *        [--reps 2] [--warmup 2] [--modes nonstream,stream] [--out DIR]
@@ -90,6 +92,15 @@ function cpuSecondsOf(pidFile) {
   }
 }
 
+/** Busy and total jiffies of the whole machine (every core), from /proc/stat. */
+function machineJiffies() {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const numbers = fields.map(Number);
+  const idle = numbers[3] + numbers[4]; // idle + iowait
+  const total = numbers.slice(0, 8).reduce((sum, value) => sum + value, 0);
+  return { busy: total - idle, total };
+}
+
 function percentile(sorted, fraction) {
   return sorted.length === 0
     ? Number.NaN
@@ -103,6 +114,8 @@ async function load(target, mode, seconds) {
   const latencies = [];
   let failures = 0;
   const cpuBefore = cpuSecondsOf(target.pidFile);
+  const machineBefore = machineJiffies();
+  const driverBefore = process.cpuUsage();
   const started = performance.now();
   const endAt = started + seconds * 1000;
   async function client(index) {
@@ -130,6 +143,8 @@ async function load(target, mode, seconds) {
   await Promise.all(Array.from({ length: connections }, (_, index) => client(index)));
   const elapsedSeconds = (performance.now() - started) / 1000;
   const cpuAfter = cpuSecondsOf(target.pidFile);
+  const machineAfter = machineJiffies();
+  const driver = process.cpuUsage(driverBefore);
   await pool.close();
   latencies.sort((a, b) => a - b);
   const requests = latencies.length;
@@ -142,6 +157,11 @@ async function load(target, mode, seconds) {
       cpuBefore === undefined || cpuAfter === undefined || requests === 0
         ? undefined
         : ((cpuAfter - cpuBefore) * 1e6) / requests,
+    // Whether the machine, not the target, set the pace: every core's busy share, and this driver's.
+    machineBusyPercent:
+      (100 * (machineAfter.busy - machineBefore.busy)) /
+      Math.max(1, machineAfter.total - machineBefore.total),
+    driverCpuMicrosPerRequest: requests === 0 ? undefined : (driver.user + driver.system) / requests,
   };
 }
 
@@ -176,6 +196,8 @@ for (const mode of modes) {
       p99_ms: median(samples.map((sample) => sample.p99)),
       failures: samples.reduce((sum, sample) => sum + sample.failures, 0),
       cpu_us_per_request: median(samples.map((sample) => sample.cpuMicrosPerRequest)),
+      machine_busy_percent: median(samples.map((sample) => sample.machineBusyPercent)),
+      driver_cpu_us_per_request: median(samples.map((sample) => sample.driverCpuMicrosPerRequest)),
     });
   }
 }
@@ -184,11 +206,11 @@ const format = (number, digits = 0) => (number === undefined ? '–' : number.to
 const lines = [
   `c=${connections}, ${durationSeconds} s per run, medians of ${reps}`,
   '',
-  '| mode | target | req/s | p50 ms | p99 ms | failures | target CPU µs/request |',
-  '|---|---|---:|---:|---:|---:|---:|',
+  '| mode | target | req/s | p50 ms | p99 ms | failures | target CPU µs/request | machine busy % | driver CPU µs/request |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ...results.map(
     (row) =>
-      `| ${row.mode} | ${row.target} | ${format(row.rps)} | ${format(row.p50_ms, 2)} | ${format(row.p99_ms, 2)} | ${row.failures} | ${format(row.cpu_us_per_request)} |`,
+      `| ${row.mode} | ${row.target} | ${format(row.rps)} | ${format(row.p50_ms, 2)} | ${format(row.p99_ms, 2)} | ${row.failures} | ${format(row.cpu_us_per_request)} | ${format(row.machine_busy_percent)} | ${format(row.driver_cpu_us_per_request)} |`,
   ),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

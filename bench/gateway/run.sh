@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Gateway benchmark: Tollgate (every request metered through ledger holds) beside the mock upstream
 # called directly and a minimal pass-through proxy, in the same run. Everything it needs is in this
-# folder: mock-upstream.mjs, proxy.mjs (ideal-pass), start-tollgate.ts, load.mjs (the driver).
+# folder: mock-upstream.mjs, proxy.mjs (ideal-pass), framework-floor.mjs (fastify-floor: Fastify + undici
+# forwarding, nothing metered), start-tollgate.ts, load.mjs (the driver).
 #   BACKENDS="pglite postgres"  CONNS="50 1"  DURATION=15  REPS=2  WORK=/tmp/gw-bench  OUT=/tmp/gw-bench/results/tollgate
 #   EXTRA_ARGS="--modes nonstream" passes flags to load.mjs
 #   SIZES="default 120k 400k": the short request of targets.json, an agent's 120 KB turn with 20 tools,
@@ -24,12 +25,16 @@ mkdir -p "$RUN_DIR" "$OUT"
 node "$HERE/large-targets.mjs" "$RUN_DIR" >/dev/null
 
 stop_pid_file() { [ -f "$1" ] && kill "$(cat "$1")" 2>/dev/null || true; rm -f "$1"; }
-cleanup() { for name in tollgate ideal-pass mock; do stop_pid_file "$RUN_DIR/$name.pid"; done; }
+cleanup() { for name in tollgate ideal-pass fastify-floor mock; do stop_pid_file "$RUN_DIR/$name.pid"; done; }
 trap cleanup EXIT
 
 node "$HERE/mock-upstream.mjs" --port 18080 --pid-file "$RUN_DIR/mock.pid" >"$RUN_DIR/mock.log" 2>&1 &
 node "$HERE/proxy.mjs" --port 18081 --target http://127.0.0.1:18080 --pid-file "$RUN_DIR/ideal-pass.pid" >"$RUN_DIR/ideal-pass.log" 2>&1 &
-for _ in $(seq 1 100); do [ -f "$RUN_DIR/mock.pid" ] && [ -f "$RUN_DIR/ideal-pass.pid" ] && break; sleep 0.1; done
+node "$HERE/framework-floor.mjs" --port 18082 --target http://127.0.0.1:18080 --pid-file "$RUN_DIR/fastify-floor.pid" >"$RUN_DIR/fastify-floor.log" 2>&1 &
+for _ in $(seq 1 100); do
+  [ -f "$RUN_DIR/mock.pid" ] && [ -f "$RUN_DIR/ideal-pass.pid" ] && [ -f "$RUN_DIR/fastify-floor.pid" ] && break
+  sleep 0.1
+done
 
 for run in $(for b in $BACKENDS; do for w in ${WORKERS:-in-process}; do echo "$b:$w"; done; done); do
   backend=${run%%:*}; workers=${run##*:}

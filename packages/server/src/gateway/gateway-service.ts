@@ -668,12 +668,17 @@ export class GatewayService {
       request: context.request,
     });
     const accumulator = new UsageAccumulator({ format: context.upstreamDialect });
+    // One write per chunk the provider sent, not per event: a chunk often carries many events, and each
+    // write is a system call. The events are counted as delivered when they are handed to the socket.
     const feed = async (events: ReturnType<SseParser['push']>) => {
+      if (events.length === 0 || writer.gone) return;
+      const frames: string[] = [];
       for (const event of events) {
         accumulator.push(event);
-        context.keeper.progress();
-        if (!(await writer.write(translator.push(event)))) return;
+        for (const frame of translator.push(event)) frames.push(frame);
       }
+      context.keeper.progress();
+      await writer.write(frames);
     };
     let failure: Error | null = null;
     try {

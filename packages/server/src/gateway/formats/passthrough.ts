@@ -7,6 +7,7 @@
  */
 import { anthropicStreamErrorFrame, type GatewayErrorInput, openAiStreamErrorFrame } from './errors.ts';
 import { OpenAiChunkWriter } from './openai-chunk-writer.ts';
+import { withTopLevelString } from './raw-json.ts';
 import { formatSseEvent, formatSseJson, OPENAI_DONE_FRAME, type SseEvent, sseJson } from './sse.ts';
 import { anthropicEventFrame } from './stream-openai-to-anthropic.ts';
 import {
@@ -80,10 +81,16 @@ export class OpenAiPassthroughStream implements StreamTranslator {
       // Held for finish(), which may replace it with the billed figures; dropped if the client did not ask.
       return [];
     }
+    // Some OpenAI-compatible providers put usage on the last content chunk instead of a chunk of its own.
+    if (this.includeUsage && usage) this.usageSent = true;
+    // Most chunks change only in their model id: spliced into the provider's text (one line of JSON),
+    // not serialised again — a stream is ~20 of them per call.
+    if ((this.includeUsage || chunk.usage === undefined) && !event.data.includes('\n')) {
+      const spliced = withTopLevelString(event.data, 'model', this.clientModel);
+      if (spliced !== null) return [`data: ${spliced}\n\n`];
+    }
     const rewritten: Record<string, unknown> = { ...chunk, model: this.clientModel };
     if (!this.includeUsage) delete rewritten.usage;
-    // Some OpenAI-compatible providers put usage on the last content chunk instead of a chunk of its own.
-    else if (usage) this.usageSent = true;
     return [formatSseJson(rewritten)];
   }
 

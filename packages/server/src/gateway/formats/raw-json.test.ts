@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { TollgateError } from '../../shared/errors.ts';
 import { withOutputLimit } from './output-limits.ts';
 import { openAiPassthroughRequest } from './passthrough.ts';
-import { checkedMemberCount, MAX_JSON_DEPTH, scanObject, spliceMembers } from './raw-json.ts';
+import {
+  checkedMemberCount,
+  MAX_JSON_DEPTH,
+  scanObject,
+  spliceMembers,
+  withTopLevelString,
+} from './raw-json.ts';
 import type { OpenAiChatRequest } from './wire-types.ts';
 
 /** What the gateway sends for a passed-through OpenAI body: the raw bytes spliced, or null (re-serialise). */
@@ -86,5 +92,30 @@ describe('checkedMemberCount', () => {
     for (let depth = 0; depth < MAX_JSON_DEPTH + 1; depth += 1) nested = [nested];
     expect(() => checkedMemberCount({ messages: nested })).toThrow(TollgateError);
     expect(checkedMemberCount({ a: { b: 1, c: [{ d: null }] }, e: 'f' })).toBe(5);
+  });
+});
+
+describe('withTopLevelString', () => {
+  const model = (json: string) => withTopLevelString(json, 'model', 'openai/gpt-4o-mini');
+
+  it('sets the top-level member and keeps every other byte as the provider wrote it', () => {
+    const chunk = '{"id":"c1", "model" : "gpt-4o-mini","choices":[{"delta":{"content":"hi"}}]}';
+    expect(model(chunk)).toBe(
+      '{"id":"c1", "model" : "openai/gpt-4o-mini","choices":[{"delta":{"content":"hi"}}]}',
+    );
+  });
+
+  it('never touches a nested member or text that only looks like one', () => {
+    const chunk = '{"meta":{"model":"x"},"text":"{\\"model\\":\\"z\\"}","model":"m\\"q","n":[{"model":"y"}]}';
+    const spliced = model(chunk)!;
+    expect(JSON.parse(spliced)).toEqual({ ...JSON.parse(chunk), model: 'openai/gpt-4o-mini' });
+  });
+
+  it('answers null (serialise instead) when it cannot be sure', () => {
+    expect(model('{"id":"c1"}')).toBeNull();
+    expect(model('{"model":null}')).toBeNull();
+    expect(model('{"model":"a","model":"b"}')).toBeNull();
+    expect(model('{"mod\\u0065l":"a","model":"b"}')).toBeNull();
+    expect(model('{"model":"unterminated')).toBeNull();
   });
 });

@@ -207,3 +207,70 @@ export function spliceMembers(
   pieces.push(Buffer.from('}'));
   return Buffer.concat(pieces);
 }
+
+/**
+ * A provider's event (`json`, an object's text that `JSON.parse` already accepted) with its top-level
+ * string member `key` set to `value`, the rest as the provider wrote it: a streamed chunk passed through
+ * needs only its model id put back, and parsing is paid anyway (usage), re-serialising is not. Null —
+ * serialise instead — when the member is missing or not a string, when any top-level key has an escape
+ * (it could spell `key` another way), or when `key` appears twice.
+ */
+export function withTopLevelString(json: string, key: string, value: string): string | null {
+  const wanted = JSON.stringify(key);
+  const length = json.length;
+  let depth = 0;
+  let expectingKey = false;
+  let found: [number, number] | null = null;
+  let at = 0;
+  while (at < length) {
+    const code = json.charCodeAt(at);
+    if (code === QUOTE) {
+      const start = at;
+      at = jsonStringEnd(json, at);
+      if (at === -1) return null;
+      if (depth !== 1 || !expectingKey) continue;
+      expectingKey = false;
+      const name = json.slice(start, at);
+      if (name.includes('\\')) return null;
+      if (name !== wanted) continue;
+      if (found) return null;
+      let valueStart = at;
+      while (isWhitespace(json.charCodeAt(valueStart))) valueStart += 1;
+      if (json.charCodeAt(valueStart) !== COLON) return null;
+      valueStart += 1;
+      while (isWhitespace(json.charCodeAt(valueStart))) valueStart += 1;
+      if (json.charCodeAt(valueStart) !== QUOTE) return null;
+      const valueEnd = jsonStringEnd(json, valueStart);
+      if (valueEnd === -1) return null;
+      found = [valueStart, valueEnd];
+      // The rest need not be walked if it cannot hold the key again (a native search; chunks are small).
+      if (json.indexOf(wanted, valueEnd) === -1) break;
+      at = valueEnd;
+      continue;
+    }
+    if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+      depth += 1;
+      expectingKey = depth === 1 && code === OPEN_BRACE;
+    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
+      depth -= 1;
+    } else if (code === COMMA && depth === 1) {
+      expectingKey = true;
+    }
+    at += 1;
+  }
+  if (!found) return null;
+  return `${json.slice(0, found[0])}${JSON.stringify(value)}${json.slice(found[1])}`;
+}
+
+/** Just past the closing quote of the string opening at `start` in `text`; -1 if it never closes. */
+function jsonStringEnd(text: string, start: number): number {
+  let from = start + 1;
+  for (;;) {
+    const quote = text.indexOf('"', from);
+    if (quote === -1) return -1;
+    let backslashes = 0;
+    for (let at = quote - 1; text.charCodeAt(at) === BACKSLASH; at -= 1) backslashes += 1;
+    if (backslashes % 2 === 0) return quote + 1;
+    from = quote + 1;
+  }
+}
