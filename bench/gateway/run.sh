@@ -10,6 +10,7 @@
 #   CUSTOMERS=50: that many customers, each load client on one in turn (default 1: one hot account)
 #   WORKERS="1 2": PostgreSQL only, the real `tollgate serve --workers N` (dist/: npm run build) instead of
 #   the in-process server, each count in turn (its CPU figure adds up the supervisor and its workers)
+#   BENCH_NODE_ARGS="--max-semi-space-size=32": node flags for the Tollgate served (in process, or its workers)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -42,7 +43,8 @@ for run in $(for b in $BACKENDS; do for w in ${WORKERS:-in-process}; do echo "$b
   rm -f "$RUN_DIR/tollgate.pid" "$RUN_DIR/tollgate.key"
   (cd "$ROOT" && BENCH_BACKEND=$backend KEY_FILE="$RUN_DIR/tollgate.key" PID_FILE="$RUN_DIR/tollgate.pid" \
      BENCH_WORKERS=$([ "$workers" != in-process ] && echo "$workers") BENCH_CUSTOMERS=${CUSTOMERS:-1} \
-     node --import tsx bench/gateway/start-tollgate.ts >"$RUN_DIR/tollgate-$label.log" 2>&1 &)
+     node $([ "$workers" = in-process ] && echo "${BENCH_NODE_ARGS:-}") --import tsx bench/gateway/start-tollgate.ts \
+       >"$RUN_DIR/tollgate-$label.log" 2>&1 &)
   for _ in $(seq 1 600); do grep -q READY "$RUN_DIR/tollgate-$label.log" 2>/dev/null && break; sleep 0.2; done
   grep READY "$RUN_DIR/tollgate-$label.log" || { cat "$RUN_DIR/tollgate-$label.log"; exit 1; }
   export TOLLGATE_KEY="$(cat "$RUN_DIR/tollgate.key")"
