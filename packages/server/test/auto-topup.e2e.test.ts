@@ -266,6 +266,53 @@ for (const backend of testBackends()) {
       expect(await use.balance(customer)).toBe(40 + resumed.credits);
     });
 
+    it('settles a payment whose webhook never came by asking Stripe for it; the late webhook adds nothing', async () => {
+      const service = server.tollgate.services.autoTopups;
+      const paid = await use.customerWith('webhook-lost-paid', 100);
+      const cancelled = await use.customerWith('webhook-lost-cancelled', 100);
+      for (const customer of [paid, cancelled]) {
+        await enable(customer, { threshold: 50, amount_usd: 5, monthly_cap_usd: 100 });
+        await use.captureTogether(customer, 1, 60);
+      }
+      await service.idle();
+      const [attempt] = await use.attempts(paid);
+      const [other] = await use.attempts(cancelled);
+      for (const each of [attempt, other])
+        expect(each).toMatchObject({ status: 'pending', payment_intent: expect.stringMatching(/^pi_/) });
+      // Stripe cancelled the second one (as a payment left unconfirmed would be), and no event was delivered.
+      fake.paymentIntents.get(other.payment_intent)!.status = 'canceled';
+
+      // Too recent: the webhooks may still come. (Other tests' unsettled attempts may be counted too.)
+      await service.reconcile();
+      expect((await use.attempts(paid))[0].status).toBe('pending');
+      expect((await use.attempts(cancelled))[0].status).toBe('pending');
+      server.clock.advance(10 * 60_000 + 1_000);
+      expect(await service.reconcile()).toBeGreaterThanOrEqual(2);
+
+      const [settled] = await use.attempts(paid);
+      expect(settled.status).toBe('succeeded');
+      expect(await use.balance(paid)).toBe(40 + settled.credits);
+      expect(await use.settings(paid)).toMatchObject({ in_flight_attempt: null, failures: 0 });
+      expect(await use.events(paid, 'auto_topup.succeeded')).toHaveLength(1);
+      const [failed] = await use.attempts(cancelled);
+      expect(failed.status).toBe('failed');
+      expect(await use.balance(cancelled)).toBe(40);
+      expect(await use.settings(cancelled)).toMatchObject({ in_flight_attempt: null, failures: 1 });
+      expect(await use.events(cancelled, 'auto_topup.failed')).toHaveLength(1);
+
+      // The webhook arrives after all: the purchase was fulfilled once, nothing more is granted.
+      const late = await fake.deliver(
+        stripeEventsOf(attempt.payment_intent, 'payment_intent.succeeded')[0]!,
+        webhookTarget(),
+      );
+      expect(late.status, late.body).toBe(200);
+      expect(JSON.parse(late.body).result).toBe('already fulfilled');
+      expect(await use.balance(paid)).toBe(40 + settled.credits);
+      expect(await use.events(paid, 'purchase.completed')).toHaveLength(1);
+      expect(await service.reconcile()).toBe(0); // nothing is left to settle
+      expect(await use.balance(paid)).toBe(40 + settled.credits);
+    });
+
     it('a declined card emits auto_topup.failed and disables the setting after three failures', async () => {
       const customer = await use.customerWith('declined-card', 100);
       const paymentMethod = await enable(customer, { threshold: 50, amount_usd: 5, monthly_cap_usd: 100 });

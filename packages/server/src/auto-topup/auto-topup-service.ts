@@ -28,6 +28,11 @@ export const TEST_CARDS = {
 
 /** How old an unconfirmed payment start must be before the background pass asks Stripe again. */
 const RESUME_AFTER_MILLISECONDS = 60_000;
+/**
+ * A payment Stripe made whose webhook has not come after this long is asked for by id: Stripe retries
+ * webhooks for days, and until one lands the customer would have no top-up at all.
+ */
+const RECONCILE_AFTER_MILLISECONDS = 10 * 60_000;
 
 /** Metadata naming the attempt on a PaymentIntent and the customer on a setup Checkout Session. */
 const ATTEMPT_METADATA = 'tollgate_auto_topup_attempt';
@@ -303,6 +308,7 @@ export class AutoTopupService {
       [],
     );
     await this.resume();
+    await this.reconcile();
     this.watched.clear();
     for (const row of rows) {
       this.watch(row);
@@ -329,6 +335,53 @@ export class AutoTopupService {
       await this.pay(attempt, settings).catch((error) => this.deps.onError(error));
     }
     return rows.length;
+  }
+
+  /**
+   * Attempts whose PaymentIntent exists but whose outcome never arrived (a webhook endpoint down, an
+   * event lost): Stripe is asked for the PaymentIntent and its final state is applied through the same
+   * paths the webhook takes, so a webhook that comes later finds the attempt settled and changes nothing.
+   * A payment still processing is left for the next pass. Answers how many attempts it settled.
+   */
+  async reconcile(): Promise<number> {
+    const stripe = this.deps.stripe;
+    if (!stripe) return 0;
+    const before = new Date(this.deps.clock.now().getTime() - RECONCILE_AFTER_MILLISECONDS).toISOString();
+    const rows = await this.deps.db.query<AttemptRow>(
+      `select t.* from auto_topup_attempts t
+         join auto_topups a on a.customer_id = t.customer_id and a.in_flight_attempt_id = t.id
+       where t.status = 'pending' and t.payment_intent_id is not null and t.created_at < $1`,
+      [before],
+    );
+    let settled = 0;
+    for (const attempt of rows) {
+      try {
+        const paymentIntent = await stripe.paymentIntents.retrieve(attempt.payment_intent_id!);
+        // Only the PaymentIntent this attempt made (its metadata names it) may settle it.
+        if (paymentIntent.metadata?.[ATTEMPT_METADATA] !== attempt.id) continue;
+        if (paymentIntent.status === 'succeeded') {
+          await this.onPaymentSucceeded(
+            attempt.id,
+            null,
+            paymentIntent.amount_received || paymentIntent.amount,
+          );
+          settled += 1;
+        } else if (
+          paymentIntent.status === 'canceled' ||
+          paymentIntent.status === 'requires_payment_method'
+        ) {
+          await this.onPaymentFailed(
+            attempt.id,
+            paymentIntent.last_payment_error?.message ??
+              `The payment was not completed (${paymentIntent.status})`,
+          );
+          settled += 1;
+        }
+      } catch (error) {
+        this.deps.onError(error);
+      }
+    }
+    return settled;
   }
 
   private watch(row: AutoTopupRow): void {
