@@ -266,6 +266,26 @@ for (const backend of testBackends()) {
       expect(await use.balance(customer)).toBe(40 + resumed.credits);
     });
 
+    it('never asks Stripe again once its idempotency key may have expired: the attempt fails instead', async () => {
+      const customer = await use.customerWith('stripe-silent-a-day', 100);
+      await enable(customer, { threshold: 50, amount_usd: 5, monthly_cap_usd: 100 });
+      fake.failNext({ method: 'POST', path: '/v1/payment_intents', status: 500, times: 3 });
+      await use.captureTogether(customer, 1, 60);
+      const service = server.tollgate.services.autoTopups;
+      await service.idle();
+      const [attempt] = await use.attempts(customer);
+      expect(attempt).toMatchObject({ status: 'pending', payment_intent: null });
+      // The server was away for a day: Stripe may have forgotten the key, so a new request could pay twice.
+      server.clock.advance(23 * 60 * 60_000 + 1_000);
+      await service.resume();
+      expect(paymentIntentsOf(customer)).toHaveLength(3);
+      const [failed] = await use.attempts(customer);
+      expect(failed.status).toBe('failed');
+      expect(await use.settings(customer)).toMatchObject({ in_flight_attempt: null, failures: 1 });
+      expect(await use.events(customer, 'auto_topup.failed')).toHaveLength(1);
+      expect(await use.balance(customer)).toBe(40);
+    });
+
     it('settles a payment whose webhook never came by asking Stripe for it; the late webhook adds nothing', async () => {
       const service = server.tollgate.services.autoTopups;
       const paid = await use.customerWith('webhook-lost-paid', 100);

@@ -29,6 +29,12 @@ export const TEST_CARDS = {
 /** How old an unconfirmed payment start must be before the background pass asks Stripe again. */
 const RESUME_AFTER_MILLISECONDS = 60_000;
 /**
+ * Stripe keeps an idempotency key for 24 hours: past this, asking again could make a second payment, so
+ * an attempt still unanswered is failed instead (a payment Stripe did make is still granted when its
+ * webhook comes: fulfilment grants a purchase whatever became of the attempt).
+ */
+const RESUME_UNTIL_MILLISECONDS = 23 * 60 * 60_000;
+/**
  * A payment Stripe made whose webhook has not come after this long is asked for by id: Stripe retries
  * webhooks for days, and until one lands the customer would have no top-up at all.
  */
@@ -320,7 +326,8 @@ export class AutoTopupService {
   /**
    * Attempts claimed at least `RESUME_AFTER_MILLISECONDS` ago whose payment was never confirmed started
    * (the server stopped between the claim and Stripe's answer, or Stripe did not answer): asked again
-   * with the same idempotency key, so Stripe answers with the payment it made, or makes it once.
+   * with the same idempotency key, so Stripe answers with the payment it made, or makes it once — until
+   * `RESUME_UNTIL_MILLISECONDS`, after which the attempt fails instead.
    */
   async resume(): Promise<number> {
     const before = new Date(this.deps.clock.now().getTime() - RESUME_AFTER_MILLISECONDS).toISOString();
@@ -330,9 +337,17 @@ export class AutoTopupService {
        where t.status = 'pending' and t.payment_intent_id is null and t.created_at < $1`,
       [before],
     );
+    const expired = this.deps.clock.now().getTime() - RESUME_UNTIL_MILLISECONDS;
     for (const row of rows) {
       const { settings, ...attempt } = row;
-      await this.pay(attempt, settings).catch((error) => this.deps.onError(error));
+      const outcome =
+        new Date(attempt.created_at).getTime() < expired
+          ? this.onPaymentFailed(
+              attempt.id,
+              'Stripe did not answer for 23 hours; not asked again, so that no second payment can be made',
+            )
+          : this.pay(attempt, settings);
+      await outcome.catch((error) => this.deps.onError(error));
     }
     return rows.length;
   }
