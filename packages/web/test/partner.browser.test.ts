@@ -181,6 +181,10 @@ describe.skipIf(!hasChromium)('the partner view in Chromium', () => {
     await page.getByText('No endpoints yet.').waitFor();
     await page.getByText('No deliveries yet.').waitFor();
     await accessible(page, 'partner-webhooks-empty');
+    // Every event the server sends can be chosen, the newest ones included.
+    for (const type of ['auto_topup.succeeded', 'auto_topup.failed', 'spend_limit.reached']) {
+      expect(await page.getByLabel(type, { exact: true }).count()).toBe(1);
+    }
 
     await page.getByLabel('Endpoint URL').fill('not a url');
     await page.getByRole('button', { name: 'Add endpoint' }).click();

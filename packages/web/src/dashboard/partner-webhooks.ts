@@ -2,6 +2,7 @@
  * Partner view → Webhooks: the app's endpoints (add one — its signing secret is shown once —, delete
  * one) and the latest deliveries with their status, each of which can be sent again.
  */
+import { EVENT_TYPES } from '../../../server/src/webhooks/events.ts';
 import { type Api, errorMessage } from './api.ts';
 import { confirmDialog } from './confirm-dialog.ts';
 import { formatDate, h, isBusy, mount, setBusy, uid } from './dom.ts';
@@ -28,19 +29,8 @@ interface Delivery {
   created_at: string;
 }
 
-/** The events an endpoint can ask for (server: webhooks/events.ts); "*" is all of them. */
-const EVENT_CHOICES = [
-  'purchase.completed',
-  'purchase.refunded',
-  'balance.low',
-  'balance.depleted',
-  'grant.expired',
-  'hold.expired',
-  'subscription.created',
-  'subscription.updated',
-  'subscription.canceled',
-  'subscription.renewed',
-] as const;
+/** The events an endpoint can ask for: the server's own list, bundled in (so a new event shows up here). */
+const EVENT_CHOICES = EVENT_TYPES;
 
 const STATUS_LABELS = { pending: 'Pending', succeeded: 'Delivered', dead: 'Failed' } as const;
 
