@@ -7,7 +7,7 @@
 import { type Api, ApiError, errorMessage } from './api.ts';
 import { confirmDialog } from './confirm-dialog.ts';
 import { formatCredits, formatDate, formatUsd, h, humanize, isBusy, mount, setBusy, uid } from './dom.ts';
-import { copyButton, dataTable, failure } from './partner-parts.ts';
+import { card, copyButton, dataTable, failure } from './partner-parts.ts';
 
 interface AutoTopup {
   enabled: boolean;
@@ -262,15 +262,14 @@ export function autoTopupSection(api: Api, customerPath: string): HTMLElement {
   );
 
   void reload();
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'auto-topup-heading', 'data-testid': 'auto-topup' },
-    h('h2', { id: 'auto-topup-heading' }, 'Auto top-up'),
-    h(
-      'p',
-      { class: 'muted' },
-      "When the customer's available credits fall below the threshold, the amount is bought with their saved card, at most the monthly cap a month.",
-    ),
+  return card(
+    {
+      id: 'auto-topup',
+      title: 'Auto top-up',
+      testId: 'auto-topup',
+      intro:
+        "When the customer's available credits fall below the threshold, the amount is bought with their saved card, at most the monthly cap a month.",
+    },
     summary,
     form,
     cardActions,

@@ -18,7 +18,7 @@ import {
 import { autoTopupSection } from './partner-auto-topup.ts';
 import { grantsSection } from './partner-grants.ts';
 import { membersSection } from './partner-members.ts';
-import { copyButton, customerLabel, failure, head } from './partner-parts.ts';
+import { card, copyButton, customerLabel, failure, head } from './partner-parts.ts';
 import { userKeysSection } from './user-keys-section.ts';
 
 interface Customer {
@@ -298,15 +298,12 @@ function portalCard(api: Api, path: string): HTMLElement {
       setBusy(create, false);
     }
   });
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'portal-heading' },
-    h('h2', { id: 'portal-heading' }, 'Dashboard link'),
-    h(
-      'p',
-      { class: 'muted' },
-      'A one-time link that signs this customer in to their dashboard (balance, purchases, keys).',
-    ),
+  return card(
+    {
+      id: 'portal',
+      title: 'Dashboard link',
+      intro: 'A one-time link that signs this customer in to their dashboard (balance, purchases, keys).',
+    },
     create,
     result,
   );

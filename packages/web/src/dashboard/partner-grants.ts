@@ -6,7 +6,7 @@
 import { type Api, errorMessage } from './api.ts';
 import { confirmDialog } from './confirm-dialog.ts';
 import { formatCredits, formatDate, h, humanize, mount } from './dom.ts';
-import { dataTable, failure } from './partner-parts.ts';
+import { card, dataTable, failure } from './partner-parts.ts';
 
 export interface Grant {
   id: string;
@@ -126,15 +126,14 @@ export function grantsSection(
   void reload();
   return {
     reload,
-    element: h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'grants-heading', 'data-testid': 'grants-section' },
-      h('h2', { id: 'grants-heading' }, 'Grants'),
-      h(
-        'p',
-        { class: 'muted' },
-        'Spent in this order: lowest priority number first, then the soonest to expire. Voiding writes off what is left of a grant; what open holds reserve stays theirs.',
-      ),
+    element: card(
+      {
+        id: 'grants',
+        title: 'Grants',
+        testId: 'grants-section',
+        intro:
+          'Spent in this order: lowest priority number first, then the soonest to expire. Voiding writes off what is left of a grant; what open holds reserve stays theirs.',
+      },
       status,
       list,
     ),

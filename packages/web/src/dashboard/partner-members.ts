@@ -6,7 +6,7 @@
 import { type Api, errorMessage } from './api.ts';
 import { confirmDialog } from './confirm-dialog.ts';
 import { formatCredits, h, isBusy, mount, setBusy, uid } from './dom.ts';
-import { dataTable, failure } from './partner-parts.ts';
+import { card, dataTable, failure } from './partner-parts.ts';
 import { limitText, PERIODS, type SpendLimit, type UserKey } from './user-keys-section.ts';
 
 interface Member {
@@ -161,15 +161,13 @@ export function membersSection(api: Api, customerPath: string): HTMLElement {
   );
 
   void reload();
-  return h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'members-heading', 'data-testid': 'members-section' },
-    h('h2', { id: 'members-heading' }, 'Members'),
-    h(
-      'p',
-      { class: 'muted' },
-      "Members spend this organisation's balance with their own keys, each within an optional limit.",
-    ),
+  return card(
+    {
+      id: 'members',
+      title: 'Members',
+      testId: 'members-section',
+      intro: "Members spend this organisation's balance with their own keys, each within an optional limit.",
+    },
     form,
     status,
     list,

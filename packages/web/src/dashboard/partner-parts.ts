@@ -123,3 +123,25 @@ export function dataTable(options: {
     ),
   );
 }
+
+/**
+ * A titled card of the partner's customer page: a section labelled by its heading, with an optional
+ * line saying what it does, then its contents.
+ */
+export function card(
+  options: { id: string; title: string; intro?: string; testId?: string },
+  ...children: Child[]
+): HTMLElement {
+  const headingId = `${options.id}-heading`;
+  return h(
+    'section',
+    {
+      class: 'card',
+      'aria-labelledby': headingId,
+      ...(options.testId ? { 'data-testid': options.testId } : {}),
+    },
+    h('h2', { id: headingId }, options.title),
+    options.intro ? h('p', { class: 'muted' }, options.intro) : null,
+    ...children,
+  );
+}
