@@ -4,32 +4,11 @@
  * card (test mode: a simulated card at once; with Stripe: a setup link to hand the customer) and the
  * recent payments.
  */
+import type { AutoTopupAttempt as Attempt, AutoTopup } from '../../../client/src/auto-topup.ts';
 import { type Api, ApiError, errorMessage } from './api.ts';
 import { confirmDialog } from './confirm-dialog.ts';
 import { formatCredits, formatDate, formatUsd, h, humanize, isBusy, mount, setBusy, uid } from './dom.ts';
 import { card, copyButton, dataTable, failure } from './partner-parts.ts';
-
-interface AutoTopup {
-  enabled: boolean;
-  threshold: number;
-  amount_usd: number;
-  monthly_cap_usd: number;
-  spent_this_month_usd: number;
-  provider: 'stripe' | 'test';
-  payment_method: string | null;
-  failures: number;
-  disabled_reason: string | null;
-  in_flight_attempt: string | null;
-}
-
-interface Attempt {
-  id: string;
-  status: 'pending' | 'succeeded' | 'failed';
-  amount_usd: number;
-  credits: number;
-  failure_message: string | null;
-  created_at: string;
-}
 
 /** A positive decimal typed by a person ("12,5" too), or null. */
 function positive(text: string): string | null {

@@ -3,21 +3,10 @@
  * the app's referral rate, which it may set up to the ceiling the operator gave (with the history of
  * changes). The operator's key has no app: the page says so.
  */
+import type { ReferralRate } from '../../../client/src/types.ts';
 import { type Api, errorMessage } from './api.ts';
 import { formatDate, h, isBusy, mount, setBusy, uid } from './dom.ts';
 import { type Account, copyButton, failure, formatRate, head } from './partner-parts.ts';
-
-interface ReferralRate {
-  referral_rate: number;
-  referral_rate_max: number;
-  history: {
-    changed_by: 'operator' | 'app';
-    from: number | null;
-    to: number;
-    max: number;
-    created_at: string;
-  }[];
-}
 
 /** The snippet a partner pastes before `</body>`: loads sdk.js from this server and initialises it. */
 export function embedSnippet(origin: string, publishableKey: string): string {
