@@ -21,6 +21,7 @@ import { countTextTokens } from '../src/gateway/formats/tokens.ts';
 import { auditLedger } from '../src/ledger/audit.ts';
 import { quote } from '../src/pricing/quote.ts';
 import { formatMicros, parseCredits } from '../src/shared/money.ts';
+import type { Database } from '../src/store/database.ts';
 import { type FakeUpstream, type RecordedRequest, startFakeUpstream } from './fakes/fake-upstream.ts';
 import { testBackends } from './support/databases.ts';
 import { metricValue, waitFor } from './support/expectations.ts';
@@ -372,6 +373,88 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
       error: { type: 'error', error: { type: 'billing_error', code: 'insufficient_credits' } },
     });
     expect(await holdsOf(user.id)).toEqual([]);
+  });
+
+  it('calls the provider while the hold is being written; a hold the database then refuses aborts that call: 402, nothing delivered, nothing charged', async () => {
+    // A node whose hold writes wait until the provider has the call (`gateOn`): a call can only get
+    // through if the provider call starts before the hold is durable.
+    let gateOn: string | null = null;
+    const database = server.database.db;
+    const gated: Database = Object.create(database, {
+      query: {
+        value: async (sql: string, parameters?: unknown[], options?: { prepare?: string }) => {
+          const marker = gateOn;
+          if (marker && sql.includes('tg_ledger_write') && String(parameters?.[0]).includes('"hi"')) {
+            await waitFor(() => upstreamRequestsWith(marker).length > 0, 'the provider to have the call');
+          }
+          return database.query(sql, parameters, options);
+        },
+      },
+    });
+    const node = await createTollgate({
+      sweeper: false,
+      announce: () => {},
+      database: gated,
+      clock: server.clock,
+      env: { ...env, TOLLGATE_ADMIN_KEY: ADMIN_KEY, TOLLGATE_SECRET: 'test-secret-0123456789abcdef' },
+      config: loadConfig(undefined, env),
+    });
+    siblings.push(node);
+    const nodeUrl = (await node.listen(0)).replace('[::1]', '127.0.0.1');
+    const client = (key: string) =>
+      new OpenAI({ baseURL: `${nodeUrl}/v1`, apiKey: key, maxRetries: 0, timeout: 10_000 });
+    const user = await customer('early-hold');
+    await setBalance(user.id, user.user_key, 2_000_000n);
+
+    // Answered and charged exactly, the hold's write having waited for the provider call.
+    gateOn = `early-${randomUUID()}`;
+    const answered = await client(user.user_key).chat.completions.create({
+      model: GPT,
+      max_tokens: 20,
+      messages: [{ role: 'user', content: gateOn }],
+    });
+    expect(answered.choices[0]!.message.content).toBe('Hello from the fake upstream.');
+    const charged = cost(GPT, { input_tokens: 10, output_tokens: 5 });
+    expect(await balanceMicros(user.user_key)).toBe(2_000_000n - charged);
+
+    // The other server (its own ledger) takes the whole balance: this node's cached account is stale.
+    await setBalance(user.id, user.user_key, 0n);
+    gateOn = `stale-${randomUUID()}`;
+    upstream.queueBehavior({ behavior: 'hang' });
+    const metrics = async () =>
+      (await fetch(`${nodeUrl}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).text();
+    const metricsBefore = await metrics();
+    // Decided from the cache, the hold lets the provider call start; the database refuses the hold
+    // (the balance is gone), and the provider call is aborted long before the upstream timeout.
+    await expect(
+      client(user.user_key).chat.completions.create({
+        model: GPT,
+        max_tokens: 20,
+        messages: [{ role: 'user', content: gateOn }],
+      }),
+    ).rejects.toMatchObject({ status: 402, error: { type: 'insufficient_credits' } });
+    const [sent] = upstreamRequestsWith(gateOn);
+    await waitFor(() => sent!.clientDisconnected || null, 'the provider call to be aborted');
+    const metricsAfter = await metrics();
+    const refusedAfterStart = (text: string) =>
+      metricValue(text, 'tollgate_gateway_requests_total', { outcome: 'hold_refused' });
+    expect(refusedAfterStart(metricsAfter)).toBe(refusedAfterStart(metricsBefore) + 1);
+    // Only the first call's hold exists, captured; nothing more was charged.
+    expect((await holdsOf(user.id)).map((hold) => hold.status)).toEqual(['captured']);
+    expect(await balanceMicros(user.user_key)).toBe(0n);
+    await lossMicros(); // audit clean
+
+    // The refusal refreshed the node's cache: the next call is refused before any provider call.
+    gateOn = null;
+    const requestsBefore = upstream.requests.length;
+    await expect(
+      client(user.user_key).chat.completions.create({
+        model: GPT,
+        max_tokens: 20,
+        messages: [{ role: 'user', content: 'after the refusal' }],
+      }),
+    ).rejects.toMatchObject({ status: 402 });
+    expect(upstream.requests.length).toBe(requestsBefore);
   });
 
   it('usage above what the request allowed is billed at its limit: never beyond the hold, nothing to sys:loss, counted as an anomaly', async () => {

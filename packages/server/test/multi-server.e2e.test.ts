@@ -13,31 +13,12 @@ import { systemClock } from '../src/shared/clock.ts';
 import { openTestDatabase, type TestDatabase, testBackends } from './support/databases.ts';
 import { expectError, expectHistoryReplays, expectStatus } from './support/expectations.ts';
 import { ADMIN_KEY } from './support/server.ts';
-import { type ServerProcess, startServerProcess, stopServerProcess } from './support/server-process.ts';
-
-async function call(
-  server: ServerProcess,
-  method: string,
-  path: string,
-  options: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
-) {
-  const headers: Record<string, string> = { ...(options.headers ?? {}) };
-  if (options.key) headers.authorization = `Bearer ${options.key}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await response.text();
-  let body: any = text;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    // metrics text
-  }
-  return { status: response.status, body, headers: response.headers };
-}
+import {
+  callServer as call,
+  type ServerProcess,
+  startServerProcess,
+  stopServerProcess,
+} from './support/server-process.ts';
 
 const postgres = testBackends().filter((backend) => backend.name === 'postgres');
 

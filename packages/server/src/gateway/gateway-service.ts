@@ -115,6 +115,11 @@ interface Metering {
   holdId: string;
   funding: 'credits' | 'byok';
   resolved: boolean;
+  /**
+   * Settles once the hold is durable; rejects with the database's refusal of a hold the ledger had
+   * decided from its cache (the provider call may have started on the decision: `holdDurable`).
+   */
+  durable: Promise<void>;
 }
 
 export class GatewayService {
@@ -281,7 +286,12 @@ export class GatewayService {
       return await this.plainCall(context, encodedBodyFor, reply);
     } finally {
       await keeper.stop();
-      if (!metering.resolved) await this.void(metering, 'unresolved');
+      // A hold the database refused does not exist: there is nothing to void.
+      const exists = await metering.durable.then(
+        () => true,
+        () => false,
+      );
+      if (!metering.resolved && exists) await this.void(metering, 'unresolved');
     }
   }
 
@@ -297,6 +307,9 @@ export class GatewayService {
   /**
    * Holds the worst case: the input bound and `choices` answers of `maxTokens` each. If the balance
    * cannot cover it, lowers the per-answer limit to what it affords (every answer gets the same).
+   * Returns as soon as the ledger has decided the hold from its cache, before the write that makes it
+   * durable: the provider call starts meanwhile, and `Metering.durable` says whether the database
+   * agreed. So the hold's commit is off the critical path; the capture's stays on it.
    */
   private async hold(input: {
     customerId: string;
@@ -310,27 +323,28 @@ export class GatewayService {
     funding: 'credits' | 'byok';
     onLowered(lowered: number): void;
   }): Promise<Metering> {
-    const { ledger } = this.deps;
-    const place = (outputTokensPerChoice: number) =>
-      ledger.hold({
-        customerId: input.customerId,
-        amountMicros: quote(
-          input.model,
-          {
-            usage: { input_tokens: input.inputTokens, output_tokens: input.choices * outputTokensPerChoice },
-          },
-          input.ratePpm,
-        ).totalMicros,
-        model: input.model.id,
-        modelType: input.model.type,
-        provider: input.model.provider,
-        funding: input.funding,
-        userKeyId: input.userKeyId,
-        memberId: input.memberId,
-        timeoutSeconds: this.holdTimeoutSeconds(),
-        metadata: spenderMetadata(input.userKeyId, input.memberId),
-      });
-    let result = await place(input.maxTokens);
+    const { ledger, metrics } = this.deps;
+    const holdInput = (outputTokensPerChoice: number) => ({
+      customerId: input.customerId,
+      amountMicros: quote(
+        input.model,
+        {
+          usage: { input_tokens: input.inputTokens, output_tokens: input.choices * outputTokensPerChoice },
+        },
+        input.ratePpm,
+      ).totalMicros,
+      model: input.model.id,
+      modelType: input.model.type,
+      provider: input.model.provider,
+      funding: input.funding,
+      userKeyId: input.userKeyId,
+      memberId: input.memberId,
+      timeoutSeconds: this.holdTimeoutSeconds(),
+      metadata: spenderMetadata(input.userKeyId, input.memberId),
+    });
+    const early = await ledger.holdEarly(holdInput(input.maxTokens));
+    let result = early.decided;
+    let durable = early.durable;
     if (!result.ok && result.error.code === 'insufficient_credits') {
       const available = BigInt(String(result.error.details.available ?? '0'));
       const budget = maxOutputTokensAffordable(
@@ -344,18 +358,51 @@ export class GatewayService {
         const perChoice = budget.maxOutputTokens / BigInt(input.choices);
         if (perChoice >= BigInt(minimum)) {
           const lowered = Number(perChoice < BigInt(input.maxTokens) ? perChoice : BigInt(input.maxTokens));
-          result = await place(lowered);
+          result = await ledger.hold(holdInput(lowered));
+          durable = Promise.resolve(result);
           if (result.ok) input.onLowered(lowered);
         }
       }
     }
     if (!result.ok) {
       if (result.error.code === 'insufficient_credits')
-        this.deps.metrics.gatewayRequests.inc({ outcome: 'insufficient_credits' });
+        metrics.gatewayRequests.inc({ outcome: 'insufficient_credits' });
       throw result.error;
     }
-    this.deps.metrics.holds.inc({ funding: result.value.funding });
-    return { holdId: result.value.id, funding: result.value.funding, resolved: false };
+    const { funding } = result.value;
+    // A refusal here is counted as `hold_refused` (`holdDurable`): the provider call had started.
+    const committed = durable.then((final) => {
+      if (!final.ok) throw final.error;
+      metrics.holds.inc({ funding });
+    });
+    // Handled here too: a call that failed before it asked must not leave it unhandled.
+    committed.catch(() => {});
+    return { holdId: result.value.id, funding, resolved: false, durable: committed };
+  }
+
+  /**
+   * The provider call may have started on a hold the ledger decided from its cache: nothing reaches the
+   * client or the ledger before the hold is durable. If the database refused it (another server had
+   * spent the balance meanwhile), the refusal has aborted the provider call already; the client gets
+   * it, nothing was delivered, and nothing is charged (the provider's work so far is the operator's).
+   */
+  private async holdDurable(
+    context: CallContext,
+    opened: { ok: true; response: { body: { destroy(): unknown } } } | { ok: false },
+  ): Promise<void> {
+    try {
+      await context.metering.durable;
+    } catch (error) {
+      context.metering.resolved = true;
+      if (opened.ok) opened.response.body.destroy();
+      this.deps.metrics.gatewayRequests.inc({ outcome: 'hold_refused' });
+      throw error;
+    }
+  }
+
+  /** A hold the database refuses aborts the provider call at once, not when it answers. */
+  private abortOnRefusal(metering: Metering, controller: CallAbort): void {
+    metering.durable.catch(() => controller.abort());
   }
 
   /**
@@ -573,9 +620,11 @@ export class GatewayService {
       if (!reply.raw.writableFinished) controller.abort();
     };
     reply.raw.once('close', onClose);
+    this.abortOnRefusal(context.metering, controller);
     let text: string;
     try {
       const opened = await this.openUpstream(context, bodyFor, controller);
+      await this.holdDurable(context, opened);
       if (!opened.ok) {
         await this.failed(context, opened.failure, controller.aborted);
         throw opened.failure.error;
@@ -633,8 +682,15 @@ export class GatewayService {
       }
     };
     raw.once('close', onClose);
+    this.abortOnRefusal(context.metering, controller);
     // Fallbacks happen here, before the first byte is written: past `writeHead`, never.
     const opened = await this.openUpstream(context, bodyFor, controller);
+    try {
+      await this.holdDurable(context, opened);
+    } catch (error) {
+      raw.off('close', onClose);
+      throw error;
+    }
     if (!opened.ok) {
       raw.off('close', onClose);
       await this.failed(context, opened.failure, clientGone);

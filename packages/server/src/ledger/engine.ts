@@ -156,6 +156,11 @@ export type Operation = Keyed &
         /** The organisation member the key belongs to: the member's limit applies too. */
         member?: string;
         metadata?: Record<string, unknown>;
+        /**
+         * Told the hold's result once the ledger has decided it from its cache, before the write that
+         * makes it durable (`Ledger.holdEarly`); never part of what is written.
+         */
+        decided?: (result: RawResult) => void;
       }
     | {
         op: 'capture';

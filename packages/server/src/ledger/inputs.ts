@@ -116,6 +116,7 @@ export const holdInputSchema = z.object({
   idempotency: idempotencySchema,
 });
 export type HoldInput = z.input<typeof holdInputSchema>;
+export type ParsedHoldInput = z.output<typeof holdInputSchema>;
 
 export const captureInputSchema = z.object({
   holdId: identifier,

@@ -40,6 +40,7 @@ import {
   type HoldInput,
   historyInputSchema,
   holdInputSchema,
+  type ParsedHoldInput,
   type SpendLimitInput,
   spendLimitInputSchema,
   type VoidGrantInput,
@@ -305,6 +306,12 @@ export class Ledger {
     const results = operations.map((operation) => batch.apply(operation));
     const document = batch.document();
     if (!document) return results;
+    // A caller that starts work on a hold's strength (the gateway's provider call) hears the decision
+    // now, while the write is on its way; it learns from the result whether the database agreed.
+    operations.forEach((operation, index) => {
+      if (operation.op === 'hold' && operation.decided && results[index]!.ok)
+        operation.decided(results[index]!);
+    });
     try {
       const transactionIds = await writeBatch(this.execute, document, batch.now);
       const committed = batch.committed(transactionIds);
@@ -581,28 +588,52 @@ export class Ledger {
 
   async hold(input: HoldInput): Promise<LedgerResult<HoldResult>> {
     const parsed = parseInput(holdInputSchema, input);
-    const now = this.clock.now();
-    const result = await this.submit(
-      {
-        op: 'hold',
-        customer: parsed.customerId,
-        holdId: newId('hold'),
-        amount: parsed.amountMicros,
-        expiresAt: new Date(now.getTime() + (parsed.timeoutSeconds ?? this.holdTimeoutSeconds) * 1000),
-        model: parsed.model,
-        modelType: parsed.modelType,
-        provider: parsed.provider,
-        runId: parsed.runId,
-        maxRun: parsed.maxRunMicros,
-        userKey: parsed.userKeyId,
-        member: parsed.memberId,
-        funding: parsed.funding,
-        metadata: parsed.metadata,
-      },
-      parsed.idempotency,
-      input,
-    );
+    const result = await this.submit(this.holdOperation(parsed), parsed.idempotency, input);
     return toResult(result, toHoldResult);
+  }
+
+  /**
+   * A hold answered as soon as it is decided, before it is durable: when the ledger decides it from
+   * its cache, `decided` comes while the write is on its way and `durable` once the database has it.
+   * The database can still refuse it (another server changed the account since this one cached it):
+   * `durable` then carries the refusal, and whatever the caller started on the decision must be undone.
+   * A refusal, or a hold decided under a read of the database, comes committed: `durable` is the same.
+   */
+  async holdEarly(
+    input: HoldInput,
+  ): Promise<{ decided: LedgerResult<HoldResult>; durable: Promise<LedgerResult<HoldResult>> }> {
+    const parsed = parseInput(holdInputSchema, input);
+    let announce: ((result: RawResult) => void) | undefined;
+    const decision = new Promise<RawResult>((resolve) => {
+      announce = resolve;
+    });
+    const operation = { ...this.holdOperation(parsed), decided: announce };
+    const written = this.submit(operation, parsed.idempotency, input);
+    const durable = written.then((result) => toResult(result, toHoldResult));
+    // Handled here too: a caller that failed for another reason may never ask.
+    durable.catch(() => {});
+    const first = await Promise.race([decision, written]);
+    return { decided: toResult(first, toHoldResult), durable };
+  }
+
+  private holdOperation(parsed: ParsedHoldInput): Extract<Operation, { op: 'hold' }> {
+    const now = this.clock.now();
+    return {
+      op: 'hold',
+      customer: parsed.customerId,
+      holdId: newId('hold'),
+      amount: parsed.amountMicros,
+      expiresAt: new Date(now.getTime() + (parsed.timeoutSeconds ?? this.holdTimeoutSeconds) * 1000),
+      model: parsed.model,
+      modelType: parsed.modelType,
+      provider: parsed.provider,
+      runId: parsed.runId,
+      maxRun: parsed.maxRunMicros,
+      userKey: parsed.userKeyId,
+      member: parsed.memberId,
+      funding: parsed.funding,
+      metadata: parsed.metadata,
+    };
   }
 
   async capture(input: CaptureInput): Promise<LedgerResult<CaptureResult>> {

@@ -83,3 +83,28 @@ export async function stopServerProcess(server: ServerProcess | undefined): Prom
   await exited;
   clearTimeout(timer);
 }
+
+/** fetch against a server process with JSON in and out (text kept for `/metrics`). */
+export async function callServer(
+  server: ServerProcess,
+  method: string,
+  path: string,
+  options: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  if (options.key) headers.authorization = `Bearer ${options.key}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  let body: any = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // metrics text
+  }
+  return { status: response.status, body, headers: response.headers };
+}

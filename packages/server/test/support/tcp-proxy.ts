@@ -17,6 +17,11 @@ export interface TcpProxy {
    * acts on them but its answer never arrives. Resolves when it has tripped.
    */
   pauseAfterSending(marker: string): Promise<void>;
+  /**
+   * Pauses as soon as a client sends bytes containing `marker` — holding them back, so the server never
+   * gets them unless the proxy resumes (`close` drops them). Resolves when it has tripped.
+   */
+  pauseBeforeSending(marker: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,7 +37,7 @@ interface Pipe {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let paused = false;
   const pipes = new Set<Pipe>();
-  let tripwire: { marker: string; tripped: () => void } | null = null;
+  let tripwire: { marker: string; forward: boolean; tripped: () => void } | null = null;
 
   const flush = (pipe: Pipe) => {
     for (const chunk of pipe.toServer.splice(0)) if (!pipe.server.destroyed) pipe.server.write(chunk);
@@ -55,13 +60,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         pipe.toServer.push(chunk);
         return;
       }
-      server.write(chunk);
-      if (tripwire && chunk.includes(tripwire.marker)) {
-        const { tripped } = tripwire;
+      const tripped = tripwire && chunk.includes(tripwire.marker) ? tripwire : null;
+      if (tripped) {
         tripwire = null;
         paused = true;
-        tripped();
+        if (!tripped.forward) pipe.toServer.push(chunk);
       }
+      if (!tripped || tripped.forward) server.write(chunk);
+      tripped?.tripped();
     });
     server.on('data', (chunk: Buffer) => {
       if (paused) pipe.toClient.push(chunk);
@@ -101,7 +107,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     pauseAfterSending(marker) {
       return new Promise<void>((resolve) => {
-        tripwire = { marker, tripped: resolve };
+        tripwire = { marker, forward: true, tripped: resolve };
+      });
+    },
+    pauseBeforeSending(marker) {
+      return new Promise<void>((resolve) => {
+        tripwire = { marker, forward: false, tripped: resolve };
       });
     },
     async close() {
