@@ -7,7 +7,9 @@
  *   POST /v1/messages          Anthropic: a message, or its event stream
  *   GET  /v1/models            a one-model list (key checks)
  *
- *   node bench/gateway/mock-upstream.mjs [--port 18080] [--chunks 20] [--pid-file F]
+ *   node bench/gateway/mock-upstream.mjs [--port 18080] [--chunks 20] [--first-byte-ms 0] [--pid-file F]
+ *   --first-byte-ms: how long the provider thinks before it answers (a real model's time to first
+ *   token is 100s of ms; 0 answers at once, which leaves only what the gateway adds to measure)
  */
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -17,10 +19,12 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '18080' },
     chunks: { type: 'string', default: '20' },
+    'first-byte-ms': { type: 'string', default: '0' },
     'pid-file': { type: 'string' },
   },
 });
 const CHUNKS = Number(values.chunks);
+const FIRST_BYTE_MS = Number(values['first-byte-ms']);
 const created = Math.floor(Date.now() / 1000);
 const usage = { prompt_tokens: 12, completion_tokens: CHUNKS, total_tokens: 12 + CHUNKS };
 const word = ' token';
@@ -88,6 +92,11 @@ const anthropicStream = [
 ];
 
 function answer(response, stream, body, events) {
+  if (FIRST_BYTE_MS > 0) setTimeout(() => send(response, stream, body, events), FIRST_BYTE_MS);
+  else send(response, stream, body, events);
+}
+
+function send(response, stream, body, events) {
   if (!stream) {
     response.writeHead(200, {
       'content-type': 'application/json',

@@ -11,6 +11,7 @@
 #   WORKERS="1 2": PostgreSQL only, the real `tollgate serve --workers N` (dist/: npm run build) instead of
 #   the in-process server, each count in turn (its CPU figure adds up the supervisor and its workers)
 #   BENCH_NODE_ARGS="--max-semi-space-size=32": node flags for the Tollgate served (in process, or its workers)
+#   FIRST_BYTE_MS=20: the mock thinks that long before it answers, as a real model does (default 0)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -29,7 +30,7 @@ stop_pid_file() { [ -f "$1" ] && kill "$(cat "$1")" 2>/dev/null || true; rm -f "
 cleanup() { for name in tollgate ideal-pass fastify-floor mock; do stop_pid_file "$RUN_DIR/$name.pid"; done; }
 trap cleanup EXIT
 
-node "$HERE/mock-upstream.mjs" --port 18080 --pid-file "$RUN_DIR/mock.pid" >"$RUN_DIR/mock.log" 2>&1 &
+node "$HERE/mock-upstream.mjs" --port 18080 --first-byte-ms "${FIRST_BYTE_MS:-0}" --pid-file "$RUN_DIR/mock.pid" >"$RUN_DIR/mock.log" 2>&1 &
 node "$HERE/proxy.mjs" --port 18081 --target http://127.0.0.1:18080 --pid-file "$RUN_DIR/ideal-pass.pid" >"$RUN_DIR/ideal-pass.log" 2>&1 &
 node "$HERE/framework-floor.mjs" --port 18082 --target http://127.0.0.1:18080 --pid-file "$RUN_DIR/fastify-floor.pid" >"$RUN_DIR/fastify-floor.log" 2>&1 &
 for _ in $(seq 1 100); do
