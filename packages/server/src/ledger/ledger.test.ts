@@ -64,6 +64,38 @@ describe.each(testBackends())('ledger on $name', (backend) => {
     expect(history.data[0]!.model).toBe('fal-ai/flux/schnell');
   });
 
+  it('holdEarly: decided from the cache before it is durable; a database that changed meanwhile refuses it', async () => {
+    const customerId = await customerWith([{ amount: 10, source: 'purchase' }]);
+    await ledger.balance(customerId);
+    unwrap(await ledger.capture({ holdId: unwrap(await ledger.hold({ customerId, amountMicros: 1n })).id }));
+    // Cached now: the decision comes before the write, and the write confirms it.
+    let written = false;
+    const early = await ledger.holdEarly({ customerId, amountMicros: credits(4) });
+    const durable = early.durable.then((result) => {
+      written = true;
+      return result;
+    });
+    expect(early.decided.ok).toBe(true);
+    expect(written).toBe(false);
+    const confirmed = unwrap(await durable);
+    expect(confirmed.id).toBe(unwrap(early.decided).id);
+    expect((await ledger.balance(customerId))!.pendingMicros).toBe(credits(4));
+
+    // Another ledger on the same database spends what this one believes is still there.
+    const other = new Ledger(testDb.db, clock, { holdTimeoutSeconds: 60 });
+    unwrap(await other.hold({ customerId, amountMicros: credits(5) }));
+    const stale = await ledger.holdEarly({ customerId, amountMicros: credits(4) });
+    expect(stale.decided.ok).toBe(true);
+    const refused = await stale.durable;
+    expect(refused.ok).toBe(false);
+    expect(!refused.ok && refused.error.code).toBe('insufficient_credits');
+    expect((await ledger.balance(customerId))!.pendingMicros).toBe(credits(9));
+    // A refusal comes as it is written: decided and durable agree.
+    const fresh = await ledger.holdEarly({ customerId, amountMicros: credits(4) });
+    expect(fresh.decided.ok).toBe(false);
+    expect((await fresh.durable).ok).toBe(false);
+  });
+
   it('never captures more than held unless asked, and a voided hold cannot be captured', async () => {
     const customerId = await customerWith([{ amount: 10, source: 'purchase' }]);
     const hold = unwrap(await ledger.hold({ customerId, amountMicros: credits(2) }));
