@@ -559,13 +559,18 @@ class Simulation {
       absent: 2,
     });
     const knownHolds = new Set(this.calls.map((known) => known.holdId));
-    const held = await this.server.query<{ id: string; amount: string }>(
-      `select id, amount_micros::text as amount from holds where customer_id = $1 and status = 'held'`,
-      [customer.id],
-    );
-    const fresh = held.filter(
-      (row) => !knownHolds.has(row.id) && !this.nativeHolds.some((hold) => hold.id === row.id),
-    );
+    // The provider may have the call before its hold is durable (decided from the server's cache, the
+    // write on its way); the provider holds it open until told to finish, so the hold must appear.
+    const fresh = await this.waitFor(async () => {
+      const held = await this.server.query<{ id: string; amount: string }>(
+        `select id, amount_micros::text as amount from holds where customer_id = $1 and status = 'held'`,
+        [customer.id],
+      );
+      const unknown = held.filter(
+        (row) => !knownHolds.has(row.id) && !this.nativeHolds.some((hold) => hold.id === row.id),
+      );
+      return unknown.length > 0 || call.client.ended ? unknown : null;
+    }, `${label}'s hold to be durable`);
     this.expect(fresh.length === 1, `${label} reached the provider with ${fresh.length} new holds`);
     call.holdId = fresh[0]!.id;
     call.holdMicros = BigInt(fresh[0]!.amount);
