@@ -82,7 +82,7 @@ export class Metrics {
   readonly insufficientCredits = new Counter('tollgate_insufficient_credits_total', '402 answers');
   readonly gatewayRequests = new Counter(
     'tollgate_gateway_requests_total',
-    'Gateway requests by endpoint and outcome',
+    'Gateway requests by outcome (ok, insufficient_credits, upstream_error, client_closed, hold_refused: the database refused a hold after the provider call had started)',
   );
   readonly gatewayUpstreamAttempts = new Counter(
     'tollgate_gateway_upstream_attempts_total',
