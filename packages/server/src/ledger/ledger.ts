@@ -588,7 +588,8 @@ export class Ledger {
 
   async hold(input: HoldInput): Promise<LedgerResult<HoldResult>> {
     const parsed = parseInput(holdInputSchema, input);
-    const result = await this.submit(this.holdOperation(parsed), parsed.idempotency, input);
+    const operation = { op: 'hold' as const, ...this.heldWork(parsed), funding: parsed.funding };
+    const result = await this.submit(operation, parsed.idempotency, input);
     return toResult(result, toHoldResult);
   }
 
@@ -607,7 +608,12 @@ export class Ledger {
     const decision = new Promise<RawResult>((resolve) => {
       announce = resolve;
     });
-    const operation = { ...this.holdOperation(parsed), decided: announce };
+    const operation = {
+      op: 'hold' as const,
+      ...this.heldWork(parsed),
+      funding: parsed.funding,
+      decided: announce,
+    };
     const written = this.submit(operation, parsed.idempotency, input);
     const durable = written.then((result) => toResult(result, toHoldResult));
     // Handled here too: a caller that failed for another reason may never ask.
@@ -616,10 +622,10 @@ export class Ledger {
     return { decided: toResult(first, toHoldResult), durable };
   }
 
-  private holdOperation(parsed: ParsedHoldInput): Extract<Operation, { op: 'hold' }> {
+  /** What a hold and a one-shot charge both carry: whose, how much, for what, until when. */
+  private heldWork(parsed: Omit<ParsedHoldInput, 'funding'>) {
     const now = this.clock.now();
     return {
-      op: 'hold',
       customer: parsed.customerId,
       holdId: newId('hold'),
       amount: parsed.amountMicros,
@@ -631,7 +637,6 @@ export class Ledger {
       maxRun: parsed.maxRunMicros,
       userKey: parsed.userKeyId,
       member: parsed.memberId,
-      funding: parsed.funding,
       metadata: parsed.metadata,
     };
   }
@@ -696,20 +701,9 @@ export class Ledger {
     const result = await this.submit(
       {
         op: 'charge',
-        customer: parsed.customerId,
-        holdId: newId('hold'),
-        amount: parsed.amountMicros,
-        expiresAt: new Date(this.clock.now().getTime() + this.holdTimeoutSeconds * 1000),
-        model: parsed.model,
-        modelType: parsed.modelType,
-        provider: parsed.provider,
-        runId: parsed.runId,
-        maxRun: parsed.maxRunMicros,
-        userKey: parsed.userKeyId,
-        member: parsed.memberId,
+        ...this.heldWork(parsed),
         referralShare: parsed.referralShareMicros,
         referralAccount: parsed.referralAccount,
-        metadata: parsed.metadata,
       },
       parsed.idempotency,
       input,
