@@ -287,11 +287,14 @@ export class GatewayService {
     } finally {
       await keeper.stop();
       // A hold the database refused does not exist: there is nothing to void.
-      const exists = await metering.durable.then(
-        () => true,
-        () => false,
-      );
-      if (!metering.resolved && exists) await this.void(metering, 'unresolved');
+      if (
+        !metering.resolved &&
+        (await metering.durable.then(
+          () => true,
+          () => false,
+        ))
+      )
+        await this.void(metering, 'unresolved');
     }
   }
 
@@ -393,7 +396,7 @@ export class GatewayService {
     try {
       await context.metering.durable;
     } catch (error) {
-      context.metering.resolved = true;
+      // Nothing to void: `handle` voids only a hold that became durable.
       if (opened.ok) opened.response.body.destroy();
       this.deps.metrics.gatewayRequests.inc({ outcome: 'hold_refused' });
       throw error;
