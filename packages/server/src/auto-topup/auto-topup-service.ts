@@ -374,24 +374,15 @@ export class AutoTopupService {
         const paymentIntent = await stripe.paymentIntents.retrieve(attempt.payment_intent_id!);
         // Only the PaymentIntent this attempt made (its metadata names it) may settle it.
         if (paymentIntent.metadata?.[ATTEMPT_METADATA] !== attempt.id) continue;
-        if (paymentIntent.status === 'succeeded') {
-          await this.onPaymentSucceeded(
-            attempt.id,
-            null,
-            paymentIntent.amount_received || paymentIntent.amount,
-          );
-          settled += 1;
-        } else if (
-          paymentIntent.status === 'canceled' ||
-          paymentIntent.status === 'requires_payment_method'
-        ) {
-          await this.onPaymentFailed(
-            attempt.id,
-            paymentIntent.last_payment_error?.message ??
-              `The payment was not completed (${paymentIntent.status})`,
-          );
-          settled += 1;
-        }
+        const final =
+          paymentIntent.status === 'succeeded'
+            ? 'succeeded'
+            : paymentIntent.status === 'canceled' || paymentIntent.status === 'requires_payment_method'
+              ? 'failed'
+              : null;
+        if (!final) continue;
+        await this.settle(attempt.id, paymentIntent, final, null);
+        settled += 1;
       } catch (error) {
         this.deps.onError(error);
       }
@@ -673,14 +664,31 @@ export class AutoTopupService {
   async onPaymentIntent(paymentIntent: Stripe.PaymentIntent, event: Stripe.Event): Promise<string> {
     const attemptId = paymentIntent.metadata?.[ATTEMPT_METADATA];
     if (!attemptId) return `ignored: ${event.type}`;
-    if (event.type === 'payment_intent.succeeded') {
-      return this.onPaymentSucceeded(
-        attemptId,
-        { id: event.id, type: event.type, paymentIntent: paymentIntent.id },
-        paymentIntent.amount_received || paymentIntent.amount,
-      );
+    return this.settle(
+      attemptId,
+      paymentIntent,
+      event.type === 'payment_intent.succeeded' ? 'succeeded' : 'failed',
+      { id: event.id, type: event.type, paymentIntent: paymentIntent.id },
+    );
+  }
+
+  /**
+   * An attempt's PaymentIntent reached its end, told by its webhook (`event`) or found by `reconcile`:
+   * the same fulfilment or failure either way, so whichever comes second changes nothing.
+   */
+  private settle(
+    attemptId: string,
+    paymentIntent: Stripe.PaymentIntent,
+    outcome: 'succeeded' | 'failed',
+    event: { id: string; type: string; paymentIntent: string } | null,
+  ): Promise<string> {
+    if (outcome === 'succeeded') {
+      return this.onPaymentSucceeded(attemptId, event, paymentIntent.amount_received || paymentIntent.amount);
     }
-    return this.onPaymentFailed(attemptId, paymentIntent.last_payment_error?.message ?? 'The payment failed');
+    return this.onPaymentFailed(
+      attemptId,
+      paymentIntent.last_payment_error?.message ?? `The payment was not completed (${paymentIntent.status})`,
+    );
   }
 }
 
