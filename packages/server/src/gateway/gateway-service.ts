@@ -237,6 +237,9 @@ export class GatewayService {
       choices: limits.choices,
       ratePpm,
       funding: plan.funding,
+      // A stream waits for its hold: the provider's first chunks, read only once the hold is durable,
+      // would be lost if the provider cut the stream meanwhile (undici drops a destroyed body's buffer).
+      early: !stream,
       onLowered: (lowered) => {
         reply.header('x-tollgate-max-tokens-lowered', `${maxTokens}->${lowered}`);
         maxTokens = lowered;
@@ -324,6 +327,8 @@ export class GatewayService {
     choices: number;
     ratePpm: bigint;
     funding: 'credits' | 'byok';
+    /** Answer on the ledger's decision, before the hold is durable (`Ledger.holdEarly`). */
+    early: boolean;
     onLowered(lowered: number): void;
   }): Promise<Metering> {
     const { ledger, metrics } = this.deps;
@@ -345,9 +350,14 @@ export class GatewayService {
       timeoutSeconds: this.holdTimeoutSeconds(),
       metadata: spenderMetadata(input.userKeyId, input.memberId),
     });
-    const early = await ledger.holdEarly(holdInput(input.maxTokens));
-    let result = early.decided;
-    let durable = early.durable;
+    const first = input.early
+      ? await ledger.holdEarly(holdInput(input.maxTokens))
+      : await ledger.hold(holdInput(input.maxTokens)).then((held) => ({
+          decided: held,
+          durable: Promise.resolve(held),
+        }));
+    let result = first.decided;
+    let durable = first.durable;
     if (!result.ok && result.error.code === 'insufficient_credits') {
       const available = BigInt(String(result.error.details.available ?? '0'));
       const budget = maxOutputTokensAffordable(
