@@ -19,6 +19,7 @@ import { EntitlementsService } from './entitlements/entitlements-service.ts';
 import { GateService } from './gate/gate-service.ts';
 import { CountTokensService } from './gateway/count-tokens.ts';
 import { EMBEDDINGS_BODY_LIMIT_BYTES, EmbeddingsService } from './gateway/embeddings.ts';
+import { readJsonBody } from './gateway/formats/elided-json.ts';
 import { GATEWAY_BODY_LIMIT_BYTES, type GatewayDeps, GatewayService } from './gateway/gateway-service.ts';
 import { InFlightHolds } from './gateway/hold-keeper.ts';
 import { Upstreams } from './gateway/upstreams.ts';
@@ -430,14 +431,15 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     call.then(forget, forget);
     return call;
   };
+  // Chat and messages bodies are read with their long text cut out (gateway/formats/elided-json.ts).
   http.post(
     '/v1/chat/completions',
-    { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai' } },
+    { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'openai', readJson: readJsonBody } },
     (request, reply) => tracked(gateway.handle('openai', request, reply)),
   );
   http.post(
     '/v1/messages',
-    { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic' } },
+    { bodyLimit: GATEWAY_BODY_LIMIT_BYTES, config: { dialect: 'anthropic', readJson: readJsonBody } },
     (request, reply) => tracked(gateway.handle('anthropic', request, reply)),
   );
   http.post(

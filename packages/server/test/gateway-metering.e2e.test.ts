@@ -1369,6 +1369,83 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
     ]);
   });
 
+  // ───────────────────────────── long text ─────────────────────────────
+
+  it('long text (read without being decoded) is held for exactly its bytes and reaches the provider as written, passed through or translated', async () => {
+    const user = await customer('long-text');
+    // Every kind of character: multi-byte, escaped quotes and newlines, a surrogate pair, U+2028.
+    const long = `Ünïcödé 中文 😀 "quoted" \\ back\nslash\u2028 `.repeat(6_000);
+    const tools = [
+      {
+        type: 'function' as const,
+        function: {
+          name: 'lookup',
+          description: `Looks things up. ${'Très détaillé. '.repeat(200)}`,
+          parameters: { type: 'object', properties: { q: { type: 'string' } } },
+        },
+      },
+    ];
+    const messages = [
+      { role: 'system' as const, content: long },
+      { role: 'user' as const, content: [{ type: 'text' as const, text: long.slice(0, 5_000) }] },
+      {
+        role: 'assistant' as const,
+        content: null,
+        tool_calls: [
+          {
+            id: 'call_1',
+            type: 'function' as const,
+            function: { name: 'lookup', arguments: JSON.stringify({ q: long.slice(0, 3_000) }) },
+          },
+        ],
+      },
+      { role: 'tool' as const, tool_call_id: 'call_1', content: 'r'.repeat(2_000) },
+      { role: 'user' as const, content: 'go on' },
+    ];
+    const held = async (holdId: string | null) =>
+      (await holdsOf(user.id)).find((hold) => hold.id === holdId)!.amount_micros;
+
+    // Passed through: the provider gets every text as sent; the hold is the whole body's bound.
+    let from = upstream.requests.length;
+    const { response } = await openai(user.user_key)
+      .chat.completions.create({ model: GPT, messages, tools, max_tokens: 100 })
+      .withResponse();
+    expect(upstream.requests).toHaveLength(from + 1);
+    expect(upstream.requests[from]!.body.messages).toEqual(messages);
+    expect(upstream.requests[from]!.body.tools).toEqual(tools);
+    const openAiBound = boundRequestTokens('openai', { model: GPT, messages, tools } as never);
+    expect(await held(response.headers.get('x-tollgate-hold'))).toBe(
+      String(cost(GPT, { input_tokens: openAiBound, output_tokens: 100 })),
+    );
+
+    // Anthropic's dialect passed through, and translated to an OpenAI-format provider: the text itself.
+    const request = {
+      system: long,
+      messages: [{ role: 'user' as const, content: long.slice(0, 4_000) }],
+      max_tokens: 100,
+    };
+    for (const model of [CLAUDE, GPT]) {
+      from = upstream.requests.length;
+      const { response: answered } = await anthropic(user.user_key)
+        .messages.create({ model, ...request })
+        .withResponse();
+      const sent = upstream.requests[from]!.body;
+      if (model === CLAUDE) {
+        expect(sent.system).toBe(long);
+        expect(sent.messages).toEqual(request.messages);
+      } else {
+        expect(sent.messages).toEqual([
+          { role: 'system', content: long },
+          { role: 'user', content: long.slice(0, 4_000) },
+        ]);
+      }
+      const bound = boundRequestTokens('anthropic', { model, ...request } as never);
+      expect(await held(answered.headers.get('x-tollgate-hold'))).toBe(
+        String(cost(model, { input_tokens: bound, output_tokens: 100 })),
+      );
+    }
+  });
+
   it('keeps the books balanced after all of the above', async () => {
     const report = await auditLedger(server.database.db, server.clock, 3600);
     expect(report.problems).toEqual([]);

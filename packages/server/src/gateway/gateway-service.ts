@@ -44,6 +44,7 @@ import {
 import { CallAbort } from './call-abort.ts';
 import { ClientWriter } from './client-writer.ts';
 import { EMBEDDING_CATEGORY } from './embeddings.ts';
+import { JsonBody } from './formats/elided-json.ts';
 import {
   type AccumulatedUsage,
   type ApiFormat,
@@ -136,10 +137,15 @@ export class GatewayService {
     if (principal.kind !== 'user') throw new TollgateError('forbidden', 'A user key is required');
     await this.rateLimit(principal.customerId);
 
-    const body = request.body;
-    if (!isRecord(body)) throw new TollgateError('invalid_request', 'Request body must be a JSON object');
+    // Chat and messages bodies arrive with their long text cut out (`formats/elided-json.ts`): sized and
+    // forwarded as the client's bytes, never decoded, unless a call is translated.
+    const read = request.body instanceof JsonBody ? request.body : new JsonBody(request.body);
+    if (!isRecord(read.value))
+      throw new TollgateError('invalid_request', 'Request body must be a JSON object');
+    let body: Record<string, unknown> = read.value;
     const memberCount = checkedMemberCount(body);
-    if (typeof body.model !== 'string' || body.model.length === 0) {
+    const clientModel = body.model;
+    if (typeof clientModel !== 'string' || clientModel.length === 0) {
       throw new TollgateError('invalid_request', 'model is required', { param: 'model' });
     }
     if (format === 'responses') assertResponsesRequest(body);
@@ -150,7 +156,7 @@ export class GatewayService {
     const stream = body.stream === true;
 
     const app = principal.appId ? await deps.apps.get(principal.appId) : null;
-    const model = this.resolveModel(body.model);
+    const model = this.resolveModel(clientModel);
     if (app) deps.apps.assertModelAllowed(app, model.id);
     if (
       model.price.outputPerMillionMicros === null &&
@@ -183,6 +189,17 @@ export class GatewayService {
       customerKey: (name) => deps.providerKeys.fundingKey(principal.customerId, app, name),
     });
 
+    // A translated call needs the text itself.
+    let elided = read.elided;
+    if (
+      elided &&
+      plan.attempts.some(
+        (attempt) => upstreamDialect(format, attempt.provider.format as ApiFormat) !== format,
+      )
+    ) {
+      body = read.full() as Record<string, unknown>;
+      elided = null;
+    }
     // The bound is what the hold covers (bytes: cheap at any size). The estimate stands in for input
     // the provider does not report: tokenizing an agent's 100 KB prompt costs ~10 ms of CPU, so it is
     // counted (without holding the event loop) only when a figure is missing, or a client is shown it.
@@ -190,21 +207,27 @@ export class GatewayService {
     const input = responsesView
       ? responsesRequestInput(responsesView)
       : requestInput(format as ApiFormat, body as unknown as ClientRequest);
-    const inputBound = boundWithReferences(responsesView, boundInputTokens(input), model.contextWindow);
+    const inputBound = boundWithReferences(
+      responsesView,
+      boundInputTokens(input, elided ? (text) => elided.byteLength(text) : undefined),
+      model.contextWindow,
+    );
     let counting: Promise<number> | undefined;
     const inputEstimate = () => {
-      counting ??= estimateInputTokensAsync(input);
+      counting ??= estimateInputTokensAsync(
+        elided ? requestInput(format as ApiFormat, read.full() as ClientRequest) : input,
+      );
       return counting;
     };
     const modelMax = model.maxTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
     let maxTokens = Math.min(limits.requestedMaxTokens ?? modelMax, modelMax);
     // Fails before any credit moves when the request cannot be translated (a 400), for every format
     // a provider of the call speaks.
-    const bodyFor = (attempt: Attempt) =>
+    const bodyFor = (attempt: Attempt, source: Record<string, unknown> = body) =>
       translateRequest(
         format,
         attempt.provider.format as ApiFormat,
-        withOutputLimit(format, body, maxTokens) as unknown as ClientRequest,
+        withOutputLimit(format, source, maxTokens) as unknown as ClientRequest,
         { upstreamModel: attempt.upstreamModel, defaultMaxTokens: maxTokens, maxTokensField: 'max_tokens' },
       );
     // A body passed through (the same dialect both sides) goes out as the client's own bytes with only
@@ -215,10 +238,11 @@ export class GatewayService {
       const raw = request.rawBody;
       if (raw && upstreamDialect(format, attempt.provider.format as ApiFormat) === format) {
         scanned ??= scanObject(raw);
-        const spliced = scanned && spliceMembers(raw, scanned, memberCount, body, forwarded);
+        const spliced = scanned && spliceMembers(raw, scanned, memberCount, body, forwarded, elided?.marker);
         if (spliced) return spliced;
       }
-      return JSON.stringify(forwarded);
+      // A body with placeholders is never sent: serialised, it is the body parsed whole.
+      return JSON.stringify(elided ? bodyFor(attempt, read.full() as Record<string, unknown>) : forwarded);
     };
     const checkedFormats = new Set<string>();
     for (const attempt of plan.attempts) {
@@ -276,7 +300,7 @@ export class GatewayService {
         metering,
         keeper,
         log: request.log,
-        clientModel: body.model,
+        clientModel,
         stream,
         includeUsage: isRecord(body.stream_options) && body.stream_options.include_usage === true,
         clientHeaders: request.headers,

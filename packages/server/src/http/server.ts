@@ -27,6 +27,8 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     dialect?: ErrorDialect;
+    /** How this route parses a JSON body (default `JSON.parse`); throws SyntaxError for bytes that are not JSON. */
+    readJson?: (raw: Buffer) => unknown;
   }
 }
 
@@ -90,7 +92,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     request.rawBody = body as Buffer;
     if ((body as Buffer).length === 0) return done(null, undefined);
     try {
-      done(null, JSON.parse((body as Buffer).toString('utf8')));
+      const readJson = request.routeOptions.config?.readJson;
+      done(null, readJson ? readJson(body as Buffer) : JSON.parse((body as Buffer).toString('utf8')));
     } catch {
       done(new TollgateError('invalid_request', 'Request body is not valid JSON'), undefined);
     }

@@ -62,7 +62,7 @@ function skipWhitespace(raw: Uint8Array, position: number): number {
 }
 
 /** Just past the closing quote of the string opening at `start`. */
-function stringEnd(raw: Buffer, start: number): number {
+export function stringEnd(raw: Buffer, start: number): number {
   let from = start + 1;
   for (;;) {
     const quote = raw.indexOf(QUOTE, from);
@@ -169,8 +169,9 @@ export function checkedMemberCount(body: Record<string, unknown>): number {
 /**
  * The forwarded body as bytes: the client's members that `forwarded` kept unchanged (the same value,
  * by identity, and not in REWRITTEN_MEMBERS) copied from `raw`, the rest serialised from `forwarded`.
- * Null when the bytes hold a repeated key (`parsedMemberCount` differs from the scan's count): the
- * caller serialises the parsed body instead.
+ * Null when the bytes hold a repeated key (`parsedMemberCount` differs from the scan's count), or when
+ * a member to serialise holds a placeholder of `elidedMarker` (a body read by `readJsonBody`): the
+ * caller serialises the body parsed whole instead.
  */
 export function spliceMembers(
   raw: Buffer,
@@ -178,6 +179,7 @@ export function spliceMembers(
   parsedMemberCount: number,
   original: Record<string, unknown>,
   forwarded: Record<string, unknown>,
+  elidedMarker?: string,
 ): Buffer | null {
   if (scanned.memberCount !== parsedMemberCount) return null;
   const kept = new Set<string>();
@@ -198,6 +200,7 @@ export function spliceMembers(
     if (kept.has(name) || value === undefined) continue;
     written += `${written ? ',' : ''}${JSON.stringify(name)}:${JSON.stringify(value)}`;
   }
+  if (elidedMarker !== undefined && written.includes(elidedMarker)) return null;
   const separator = Buffer.from(',');
   const pieces: Buffer[] = [Buffer.from(`{${written}`)];
   for (const part of parts) {

@@ -621,16 +621,24 @@ export async function estimateInputTokensAsync(input: RequestInput): Promise<num
  * prompts and provider-defined tools their published upper ends. Cheap (no tokenizing) whatever the
  * size. The gateway holds this, and caps reported input at it.
  */
-export function boundInputTokens(input: RequestInput): number {
+export function boundInputTokens(
+  input: RequestInput,
+  /** A text's UTF-8 bytes; a body read with long strings cut out counts them through its placeholders. */
+  byteLength: (text: string) => number = utf8ByteLength,
+): number {
   let total =
     input.fixedTokens +
     BOUND_TOKENS_PER_REQUEST +
     input.messages * BOUND_TOKENS_PER_MESSAGE +
     input.providerTools * BOUND_PROVIDER_TOOL_TOKENS +
     (input.tools > 0 ? BOUND_TOOL_USE_PROMPT_TOKENS : 0);
-  for (const text of input.texts) total += Buffer.byteLength(text, 'utf8');
-  for (const text of input.opaque) total += Buffer.byteLength(text, 'utf8');
+  for (const text of input.texts) total += byteLength(text);
+  for (const text of input.opaque) total += byteLength(text);
   return total;
+}
+
+function utf8ByteLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
 }
 
 export function countOpenAiRequestTokens(request: OpenAiChatRequest): number {

@@ -1,0 +1,258 @@
+/**
+ * A gateway request body read without materialising its long text. An agent's turn or a long-context
+ * prompt is 100–400 KB, almost all of it a few long strings that the gateway only needs the size of
+ * (the hold's bound counts UTF-8 bytes) and forwards untouched (`raw-json.ts` copies the client's bytes).
+ * Decoding them anyway costs more CPU than a whole proxied call: a V8 string above ~128 KB is allocated
+ * in fresh pages of its own, so `toString` and `JSON.parse` of a 400 KB body each fault in ~100 pages.
+ *
+ * So the long values of text keys are cut out before parsing: the parsed body (`value`) holds a
+ * placeholder in their place, and `ElidedStrings` knows each one's exact decoded UTF-8 length.
+ * - Only the values of `ELIDABLE_KEYS` are cut out: text that is counted by size and passed on, never a
+ *   value whose content decides anything (a type, a role, a model id, a detail, a name).
+ * - A cut-out string is checked as `JSON.parse` would check it (no raw control character, valid escapes,
+ *   valid UTF-8); any doubt and the whole body is parsed as usual, so what is accepted and what it
+ *   means never change, only what it costs to read.
+ * - The placeholders name a random marker drawn for each body, so a client cannot spell one. Were one
+ *   spelled, `byteLength` would count a long string's bytes for it: more, never less.
+ * - Whatever needs the text itself (a translated call, the tokenizer's estimate) asks for `full()`.
+ */
+import { isUtf8 } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
+import { stringEnd } from './raw-json.ts';
+
+/** Shorter strings are parsed as usual: cutting them out saves less than it costs. */
+export const ELIDED_STRING_MIN_BYTES = 1024;
+
+/** Keys whose string values are text the gateway only counts and forwards. */
+const ELIDABLE_KEYS: ReadonlySet<string> = new Set([
+  'content', // messages, tool results
+  'text', // content parts and blocks
+  'system', // Anthropic's system prompt
+  'description', // tool definitions
+  'arguments', // OpenAI tool calls (a JSON string)
+  'thinking', // Anthropic thinking blocks
+  'signature', // and their signatures
+  'data', // base64 images and documents, redacted thinking
+  'url', // data URLs of inline images
+  'refusal',
+]);
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+/** Longest key compared with ELIDABLE_KEYS; a longer key is none of them. */
+const LONGEST_ELIDABLE_KEY = 16;
+
+/** The long strings cut out of one body, and what each stood for. */
+export class ElidedStrings {
+  /** Every placeholder is `marker`, its index, then `~`: ASCII, so JSON.stringify keeps it as it is. */
+  readonly marker: string;
+  private readonly byteLengths: number[] = [];
+
+  constructor() {
+    this.marker = `tg-elided-${randomBytes(9).toString('hex')}-`;
+  }
+
+  get count(): number {
+    return this.byteLengths.length;
+  }
+
+  /** Registers a cut-out string of `byteLength` decoded UTF-8 bytes; answers its placeholder. */
+  add(byteLength: number): string {
+    this.byteLengths.push(byteLength);
+    return `${this.marker}${this.byteLengths.length - 1}~`;
+  }
+
+  /**
+   * The UTF-8 bytes `text` stands for: its own, with every placeholder in it (a text can be an object
+   * serialised with cut-out strings inside) counted as the string it replaced.
+   */
+  byteLength(text: string): number {
+    let total = Buffer.byteLength(text, 'utf8');
+    let at = text.indexOf(this.marker);
+    while (at !== -1) {
+      const indexStart = at + this.marker.length;
+      const close = text.indexOf('~', indexStart);
+      if (close === -1) break;
+      const digits = text.slice(indexStart, close);
+      const byteLength = /^\d{1,9}$/.test(digits) ? this.byteLengths[Number(digits)] : undefined;
+      if (byteLength !== undefined) total += byteLength - (close + 1 - at);
+      at = text.indexOf(this.marker, close + 1);
+    }
+    return total;
+  }
+}
+
+/** A parsed body, possibly with long text values cut out (`readJsonBody`). */
+export class JsonBody {
+  private whole: unknown;
+  private parsedWhole = false;
+
+  constructor(
+    /** The parsed body; with `elided`, long text values are placeholders. */
+    readonly value: unknown,
+    /** Null when nothing was cut out: `value` is the body itself. */
+    readonly elided: ElidedStrings | null = null,
+    private readonly raw: Buffer | null = null,
+  ) {}
+
+  /** The body parsed whole: `value` when nothing was cut out, else the bytes parsed again (once). */
+  full(): unknown {
+    if (this.elided === null || this.raw === null) return this.value;
+    if (!this.parsedWhole) this.whole = JSON.parse(this.raw.toString('utf8'));
+    this.parsedWhole = true;
+    return this.whole;
+  }
+}
+
+function wholeBody(raw: Buffer): JsonBody {
+  return new JsonBody(JSON.parse(raw.toString('utf8')));
+}
+
+function skipWhitespace(raw: Buffer, position: number): number {
+  let at = position;
+  for (;;) {
+    const byte = raw[at];
+    if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return at;
+    at += 1;
+  }
+}
+
+/**
+ * Parses a JSON body, cutting out the long values of text keys (see above). Throws `SyntaxError` for
+ * bytes that are not JSON, as `JSON.parse` does.
+ */
+export function readJsonBody(raw: Buffer): JsonBody {
+  if (raw.length < ELIDED_STRING_MIN_BYTES) return wholeBody(raw);
+  const elided = new ElidedStrings();
+  const pieces: Buffer[] = [];
+  let copiedTo = 0;
+  let key: string | null = null;
+  let keyValueStart = -1;
+  let position = 0;
+  for (;;) {
+    const start = raw.indexOf(QUOTE, position);
+    if (start === -1) break;
+    const end = stringEnd(raw, start);
+    // Not JSON: the parse below refuses it.
+    if (end === -1) break;
+    const after = skipWhitespace(raw, end);
+    if (raw[after] === COLON) {
+      // A key. An escape in it keeps its backslash here, so it can never match ELIDABLE_KEYS.
+      key = end - start - 2 <= LONGEST_ELIDABLE_KEY ? raw.toString('latin1', start + 1, end - 1) : null;
+      keyValueStart = skipWhitespace(raw, after + 1);
+      position = after + 1;
+      continue;
+    }
+    if (
+      key !== null &&
+      start === keyValueStart &&
+      end - start >= ELIDED_STRING_MIN_BYTES &&
+      ELIDABLE_KEYS.has(key)
+    ) {
+      const byteLength = decodedByteLength(raw, start + 1, end - 1);
+      // Anything JSON.parse would refuse or read differently: parse it whole, as before.
+      if (byteLength === null) return wholeBody(raw);
+      pieces.push(raw.subarray(copiedTo, start), Buffer.from(`"${elided.add(byteLength)}"`, 'latin1'));
+      copiedTo = end;
+    }
+    key = null;
+    position = end;
+  }
+  if (elided.count === 0) return wholeBody(raw);
+  pieces.push(raw.subarray(copiedTo));
+  return new JsonBody(JSON.parse(Buffer.concat(pieces).toString('utf8')), elided, raw);
+}
+
+/**
+ * The UTF-8 bytes of the string whose JSON text (between the quotes) is `raw[from, to)` once decoded,
+ * exactly as `Buffer.byteLength(JSON.parse(...))` counts them; null when JSON.parse would refuse it (a
+ * raw control character, a bad escape) or the bytes are not UTF-8 (which decoding would replace).
+ */
+export function decodedByteLength(raw: Buffer, from: number, to: number): number | null {
+  if (hasControlByte(raw, from, to) || !isUtf8(raw.subarray(from, to))) return null;
+  let length = to - from;
+  let at = raw.indexOf(BACKSLASH, from);
+  while (at !== -1 && at < to) {
+    const escaped = raw[at + 1];
+    if (escaped === 0x75 /* u */) {
+      const unit = hexUnit(raw, at + 2, to);
+      if (unit === null) return null;
+      if (unit >= 0xd800 && unit <= 0xdbff && raw[at + 6] === BACKSLASH && raw[at + 7] === 0x75) {
+        const low = hexUnit(raw, at + 8, to);
+        if (low === null) return null;
+        if (low >= 0xdc00 && low <= 0xdfff) {
+          // A surrogate pair: twelve bytes of text for one four-byte character.
+          length -= 8;
+          at = raw.indexOf(BACKSLASH, at + 12);
+          continue;
+        }
+      }
+      // One UTF-16 unit; a lone surrogate is encoded as U+FFFD (three bytes), as Buffer.byteLength does.
+      length -= 6 - (unit < 0x80 ? 1 : unit < 0x800 ? 2 : 3);
+      at = raw.indexOf(BACKSLASH, at + 6);
+      continue;
+    }
+    if (!isSimpleEscape(escaped)) return null;
+    length -= 1;
+    at = raw.indexOf(BACKSLASH, at + 2);
+  }
+  return length;
+}
+
+function isSimpleEscape(byte: number | undefined): boolean {
+  // " \ / b f n r t
+  return (
+    byte === 0x22 ||
+    byte === 0x5c ||
+    byte === 0x2f ||
+    byte === 0x62 ||
+    byte === 0x66 ||
+    byte === 0x6e ||
+    byte === 0x72 ||
+    byte === 0x74
+  );
+}
+
+/** The four hex digits at `at` as a number, or null (not hex, or past `to`). */
+function hexUnit(raw: Buffer, at: number, to: number): number | null {
+  if (at + 4 > to) return null;
+  let unit = 0;
+  for (let offset = 0; offset < 4; offset += 1) {
+    const byte = raw[at + offset]!;
+    const digit =
+      byte >= 0x30 && byte <= 0x39
+        ? byte - 0x30
+        : byte >= 0x61 && byte <= 0x66
+          ? byte - 0x57
+          : byte >= 0x41 && byte <= 0x46
+            ? byte - 0x37
+            : -1;
+    if (digit === -1) return null;
+    unit = unit * 16 + digit;
+  }
+  return unit;
+}
+
+/**
+ * Whether any byte in `raw[from, to)` is below 0x20 (JSON strings must escape those). Four bytes at a
+ * time: `(w - 0x20202020) & ~w & 0x80808080` is nonzero exactly when some byte of `w` is below 0x20
+ * (the usual "has a byte less than n" test, exact for n ≤ 128), about five times faster than a byte loop.
+ */
+export function hasControlByte(raw: Buffer, from: number, to: number): boolean {
+  let at = from;
+  while (at < to && (raw.byteOffset + at) % 4 !== 0) {
+    if (raw[at]! < 0x20) return true;
+    at += 1;
+  }
+  const wordCount = at < to ? (to - at) >>> 2 : 0;
+  if (wordCount > 0) {
+    const words = new Uint32Array(raw.buffer, raw.byteOffset + at, wordCount);
+    for (let index = 0; index < wordCount; index += 1) {
+      const word = words[index]!;
+      if (((word - 0x20202020) & ~word & 0x80808080) !== 0) return true;
+    }
+  }
+  for (at += wordCount * 4; at < to; at += 1) if (raw[at]! < 0x20) return true;
+  return false;
+}
