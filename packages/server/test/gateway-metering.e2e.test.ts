@@ -912,10 +912,13 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
           max_tokens: 200,
           messages: [{ role: 'user' as const, content: `Count these, ${model}.` }],
         };
-        const message = await within(
-          anthropic(user.user_key).messages.stream(body).finalMessage(),
-          'Anthropic stream',
-        );
+        const stream = anthropic(user.user_key).messages.stream(body);
+        // message_start shows the request's counted input before the provider reports any.
+        let startInputTokens: number | undefined;
+        stream.on('streamEvent', (event) => {
+          if (event.type === 'message_start') startInputTokens = event.message.usage.input_tokens;
+        });
+        const message = await within(stream.finalMessage(), 'Anthropic stream');
         const answer = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
         expect(answer.split(' ').filter(Boolean)).toHaveLength(37);
         await waitFor(
@@ -930,6 +933,7 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
           cost(model, anthropicUsage),
         );
         expect(message.usage.output_tokens).toBe(anthropicUsage.output_tokens);
+        expect(startInputTokens, `message_start → ${model}`).toBe(anthropicUsage.input_tokens);
       }
       const rows = await usageRows(user.user_key);
       expect(rows.map((row) => row.metadata.usage_reported)).toEqual([false, false, false, false]);

@@ -755,8 +755,12 @@ export class GatewayService {
     const translator = createStreamTranslator(context.format, context.upstreamFormat, {
       clientModel: context.clientModel,
       includeUsage: context.includeUsage,
-      // Anthropic clients are shown an input figure in message_start, before the provider reports one.
-      inputTokensEstimate: context.format === 'anthropic' ? await context.inputEstimate() : 0,
+      // Anthropic clients are shown an input figure in message_start, before the provider reports one:
+      // counted here for a translated stream, and only on demand for one passed through (`feed`).
+      inputTokensEstimate:
+        context.format === 'anthropic' && context.upstreamDialect !== 'anthropic'
+          ? await context.inputEstimate()
+          : undefined,
       secrets: context.secrets,
       request: context.request,
     });
@@ -767,6 +771,8 @@ export class GatewayService {
       if (events.length === 0 || writer.gone) return;
       const frames: string[] = [];
       for (const event of events) {
+        if (translator.needsInputTokensEstimate?.(event))
+          translator.useInputTokensEstimate?.(await context.inputEstimate());
         accumulator.push(event);
         for (const frame of translator.push(event)) frames.push(frame);
       }

@@ -7,7 +7,7 @@ import {
   openAiPassthroughRequest,
   withClientModel,
 } from './passthrough.ts';
-import { formatSseJson, OPENAI_DONE_FRAME } from './sse.ts';
+import { formatSseJson, OPENAI_DONE_FRAME, SseParser } from './sse.ts';
 import { AnthropicToOpenAiStream } from './stream-anthropic-to-openai.ts';
 import { OpenAiToAnthropicStream } from './stream-openai-to-anthropic.ts';
 import {
@@ -198,6 +198,23 @@ describe('AnthropicPassthroughStream', () => {
     expect(assembled.eventTypes.filter((type) => type === 'message_delta')).toHaveLength(1);
     expect(assembled.stopReason).toBe('end_turn');
     expect(assembled.usage).toMatchObject({ input_tokens: 12, output_tokens: 1 });
+  });
+
+  it('asks for the counted input only for a message_start without usage', () => {
+    const translator = new AnthropicPassthroughStream({ clientModel: 'm' });
+    const events = (text: string) => new SseParser().push(Buffer.from(text));
+    for (const event of events(ANTHROPIC_START + ANTHROPIC_TEXT + ANTHROPIC_END))
+      expect(translator.needsInputTokensEstimate(event)).toBe(false);
+    const [start] = events(
+      ANTHROPIC_START.replace(
+        /,"usage":\{"input_tokens":10,"output_tokens":1,"cache_read_input_tokens":3\}/,
+        '',
+      ),
+    );
+    expect(translator.needsInputTokensEstimate(start!)).toBe(true);
+    translator.useInputTokensEstimate(21);
+    const frames = translator.push(start!);
+    expect(assembleAnthropicStream(frames).message?.usage).toMatchObject({ input_tokens: 21 });
   });
 
   it('renders an upstream error event as our upstream_error', () => {

@@ -132,13 +132,28 @@ export class AnthropicPassthroughStream implements StreamTranslator {
   private stopReason: string | null = null;
   private stopSequence: string | null = null;
   private readonly rawUsage: Record<string, unknown> = {};
-  private readonly inputTokensEstimate: number;
+  private inputTokensEstimate: number;
 
   private readonly secrets: readonly string[];
   constructor(options: StreamTranslationOptions) {
     this.secrets = options.secrets ?? [];
     this.clientModel = options.clientModel;
     this.inputTokensEstimate = options.inputTokensEstimate ?? 0;
+  }
+
+  needsInputTokensEstimate(event: SseEvent): boolean {
+    if (this.closed) return false;
+    const payload = sseJson(event);
+    return (
+      isRecord(payload) &&
+      payload.type === 'message_start' &&
+      isRecord(payload.message) &&
+      !isRecord(payload.message.usage)
+    );
+  }
+
+  useInputTokensEstimate(tokens: number): void {
+    this.inputTokensEstimate = tokens;
   }
 
   push(event: SseEvent): string[] {

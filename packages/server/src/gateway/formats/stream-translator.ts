@@ -26,6 +26,14 @@ export interface StreamTranslator {
   readonly upstreamError: { type: string; message: string } | null;
   /** Closing or error frames were produced; later calls return nothing. */
   readonly closed: boolean;
+  /**
+   * Anthropic passed through: `event` is a message_start without usage, where the request's counted
+   * input stands in, so the caller counts it (`useInputTokensEstimate`) before pushing the event.
+   * Counting an agent's prompt costs milliseconds of CPU: it is done only for a provider that leaves
+   * usage out, not for every stream.
+   */
+  needsInputTokensEstimate?(event: SseEvent): boolean;
+  useInputTokensEstimate?(tokens: number): void;
 }
 
 export interface StreamTranslationOptions {
@@ -33,7 +41,10 @@ export interface StreamTranslationOptions {
   clientModel: string;
   /** OpenAI clients only: they asked for `stream_options.include_usage`. */
   includeUsage?: boolean;
-  /** Anthropic clients only: the request's counted input tokens, for message_start before usage is known. */
+  /**
+   * Anthropic clients of a translated stream: the request's counted input tokens, for message_start
+   * before usage is known (a passed-through stream asks for them: `needsInputTokensEstimate`).
+   */
   inputTokensEstimate?: number;
   /** Unix seconds for OpenAI's `created`; injectable so tests are deterministic. */
   createdSeconds?: number;
