@@ -2,6 +2,7 @@
 // Writes the agent-sized targets files for the gateway benchmark, beside the mock and the minimal proxy:
 //   targets-120k.json  a coding agent's turn: ~130 KB of JSON, 20 tools, a 20 KB system prompt, 30 turns
 //   targets-400k.json  a long-context call: one 400 KB (~100K-token) prompt
+//   targets-claude-120k.json  the agent's turn in Anthropic's dialect (/v1/messages), as Claude Code sends it
 // Every target of a file sends the same body (the Tollgate target names its catalog id), so the
 // added latency and CPU are Tollgate's own.   node bench/gateway/large-targets.mjs OUT_DIR
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -64,6 +65,42 @@ const bodies = {
   '120k': { max_tokens: 64, tools, messages: agentMessages },
   '400k': { max_tokens: 64, messages: [{ role: 'user', content: text(400_000, 3) }] },
 };
+// The same agent turn as Claude Code sends it: Anthropic's dialect, POST /v1/messages (no fastify-floor:
+// it forwards chat completions only).
+const claudeTurn = {
+  max_tokens: 64,
+  system: agentMessages[0].content,
+  messages: agentMessages.slice(1),
+  tools: tools.map(({ function: tool }) => ({
+    name: tool.name,
+    description: tool.description,
+    input_schema: tool.parameters,
+  })),
+};
+const claudeTargets = [
+  ['direct', 'http://127.0.0.1:18080', { 'x-api-key': 'sk-mock' }, 'mock', 'claude-sonnet-4-20250514'],
+  [
+    'ideal-pass',
+    'http://127.0.0.1:18081',
+    { 'x-api-key': 'sk-mock' },
+    'ideal-pass',
+    'claude-sonnet-4-20250514',
+  ],
+  [
+    'tollgate',
+    'http://127.0.0.1:18090',
+    { 'x-api-key': '${TOLLGATE_KEY}' },
+    'tollgate',
+    'anthropic/claude-sonnet-4-20250514',
+  ],
+].map(([name, origin, headers, pid, model]) => ({
+  name,
+  url: `${origin}/v1/messages`,
+  headers: { ...headers, 'anthropic-version': '2023-06-01' },
+  pidFile: `\${RUN_DIR}/${pid}.pid`,
+  body: { model, ...claudeTurn },
+}));
+writeFileSync(join(out, 'targets-claude-120k.json'), JSON.stringify(claudeTargets));
 for (const [size, body] of Object.entries(bodies)) {
   const usage = { stream_options: { include_usage: true } };
   const targets = [

@@ -6,7 +6,8 @@
 #   BACKENDS="pglite postgres"  CONNS="50 1"  DURATION=15  REPS=2  WORK=/tmp/gw-bench  OUT=/tmp/gw-bench/results/tollgate
 #   EXTRA_ARGS="--modes nonstream" passes flags to load.mjs
 #   SIZES="default 120k 400k": the short request of targets.json, an agent's 120 KB turn with 20 tools,
-#   a 400 KB prompt (large-targets.mjs); each beside the mock and the minimal proxy in the same run
+#   a 400 KB prompt, claude-120k: the agent turn as Claude Code sends it (/v1/messages) (large-targets.mjs);
+#   each beside the mock and the minimal proxy in the same run
 #   CUSTOMERS=50: that many customers, each load client on one in turn (default 1: one hot account)
 #   WORKERS="1 2": PostgreSQL only, the real `tollgate serve --workers N` (dist/: npm run build) instead of
 #   the in-process server, each count in turn (its CPU figure adds up the supervisor and its workers)
