@@ -21,12 +21,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createTollgate } from '../../packages/server/src/app.ts';
+import { tuneHeap } from '../../packages/server/src/cli/heap.ts';
 import { loadConfig } from '../../packages/server/src/config/load-config.ts';
 import { auditLedger } from '../../packages/server/src/ledger/audit.ts';
 import { unwrap } from '../../packages/server/src/ledger/ledger.ts';
 import { systemClock } from '../../packages/server/src/shared/clock.ts';
 import { openDatabase } from '../../packages/server/src/store/database.ts';
 
+// The heap is sized as `tollgate serve` sizes it (cli/heap.ts); TOLLGATE_HEAP_GROWING_PERCENT=0 measures
+// V8's own heuristics instead.
+tuneHeap(process.env);
 const backend = process.env.BENCH_BACKEND ?? 'pglite';
 const upstream = process.env.UPSTREAM ?? 'http://127.0.0.1:18080';
 const port = Number(process.env.PORT ?? 18090);

@@ -206,6 +206,18 @@ describe.skipIf(!postgres)('tollgate serve --workers 2 on PostgreSQL', () => {
   }, 240_000);
 });
 
+describe('tollgate serve: process settings', () => {
+  it('refuses a heap growing percent that is not one, naming the variable, before it serves', async () => {
+    const refused = serve(['--port', '0'], {
+      TOLLGATE_DATA_DIR: 'memory://',
+      TOLLGATE_HEAP_GROWING_PERCENT: 'lots',
+    });
+    expect(await refused.done).toBe(2);
+    expect(refused.output()).toContain('TOLLGATE_HEAP_GROWING_PERCENT must be a whole number');
+    expect(refused.output()).not.toContain('listening');
+  }, 60_000);
+});
+
 describe('tollgate serve --workers on PGlite', () => {
   it('refuses more than one worker with a usage error naming PostgreSQL', async () => {
     const refused = serve(['--workers', '2', '--port', '0'], { TOLLGATE_DATA_DIR: 'memory://' });

@@ -4,6 +4,7 @@ import type { Tollgate } from '../../app.ts';
 import { DEFAULT_AUDIT_GRACE_SECONDS } from '../../ledger/sweeper.ts';
 import { resolveDataFolder } from '../../store/data-folder.ts';
 import { type Command, integerFlag, stringFlag, UsageError } from '../command.ts';
+import { tuneHeap } from '../heap.ts';
 
 // The server's modules are loaded by the commands that need them, so that the client-side
 // commands start without compiling the whole server.
@@ -64,6 +65,13 @@ export const serve: Command = {
     const host = stringFlag(values, 'host') ?? process.env.HOST ?? '127.0.0.1';
     // Human messages go to stderr; stdout carries the JSON log lines only.
     const say = (text: string) => process.stderr.write(`${text}\n`);
+    // Each process sizes its heap before it serves (cli/heap.ts); a bad setting stops the start here,
+    // before any worker is forked.
+    try {
+      tuneHeap(process.env);
+    } catch (error) {
+      throw new UsageError((error as Error).message, serve);
+    }
     if (!worker) {
       let workers: number;
       try {
