@@ -18,7 +18,11 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
-import { stringEnd } from './raw-json.ts';
+import { skipWhitespace, stringEnd } from './raw-json.ts';
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
 
 /** Shorter strings are parsed as usual: cutting them out saves less than it costs. */
 export const ELIDED_STRING_MIN_BYTES = 1024;
@@ -37,9 +41,6 @@ const ELIDABLE_KEYS: ReadonlySet<string> = new Set([
   'refusal',
 ]);
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
 /** Longest key compared with ELIDABLE_KEYS; a longer key is none of them. */
 const LONGEST_ELIDABLE_KEY = 16;
 
@@ -107,15 +108,6 @@ export class JsonBody {
 
 function wholeBody(raw: Buffer): JsonBody {
   return new JsonBody(JSON.parse(raw.toString('utf8')));
-}
-
-function skipWhitespace(raw: Buffer, position: number): number {
-  let at = position;
-  for (;;) {
-    const byte = raw[at];
-    if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return at;
-    at += 1;
-  }
 }
 
 /**
