@@ -1422,6 +1422,20 @@ describe.each(testBackends())('gateway metering on $name', (backend) => {
       String(cost(GPT, { input_tokens: openAiBound, output_tokens: 100 })),
     );
 
+    // Long text JSON.parse would refuse (a raw control character) is refused as it always was.
+    from = upstream.requests.length;
+    const refused = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${user.user_key}` },
+      // The template's \u0001 is the character itself, raw in the JSON text.
+      body: `{"model":"${GPT}","messages":[{"role":"user","content":"${'x'.repeat(4_000)}\u0001"}]}`,
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain(
+      'not valid JSON',
+    );
+    expect(upstream.requests).toHaveLength(from);
+
     // Anthropic's dialect passed through, and translated to an OpenAI-format provider: the text itself.
     const request = {
       system: long,

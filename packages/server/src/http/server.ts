@@ -91,12 +91,20 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     request.rawBody = body as Buffer;
     if ((body as Buffer).length === 0) return done(null, undefined);
+    const readJson = request.routeOptions.config?.readJson;
+    let parsed: unknown;
     try {
-      const readJson = request.routeOptions.config?.readJson;
-      done(null, readJson ? readJson(body as Buffer) : JSON.parse((body as Buffer).toString('utf8')));
-    } catch {
-      done(new TollgateError('invalid_request', 'Request body is not valid JSON'), undefined);
+      parsed = readJson ? readJson(body as Buffer) : JSON.parse((body as Buffer).toString('utf8'));
+    } catch (error) {
+      // Bytes that are not JSON are the client's; any other failure is a fault of ours, reported as one.
+      return done(
+        error instanceof SyntaxError
+          ? new TollgateError('invalid_request', 'Request body is not valid JSON')
+          : (error as Error),
+        undefined,
+      );
     }
+    done(null, parsed);
   });
   // Anything else (forms, text) is kept raw; routes that need JSON refuse it with a typed error.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
