@@ -24,10 +24,15 @@ const identifier = z.string().min(1).max(200);
  */
 const METADATA_MAX_KEYS = 64;
 const METADATA_MAX_JSON_BYTES = 16 * 1024;
-const jsonBytes = (value: unknown) =>
-  Buffer.byteLength(
-    JSON.stringify(value, (_key, item) => (typeof item === 'bigint' ? item.toString() : item)),
-  );
+/** Bytes as stored; what JSON cannot hold (a bigint, a cycle) measures as too large, so it is refused
+ *  here instead of failing the batch of writes it would have joined. */
+const jsonBytes = (value: unknown) => {
+  try {
+    return Buffer.byteLength(JSON.stringify(value));
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+};
 /**
  * Every hold and capture passes here: metadata of strings, numbers and booleans only (what the services
  * write) is bounded without serialising it — JSON escapes a UTF-16 unit into at most 6 bytes, and a
@@ -44,13 +49,50 @@ const withinJsonBytes = (value: Record<string, unknown>, limit: number) => {
   }
   return bound <= limit || jsonBytes(value) <= limit;
 };
+const METADATA_MAX_KEY_LENGTH = 100;
+/**
+ * Checked by one function rather than as a record of keys: every hold and capture carries metadata, and
+ * a record schema copies the object key by key (three quarters of what validating a hold or a capture
+ * cost: ~4–5 µs each against ~1 µs now). The object is kept as given: the ledger never changes it.
+ */
 const metadata = z
-  .record(z.string().max(100), z.unknown())
-  .refine((value) => Object.keys(value).length <= METADATA_MAX_KEYS, {
-    error: `metadata may have at most ${METADATA_MAX_KEYS} keys`,
-  })
-  .refine((value) => withinJsonBytes(value, METADATA_MAX_JSON_BYTES), {
-    error: `metadata may be at most ${METADATA_MAX_JSON_BYTES} bytes as JSON`,
+  .custom<Record<string, unknown>>(
+    (value) => {
+      if (typeof value !== 'object' || value === null) return false;
+      const prototype = Object.getPrototypeOf(value);
+      return prototype === Object.prototype || prototype === null;
+    },
+    { error: 'metadata must be a plain object' },
+  )
+  .check((context) => {
+    const value = context.value;
+    let keys = 0;
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      keys += 1;
+      if (key.length > METADATA_MAX_KEY_LENGTH) {
+        context.issues.push({
+          code: 'custom',
+          input: value,
+          path: [key],
+          message: `metadata keys may be at most ${METADATA_MAX_KEY_LENGTH} characters`,
+        });
+        return;
+      }
+    }
+    if (keys > METADATA_MAX_KEYS) {
+      context.issues.push({
+        code: 'custom',
+        input: value,
+        message: `metadata may have at most ${METADATA_MAX_KEYS} keys`,
+      });
+    } else if (!withinJsonBytes(value, METADATA_MAX_JSON_BYTES)) {
+      context.issues.push({
+        code: 'custom',
+        input: value,
+        message: `metadata must be JSON of at most ${METADATA_MAX_JSON_BYTES} bytes`,
+      });
+    }
   })
   .optional();
 

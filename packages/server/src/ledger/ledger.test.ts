@@ -354,6 +354,35 @@ describe.each(testBackends())('ledger on $name', (backend) => {
         ],
       );
     }
+    // Metadata is stored as JSON and copied onto history rows: only a plain object, keys of at most 100
+    // characters, at most 64 keys, at most 16 KiB as JSON.
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = { back: cyclic };
+    const badMetadata: [string, unknown][] = [
+      ['an array', ['a']],
+      ['a string', 'a'],
+      ['null', null],
+      ['a date', new Date(0)],
+      ['a map', new Map([['a', 1]])],
+      ['a 101-character key', { ['k'.repeat(101)]: 1 }],
+      ['65 keys', Object.fromEntries(Array.from({ length: 65 }, (_, index) => [`k${index}`, index]))],
+      ['17,000 bytes of text', { note: 'x'.repeat(17_000) }],
+      ['2,800 escaped control characters', { note: '\u0001'.repeat(2_800) }],
+      ['a nested object of 17,000 bytes', { nested: { deeper: ['x'.repeat(17_000)] } }],
+      ['a bigint, which JSON cannot hold', { amount: 12n }],
+      ['a cycle', cyclic],
+    ];
+    for (const [label, metadata] of badMetadata) {
+      const given = metadata as Record<string, unknown>;
+      invalid.push(
+        [`hold metadata: ${label}`, () => ledger.hold({ customerId, amountMicros: 1n, metadata: given })],
+        [`capture metadata: ${label}`, () => ledger.capture({ holdId: hold.id, metadata: given })],
+        [
+          `grant metadata: ${label}`,
+          () => ledger.grant({ customerId, amountMicros: 1n, source: 'promo', metadata: given }),
+        ],
+      );
+    }
     for (const timeoutSeconds of [0, -5, 1.5, 31 * 24 * 3600 + 1, Number.POSITIVE_INFINITY]) {
       invalid.push(
         [
@@ -486,6 +515,28 @@ describe.each(testBackends())('ledger on $name', (backend) => {
     // The operations still work afterwards, and the key that only bad input used is still free.
     unwrap(await ledger.capture({ holdId: hold.id, amountMicros: credits(1), idempotency }));
     expect((await ledger.balance(customerId))!.balanceMicros).toBe(credits(9));
+  });
+
+  it('keeps metadata at its bounds as given, on the hold and on the capture', async () => {
+    const customerId = await customerWith([{ amount: 1, source: 'purchase' }]);
+    const widest = Object.fromEntries(Array.from({ length: 64 }, (_, index) => [`k${index}`, index]));
+    const longestKey = Object.assign(Object.create(null) as Record<string, unknown>, {
+      ['k'.repeat(100)]: 'v',
+      nested: { list: [1, 'two', null] },
+    });
+    const hold = unwrap(await ledger.hold({ customerId, amountMicros: 10n, metadata: widest }));
+    unwrap(await ledger.capture({ holdId: hold.id, amountMicros: 4n, metadata: longestKey }));
+    const rows = await testDb.db.query<{ metadata: Record<string, unknown> }>(
+      `select metadata from ledger_transactions where customer_id = $1 and type = 'usage'`,
+      [customerId],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.metadata).toMatchObject({
+      k0: 0,
+      k63: 63,
+      ['k'.repeat(100)]: 'v',
+      nested: { list: [1, 'two', null] },
+    });
   });
 
   it('keeps the books balanced', async () => {
