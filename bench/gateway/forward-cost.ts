@@ -1,12 +1,14 @@
 /**
  * What forwarding a passed-through body costs the gateway, in one process, same run: re-serialising the
  * parsed body (JSON.stringify, then UTF-8 bytes) against splicing the client's bytes (formats/raw-json.ts),
- * and, for scale, reading it (toString + JSON.parse, which the gateway does once in any case). CPU µs per
- * body from process.cpuUsage over 300 rounds.
+ * and, for scale, reading it: whole (toString + JSON.parse) and as the gateway reads chat and messages
+ * bodies, with long text cut out (formats/elided-json.ts). CPU µs per body from process.cpuUsage over 300
+ * rounds.
  *   node bench/gateway/large-targets.mjs /tmp/gw-bench/run
  *   node --import tsx bench/gateway/forward-cost.ts /tmp/gw-bench/run/targets-120k.json /tmp/gw-bench/run/targets-400k.json
  */
 import { readFileSync } from 'node:fs';
+import { readJsonBody } from '../../packages/server/src/gateway/formats/elided-json.ts';
 import { withOutputLimit } from '../../packages/server/src/gateway/formats/output-limits.ts';
 import { openAiPassthroughRequest } from '../../packages/server/src/gateway/formats/passthrough.ts';
 import {
@@ -40,7 +42,8 @@ for (const file of process.argv.slice(2)) {
   const serialised = cpuMicrosPerRound(() => Buffer.from(JSON.stringify(forwarded())));
   const spliced = cpuMicrosPerRound(() => spliceMembers(raw, scanObject(raw)!, members, body, forwarded()));
   const read = cpuMicrosPerRound(() => JSON.parse(raw.toString('utf8')));
+  const readCut = cpuMicrosPerRound(() => readJsonBody(raw));
   process.stdout.write(
-    `${raw.length} bytes: re-serialise ${serialised.toFixed(0)} µs, splice ${spliced.toFixed(0)} µs (reading it: ${read.toFixed(0)} µs)\n`,
+    `${raw.length} bytes: re-serialise ${serialised.toFixed(0)} µs, splice ${spliced.toFixed(0)} µs (reading it: whole ${read.toFixed(0)} µs, long text cut out ${readCut.toFixed(0)} µs)\n`,
   );
 }
