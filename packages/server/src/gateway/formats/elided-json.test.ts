@@ -118,6 +118,22 @@ describe('decodedByteLength at every alignment', () => {
   });
 });
 
+describe('decodedByteLength at the end of its memory', () => {
+  it('reads a short string that ends where its ArrayBuffer ends, at every offset', () => {
+    for (const text of ['a', 'ab', 'abc', 'abcd', 'é', '\\n', 'abcdefg']) {
+      const bytes = Buffer.from(text);
+      for (let offset = 0; offset < 8; offset += 1) {
+        // No pool: the bytes are the last ones of a memory of their own, at this offset.
+        const memory = new ArrayBuffer(offset + bytes.length);
+        const raw = Buffer.from(memory, offset, bytes.length);
+        bytes.copy(raw);
+        const expected = Buffer.byteLength(JSON.parse(`"${text}"`) as string);
+        expect(decodedByteLength(raw, 0, raw.length), `${text} at ${offset}`).toBe(expected);
+      }
+    }
+  });
+});
+
 const LONG = 'x'.repeat(ELIDED_STRING_MIN_BYTES);
 
 describe('readJsonBody', () => {

@@ -23,6 +23,7 @@ import { skipWhitespace, stringEnd } from './raw-json.ts';
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
+const NO_WORDS = new Uint32Array(0);
 
 /** Shorter strings are parsed as usual: cutting them out saves less than it costs. */
 export const ELIDED_STRING_MIN_BYTES = 1024;
@@ -174,7 +175,9 @@ export function decodedByteLength(raw: Buffer, from: number, to: number): number
   if (!isUtf8(raw.subarray(from, to))) return null;
   const wordsFrom = from + ((4 - ((raw.byteOffset + from) & 3)) & 3);
   const wordCount = wordsFrom < to ? (to - wordsFrom) >>> 2 : 0;
-  const words = new Uint32Array(raw.buffer, raw.byteOffset + wordsFrom, wordCount);
+  // No view when there is no whole word: a short string at the very end of its memory would put the
+  // view's start past that memory, which Uint32Array refuses.
+  const words = wordCount > 0 ? new Uint32Array(raw.buffer, raw.byteOffset + wordsFrom, wordCount) : NO_WORDS;
   let length = to - from;
   let at = from;
   while (at < to) {
