@@ -12,6 +12,7 @@
  * own choice ranges up to four times; 0 gives it back.
  */
 import { setFlagsFromString } from 'node:v8';
+import { wholeNumberFromEnv } from '../shared/env.ts';
 
 /** The default of TOLLGATE_HEAP_GROWING_PERCENT: the heap may double between full collections. */
 export const DEFAULT_HEAP_GROWING_PERCENT = 100;
@@ -22,15 +23,14 @@ const MAX_HEAP_GROWING_PERCENT = 1000;
  * V8's own heuristics); throws a message naming the variable for anything else.
  */
 export function heapGrowingPercent(env: Record<string, string | undefined>): number {
-  const value = env.TOLLGATE_HEAP_GROWING_PERCENT?.trim();
-  if (value === undefined || value === '') return DEFAULT_HEAP_GROWING_PERCENT;
-  const percent = /^\d{1,4}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(percent <= MAX_HEAP_GROWING_PERCENT)) {
-    throw new Error(
-      `TOLLGATE_HEAP_GROWING_PERCENT must be a whole number from 0 to ${MAX_HEAP_GROWING_PERCENT} (0: V8 decides), not "${value}"`,
-    );
-  }
-  return percent;
+  return wholeNumberFromEnv(
+    env,
+    'TOLLGATE_HEAP_GROWING_PERCENT',
+    DEFAULT_HEAP_GROWING_PERCENT,
+    0,
+    MAX_HEAP_GROWING_PERCENT,
+    `a whole number from 0 to ${MAX_HEAP_GROWING_PERCENT} (0: V8 decides)`,
+  );
 }
 
 /** Applies `heapGrowingPercent(env)` to this process's V8 (a process-wide setting); answers it. */
