@@ -23,6 +23,7 @@ const identifier = z.string().min(1).max(200);
  * services add themselves.
  */
 const METADATA_MAX_KEYS = 64;
+const METADATA_MAX_KEY_LENGTH = 100;
 const METADATA_MAX_JSON_BYTES = 16 * 1024;
 /** Bytes as stored; what JSON cannot hold (a bigint, a cycle) measures as too large, so it is refused
  *  here instead of failing the batch of writes it would have joined. */
@@ -34,22 +35,33 @@ const jsonBytes = (value: unknown) => {
   }
 };
 /**
- * Every hold and capture passes here: metadata of strings, numbers and booleans only (what the services
- * write) is bounded without serialising it — JSON escapes a UTF-16 unit into at most 6 bytes, and a
- * number or boolean into at most 25 — and anything else is measured exactly.
+ * What breaks the bounds, or null. One walk of the keys, stopped at the first key too many: metadata
+ * of strings, numbers and booleans only (what the services write) is bounded without serialising it —
+ * JSON escapes a UTF-16 unit into at most 6 bytes, and a number or boolean into at most 25 — and
+ * anything else (or a bound too loose to decide) is measured exactly.
  */
-const withinJsonBytes = (value: Record<string, unknown>, limit: number) => {
+function metadataProblem(value: Record<string, unknown>): { message: string; path?: string[] } | null {
+  let keys = 0;
   let bound = 2;
+  let measure = false;
   for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    keys += 1;
+    if (keys > METADATA_MAX_KEYS) return { message: `metadata may have at most ${METADATA_MAX_KEYS} keys` };
+    if (key.length > METADATA_MAX_KEY_LENGTH) {
+      return { message: `metadata keys may be at most ${METADATA_MAX_KEY_LENGTH} characters`, path: [key] };
+    }
     const item = value[key];
+    bound += key.length * 6 + 4;
     if (typeof item === 'string') bound += item.length * 6 + 2;
     else if (typeof item === 'number' || typeof item === 'boolean') bound += 25;
-    else if (item !== undefined) return jsonBytes(value) <= limit;
-    bound += key.length * 6 + 4;
+    else if (item !== undefined) measure = true;
   }
-  return bound <= limit || jsonBytes(value) <= limit;
-};
-const METADATA_MAX_KEY_LENGTH = 100;
+  if ((measure || bound > METADATA_MAX_JSON_BYTES) && jsonBytes(value) > METADATA_MAX_JSON_BYTES) {
+    return { message: `metadata must be JSON of at most ${METADATA_MAX_JSON_BYTES} bytes` };
+  }
+  return null;
+}
 /**
  * Checked by one function rather than as a record of keys: every hold and capture carries metadata, and
  * a record schema copies the object key by key (three quarters of what validating a hold or a capture
@@ -65,34 +77,8 @@ const metadata = z
     { error: 'metadata must be a plain object' },
   )
   .check((context) => {
-    const value = context.value;
-    let keys = 0;
-    for (const key in value) {
-      if (!Object.hasOwn(value, key)) continue;
-      keys += 1;
-      if (key.length > METADATA_MAX_KEY_LENGTH) {
-        context.issues.push({
-          code: 'custom',
-          input: value,
-          path: [key],
-          message: `metadata keys may be at most ${METADATA_MAX_KEY_LENGTH} characters`,
-        });
-        return;
-      }
-    }
-    if (keys > METADATA_MAX_KEYS) {
-      context.issues.push({
-        code: 'custom',
-        input: value,
-        message: `metadata may have at most ${METADATA_MAX_KEYS} keys`,
-      });
-    } else if (!withinJsonBytes(value, METADATA_MAX_JSON_BYTES)) {
-      context.issues.push({
-        code: 'custom',
-        input: value,
-        message: `metadata must be JSON of at most ${METADATA_MAX_JSON_BYTES} bytes`,
-      });
-    }
+    const problem = metadataProblem(context.value);
+    if (problem) context.issues.push({ code: 'custom', input: context.value, ...problem });
   })
   .optional();
 
